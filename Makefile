@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# coffre: one Makefile. `make help` lists the targets.
+
+CC        ?= gcc
+FUZZ_CC   ?= clang
+PKGS      := libmicrohttpd gnutls libsodium sqlite3 jansson inih
+DATA      ?= ./var
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+PY        := /usr/bin/python3
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+WARN := -Wall -Wextra -Werror -Wpedantic -Wformat=2 -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wpointer-arith -Wwrite-strings -Wvla -Wimplicit-fallthrough \
+	-Wswitch-enum
+WARN_GCC := -Wjump-misses-init
+HARDEN := -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	-fstack-clash-protection -fcf-protection=full -fPIE \
+	-ftrivial-auto-var-init=zero -fzero-call-used-regs=used
+HARDEN_LD := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -U_FORTIFY_SOURCE -DCF_DEBUG_ERR
+
+BASE_CFLAGS = -std=c17 -Isrc -Ibuild/gen -DCOFFRE_VERSION='"$(VERSION)"' \
+	$(PKG_CFLAGS)
+
+SRCS      := $(sort $(wildcard src/*/*.c))
+MAIN_SRC  := src/cli/main.c
+LIB_SRCS  := $(filter-out $(MAIN_SRC),$(SRCS)) build/gen/web_assets.c
+WEB_FILES := $(shell find web -type f ! -name '.*' 2>/dev/null | sort)
+
+REL_OBJS  := $(patsubst %.c,build/obj/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst %.c,build/san/obj/%.o,$(LIB_SRCS))
+FUZZ_OBJS := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS))
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all help deps run test unit api e2e fuzz fuzz-replay bench lint \
+	walls clean san release
+
+all: build/coffre
+
+help:
+	@echo "make deps     install every Debian package and npm module needed"
+	@echo "make          hardened release build: build/coffre"
+	@echo "make run      deps, build, demo tenant in $(DATA), serve"
+	@echo "make test     deps, sanitizer build, unit + fuzz replay + API + browser tests"
+	@echo "make fuzz     run each libFuzzer target for 60 s"
+	@echo "make bench    benchmarks against their baselines (bench/RESULTS.md)"
+	@echo "make lint     clang-format, clang-tidy, cppcheck, include walls"
+	@echo "make clean    remove build/"
+
+deps:
+	@scripts/deps.sh
+
+# ---- generated sources --------------------------------------------------
+build/tools/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c17 -O2 -Wall -Wextra -Werror -Wpedantic -o $@ $<
+
+build/gen/web_assets.c: build/tools/embed $(WEB_FILES)
+	@mkdir -p $(@D)
+	build/tools/embed $@ web
+
+# ---- release build ------------------------------------------------------
+release: build/coffre
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(WARN) $(WARN_GCC) $(HARDEN) -MMD -MP -c -o $@ $<
+
+build/coffre: $(REL_OBJS) build/obj/$(MAIN_SRC:.c=.o)
+	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $^ $(PKG_LIBS)
+
+# ---- sanitizer build ----------------------------------------------------
+san: build/san/coffre
+
+build/san/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(WARN) $(WARN_GCC) $(SAN) -MMD -MP -c -o $@ $<
+
+build/san/coffre: $(SAN_OBJS) build/san/obj/$(MAIN_SRC:.c=.o)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+build/san/tests/%: tests/unit/%.c $(SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -Itests/unit $(WARN) $(SAN) -o $@ $< $(SAN_OBJS) \
+		$(PKG_LIBS) -lcmocka
+
+# ---- fuzz build (clang, libFuzzer) ---------------------------------------
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=all -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS)
+
+# ---- the two commands ----------------------------------------------------
+run: deps build/coffre
+	@scripts/run-demo.sh $(DATA)
+
+test: deps
+	@$(MAKE) --no-print-directory unit fuzz-replay api e2e
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+fuzz-replay: $(FUZZ_BINS)
+	@scripts/fuzz.sh replay $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@scripts/fuzz.sh run $(FUZZ_BINS)
+
+api: build/san/coffre
+	COFFRE_BIN=$(CURDIR)/build/san/coffre $(PY) -m pytest -q -p no:cacheprovider tests/api
+
+e2e: build/san/coffre
+	COFFRE_BIN=$(CURDIR)/build/san/coffre node tests/e2e/run.mjs
+
+bench: build/coffre
+	bench/http.sh
+
+lint:
+	@scripts/lint.sh
+
+walls:
+	@scripts/check-walls.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The capped growable buffer (struct cf_buf). Growth doubles, is checked for
+ * overflow, and stops at the buffer's max: an append that would cross it
+ * releases the buffer and returns CF_ETOOBIG.
+ */
+#include "core/compat.h"
+
+#include "core/core.h"
+
+void
+cf_buf_init(struct cf_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+void
+cf_buf_release(struct cf_buf *b)
+{
+    if (b->data != NULL) {
+        cf_memzero(b->data, b->cap);
+        cf_free(b->data);
+    }
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void
+cf_buf_reset(struct cf_buf *b)
+{
+    b->len = 0;
+    if (b->data != NULL) {
+        b->data[0] = '\0';
+    }
+}
+
+static enum cf_rc
+buf_grow(struct cf_buf *b, size_t extra)
+{
+    size_t need;
+    size_t cap;
+    char *p;
+
+    if (cf_size_add(b->len, extra, &need) != CF_OK || need > b->max) {
+        cf_buf_release(b);
+        return CF_ERR(CF_ETOOBIG);
+    }
+    if (need < b->cap) { /* room for the NUL too */
+        return CF_OK;
+    }
+    cap = b->cap ? b->cap : 64;
+    while (cap <= need) {
+        if (cf_size_mul(cap, 2, &cap) != CF_OK) {
+            cf_buf_release(b);
+            return CF_ERR(CF_ETOOBIG);
+        }
+    }
+    if (cap > b->max + 1 && b->max < SIZE_MAX) {
+        cap = b->max + 1;
+    }
+    /* Never realloc: the old block may hold secrets and must be wiped. */
+    p = cf_malloc(cap);
+    if (p == NULL) {
+        cf_buf_release(b);
+        return CF_ERR(CF_ENOMEM);
+    }
+    if (b->data != NULL) {
+        memcpy(p, b->data, b->len + 1);
+        cf_memzero(b->data, b->cap);
+        cf_free(b->data);
+    } else {
+        p[0] = '\0';
+    }
+    b->data = p;
+    b->cap = cap;
+    return CF_OK;
+}
+
+enum cf_rc
+cf_buf_add(struct cf_buf *b, const void *p, size_t n)
+{
+    enum cf_rc rc;
+
+    rc = buf_grow(b, n);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    if (n > 0) {
+        memcpy(b->data + b->len, p, n);
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
+    return CF_OK;
+}
+
+enum cf_rc
+cf_buf_adds(struct cf_buf *b, const char *s)
+{
+    return cf_buf_add(b, s, strlen(s));
+}
+
+enum cf_rc
+cf_buf_addch(struct cf_buf *b, char c)
+{
+    return cf_buf_add(b, &c, 1);
+}
+
+enum cf_rc
+cf_buf_addf(struct cf_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    enum cf_rc rc;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        cf_buf_release(b);
+        return CF_ERR(CF_EINVAL);
+    }
+    rc = buf_grow(b, (size_t)n);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return CF_OK;
+}
+
+enum cf_rc
+cf_buf_add_json_str(struct cf_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    enum cf_rc rc;
+    const unsigned char *p;
+    const unsigned char *run;
+
+    rc = cf_buf_addch(b, '"');
+    for (p = run = (const unsigned char *)s; rc == CF_OK && *p; p++) {
+        char esc[7];
+        size_t elen = 2;
+
+        if (*p >= 0x20 && *p != '"' && *p != '\\') {
+            continue;
+        }
+        rc = cf_buf_add(b, run, (size_t)(p - run));
+        if (rc != CF_OK) {
+            break;
+        }
+        esc[0] = '\\';
+        switch (*p) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            elen = 6;
+            break;
+        }
+        rc = cf_buf_add(b, esc, elen);
+        run = p + 1;
+    }
+    if (rc == CF_OK) {
+        rc = cf_buf_add(b, run, (size_t)(p - run));
+    }
+    if (rc == CF_OK) {
+        rc = cf_buf_addch(b, '"');
+    }
+    return rc;
+}
+
+enum cf_rc
+cf_buf_add_html(struct cf_buf *b, const char *s)
+{
+    enum cf_rc rc = CF_OK;
+
+    for (; rc == CF_OK && *s; s++) {
+        switch (*s) {
+        case '&':
+            rc = cf_buf_adds(b, "&amp;");
+            break;
+        case '<':
+            rc = cf_buf_adds(b, "&lt;");
+            break;
+        case '>':
+            rc = cf_buf_adds(b, "&gt;");
+            break;
+        case '"':
+            rc = cf_buf_adds(b, "&quot;");
+            break;
+        case '\'':
+            rc = cf_buf_adds(b, "&#39;");
+            break;
+        default:
+            rc = cf_buf_addch(b, *s);
+            break;
+        }
+    }
+    return rc;
+}
+
+const char *
+cf_buf_str(const struct cf_buf *b)
+{
+    return b->data != NULL ? b->data : "";
+}
+
+enum cf_rc
+cf_buf_detach(struct cf_buf *b, char **out, size_t *len_out)
+{
+    enum cf_rc rc;
+
+    if (b->data == NULL) {
+        rc = buf_grow(b, 0);
+        if (rc != CF_OK) {
+            return rc;
+        }
+    }
+    *out = b->data;
+    if (len_out != NULL) {
+        *len_out = b->len;
+    }
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    return CF_OK;
+}

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * coffre.conf: an INI file read with libinih. Every key is declared once in
+ * conf_keys[] below (section, name, type, bounds, default), which drives
+ * parsing, validation, the default file and the README table. An unknown
+ * section or key is an error naming it and its line: a typo must never
+ * silently fall back to a default.
+ */
+#include "core/compat.h"
+
+#include <fcntl.h>
+#include <ini.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+enum conf_type { CONF_STR, CONF_UINT, CONF_SIZE, CONF_LEVEL };
+
+struct conf_key {
+    const char *section;
+    const char *name;
+    enum conf_type type;
+    size_t offset;
+    uint64_t min;
+    uint64_t max;
+    const char *def; /* default, as written in the file */
+    const char *doc;
+};
+
+#define CONF_OFF(field) offsetof(struct cf_config, field)
+
+static const struct conf_key conf_keys[] = {
+    {"server", "listen", CONF_STR, CONF_OFF(listen), 0, 0, "127.0.0.1:8443",
+     "HTTPS address, HOST:PORT"},
+    {"server", "base_domain", CONF_STR, CONF_OFF(base_domain), 0, 0,
+     "localhost", "tenants answer at SLUG.base_domain"},
+    {"server", "http_listen", CONF_STR, CONF_OFF(http_listen), 0, 0, "",
+     "plain-HTTP address that only redirects to HTTPS; empty: off"},
+    {"server", "threads", CONF_UINT, CONF_OFF(threads), 1, 64, "2",
+     "HTTP worker threads"},
+    {"server", "max_connections_per_ip", CONF_UINT,
+     CONF_OFF(max_connections_per_ip), 1, 100000, "64",
+     "concurrent connections from one client address"},
+    {"server", "connection_timeout", CONF_UINT, CONF_OFF(connection_timeout), 1,
+     3600, "30", "seconds of inactivity before a client is dropped"},
+    {"server", "max_header_bytes", CONF_SIZE, CONF_OFF(max_header_bytes), 4096,
+     1048576, "16384", "request line and headers; larger: 431"},
+    {"server", "max_body_bytes", CONF_SIZE, CONF_OFF(max_body_bytes), 1024,
+     1073741824, "1048576", "JSON request bodies; larger: 413"},
+    {"tls", "cert_file", CONF_STR, CONF_OFF(tls_cert_file), 0, 0, "",
+     "PEM certificate chain; empty: self-signed tls/cert.pem"},
+    {"tls", "key_file", CONF_STR, CONF_OFF(tls_key_file), 0, 0, "",
+     "PEM private key; empty: tls/key.pem"},
+    {"db", "tenant_pool", CONF_UINT, CONF_OFF(tenant_pool), 4, 100000, "256",
+     "tenant databases kept open (LRU)"},
+    {"db", "busy_timeout_ms", CONF_UINT, CONF_OFF(busy_timeout_ms), 0, 600000,
+     "5000", "wait for a locked database before failing"},
+    {"metrics", "token", CONF_STR, CONF_OFF(metrics_token), 0, 0, "",
+     "bearer token for /metrics; empty: /metrics is off"},
+    {"workers", "threads", CONF_UINT, CONF_OFF(worker_threads), 1, 256, "2",
+     "threads for expensive work (hashing, scanning, export)"},
+    {"workers", "queue", CONF_UINT, CONF_OFF(worker_queue), 1, 100000, "64",
+     "queued jobs before new ones get 503"},
+    {"log", "level", CONF_LEVEL, CONF_OFF(log_level), 0, 0, "info",
+     "error, warn, info or debug"},
+};
+
+struct conf_parse {
+    struct cf_config *cfg;
+    char err[256];
+};
+
+static enum cf_rc
+conf_set(struct cf_config *cfg, const struct conf_key *k, const char *value,
+         char *err, size_t errlen)
+{
+    char *field = (char *)cfg + k->offset;
+    uint64_t v;
+    enum cf_log_level level;
+
+    switch (k->type) {
+    case CONF_STR:
+        if (strlen(value) >= CF_CONF_STR) {
+            snprintf(err, errlen, "value of [%s] %s is too long", k->section,
+                     k->name);
+            return CF_ERR(CF_EINVAL);
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return CF_OK;
+    case CONF_UINT:
+    case CONF_SIZE:
+        if (cf_parse_u64(value, k->min, k->max, &v) != CF_OK) {
+            snprintf(err, errlen,
+                     "value of [%s] %s must be a whole number from %llu to "
+                     "%llu",
+                     k->section, k->name, (unsigned long long)k->min,
+                     (unsigned long long)k->max);
+            return CF_ERR(CF_EINVAL);
+        }
+        if (k->type == CONF_UINT) {
+            *(unsigned *)(void *)field = (unsigned)v;
+        } else {
+            *(size_t *)(void *)field = (size_t)v;
+        }
+        return CF_OK;
+    case CONF_LEVEL:
+        if (cf_log_level_parse(value, &level) != CF_OK) {
+            snprintf(err, errlen,
+                     "value of [%s] %s must be error, warn, info or debug",
+                     k->section, k->name);
+            return CF_ERR(CF_EINVAL);
+        }
+        *(enum cf_log_level *)(void *)field = level;
+        return CF_OK;
+    }
+    return CF_ERR(CF_EINTERNAL);
+}
+
+void
+cf_config_defaults(struct cf_config *cfg)
+{
+    size_t i;
+    char err[8];
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (i = 0; i < CF_ARRAY_LEN(conf_keys); i++) {
+        if (conf_set(cfg, &conf_keys[i], conf_keys[i].def, err, sizeof(err)) !=
+            CF_OK) {
+            CF_BUG("bad default in conf_keys");
+        }
+    }
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name,
+             const char *value)
+{
+    struct conf_parse *p = user;
+    size_t i;
+    bool section_known = false;
+
+    if (p->err[0]) {
+        return 1; /* report only the first error */
+    }
+    for (i = 0; i < CF_ARRAY_LEN(conf_keys); i++) {
+        if (strcmp(conf_keys[i].section, section) != 0) {
+            continue;
+        }
+        section_known = true;
+        if (strcmp(conf_keys[i].name, name) == 0) {
+            return conf_set(p->cfg, &conf_keys[i], value, p->err,
+                            sizeof(p->err)) == CF_OK;
+        }
+    }
+    if (!section_known) {
+        snprintf(p->err, sizeof(p->err), "unknown section [%.64s] (key %.64s)",
+                 section, name);
+    } else {
+        snprintf(p->err, sizeof(p->err), "unknown key %.64s in [%.64s]", name,
+                 section);
+    }
+    return 0;
+}
+
+enum cf_rc
+cf_config_load(const char *path, struct cf_config *cfg, char *err,
+               size_t errlen)
+{
+    struct conf_parse p = {.cfg = cfg, .err = ""};
+    struct cf_config work = *cfg;
+    FILE *f;
+    int line;
+
+    err[0] = '\0';
+    f = fopen(path, "re");
+    if (f == NULL) {
+        if (errno == ENOENT) {
+            return CF_OK;
+        }
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return CF_ERR(CF_EIO);
+    }
+    p.cfg = &work;
+    line = ini_parse_file(f, conf_handler, &p);
+    fclose(f);
+    if (line != 0) {
+        if (line < 0) {
+            snprintf(err, errlen, "%s: cannot parse", path);
+        } else if (p.err[0]) {
+            snprintf(err, errlen, "%s line %d: %s", path, line, p.err);
+        } else {
+            snprintf(err, errlen,
+                     "%s line %d: syntax error (expected "
+                     "key = value or [section])",
+                     path, line);
+        }
+        return CF_ERR(CF_EINVAL);
+    }
+    *cfg = work;
+    return CF_OK;
+}
+
+enum cf_rc
+cf_config_write_default(const char *path)
+{
+    struct cf_buf b;
+    const char *section = "";
+    size_t i;
+    int fd = -1;
+    enum cf_rc rc = CF_EINTERNAL;
+    size_t off = 0;
+
+    cf_buf_init(&b, 64 * 1024);
+    rc = cf_buf_adds(&b, "; coffre configuration. Every key is shown with its "
+                         "default; uncomment to change.\n"
+                         "; An unknown section or key is an error.\n");
+    for (i = 0; rc == CF_OK && i < CF_ARRAY_LEN(conf_keys); i++) {
+        const struct conf_key *k = &conf_keys[i];
+
+        if (strcmp(section, k->section) != 0) {
+            section = k->section;
+            rc = cf_buf_addf(&b, "\n[%s]\n", section);
+            if (rc != CF_OK) {
+                break;
+            }
+        }
+        rc = cf_buf_addf(&b, "; %s\n;%s = %s\n", k->doc, k->name, k->def);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = errno == EEXIST ? CF_ERR(CF_ECONFLICT) : CF_ERR(CF_EIO);
+        goto out;
+    }
+    while (off < b.len) {
+        ssize_t w = write(fd, b.data + off, b.len - off);
+
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            rc = CF_ERR(CF_EIO);
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        rc = CF_ERR(CF_EIO);
+        goto out;
+    }
+    rc = CF_OK;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    cf_buf_release(&b);
+    return rc;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * core: the libc-only base every module stands on. Result codes (rc.h),
+ * allocation with a failure hook, checked size arithmetic, the capped
+ * growable buffer, number parsing, time and random ids, JSON-line logging and
+ * the configuration file.
+ *
+ * Thread safety: everything here is safe to call from any thread; the log
+ * context is per thread; cf_mem_fail_after() is for single-threaded tests.
+ */
+#ifndef CF_CORE_H
+#define CF_CORE_H
+
+#include "core/compat.h"
+#include "core/rc.h"
+
+/* ---- memory -------------------------------------------------------- */
+
+/* malloc/calloc/realloc/strdup that can be made to fail by a test. They
+ * return NULL on failure (never abort); callers turn that into CF_ENOMEM.
+ * The result is caller-frees with cf_free(). */
+void *cf_malloc(size_t n);
+void *cf_calloc(size_t count, size_t size);
+void *cf_realloc(void *p, size_t n);
+char *cf_strdup(const char *s);
+char *cf_strndup(const char *s, size_t n);
+/* Free p; NULL is a no-op. */
+void cf_free(void *p);
+#define CF_FREE_AND_NULL(p)                                                    \
+    do {                                                                       \
+        cf_free(p);                                                            \
+        (p) = NULL;                                                            \
+    } while (0)
+
+/* Test hook: the n-th allocation from now (0 = the next one) and every
+ * one after it fails; a negative n turns failures off. Returns the number of
+ * allocations made since the previous call. Not thread safe. */
+long cf_mem_fail_after(long n);
+
+/* Wipe n bytes at p in a way the compiler cannot elide. */
+void cf_memzero(void *p, size_t n);
+
+/* ---- checked size arithmetic -------------------------------------- */
+
+/* *out = a + b (resp. a * b); CF_ETOOBIG on overflow, *out untouched. */
+CF_MUST_CHECK enum cf_rc cf_size_add(size_t a, size_t b, size_t *out);
+CF_MUST_CHECK enum cf_rc cf_size_mul(size_t a, size_t b, size_t *out);
+
+/* ---- capped growable buffer --------------------------------------- */
+
+/*
+ * A binary-safe byte buffer that is always NUL-terminated and never grows
+ * past `max` bytes of content. Going past max returns CF_ETOOBIG and
+ * releases the buffer (so a hostile input cannot leave half a result).
+ * `data` is stale after any append. Zero-initialised storage is not valid:
+ * call cf_buf_init() first.
+ */
+struct cf_buf {
+    char *data; /* NULL until the first append; see cf_buf_str() */
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+/* Set up an empty buffer that may hold up to max bytes. */
+void cf_buf_init(struct cf_buf *b, size_t max);
+/* Wipe and free the contents; the buffer is empty and reusable. */
+void cf_buf_release(struct cf_buf *b);
+/* Empty the buffer, keeping its memory. */
+void cf_buf_reset(struct cf_buf *b);
+CF_MUST_CHECK enum cf_rc cf_buf_add(struct cf_buf *b, const void *p, size_t n);
+CF_MUST_CHECK enum cf_rc cf_buf_adds(struct cf_buf *b, const char *s);
+CF_MUST_CHECK enum cf_rc cf_buf_addch(struct cf_buf *b, char c);
+CF_MUST_CHECK enum cf_rc cf_buf_addf(struct cf_buf *b, const char *fmt, ...)
+    CF_PRINTF(2, 3);
+/* Append s as a JSON string literal, quotes included. Bytes < 0x20, '"' and
+ * '\\' are escaped; other bytes are copied (the caller passes UTF-8). */
+CF_MUST_CHECK enum cf_rc cf_buf_add_json_str(struct cf_buf *b, const char *s);
+/* Append s with &, <, >, ", ' escaped for HTML text and attributes. */
+CF_MUST_CHECK enum cf_rc cf_buf_add_html(struct cf_buf *b, const char *s);
+/* The contents as a C string ("" when empty); borrowed. */
+const char *cf_buf_str(const struct cf_buf *b);
+/* Hand the memory to the caller (caller frees with cf_free; never NULL on
+ * CF_OK) and leave the buffer empty. */
+CF_MUST_CHECK enum cf_rc cf_buf_detach(struct cf_buf *b, char **out,
+                                       size_t *len_out);
+
+/* ---- parsing ------------------------------------------------------ */
+
+/* Parse a whole decimal string into [min, max]. Leading/trailing junk,
+ * signs on unsigned, empty input and overflow are CF_EINVAL. */
+CF_MUST_CHECK enum cf_rc cf_parse_u64(const char *s, uint64_t min, uint64_t max,
+                                      uint64_t *out);
+CF_MUST_CHECK enum cf_rc cf_parse_int(const char *s, int min, int max,
+                                      int *out);
+
+/* ---- time and ids ------------------------------------------------- */
+
+#define CF_TIME_RFC3339_LEN 32
+/* Now, UTC, as "2026-11-24T21:43:42.123Z" into out. */
+void cf_time_rfc3339(char out[CF_TIME_RFC3339_LEN]);
+/* Format a Unix time (seconds) as "2026-11-24T21:43:42Z". */
+void cf_time_fmt(int64_t unix_s, char out[CF_TIME_RFC3339_LEN]);
+int64_t cf_time_unix(void);
+/* Monotonic clock in nanoseconds. */
+uint64_t cf_time_mono_ns(void);
+
+/* Fill out with 2*nbytes lower-case hex characters of fresh randomness
+ * from the kernel, plus a NUL. out must hold 2*nbytes+1 bytes. Ids only:
+ * key material comes from crypto/. */
+CF_MUST_CHECK enum cf_rc cf_id_hex(char *out, size_t nbytes);
+
+/* ---- logging ------------------------------------------------------ */
+
+/*
+ * One JSON object per line on stderr: time, level, msg, the thread's log
+ * context (request_id, tenant) and the key/value pairs given. Values are
+ * strings. Never pass a secret or clear personal data.
+ */
+enum cf_log_level { CF_LOG_ERROR, CF_LOG_WARN, CF_LOG_INFO, CF_LOG_DEBUG };
+
+void cf_log_set_level(enum cf_log_level level);
+/* Parse "error", "warn", "info", "debug". */
+CF_MUST_CHECK enum cf_rc cf_log_level_parse(const char *s,
+                                            enum cf_log_level *out);
+/* Set (or clear, with NULLs) this thread's request id and tenant slug; the
+ * strings are copied. */
+void cf_log_ctx_set(const char *request_id, const char *tenant);
+
+/* msg, then NULL-terminated pairs of key, value strings. */
+void cf_log_kv(enum cf_log_level level, const char *file, int line,
+               enum cf_rc rc, const char *msg, ...);
+
+#define cf_log_error(...)                                                      \
+    cf_log_kv(CF_LOG_ERROR, __FILE__, __LINE__, CF_OK, __VA_ARGS__,            \
+              (const char *)NULL)
+#define cf_log_warn(...)                                                       \
+    cf_log_kv(CF_LOG_WARN, __FILE__, __LINE__, CF_OK, __VA_ARGS__,             \
+              (const char *)NULL)
+#define cf_log_info(...)                                                       \
+    cf_log_kv(CF_LOG_INFO, __FILE__, __LINE__, CF_OK, __VA_ARGS__,             \
+              (const char *)NULL)
+#define cf_log_debug(...)                                                      \
+    cf_log_kv(CF_LOG_DEBUG, __FILE__, __LINE__, CF_OK, __VA_ARGS__,            \
+              (const char *)NULL)
+#define cf_log_error_rc(rc, ...)                                               \
+    cf_log_kv(CF_LOG_ERROR, __FILE__, __LINE__, (rc), __VA_ARGS__,             \
+              (const char *)NULL)
+#define cf_log_warn_rc(rc, ...)                                                \
+    cf_log_kv(CF_LOG_WARN, __FILE__, __LINE__, (rc), __VA_ARGS__,              \
+              (const char *)NULL)
+
+/* The access line of one HTTP request (level info). */
+struct cf_log_request {
+    const char *request_id;
+    const char *tenant; /* NULL on the platform host */
+    const char *method;
+    const char *route; /* the route pattern, never the raw path */
+    int status;
+    double duration_ms;
+    const char *client_ip;
+};
+void cf_log_request(const struct cf_log_request *r);
+
+/* ---- configuration ------------------------------------------------ */
+
+#define CF_CONF_STR 256
+
+/* Every key of coffre.conf, with its default. See README "Configuration". */
+struct cf_config {
+    char listen[CF_CONF_STR];
+    char base_domain[CF_CONF_STR];
+    char http_listen[CF_CONF_STR];
+    unsigned threads;
+    unsigned max_connections_per_ip;
+    unsigned connection_timeout;
+    size_t max_header_bytes;
+    size_t max_body_bytes;
+    char tls_cert_file[CF_CONF_STR];
+    char tls_key_file[CF_CONF_STR];
+    unsigned tenant_pool;
+    unsigned busy_timeout_ms;
+    char metrics_token[CF_CONF_STR];
+    unsigned worker_threads;
+    unsigned worker_queue;
+    enum cf_log_level log_level;
+};
+
+/* Fill cfg with the defaults. */
+void cf_config_defaults(struct cf_config *cfg);
+/*
+ * Read path into cfg (which holds defaults or earlier values). A missing
+ * file is not an error (CF_OK, defaults kept). An unknown section or key, a
+ * bad value or a syntax error gives CF_EINVAL with a message naming the key
+ * and the line in err (always NUL-terminated).
+ */
+CF_MUST_CHECK enum cf_rc cf_config_load(const char *path, struct cf_config *cfg,
+                                        char *err, size_t errlen);
+/* Write the documented default file to path (mode 0600), failing with
+ * CF_ECONFLICT if it exists. */
+CF_MUST_CHECK enum cf_rc cf_config_write_default(const char *path);
+
+#endif

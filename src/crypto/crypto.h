@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * crypto: the only module that calls libsodium. Prefix cx_ (libsodium owns
+ * crypto_*).
+ *
+ * Keys: the master key (32 random bytes in DATA/master.key, mode 0600, or
+ * derived with Argon2id from a passphrase) wraps each tenant's data key with
+ * XChaCha20-Poly1305; the associated data binds the wrapped key to its
+ * tenant id and key version. A data key derives sub-keys with crypto_kdf for
+ * fields, blobs, the e-mail blind index, backups and audit details.
+ *
+ * Every key lives in sodium_malloc'd memory; the master key is kept
+ * PROT_NONE except while it is in use. Objects are immutable after creation
+ * and safe to share between threads.
+ */
+#ifndef CX_CRYPTO_H
+#define CX_CRYPTO_H
+
+#include "core/core.h"
+
+#define CX_KEY_BYTES 32
+/* nonce (24) + sealed key (32) + tag (16) */
+#define CX_WRAPPED_KEY_BYTES 72
+/* Overhead of cx_field_seal(): nonce (24) + tag (16). */
+#define CX_FIELD_OVERHEAD 40
+
+/* Environment variable holding the passphrase in passphrase mode. */
+#define CX_PASSPHRASE_ENV "COFFRE_MASTER_PASSPHRASE"
+#define CX_MASTER_KEY_FILE "master.key"
+#define CX_MASTER_PASS_FILE "master.pass"
+
+struct cx_keyring;  /* the master key */
+struct cx_data_key; /* one tenant data key or a sub-key of it */
+
+/* Sub-key purposes (crypto_kdf subkey ids); never renumber. */
+enum cx_subkey {
+    CX_SUBKEY_FIELD = 1,
+    CX_SUBKEY_BLOB = 2,
+    CX_SUBKEY_BLIND_INDEX = 3,
+    CX_SUBKEY_BACKUP = 4,
+    CX_SUBKEY_AUDIT = 5,
+};
+
+/* Initialise libsodium; call once at start, before threads. */
+CF_MUST_CHECK enum cf_rc cx_init(void);
+
+/*
+ * Create the master key material in datadir. If the environment variable
+ * CX_PASSPHRASE_ENV is set and non-empty, writes CX_MASTER_PASS_FILE (salt,
+ * Argon2id parameters, a check value; no key) instead of a key file.
+ * Files are created 0600 with O_EXCL: CF_ECONFLICT if either exists.
+ */
+CF_MUST_CHECK enum cf_rc cx_master_create(const char *datadir);
+
+/* True if datadir holds master key material of either mode. */
+bool cx_master_exists(const char *datadir);
+
+/*
+ * Load the master key of datadir. Key-file mode refuses a file readable or
+ * writable by group or others (CF_EPERM) and a file of the wrong size
+ * (CF_ECRYPTO). Passphrase mode needs CX_PASSPHRASE_ENV (CF_EAUTH if unset
+ * or wrong). No material: CF_ENOTFOUND. On failure err receives a message
+ * naming the file and the fix (always NUL-terminated). *out is caller-frees
+ * with cx_keyring_free().
+ */
+CF_MUST_CHECK enum cf_rc cx_keyring_open(const char *datadir, char *err,
+                                         size_t errlen,
+                                         struct cx_keyring **out);
+void cx_keyring_free(struct cx_keyring *kr);
+
+/* A fresh random data key. Caller frees with cx_data_key_free(). */
+CF_MUST_CHECK enum cf_rc cx_data_key_new(struct cx_data_key **out);
+void cx_data_key_free(struct cx_data_key *key);
+
+/* Seal key under the master key; AD = tenant_id and version. */
+CF_MUST_CHECK enum cf_rc
+cx_data_key_wrap(const struct cx_keyring *kr, const struct cx_data_key *key,
+                 int64_t tenant_id, uint32_t version,
+                 unsigned char out[CX_WRAPPED_KEY_BYTES]);
+/* Open a wrapped key. Wrong tenant, version, master key or any flipped
+ * bit: CF_ECRYPTO. Caller frees *out. */
+CF_MUST_CHECK enum cf_rc cx_data_key_unwrap(const struct cx_keyring *kr,
+                                            const unsigned char *wrapped,
+                                            size_t len, int64_t tenant_id,
+                                            uint32_t version,
+                                            struct cx_data_key **out);
+/* Derive the sub-key for purpose from key. Caller frees *out. */
+CF_MUST_CHECK enum cf_rc cx_data_key_derive(const struct cx_data_key *key,
+                                            enum cx_subkey purpose,
+                                            struct cx_data_key **out);
+
+/*
+ * Authenticated encryption of one field (XChaCha20-Poly1305, random nonce):
+ * appends nonce || ciphertext || tag to out. ad (may be NULL when adlen is
+ * 0) binds the value to its place (table, column, row id).
+ */
+CF_MUST_CHECK enum cf_rc cx_field_seal(const struct cx_data_key *key,
+                                       const void *ad, size_t adlen,
+                                       const void *pt, size_t ptlen,
+                                       struct cf_buf *out);
+/* Reverse of cx_field_seal(); appends the plaintext to out. Tampering or
+ * the wrong key/ad: CF_ECRYPTO and out unchanged. */
+CF_MUST_CHECK enum cf_rc cx_field_open(const struct cx_data_key *key,
+                                       const void *ad, size_t adlen,
+                                       const void *ct, size_t ctlen,
+                                       struct cf_buf *out);
+
+/* Fill buf with n cryptographically random bytes. */
+void cx_random_buf(void *buf, size_t n);
+/* Constant-time comparison; true when equal. */
+bool cx_equal(const void *a, const void *b, size_t n);
+
+#endif

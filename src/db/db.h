@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * db: SQLite handles, numbered migrations, the control database and the
+ * bounded pool of open tenant databases. Domain modules write their SQL in
+ * their own store.c through these helpers; SQL text is always a constant
+ * and every value is a bound parameter (invariant 4).
+ *
+ * Every database is opened with WAL, foreign_keys=ON, secure_delete=ON and
+ * a busy timeout. A struct db is used by one thread at a time: the control
+ * database is guarded by db_lock()/db_unlock(); a tenant database borrowed
+ * from the pool belongs to the borrower until db_pool_put().
+ *
+ * Layout under the data directory:
+ *   control.db                 tenants, wrapped keys, settings, platform audit
+ *   tenants/<id>/tenant.db     one database per tenant
+ */
+#ifndef DB_DB_H
+#define DB_DB_H
+
+#include "core/core.h"
+
+struct db;
+struct db_stmt;
+struct db_pool;
+
+enum db_kind { DB_KIND_CONTROL, DB_KIND_TENANT };
+
+/*
+ * Open (creating if needed) the database at path and bring its schema to
+ * the latest migration of kind, each migration in its own transaction.
+ * A database newer than this binary: CF_ECONFLICT. *out caller-frees with
+ * db_close().
+ */
+CF_MUST_CHECK enum cf_rc db_open(const char *path, enum db_kind kind,
+                                 unsigned busy_timeout_ms, struct db **out);
+void db_close(struct db *db);
+/* Schema version (PRAGMA user_version) of db. */
+int db_schema_version(struct db *db);
+/* The latest migration number known for kind. */
+int db_schema_latest(enum db_kind kind);
+
+/* Serialise use of a shared handle (the control database). */
+void db_lock(struct db *db);
+void db_unlock(struct db *db);
+
+/* Run constant SQL with no parameters and no result rows. */
+CF_MUST_CHECK enum cf_rc db_exec(struct db *db, const char *sql);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_rollback() never fails. */
+CF_MUST_CHECK enum cf_rc db_begin(struct db *db);
+CF_MUST_CHECK enum cf_rc db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Prepare constant sql (statements are cached per handle; finalize with
+ * db_stmt_done(), which resets and hands it back). */
+CF_MUST_CHECK enum cf_rc db_prepare(struct db *db, const char *sql,
+                                    struct db_stmt **out);
+void db_stmt_done(struct db_stmt *st);
+/* Bind by 1-based index. Text and blobs are copied by SQLite. */
+CF_MUST_CHECK enum cf_rc db_bind_int64(struct db_stmt *st, int idx,
+                                       int64_t v);
+CF_MUST_CHECK enum cf_rc db_bind_text(struct db_stmt *st, int idx,
+                                      const char *s);
+CF_MUST_CHECK enum cf_rc db_bind_blob(struct db_stmt *st, int idx,
+                                      const void *p, size_t n);
+CF_MUST_CHECK enum cf_rc db_bind_null(struct db_stmt *st, int idx);
+/* Step: *row is true when a row is available, false when done. A
+ * constraint violation is CF_ECONFLICT; busy is CF_EBUSY. */
+CF_MUST_CHECK enum cf_rc db_step(struct db_stmt *st, bool *row);
+/* Column accessors (0-based) for the current row; pointers are borrowed
+ * until the next step or db_stmt_done(). NULL text reads as NULL. */
+int64_t db_col_int64(struct db_stmt *st, int col);
+const char *db_col_text(struct db_stmt *st, int col);
+const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
+int64_t db_last_insert_id(struct db *db);
+int db_changes(struct db *db);
+
+/* Checkpoint the WAL with TRUNCATE (after deleting sensitive rows). */
+CF_MUST_CHECK enum cf_rc db_checkpoint_truncate(struct db *db);
+
+/* ---- tenant database pool ------------------------------------------- */
+
+enum db_pool_flags {
+    DB_POOL_CREATE = 1u << 0, /* create tenants/<id>/ and the database */
+};
+
+/*
+ * A pool of at most capacity open tenant databases under tenants_dir,
+ * evicting the least recently used idle one when full.
+ */
+CF_MUST_CHECK enum cf_rc db_pool_new(const char *tenants_dir,
+                                     unsigned capacity,
+                                     unsigned busy_timeout_ms,
+                                     struct db_pool **out);
+void db_pool_free(struct db_pool *pool);
+/*
+ * Borrow tenant_id's database for the calling thread, opening it if needed.
+ * Without DB_POOL_CREATE a missing database is CF_ENOTFOUND. Blocks while
+ * another thread holds the same tenant; CF_EBUSY when every slot is
+ * borrowed. Give it back with db_pool_put().
+ */
+CF_MUST_CHECK enum cf_rc db_pool_get(struct db_pool *pool, int64_t tenant_id,
+                                     unsigned flags, struct db **out);
+void db_pool_put(struct db_pool *pool, struct db *db);
+/* Open databases right now (for metrics and tests). */
+unsigned db_pool_open_count(struct db_pool *pool);
+
+#endif
