@@ -7,6 +7,7 @@ PKGS      := libmicrohttpd gnutls libsodium sqlite3 jansson inih
 DATA      ?= ./var
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PY        := /usr/bin/python3
+Q         := $(if $(V),,@)
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
@@ -61,7 +62,8 @@ deps:
 # ---- generated sources --------------------------------------------------
 build/tools/embed: tools/embed.c
 	@mkdir -p $(@D)
-	$(CC) -std=c17 -O2 -Wall -Wextra -Werror -Wpedantic -o $@ $<
+	@echo "  LD $@"
+	$(Q)$(CC) -std=c17 -O2 -Wall -Wextra -Werror -Wpedantic -o $@ $<
 
 build/gen/web_assets.c: build/tools/embed $(WEB_FILES)
 	@mkdir -p $(@D)
@@ -72,35 +74,42 @@ release: build/coffre
 
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(WARN) $(WARN_GCC) $(HARDEN) -MMD -MP -c -o $@ $<
+	@echo "  CC $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) $(WARN_GCC) $(HARDEN) -MMD -MP -c -o $@ $<
 
 build/coffre: $(REL_OBJS) build/obj/$(MAIN_SRC:.c=.o)
-	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD $@"
+	$(Q)$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $^ $(PKG_LIBS)
 
 # ---- sanitizer build ----------------------------------------------------
 san: build/san/coffre
 
 build/san/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(WARN) $(WARN_GCC) $(SAN) -MMD -MP -c -o $@ $<
+	@echo "  CC $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) $(WARN_GCC) $(SAN) -MMD -MP -c -o $@ $<
 
 build/san/coffre: $(SAN_OBJS) build/san/obj/$(MAIN_SRC:.c=.o)
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD $@"
+	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
 build/san/tests/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -Itests/unit $(WARN) $(SAN) -o $@ $< $(SAN_OBJS) \
+	@echo "  LD $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit $(WARN) $(SAN) -o $@ $< $(SAN_OBJS) \
 		$(PKG_LIBS) -lcmocka
 
 # ---- fuzz build (clang, libFuzzer) ---------------------------------------
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	@echo "  LD $@"
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 		-fno-sanitize-recover=all -c -o $@ $<
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+	@echo "  LD $@"
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS)
 
 # ---- the two commands ----------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # fuzz.sh replay BIN...: run each target once over its committed corpus
-#                        (tests/fuzz/corpus/<name>/), as make test does.
+#                        (tests/fuzz/corpus/<target>/ for fuzz_<target>), as
+#                        make test does; a crash, leak or hang fails.
 # fuzz.sh run BIN...:    fuzz each target for FUZZ_SECONDS (default 60);
 #                        new inputs go to build/fuzz/corpus/<name>/, crashes
 #                        to build/fuzz/crashes/ (copy them into the corpus).
@@ -13,7 +14,7 @@ fail=0
 n=0
 for bin in "$@"; do
   name=$(basename "$bin")
-  corpus=tests/fuzz/corpus/$name
+  corpus=tests/fuzz/corpus/${name#fuzz_}
   dict=tests/fuzz/$name.dict
   dictarg=()
   [ -f "$dict" ] && dictarg=(-dict="$dict")
@@ -26,8 +27,12 @@ for bin in "$@"; do
         fail=$((fail + 1))
         continue
       fi
+      # Given file paths (not a directory), libFuzzer runs each file once
+      # and exits non-zero on the first crash; -timeout turns a hang into
+      # a failure instead of a stuck make test.
       if ! find "$corpus" -type f -print0 |
-           xargs -0 "$bin" -runs=1 >"build/fuzz/$name.replay.log" 2>&1; then
+           xargs -0 -r "$bin" -runs=1 -timeout=10 \
+             >"build/fuzz/$name.replay.log" 2>&1; then
         echo "fuzz: $name failed on its corpus, see build/fuzz/$name.replay.log" >&2
         fail=$((fail + 1))
       fi

@@ -27,9 +27,9 @@
 #include "db/db.h"
 
 struct audit_event {
-    const char *principal;  /* required */
-    const char *action;     /* required, [a-z0-9_.]+ */
-    const char *target;     /* required */
+    const char *principal; /* required */
+    const char *action;    /* required, [a-z0-9_.]+ */
+    const char *target;    /* required */
     bool success;
     const char *client_ip;  /* may be NULL */
     const char *request_id; /* may be NULL */

@@ -5,29 +5,31 @@
  */
 #include "core/compat.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/core.h"
 
-static long mem_fail_at = -1; /* allocation index that starts failing */
-static long mem_count;
+/* Relaxed atomics: allocations come from every thread; only the tests
+ * that arm the hook need the count to be exact, and they run alone. */
+static _Atomic long mem_fail_at = -1; /* allocation index that starts failing */
+static _Atomic long mem_count;
 
 static bool
 mem_should_fail(void)
 {
-    bool fail = mem_fail_at >= 0 && mem_count >= mem_fail_at;
+    long at = atomic_load_explicit(&mem_fail_at, memory_order_relaxed);
+    long n = atomic_fetch_add_explicit(&mem_count, 1, memory_order_relaxed);
 
-    mem_count++;
-    return fail;
+    return at >= 0 && n >= at;
 }
 
 long
 cf_mem_fail_after(long n)
 {
-    long made = mem_count;
+    long made = atomic_exchange(&mem_count, 0);
 
-    mem_count = 0;
-    mem_fail_at = n;
+    atomic_store(&mem_fail_at, n);
     return made;
 }
 

@@ -48,7 +48,10 @@ cf_rc_str(enum cf_rc rc)
 void
 cf_err_trace(enum cf_rc rc, const char *file, int line)
 {
-    cf_log_debug("error born", "rc=%s at=%s:%d", cf_rc_str(rc), file, line);
+    char where[160];
+
+    snprintf(where, sizeof(where), "%s:%d", file, line);
+    cf_log_debug("error born", "rc", cf_rc_str(rc), "where", where);
 }
 #endif
 

@@ -40,12 +40,22 @@ void cf_bug_at(const char *file, int line, const char *msg)
     __attribute__((noreturn));
 
 /* Guards for "impossible" cases: abort in debug builds, fail safe in
- * release (the expression value is returned so the caller can bail out). */
+ * release (the truth of x is returned so the caller can bail out). */
+static inline int
+cf_never_at(int x, const char *file, int line, const char *what)
+{
 #ifdef CF_DEBUG_ERR
-#    define CF_NEVER(x) ((x) ? (CF_BUG(#    x), 1) : 0)
+    if (x) {
+        cf_bug_at(file, line, what);
+    }
 #else
-#    define CF_NEVER(x) (!!(x))
+    (void)file;
+    (void)line;
+    (void)what;
 #endif
+    return x;
+}
+#define CF_NEVER(x) cf_never_at(!!(x), __FILE__, __LINE__, #x)
 #define CF_ALWAYS(x) (!CF_NEVER(!(x)))
 
 #endif

@@ -66,6 +66,10 @@ bool cx_master_exists(const char *datadir);
 CF_MUST_CHECK enum cf_rc cx_keyring_open(const char *datadir, char *err,
                                          size_t errlen,
                                          struct cx_keyring **out);
+/* Added: both files present (cx_master_create() never makes both) gives
+ * CF_ECONFLICT; an unreadable file CF_EPERM or CF_EIO; Argon2id short of
+ * memory CF_ENOMEM. Reads CX_PASSPHRASE_ENV with getenv(): call it before
+ * starting threads. */
 void cx_keyring_free(struct cx_keyring *kr);
 
 /* A fresh random data key. Caller frees with cx_data_key_free(). */
@@ -98,6 +102,10 @@ CF_MUST_CHECK enum cf_rc cx_field_seal(const struct cx_data_key *key,
                                        const void *ad, size_t adlen,
                                        const void *pt, size_t ptlen,
                                        struct cf_buf *out);
+/* Added, for cx_field_seal() and cx_field_open(): out grows by exactly
+ * ptlen + CX_FIELD_OVERHEAD (resp. ctlen - CX_FIELD_OVERHEAD). A failure of
+ * the final append (CF_ENOMEM, or CF_ETOOBIG over out->max) releases out,
+ * as every cf_buf append does; any earlier failure leaves out unchanged. */
 /* Reverse of cx_field_seal(); appends the plaintext to out. Tampering or
  * the wrong key/ad: CF_ECRYPTO and out unchanged. */
 CF_MUST_CHECK enum cf_rc cx_field_open(const struct cx_data_key *key,

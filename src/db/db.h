@@ -49,6 +49,11 @@ CF_MUST_CHECK enum cf_rc db_exec(struct db *db, const char *sql);
 CF_MUST_CHECK enum cf_rc db_begin(struct db *db);
 CF_MUST_CHECK enum cf_rc db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* Added: a failed db_commit() has already rolled back, and db_rollback()
+ * with no transaction open is a no-op, so `out:` may always call it.
+ * db_in_transaction() is true while a transaction is open on db (SQLite:
+ * not in autocommit mode); audit_append() refuses to run outside one. */
+bool db_in_transaction(struct db *db);
 
 /* Prepare constant sql (statements are cached per handle; finalize with
  * db_stmt_done(), which resets and hands it back). */
@@ -56,8 +61,7 @@ CF_MUST_CHECK enum cf_rc db_prepare(struct db *db, const char *sql,
                                     struct db_stmt **out);
 void db_stmt_done(struct db_stmt *st);
 /* Bind by 1-based index. Text and blobs are copied by SQLite. */
-CF_MUST_CHECK enum cf_rc db_bind_int64(struct db_stmt *st, int idx,
-                                       int64_t v);
+CF_MUST_CHECK enum cf_rc db_bind_int64(struct db_stmt *st, int idx, int64_t v);
 CF_MUST_CHECK enum cf_rc db_bind_text(struct db_stmt *st, int idx,
                                       const char *s);
 CF_MUST_CHECK enum cf_rc db_bind_blob(struct db_stmt *st, int idx,
@@ -87,8 +91,7 @@ enum db_pool_flags {
  * A pool of at most capacity open tenant databases under tenants_dir,
  * evicting the least recently used idle one when full.
  */
-CF_MUST_CHECK enum cf_rc db_pool_new(const char *tenants_dir,
-                                     unsigned capacity,
+CF_MUST_CHECK enum cf_rc db_pool_new(const char *tenants_dir, unsigned capacity,
                                      unsigned busy_timeout_ms,
                                      struct db_pool **out);
 void db_pool_free(struct db_pool *pool);
@@ -97,10 +100,24 @@ void db_pool_free(struct db_pool *pool);
  * Without DB_POOL_CREATE a missing database is CF_ENOTFOUND. Blocks while
  * another thread holds the same tenant; CF_EBUSY when every slot is
  * borrowed. Give it back with db_pool_put().
+ * Added: tenant_id <= 0 is CF_EINVAL. The wait for a tenant held by another
+ * thread lasts at most busy_timeout_ms, then CF_EBUSY (so a stuck holder,
+ * or a thread asking twice, cannot hang requests). A database put back
+ * inside an open transaction is rolled back.
  */
 CF_MUST_CHECK enum cf_rc db_pool_get(struct db_pool *pool, int64_t tenant_id,
                                      unsigned flags, struct db **out);
 void db_pool_put(struct db_pool *pool, struct db *db);
+/*
+ * Close tenant_id's database if it is open and idle, and remove its files
+ * and folder (tenants/<id>/). Used to undo a tenant creation that did not
+ * commit. Borrowed by someone: CF_EBUSY, nothing removed.
+ * Added: it is not a recursive delete; other files in the folder give
+ * CF_ECONFLICT (database files removed, folder kept). A missing folder is
+ * CF_OK. tenant_id <= 0 is CF_EINVAL.
+ */
+CF_MUST_CHECK enum cf_rc db_pool_forget(struct db_pool *pool,
+                                        int64_t tenant_id);
 /* Open databases right now (for metrics and tests). */
 unsigned db_pool_open_count(struct db_pool *pool);
 

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * cli: the `coffre` command. main.c dispatches to one file per
+ * subcommand; this header holds what they share: exit codes and opening
+ * a data directory.
+ */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+#include <limits.h>
+
+#include "core/core.h"
+#include "crypto/crypto.h"
+#include "db/db.h"
+
+/* Exit codes, documented in the README. */
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_ERUNTIME = 1,
+    CLI_EUSAGE = 2,
+    CLI_ECONFIG = 3,
+    CLI_EKEY = 4,
+    CLI_ENOTFOUND = 5,
+    CLI_ECONFLICT = 6,
+    CLI_EINPUT = 7,
+};
+
+#define CLI_DEFAULT_DATA "./var"
+
+/* An open data directory. */
+struct cli_data {
+    char dir[PATH_MAX];
+    char tenants_dir[PATH_MAX];
+    char conf_path[PATH_MAX];
+    struct cf_config cfg;
+    struct cx_keyring *kr;
+    struct db *control;
+    struct db_pool *pool;
+};
+
+/*
+ * Initialise dir if it holds no data yet (master key, coffre.conf,
+ * control.db, tenants/); *created tells whether it did. Returns an exit
+ * code and prints the reason of a failure.
+ */
+int cli_data_init(const char *dir, bool *created);
+/* Initialise if needed, read coffre.conf, load the master key and open
+ * the control database and the tenant pool. Returns an exit code. */
+int cli_data_open(struct cli_data *d, const char *dir);
+void cli_data_close(struct cli_data *d);
+
+/* Exit code for a domain result. */
+int cli_exit_for(enum cf_rc rc);
+/* "cli:<login name>" for audit events. */
+void cli_principal(char *out, size_t cap);
+/* The port of a HOST:PORT listen address, or "8443". */
+void cli_listen_port(const char *listen, char *out, size_t cap);
+
+int cli_cmd_init(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_tenant(int argc, char **argv);
+
+#endif

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * coffre tenant create|list|show. Safe while `serve` runs on the same data
+ * directory: SQLite locking orders the writers, and the server looks
+ * tenants up in control.db on every request, so it sees a new one at once.
+ */
+#include "core/compat.h"
+
+#include <getopt.h>
+
+#include "cli/cli.h"
+#include "tenant/tenant.h"
+
+static const char tenant_usage[] =
+    "usage: coffre tenant create SLUG [--name NAME] [--data DIR]\n"
+    "       coffre tenant list [--data DIR]\n"
+    "       coffre tenant show SLUG [--data DIR]\n"
+    "\n"
+    "A slug has 3 to 40 characters of a-z, 0-9 and '-', does not start or\n"
+    "end with '-', and is not reserved (www, api, admin, ...). The tenant\n"
+    "answers at https://SLUG.<base_domain>:<port>/.\n";
+
+static enum cf_rc
+tenant_print_line(const struct tenant *t, void *arg)
+{
+    (void)arg;
+    printf("%s\t%s\t%s\n", t->slug, t->name, t->created);
+    return CF_OK;
+}
+
+static int
+tenant_do_create(struct cli_data *d, const char *slug, const char *name)
+{
+    struct tenant t;
+    const char *reason = NULL;
+    char principal[128];
+    char port[16];
+    enum cf_rc rc;
+
+    if (tenant_slug_check(slug, &reason) != CF_OK) {
+        fprintf(stderr, "coffre: invalid slug '%s': %s\n", slug, reason);
+        return CLI_EINPUT;
+    }
+    if (name != NULL && strlen(name) > TENANT_NAME_MAX) {
+        fprintf(stderr, "coffre: the name has more than %d bytes\n",
+                TENANT_NAME_MAX);
+        return CLI_EINPUT;
+    }
+    cli_principal(principal, sizeof(principal));
+    rc = tenant_create(d->control, d->pool, d->kr, slug, name, principal, &t);
+    if (rc == CF_ECONFLICT) {
+        fprintf(stderr, "coffre: tenant '%s' already exists\n", slug);
+        return CLI_ECONFLICT;
+    }
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: cannot create tenant '%s' (%s)\n", slug,
+                cf_rc_str(rc));
+        return cli_exit_for(rc);
+    }
+    cli_listen_port(d->cfg.listen, port, sizeof(port));
+    printf("created tenant %s (%s)\nurl: https://%s.%s:%s/\n", t.slug, t.name,
+           t.slug, d->cfg.base_domain, port);
+    return CLI_OK;
+}
+
+static int
+tenant_do_show(struct cli_data *d, const char *slug)
+{
+    struct tenant t;
+    char port[16];
+    enum cf_rc rc;
+
+    rc = tenant_find(d->control, slug, &t);
+    if (rc == CF_ENOTFOUND) {
+        fprintf(stderr, "coffre: no tenant '%s'\n", slug);
+        return CLI_ENOTFOUND;
+    }
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: cannot read tenant '%s' (%s)\n", slug,
+                cf_rc_str(rc));
+        return cli_exit_for(rc);
+    }
+    cli_listen_port(d->cfg.listen, port, sizeof(port));
+    printf("id: %lld\nslug: %s\nname: %s\ncreated: %s\nstate: %s\n"
+           "url: https://%s.%s:%s/\n",
+           (long long)t.id, t.slug, t.name, t.created, t.state, t.slug,
+           d->cfg.base_domain, port);
+    return CLI_OK;
+}
+
+int
+cli_cmd_tenant(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *dir = CLI_DEFAULT_DATA;
+    const char *name = NULL;
+    const char *sub;
+    struct cli_data d;
+    enum cf_rc rc;
+    int c;
+    int ex;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:n:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'h':
+            fputs(tenant_usage, stdout);
+            return CLI_OK;
+        default:
+            fputs(tenant_usage, stderr);
+            return CLI_EUSAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs(tenant_usage, stderr);
+        return CLI_EUSAGE;
+    }
+    sub = argv[optind];
+    if (!((strcmp(sub, "create") == 0 && optind + 2 == argc) ||
+          (strcmp(sub, "show") == 0 && optind + 2 == argc && name == NULL) ||
+          (strcmp(sub, "list") == 0 && optind + 1 == argc && name == NULL))) {
+        fputs(tenant_usage, stderr);
+        return CLI_EUSAGE;
+    }
+    ex = cli_data_open(&d, dir);
+    if (ex != CLI_OK) {
+        cli_data_close(&d);
+        return ex;
+    }
+    if (strcmp(sub, "create") == 0) {
+        ex = tenant_do_create(&d, argv[optind + 1], name);
+    } else if (strcmp(sub, "show") == 0) {
+        ex = tenant_do_show(&d, argv[optind + 1]);
+    } else {
+        rc = tenant_each(d.control, tenant_print_line, NULL);
+        ex = cli_exit_for(rc);
+    }
+    cli_data_close(&d);
+    return ex;
+}

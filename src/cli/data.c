@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Opening a data directory for a subcommand: create it on first use, read
+ * the configuration, load the master key, open the control database and
+ * the tenant pool. Messages for the operator go to stderr.
+ */
+#include "core/compat.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static bool
+cli_path(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+
+    return n > 0 && n < PATH_MAX;
+}
+
+int
+cli_exit_for(enum cf_rc rc)
+{
+    switch (rc) {
+    case CF_OK:
+        return CLI_OK;
+    case CF_EINVAL:
+    case CF_ETOOBIG:
+        return CLI_EINPUT;
+    case CF_ENOTFOUND:
+        return CLI_ENOTFOUND;
+    case CF_ECONFLICT:
+        return CLI_ECONFLICT;
+    case CF_EAUTH:
+    case CF_EPERM:
+    case CF_ECRYPTO:
+        return CLI_EKEY;
+    case CF_ENOMEM:
+    case CF_ELOCKED:
+    case CF_EBUSY:
+    case CF_EIO:
+    case CF_EDB:
+    case CF_EINTERNAL:
+    case CF_RC_COUNT:
+        break;
+    }
+    return CLI_ERUNTIME;
+}
+
+void
+cli_principal(char *out, size_t cap)
+{
+    struct passwd pw;
+    struct passwd *res = NULL;
+    char buf[1024];
+
+    if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 &&
+        res != NULL) {
+        snprintf(out, cap, "cli:%s", res->pw_name);
+    } else {
+        snprintf(out, cap, "cli:uid-%u", (unsigned)getuid());
+    }
+}
+
+void
+cli_listen_port(const char *listen, char *out, size_t cap)
+{
+    const char *colon = strrchr(listen, ':');
+
+    snprintf(out, cap, "%s", colon ? colon + 1 : "8443");
+}
+
+int
+cli_data_init(const char *dir, bool *created)
+{
+    char path[PATH_MAX];
+    struct db *control = NULL;
+    enum cf_rc rc;
+    struct stat st;
+
+    *created = false;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "coffre: cannot create data directory %s: %s\n", dir,
+                strerror(errno));
+        return CLI_ERUNTIME;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "coffre: %s is not a directory\n", dir);
+        return CLI_ERUNTIME;
+    }
+    if (!cx_master_exists(dir)) {
+        rc = cx_master_create(dir);
+        if (rc != CF_OK) {
+            fprintf(stderr, "coffre: cannot create the master key in %s (%s)\n",
+                    dir, cf_rc_str(rc));
+            return CLI_EKEY;
+        }
+        *created = true;
+    }
+    if (!cli_path(path, dir, "coffre.conf")) {
+        return CLI_ERUNTIME;
+    }
+    if (access(path, F_OK) != 0) {
+        rc = cf_config_write_default(path);
+        if (rc != CF_OK && rc != CF_ECONFLICT) {
+            fprintf(stderr, "coffre: cannot write %s (%s)\n", path,
+                    cf_rc_str(rc));
+            return CLI_ERUNTIME;
+        }
+        *created = true;
+    }
+    if (!cli_path(path, dir, "tenants")) {
+        return CLI_ERUNTIME;
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "coffre: cannot create %s: %s\n", path,
+                strerror(errno));
+        return CLI_ERUNTIME;
+    }
+    if (!cli_path(path, dir, "control.db")) {
+        return CLI_ERUNTIME;
+    }
+    if (access(path, F_OK) != 0) {
+        *created = true;
+    }
+    rc = db_open(path, DB_KIND_CONTROL, 5000, &control);
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: cannot open %s (%s)\n", path, cf_rc_str(rc));
+        return CLI_ERUNTIME;
+    }
+    db_close(control);
+    return CLI_OK;
+}
+
+int
+cli_data_open(struct cli_data *d, const char *dir)
+{
+    char err[512];
+    char path[PATH_MAX];
+    bool created = false;
+    enum cf_rc rc;
+    int ex;
+
+    memset(d, 0, sizeof(*d));
+    if ((size_t)snprintf(d->dir, sizeof(d->dir), "%s", dir) >= sizeof(d->dir) ||
+        !cli_path(d->tenants_dir, dir, "tenants") ||
+        !cli_path(d->conf_path, dir, "coffre.conf") ||
+        !cli_path(path, dir, "control.db")) {
+        fprintf(stderr, "coffre: data directory path too long\n");
+        return CLI_EUSAGE;
+    }
+    ex = cli_data_init(dir, &created);
+    if (ex != CLI_OK) {
+        return ex;
+    }
+    if (created) {
+        cf_log_info("initialised data directory", "dir", dir);
+    }
+    cf_config_defaults(&d->cfg);
+    rc = cf_config_load(d->conf_path, &d->cfg, err, sizeof(err));
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: configuration error: %s\n", err);
+        return CLI_ECONFIG;
+    }
+    cf_log_set_level(d->cfg.log_level);
+    rc = cx_keyring_open(dir, err, sizeof(err), &d->kr);
+    unsetenv(CX_PASSPHRASE_ENV); /* children must not inherit it */
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: %s\n", err);
+        return CLI_EKEY;
+    }
+    rc = db_open(path, DB_KIND_CONTROL, d->cfg.busy_timeout_ms, &d->control);
+    if (rc == CF_OK) {
+        rc = db_pool_new(d->tenants_dir, d->cfg.tenant_pool,
+                         d->cfg.busy_timeout_ms, &d->pool);
+    }
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: cannot open the databases in %s (%s)\n", dir,
+                cf_rc_str(rc));
+        return CLI_ERUNTIME;
+    }
+    return CLI_OK;
+}
+
+void
+cli_data_close(struct cli_data *d)
+{
+    db_pool_free(d->pool);
+    d->pool = NULL;
+    if (d->control != NULL) {
+        db_close(d->control);
+        d->control = NULL;
+    }
+    cx_keyring_free(d->kr);
+    d->kr = NULL;
+}

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The pool of open tenant databases: at most `capacity` handles open at
+ * once (each costs three file descriptors with WAL: the database, -wal and
+ * -shm), kept in least-recently-used order. A slot is borrowed by one
+ * thread at a time; a second thread asking for the same tenant waits on the
+ * condition variable until the first puts it back. When the pool is full,
+ * the least recently used idle slot is closed and reused; when every slot
+ * is borrowed, the caller gets CF_EBUSY (503) instead of an unbounded number
+ * of open files.
+ *
+ * Opening and closing (file I/O, migrations, the WAL checkpoint at close)
+ * happen outside the pool mutex. While a database is being opened its slot
+ * is already reserved and marked borrowed, so other threads wanting that
+ * tenant wait, and nobody evicts it.
+ */
+#include "core/compat.h"
+
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/db_int.h"
+
+/* Far more than any sane tenant_pool setting; bounds the slot array. */
+#define DB_POOL_MAX_CAPACITY 65536u
+/* Longest path we build: tenants_dir + "/<id>/tenant.db". */
+#define DB_POOL_PATH_MAX 4096
+
+struct pool_slot {
+    int64_t tenant_id; /* 0: free slot */
+    struct db *db;     /* NULL while being opened */
+    bool borrowed;
+    unsigned long stamp; /* last get or put, for LRU */
+};
+
+struct db_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a slot was put back or released */
+    char *dir;
+    unsigned capacity;
+    unsigned busy_timeout_ms;
+    unsigned long stamp;
+    struct pool_slot *slots;
+};
+
+static void
+pool_lock(struct db_pool *pool)
+{
+    if (pthread_mutex_lock(&pool->mu) != 0) {
+        CF_BUG("db pool: pthread_mutex_lock failed");
+    }
+}
+
+static void
+pool_unlock(struct db_pool *pool)
+{
+    if (pthread_mutex_unlock(&pool->mu) != 0) {
+        CF_BUG("db pool: pthread_mutex_unlock failed");
+    }
+}
+
+enum cf_rc
+db_pool_new(const char *tenants_dir, unsigned capacity,
+            unsigned busy_timeout_ms, struct db_pool **out)
+{
+    enum cf_rc rc = CF_EINTERNAL;
+    struct db_pool *pool = NULL;
+    pthread_condattr_t ca;
+    bool ca_ok = false;
+    bool mu_ok = false;
+    bool cv_ok = false;
+
+    if (tenants_dir == NULL || *tenants_dir == '\0' || out == NULL ||
+        capacity == 0 || capacity > DB_POOL_MAX_CAPACITY ||
+        busy_timeout_ms > INT_MAX) {
+        rc = CF_ERR(CF_EINVAL);
+        goto out;
+    }
+    if (sqlite3_threadsafe() == 0) {
+        /* handles move between threads; a single-thread build cannot */
+        cf_log_error("sqlite built without thread support");
+        rc = CF_ERR(CF_EINTERNAL);
+        goto out;
+    }
+    pool = cf_calloc(1, sizeof(*pool));
+    if (pool == NULL) {
+        rc = CF_ERR(CF_ENOMEM);
+        goto out;
+    }
+    pool->capacity = capacity;
+    pool->busy_timeout_ms = busy_timeout_ms;
+    pool->dir = cf_strdup(tenants_dir);
+    pool->slots = cf_calloc(capacity, sizeof(*pool->slots));
+    if (pool->dir == NULL || pool->slots == NULL) {
+        rc = CF_ERR(CF_ENOMEM);
+        goto out;
+    }
+    if (pthread_mutex_init(&pool->mu, NULL) != 0) {
+        rc = CF_ERR(CF_ENOMEM);
+        goto out;
+    }
+    mu_ok = true;
+    /* waits are timed on the monotonic clock: a wall-clock jump must not
+     * cut them short or make them last for hours */
+    if (pthread_condattr_init(&ca) != 0) {
+        rc = CF_ERR(CF_ENOMEM);
+        goto out;
+    }
+    ca_ok = true;
+    if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&pool->cv, &ca) != 0) {
+        rc = CF_ERR(CF_ENOMEM);
+        goto out;
+    }
+    cv_ok = true;
+    *out = pool;
+    pool = NULL; /* transferred */
+    rc = CF_OK;
+out:
+    if (ca_ok) {
+        pthread_condattr_destroy(&ca);
+    }
+    if (pool != NULL) {
+        if (cv_ok) {
+            pthread_cond_destroy(&pool->cv);
+        }
+        if (mu_ok) {
+            pthread_mutex_destroy(&pool->mu);
+        }
+        cf_free(pool->slots);
+        cf_free(pool->dir);
+        cf_free(pool);
+    }
+    return rc;
+}
+
+void
+db_pool_free(struct db_pool *pool)
+{
+    unsigned i;
+
+    if (pool == NULL) {
+        return;
+    }
+    for (i = 0; i < pool->capacity; i++) {
+        struct pool_slot *s = &pool->slots[i];
+
+        if (CF_NEVER(s->borrowed)) {
+            /* a borrower still runs: leak its handle rather than close
+             * it under its feet */
+            cf_log_error("tenant pool freed with a database borrowed");
+            continue;
+        }
+        db_close(s->db);
+    }
+    pthread_cond_destroy(&pool->cv);
+    pthread_mutex_destroy(&pool->mu);
+    cf_free(pool->slots);
+    cf_free(pool->dir);
+    cf_free(pool);
+}
+
+static struct pool_slot *
+pool_find(struct db_pool *pool, int64_t tenant_id)
+{
+    unsigned i;
+
+    for (i = 0; i < pool->capacity; i++) {
+        if (pool->slots[i].tenant_id == tenant_id) {
+            return &pool->slots[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A free slot, else the least recently used idle one, emptied; its handle
+ * goes to *evicted for the caller to close outside the mutex. NULL when
+ * every slot is borrowed.
+ */
+static struct pool_slot *
+pool_take_slot(struct db_pool *pool, struct db **evicted)
+{
+    struct pool_slot *lru = NULL;
+    unsigned i;
+
+    *evicted = NULL;
+    for (i = 0; i < pool->capacity; i++) {
+        struct pool_slot *s = &pool->slots[i];
+
+        if (s->tenant_id == 0) {
+            return s;
+        }
+        if (!s->borrowed && (lru == NULL || s->stamp < lru->stamp)) {
+            lru = s;
+        }
+    }
+    if (lru != NULL) {
+        *evicted = lru->db;
+        lru->db = NULL;
+        lru->tenant_id = 0;
+    }
+    return lru;
+}
+
+/* Deadline busy_timeout_ms from now on the monotonic clock. */
+static void
+pool_deadline(const struct db_pool *pool, struct timespec *ts)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(pool->busy_timeout_ms / 1000u);
+    ts->tv_nsec += (long)(pool->busy_timeout_ms % 1000u) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Open (or with DB_POOL_CREATE create) tenants_dir/<id>/tenant.db. */
+static enum cf_rc
+pool_open_tenant(struct db_pool *pool, int64_t tenant_id, unsigned flags,
+                 struct db **out)
+{
+    enum cf_rc rc = CF_EINTERNAL;
+    struct cf_buf path;
+    bool create = (flags & DB_POOL_CREATE) != 0;
+
+    cf_buf_init(&path, DB_POOL_PATH_MAX);
+    rc = cf_buf_addf(&path, "%s/%lld", pool->dir, (long long)tenant_id);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (create && mkdir(cf_buf_str(&path), 0700) != 0 && errno != EEXIST) {
+        cf_log_error("cannot create tenant directory", "dir", cf_buf_str(&path),
+                     "errno", strerror(errno));
+        rc = CF_ERR(CF_EIO);
+        goto out;
+    }
+    rc = cf_buf_adds(&path, "/tenant.db");
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_open_mode(cf_buf_str(&path), DB_KIND_TENANT, pool->busy_timeout_ms,
+                      create, out);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = CF_OK;
+out:
+    cf_buf_release(&path);
+    return rc;
+}
+
+enum cf_rc
+db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
+            struct db **out)
+{
+    enum cf_rc rc = CF_EINTERNAL;
+    struct pool_slot *slot = NULL;
+    struct db *db = NULL;
+    struct db *evicted = NULL;
+    struct timespec deadline;
+    bool locked = false;
+    char id[24];
+    int err;
+
+    if (pool == NULL || out == NULL || tenant_id <= 0 ||
+        (flags & ~(unsigned)DB_POOL_CREATE) != 0) {
+        rc = CF_ERR(CF_EINVAL);
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%lld", (long long)tenant_id);
+    pool_deadline(pool, &deadline);
+    pool_lock(pool);
+    locked = true;
+    for (;;) {
+        slot = pool_find(pool, tenant_id);
+        if (slot == NULL) {
+            break;
+        }
+        if (!slot->borrowed) {
+            slot->borrowed = true;
+            slot->stamp = ++pool->stamp;
+            *out = slot->db;
+            rc = CF_OK;
+            goto out;
+        }
+        /* held by another thread (or being opened): wait for its put;
+         * the slot may be gone when we wake, so look again */
+        err = pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
+        if (err == ETIMEDOUT) {
+            cf_log_warn("tenant database held too long", "tenant_id", id);
+            rc = CF_ERR(CF_EBUSY);
+            goto out;
+        }
+    }
+    slot = pool_take_slot(pool, &evicted);
+    if (slot == NULL) {
+        cf_log_warn("tenant pool exhausted: every slot is borrowed",
+                    "tenant_id", id);
+        rc = CF_ERR(CF_EBUSY);
+        goto out;
+    }
+    slot->tenant_id = tenant_id;
+    slot->db = NULL;
+    slot->borrowed = true;
+    slot->stamp = ++pool->stamp;
+    pool_unlock(pool);
+    locked = false;
+
+    db_close(evicted);
+    evicted = NULL;
+    rc = pool_open_tenant(pool, tenant_id, flags, &db);
+
+    pool_lock(pool);
+    locked = true;
+    if (rc != CF_OK) {
+        /* release the reservation and wake threads waiting for it */
+        slot->tenant_id = 0;
+        slot->borrowed = false;
+        pthread_cond_broadcast(&pool->cv);
+        goto out;
+    }
+    db->pool_slot = (int)(slot - pool->slots);
+    slot->db = db;
+    *out = db;
+    db = NULL; /* transferred */
+    rc = CF_OK;
+out:
+    if (locked) {
+        pool_unlock(pool);
+    }
+    db_close(evicted);
+    return rc;
+}
+
+void
+db_pool_put(struct db_pool *pool, struct db *db)
+{
+    struct pool_slot *s;
+
+    if (pool == NULL || db == NULL) {
+        return;
+    }
+    if (db_in_transaction(db)) {
+        /* a caller bug; never hand an open transaction to the next one */
+        cf_log_error("tenant database put back inside a transaction", "db",
+                     db->path);
+        db_rollback(db);
+    }
+    pool_lock(pool);
+    if (CF_NEVER(db->pool_slot < 0 ||
+                 (unsigned)db->pool_slot >= pool->capacity)) {
+        pool_unlock(pool);
+        return;
+    }
+    s = &pool->slots[db->pool_slot];
+    if (CF_NEVER(s->db != db || !s->borrowed)) {
+        pool_unlock(pool);
+        return;
+    }
+    s->borrowed = false;
+    s->stamp = ++pool->stamp;
+    pthread_cond_broadcast(&pool->cv);
+    pool_unlock(pool);
+}
+
+/*
+ * Remove tenants/<id>/: the database files SQLite may have made, then the
+ * (now empty) folder. Called with the pool mutex held, so no thread can
+ * reserve the tenant and open it half-way through. Unlinks do not sync, so
+ * this is quick. Anything else left in the folder: CF_ECONFLICT, the
+ * folder stays (this undoes a creation; it is not a recursive delete).
+ */
+static enum cf_rc
+pool_remove_files(struct db_pool *pool, int64_t tenant_id, const char *id)
+{
+    static const char *const files[] = {"tenant.db", "tenant.db-wal",
+                                        "tenant.db-shm", "tenant.db-journal"};
+    enum cf_rc rc = CF_EINTERNAL;
+    struct cf_buf path;
+    size_t i;
+
+    cf_buf_init(&path, DB_POOL_PATH_MAX);
+    for (i = 0; i < CF_ARRAY_LEN(files); i++) {
+        cf_buf_reset(&path);
+        rc = cf_buf_addf(&path, "%s/%lld/%s", pool->dir, (long long)tenant_id,
+                         files[i]);
+        if (rc != CF_OK) {
+            goto out;
+        }
+        if (unlink(cf_buf_str(&path)) != 0 && errno != ENOENT) {
+            cf_log_error("cannot remove tenant database file", "tenant_id", id,
+                         "file", files[i], "errno", strerror(errno));
+            rc = CF_ERR(CF_EIO);
+            goto out;
+        }
+    }
+    cf_buf_reset(&path);
+    rc = cf_buf_addf(&path, "%s/%lld", pool->dir, (long long)tenant_id);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (rmdir(cf_buf_str(&path)) != 0 && errno != ENOENT) {
+        if (errno == ENOTEMPTY || errno == EEXIST) {
+            cf_log_warn("tenant directory not empty, left in place",
+                        "tenant_id", id);
+            rc = CF_ERR(CF_ECONFLICT);
+            goto out;
+        }
+        cf_log_error("cannot remove tenant directory", "tenant_id", id, "errno",
+                     strerror(errno));
+        rc = CF_ERR(CF_EIO);
+        goto out;
+    }
+    rc = CF_OK;
+out:
+    cf_buf_release(&path);
+    return rc;
+}
+
+enum cf_rc
+db_pool_forget(struct db_pool *pool, int64_t tenant_id)
+{
+    enum cf_rc rc = CF_EINTERNAL;
+    struct pool_slot *slot = NULL;
+    struct db *db = NULL;
+    bool locked = false;
+    char id[24];
+
+    if (pool == NULL || tenant_id <= 0) {
+        rc = CF_ERR(CF_EINVAL);
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%lld", (long long)tenant_id);
+    pool_lock(pool);
+    locked = true;
+    slot = pool_find(pool, tenant_id);
+    if (slot != NULL && slot->borrowed) {
+        rc = CF_ERR(CF_EBUSY);
+        goto out;
+    }
+    if (slot != NULL) {
+        /* keep the slot reserved while the handle closes (a WAL
+         * checkpoint: slow, so outside the mutex); a thread asking for
+         * this tenant meanwhile waits, then finds it gone */
+        db = slot->db;
+        slot->db = NULL;
+        slot->borrowed = true;
+        pool_unlock(pool);
+        locked = false;
+        db_close(db);
+        db = NULL;
+        pool_lock(pool);
+        locked = true;
+    }
+    rc = pool_remove_files(pool, tenant_id, id);
+    if (slot != NULL) {
+        slot->tenant_id = 0;
+        slot->borrowed = false;
+        pthread_cond_broadcast(&pool->cv);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = CF_OK;
+out:
+    if (locked) {
+        pool_unlock(pool);
+    }
+    return rc;
+}
+
+unsigned
+db_pool_open_count(struct db_pool *pool)
+{
+    unsigned i;
+    unsigned n = 0;
+
+    pool_lock(pool);
+    for (i = 0; i < pool->capacity; i++) {
+        if (pool->slots[i].tenant_id != 0) {
+            n++;
+        }
+    }
+    pool_unlock(pool);
+    return n;
+}

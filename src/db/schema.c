@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The numbered schema migrations of the control database and of tenant
+ * databases. A migration is never edited once released: a change is a new
+ * number at the end. The SQL is portable (it must run on PostgreSQL too):
+ * plain types, no AUTOINCREMENT, no SQLite-only syntax. The PostgreSQL
+ * backend maps INTEGER PRIMARY KEY to an identity column and BLOB to
+ * BYTEA; nothing else changes.
+ *
+ * audit_events is the same in both kinds of database; its format is fixed
+ * in audit/audit.h and docs/internals/audit.md.
+ */
+#include "core/compat.h"
+
+#include "db/db_int.h"
+
+#define DB_AUDIT_EVENTS_V1                                                     \
+    "CREATE TABLE audit_events ("                                              \
+    " seq INTEGER PRIMARY KEY,"                                                \
+    " time TEXT NOT NULL,"                                                     \
+    " principal TEXT NOT NULL,"                                                \
+    " action TEXT NOT NULL,"                                                   \
+    " target TEXT NOT NULL,"                                                   \
+    " outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),"        \
+    " client_ip TEXT,"                                                         \
+    " request_id TEXT,"                                                        \
+    " details BLOB"                                                            \
+    ");"                                                                       \
+    "CREATE INDEX audit_events_time ON audit_events (time);"
+
+const struct db_migration db_schema_control[] = {
+    {1, "CREATE TABLE tenants ("
+        " id INTEGER PRIMARY KEY,"
+        " slug TEXT NOT NULL UNIQUE,"
+        " name TEXT NOT NULL,"
+        " created TEXT NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'active'"
+        ");"
+        "CREATE TABLE tenant_keys ("
+        " tenant_id INTEGER NOT NULL REFERENCES tenants (id),"
+        " version INTEGER NOT NULL,"
+        " wrapped BLOB NOT NULL,"
+        " created TEXT NOT NULL,"
+        " PRIMARY KEY (tenant_id, version)"
+        ");"
+        "CREATE TABLE settings ("
+        " key TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL"
+        ");" DB_AUDIT_EVENTS_V1},
+};
+const size_t db_schema_control_len = CF_ARRAY_LEN(db_schema_control);
+
+const struct db_migration db_schema_tenant[] = {
+    {1, "CREATE TABLE meta ("
+        " key TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL"
+        ");" DB_AUDIT_EVENTS_V1},
+};
+const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Private to http/: the route table types, the request and response of
+ * the pipeline, and the helpers the handlers share. No other module
+ * includes this file.
+ */
+#ifndef HTTP_INT_H
+#define HTTP_INT_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <microhttpd.h>
+
+#include "http/http.h"
+#include "tenant/tenant.h"
+
+/* The explicit permission of routes anyone may call. */
+#define HTTP_PUBLIC "PUBLIC"
+/* The operator's metrics token (bearer token from coffre.conf). */
+#define HTTP_PERM_METRICS "ops.metrics"
+
+#define HTTP_REQUEST_ID_LEN 32
+#define HTTP_ERR_MSG_MAX 200
+
+enum http_host_scope {
+    HTTP_HOST_PLATFORM = 1, /* bare base domain only */
+    HTTP_HOST_TENANT,       /* a tenant host only */
+    HTTP_HOST_ANY,
+};
+
+enum http_type {
+    HTTP_T_STRING = 1,
+    HTTP_T_INT,
+    HTTP_T_BOOL,
+};
+
+/* One allowed query parameter or JSON field. */
+struct http_field {
+    const char *name;
+    enum http_type type;
+    size_t max; /* strings: characters; ints: largest value */
+    bool required;
+    const char *doc;
+};
+
+/* The input whitelist of a route: anything not listed is refused. */
+struct http_input {
+    const struct http_field *query;
+    size_t nquery;
+    const struct http_field *body; /* JSON object fields */
+    size_t nbody;
+    bool json_body; /* the route takes an application/json object */
+};
+
+/* The statically empty whitelist: no query parameter, no body. */
+extern const struct http_input http_input_none;
+
+enum http_rate {
+    HTTP_RATE_PROBE = 1, /* health probes, never limited */
+    HTTP_RATE_READ,
+    HTTP_RATE_WRITE,
+    HTTP_RATE_AUTH,
+};
+
+struct http_req;
+struct http_resp;
+typedef enum cf_rc (*http_handler_fn)(struct http_req *req,
+                                      struct http_resp *resp);
+
+struct http_route {
+    const char *method;
+    const char *pattern; /* "/a/b", "/a/{id}", "/assets/{path*}" */
+    enum http_host_scope host;
+    http_handler_fn handler;
+    const char *permission; /* HTTP_PUBLIC or a permission name */
+    const struct http_input *input;
+    enum http_rate rate;
+    const char *summary; /* one line for the OpenAPI document */
+};
+
+extern const struct http_route http_routes[];
+extern const size_t http_routes_count;
+
+/* Match method and path among routes open to scope. On a match *idx is
+ * set and *param points into path at the {x}/{x*} value (or NULL).
+ * Returns NULL when none matches; *path_known is then true if the path
+ * matched with another method (405), and allow lists those methods. */
+const struct http_route *http_route_match(const char *method,
+                                          const char *path,
+                                          enum http_host_scope scope,
+                                          size_t *idx, const char **param,
+                                          size_t *param_len, bool *path_known,
+                                          char *allow, size_t allowlen);
+
+struct http_server {
+    struct http_app *app;
+    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *redirect;
+    struct ops_metrics *metrics;
+    char *openapi; /* generated once at start */
+    size_t openapi_len;
+    unsigned https_port;
+    char *cert_pem;
+    char *key_pem;
+    _Atomic unsigned inflight; /* requests begun and not completed */
+};
+
+struct http_req {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    char id[HTTP_REQUEST_ID_LEN + 1];
+    uint64_t t0;
+    const char *method; /* borrowed from MHD for the request's life */
+    const char *path;
+    const struct http_route *route;
+    size_t route_idx;
+    const char *param; /* into path */
+    size_t param_len;
+    enum tenant_host_kind host_kind;
+    bool has_tenant;
+    struct tenant tenant;
+    struct cf_buf body;
+    json_t *json;
+    /* an error found before the handler runs */
+    int err_status;
+    const char *err_code;
+    char err_msg[HTTP_ERR_MSG_MAX];
+    char allow[64];
+    char client_ip[64];
+};
+
+struct http_resp {
+    int status;
+    const char *type;
+    struct cf_buf body;
+    /* a body that outlives the request (embedded assets, openapi) */
+    const void *static_body;
+    size_t static_len;
+    const char *location;
+    unsigned retry_after;
+};
+
+/* Set an error response: status, code, printf message (no user secrets;
+ * names of fields and parameters only). Returns the rc to hand back from
+ * a handler so the pipeline stops. */
+enum cf_rc http_fail(struct http_req *req, int status, const char *code,
+                     const char *fmt, ...) CF_PRINTF(4, 5);
+/* Map a domain result to status and code. */
+void http_rc_status(enum cf_rc rc, int *status, const char **code,
+                    const char **message);
+
+/* Response helpers for handlers. */
+CF_MUST_CHECK enum cf_rc http_resp_json(struct http_resp *resp, int status,
+                                        json_t *doc);
+
+/* Input checks: query parameters, Content-Type and the JSON body. */
+CF_MUST_CHECK enum cf_rc http_input_check_query(struct http_req *req);
+CF_MUST_CHECK enum cf_rc http_input_check_body(struct http_req *req,
+                                               const char *content_type);
+/* The JSON whitelist validator alone (fuzzed): parse data and check it
+ * against input; on failure fill code and msg. *out is caller-owned. */
+CF_MUST_CHECK enum cf_rc http_json_validate(const struct http_input *input,
+                                            const char *data, size_t len,
+                                            const char **code, char *msg,
+                                            size_t msglen, json_t **out);
+
+/* The OpenAPI 3.1 document of the route table (caller frees). */
+CF_MUST_CHECK enum cf_rc http_openapi_build(const char *version, char **out,
+                                            size_t *len);
+
+/* The plain-HTTP listener on cfg->http_listen: 301 to https only. */
+CF_MUST_CHECK enum cf_rc http_redirect_start(struct http_server *srv,
+                                             char *err, size_t errlen);
+/* Parse "HOST:PORT" (IPv4 or [IPv6]) into addr and port. */
+struct sockaddr_storage;
+CF_MUST_CHECK enum cf_rc http_parse_listen(const char *spec,
+                                           struct sockaddr_storage *addr,
+                                           unsigned *port_out);
+unsigned http_daemon_flags(void);
+
+/* Handlers. */
+enum cf_rc http_h_healthz(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_readyz(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_metrics(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_openapi(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_slug_check(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_tenant_home(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_login_page(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_platform_home(struct http_req *req,
+                                struct http_resp *resp);
+enum cf_rc http_h_asset(struct http_req *req, struct http_resp *resp);
+
+#endif

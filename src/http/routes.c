@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The route table: every HTTP entry point of coffre, each with its
+ * permission (or an explicit PUBLIC), its input whitelist and its rate
+ * class (COMMITMENT B3, B4). serve refuses to start when an entry lacks
+ * one (http_routes_check), and the OpenAPI document is generated from
+ * this table, so documentation and code cannot drift apart.
+ */
+#include "core/compat.h"
+
+#include "http/http_int.h"
+
+const struct http_input http_input_none = {0};
+
+static const struct http_field slug_check_body[] = {
+    {"slug", HTTP_T_STRING, 64, true, "candidate tenant slug"},
+};
+
+static const struct http_input slug_check_input = {
+    .body = slug_check_body,
+    .nbody = CF_ARRAY_LEN(slug_check_body),
+    .json_body = true,
+};
+
+const struct http_route http_routes[] = {
+    {"GET", "/healthz", HTTP_HOST_ANY, http_h_healthz, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_PROBE, "Liveness: the process answers."},
+    {"GET", "/readyz", HTTP_HOST_PLATFORM, http_h_readyz, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_PROBE,
+     "Readiness: databases open, master key loaded."},
+    {"GET", "/metrics", HTTP_HOST_PLATFORM, http_h_metrics, HTTP_PERM_METRICS,
+     &http_input_none, HTTP_RATE_READ,
+     "Prometheus metrics; bearer token from coffre.conf."},
+    {"GET", "/api/v1/openapi.json", HTTP_HOST_ANY, http_h_openapi,
+     HTTP_PUBLIC, &http_input_none, HTTP_RATE_READ,
+     "This document, generated from the route table."},
+    {"POST", "/api/v1/slug/check", HTTP_HOST_PLATFORM, http_h_slug_check,
+     HTTP_PUBLIC, &slug_check_input, HTTP_RATE_WRITE,
+     "Whether a slug is acceptable (syntax only; never tells whether a "
+     "tenant exists)."},
+    {"GET", "/", HTTP_HOST_TENANT, http_h_tenant_home, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ, "Tenant home page."},
+    {"GET", "/login", HTTP_HOST_TENANT, http_h_login_page, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ, "Sign-in page."},
+    {"GET", "/", HTTP_HOST_PLATFORM, http_h_platform_home, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ, "Platform home page."},
+    {"GET", "/assets/{path*}", HTTP_HOST_ANY, http_h_asset, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ, "Embedded web assets."},
+};
+
+const size_t http_routes_count = CF_ARRAY_LEN(http_routes);
+
+/* Does path match pattern? Sets the {param} span on success. */
+static bool
+route_path_match(const char *pattern, const char *path, const char **param,
+                 size_t *param_len)
+{
+    const char *p = pattern;
+    const char *s = path;
+
+    *param = NULL;
+    *param_len = 0;
+    while (*p) {
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            bool rest;
+            size_t n;
+
+            if (end == NULL) {
+                return false;
+            }
+            rest = end > p + 1 && end[-1] == '*';
+            n = rest ? strlen(s) : strcspn(s, "/");
+            if (n == 0) {
+                return false;
+            }
+            *param = s;
+            *param_len = n;
+            s += n;
+            p = end + 1;
+            continue;
+        }
+        if (*p != *s) {
+            return false;
+        }
+        p++;
+        s++;
+    }
+    return *s == '\0';
+}
+
+static bool
+route_scope_ok(enum http_host_scope route, enum http_host_scope req)
+{
+    return route == HTTP_HOST_ANY || route == req;
+}
+
+const struct http_route *
+http_route_match(const char *method, const char *path,
+                 enum http_host_scope scope, size_t *idx, const char **param,
+                 size_t *param_len, bool *path_known, char *allow,
+                 size_t allowlen)
+{
+    size_t i;
+    size_t alen = 0;
+
+    *path_known = false;
+    allow[0] = '\0';
+    for (i = 0; i < http_routes_count; i++) {
+        const struct http_route *r = &http_routes[i];
+        const char *pv;
+        size_t pl;
+
+        if (!route_scope_ok(r->host, scope) ||
+            !route_path_match(r->pattern, path, &pv, &pl)) {
+            continue;
+        }
+        if (strcmp(r->method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
+            *idx = i;
+            *param = pv;
+            *param_len = pl;
+            return r;
+        }
+        *path_known = true;
+        if (strstr(allow, r->method) == NULL &&
+            alen + strlen(r->method) + 3 < allowlen) {
+            alen += (size_t)snprintf(allow + alen, allowlen - alen, "%s%s",
+                                     alen ? ", " : "", r->method);
+        }
+    }
+    return NULL;
+}
+
+static bool
+route_fields_ok(const struct http_field *f, size_t n)
+{
+    size_t i;
+
+    if (n > 0 && f == NULL) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (f[i].name == NULL || f[i].name[0] == '\0' || f[i].type == 0 ||
+            f[i].max == 0 || f[i].doc == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+enum cf_rc
+http_routes_check(char *err, size_t errlen)
+{
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < http_routes_count; i++) {
+        const struct http_route *r = &http_routes[i];
+        const char *missing = NULL;
+
+        if (r->method == NULL || r->method[0] == '\0') {
+            missing = "method";
+        } else if (r->pattern == NULL || r->pattern[0] != '/') {
+            missing = "path pattern";
+        } else if (r->host == 0) {
+            missing = "host scope";
+        } else if (r->handler == NULL) {
+            missing = "handler";
+        } else if (r->permission == NULL || r->permission[0] == '\0') {
+            missing = "permission (or explicit PUBLIC)";
+        } else if (r->input == NULL) {
+            missing = "input whitelist";
+        } else if (!route_fields_ok(r->input->query, r->input->nquery) ||
+                   !route_fields_ok(r->input->body, r->input->nbody) ||
+                   (r->input->nbody > 0 && !r->input->json_body)) {
+            missing = "a complete input whitelist";
+        } else if (r->rate == 0) {
+            missing = "rate class";
+        } else if (r->summary == NULL) {
+            missing = "summary";
+        }
+        if (missing != NULL) {
+            snprintf(err, errlen, "route %zu (%s %s) lacks %s", i,
+                     r->method ? r->method : "?",
+                     r->pattern ? r->pattern : "?", missing);
+            return CF_ERR(CF_EINVAL);
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(http_routes[j].method, r->method) == 0 &&
+                strcmp(http_routes[j].pattern, r->pattern) == 0 &&
+                (route_scope_ok(http_routes[j].host, r->host) ||
+                 route_scope_ok(r->host, http_routes[j].host))) {
+                snprintf(err, errlen, "route %zu (%s %s) is declared twice",
+                         i, r->method, r->pattern);
+                return CF_ERR(CF_EINVAL);
+            }
+        }
+    }
+    return CF_OK;
+}

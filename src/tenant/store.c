@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The tenant registry in control.db, and tenant creation: row, wrapped data
+ * key, tenant database and audit events commit together or not at all.
+ */
+#include "core/compat.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "tenant/tenant.h"
+
+static void
+tenant_copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+static void
+tenant_from_row(struct db_stmt *st, struct tenant *t)
+{
+    t->id = db_col_int64(st, 0);
+    tenant_copy_str(t->slug, sizeof(t->slug), db_col_text(st, 1));
+    tenant_copy_str(t->name, sizeof(t->name), db_col_text(st, 2));
+    tenant_copy_str(t->created, sizeof(t->created), db_col_text(st, 3));
+    tenant_copy_str(t->state, sizeof(t->state), db_col_text(st, 4));
+}
+
+enum cf_rc
+tenant_find(struct db *control, const char *slug, struct tenant *out)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc = CF_EINTERNAL;
+    bool row = false;
+    struct tenant t;
+
+    db_lock(control);
+    rc = db_prepare(control,
+                    "SELECT id, slug, name, created, state FROM tenants "
+                    "WHERE slug = ?1 AND state = 'active'",
+                    &st);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_bind_text(st, 1, slug);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_step(st, &row);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (!row) {
+        rc = CF_ENOTFOUND;
+        goto out;
+    }
+    tenant_from_row(st, &t);
+    *out = t;
+    rc = CF_OK;
+out:
+    if (st != NULL) {
+        db_stmt_done(st);
+    }
+    db_unlock(control);
+    return rc;
+}
+
+enum cf_rc
+tenant_each(struct db *control, tenant_each_fn fn, void *arg)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc = CF_EINTERNAL;
+    bool row = false;
+    struct tenant t;
+
+    db_lock(control);
+    rc = db_prepare(control,
+                    "SELECT id, slug, name, created, state FROM tenants "
+                    "ORDER BY slug",
+                    &st);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    for (;;) {
+        rc = db_step(st, &row);
+        if (rc != CF_OK || !row) {
+            break;
+        }
+        tenant_from_row(st, &t);
+        rc = fn(&t, arg);
+        if (rc != CF_OK) {
+            break;
+        }
+    }
+out:
+    if (st != NULL) {
+        db_stmt_done(st);
+    }
+    db_unlock(control);
+    return rc;
+}
+
+enum cf_rc
+tenant_count(struct db *control, int64_t *out)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc = CF_EINTERNAL;
+    bool row = false;
+
+    db_lock(control);
+    rc = db_prepare(control, "SELECT count(*) FROM tenants", &st);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_step(st, &row);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (!row) {
+        rc = CF_ERR(CF_EINTERNAL);
+        goto out;
+    }
+    *out = db_col_int64(st, 0);
+    rc = CF_OK;
+out:
+    if (st != NULL) {
+        db_stmt_done(st);
+    }
+    db_unlock(control);
+    return rc;
+}
+
+/* Insert the tenant row and its first wrapped key; *id_out on success. */
+static enum cf_rc
+tenant_insert(struct db *control, const struct cx_keyring *kr,
+              const struct cx_data_key *key, const char *slug,
+              const char *name, const char *created, int64_t *id_out)
+{
+    struct db_stmt *st = NULL;
+    unsigned char wrapped[CX_WRAPPED_KEY_BYTES];
+    enum cf_rc rc = CF_EINTERNAL;
+    bool row = false;
+    int64_t id;
+
+    rc = db_prepare(control,
+                    "INSERT INTO tenants (slug, name, created, state) "
+                    "VALUES (?1, ?2, ?3, 'active')",
+                    &st);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_bind_text(st, 1, slug);
+    if (rc == CF_OK) {
+        rc = db_bind_text(st, 2, name);
+    }
+    if (rc == CF_OK) {
+        rc = db_bind_text(st, 3, created);
+    }
+    if (rc == CF_OK) {
+        rc = db_step(st, &row);
+    }
+    db_stmt_done(st);
+    st = NULL;
+    if (rc != CF_OK) {
+        goto out;
+    }
+    id = db_last_insert_id(control);
+
+    rc = cx_data_key_wrap(kr, key, id, 1, wrapped);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_prepare(control,
+                    "INSERT INTO tenant_keys (tenant_id, version, wrapped, "
+                    "created) VALUES (?1, 1, ?2, ?3)",
+                    &st);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_bind_int64(st, 1, id);
+    if (rc == CF_OK) {
+        rc = db_bind_blob(st, 2, wrapped, sizeof(wrapped));
+    }
+    if (rc == CF_OK) {
+        rc = db_bind_text(st, 3, created);
+    }
+    if (rc == CF_OK) {
+        rc = db_step(st, &row);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    *id_out = id;
+    rc = CF_OK;
+out:
+    if (st != NULL) {
+        db_stmt_done(st);
+    }
+    return rc;
+}
+
+/* Initialise the new tenant's own database: its identity and first event. */
+static enum cf_rc
+tenant_db_init(struct db_pool *pool, const struct cx_data_key *key,
+               int64_t id, const char *slug, const char *principal)
+{
+    struct db *tdb = NULL;
+    struct db_stmt *st = NULL;
+    struct cx_data_key *audit_key = NULL;
+    enum cf_rc rc = CF_EINTERNAL;
+    bool row = false;
+    bool in_tx = false;
+    char target[64];
+    struct audit_event ev = {0};
+
+    rc = cx_data_key_derive(key, CX_SUBKEY_AUDIT, &audit_key);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_pool_get(pool, id, DB_POOL_CREATE, &tdb);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_begin(tdb);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = true;
+    rc = db_prepare(tdb,
+                    "INSERT INTO meta (key, value) VALUES ('tenant_slug', ?1)",
+                    &st);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_bind_text(st, 1, slug);
+    if (rc == CF_OK) {
+        rc = db_step(st, &row);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    snprintf(target, sizeof(target), "tenant:%lld", (long long)id);
+    ev.principal = principal;
+    ev.action = "tenant.create";
+    ev.target = target;
+    ev.success = true;
+    rc = audit_append(tdb, audit_key, &ev);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_commit(tdb);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = false;
+    rc = CF_OK;
+out:
+    if (st != NULL) {
+        db_stmt_done(st);
+    }
+    if (in_tx) {
+        db_rollback(tdb);
+    }
+    if (tdb != NULL) {
+        db_pool_put(pool, tdb);
+    }
+    cx_data_key_free(audit_key);
+    return rc;
+}
+
+enum cf_rc
+tenant_create(struct db *control, struct db_pool *pool,
+              const struct cx_keyring *kr, const char *slug, const char *name,
+              const char *principal, struct tenant *out)
+{
+    struct cx_data_key *key = NULL;
+    enum cf_rc rc = CF_EINTERNAL;
+    bool in_tx = false;
+    const char *reason = NULL;
+    char created[CF_TIME_RFC3339_LEN];
+    char target[64];
+    char details[128];
+    int64_t id = 0;
+    struct audit_event ev = {0};
+    struct tenant t = {0};
+
+    rc = tenant_slug_check(slug, &reason);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    if (name == NULL || name[0] == '\0') {
+        name = slug;
+    }
+    if (strlen(name) > TENANT_NAME_MAX) {
+        return CF_ERR(CF_EINVAL);
+    }
+    cf_time_rfc3339(created);
+    rc = cx_data_key_new(&key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    db_lock(control);
+    rc = db_begin(control);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = true;
+    rc = tenant_insert(control, kr, key, slug, name, created, &id);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    snprintf(target, sizeof(target), "tenant:%lld", (long long)id);
+    snprintf(details, sizeof(details), "{\"slug\":\"%s\",\"key_version\":1}",
+             slug); /* slug is [a-z0-9-] only: no escaping needed */
+    ev.principal = principal;
+    ev.action = "tenant.create";
+    ev.target = target;
+    ev.success = true;
+    ev.details = details;
+    rc = audit_append(control, NULL, &ev);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = tenant_db_init(pool, key, id, slug, principal);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_commit(control);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = false;
+    t.id = id;
+    tenant_copy_str(t.slug, sizeof(t.slug), slug);
+    tenant_copy_str(t.name, sizeof(t.name), name);
+    tenant_copy_str(t.created, sizeof(t.created), created);
+    tenant_copy_str(t.state, sizeof(t.state), "active");
+    *out = t;
+    rc = CF_OK;
+out:
+    if (in_tx) {
+        db_rollback(control);
+        if (id > 0) {
+            /* the id is reused by the next insert: leave no stale files */
+            if (db_pool_forget(pool, id) != CF_OK) {
+                cf_log_warn("cannot remove files of uncreated tenant",
+                            "slug", slug);
+            }
+        }
+    }
+    db_unlock(control);
+    cx_data_key_free(key);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * tenant: the registry of tenants (in control.db) and their lifecycle, and
+ * the resolution of a tenant from an HTTP Host header.
+ *
+ * A tenant has a numeric id (its folder tenants/<id>/ and the associated
+ * data of its wrapped key), a slug (its host name label, unique) and a
+ * display name. Functions take the shared control database handle and lock
+ * it themselves; they are safe to call from any thread.
+ */
+#ifndef TENANT_TENANT_H
+#define TENANT_TENANT_H
+
+#include "core/core.h"
+#include "crypto/crypto.h"
+#include "db/db.h"
+
+#define TENANT_SLUG_MIN 3
+#define TENANT_SLUG_MAX 40
+#define TENANT_NAME_MAX 200
+#define TENANT_HOST_MAX 253
+
+struct tenant {
+    int64_t id;
+    char slug[TENANT_SLUG_MAX + 1];
+    char name[TENANT_NAME_MAX + 1];
+    char created[CF_TIME_RFC3339_LEN];
+    char state[16];
+};
+
+/*
+ * Check slug syntax: 3-40 characters of [a-z0-9-], not starting or ending
+ * with '-', not a reserved name. CF_EINVAL with *reason (a static English
+ * sentence) when refused.
+ */
+CF_MUST_CHECK enum cf_rc tenant_slug_check(const char *slug,
+                                           const char **reason);
+
+/*
+ * Create a tenant: its row, a fresh data key wrapped by the master key,
+ * its database (tenants/<id>/tenant.db) and the audit events, in control.db
+ * and in the new database. Nothing is left behind on failure. An existing
+ * slug: CF_ECONFLICT. name may be NULL (the slug is used); principal names
+ * who acts ("cli:root"). *out receives the new tenant.
+ */
+CF_MUST_CHECK enum cf_rc tenant_create(struct db *control,
+                                       struct db_pool *pool,
+                                       const struct cx_keyring *kr,
+                                       const char *slug, const char *name,
+                                       const char *principal,
+                                       struct tenant *out);
+
+/* Look a tenant up by slug (CF_ENOTFOUND if none, or not active). */
+CF_MUST_CHECK enum cf_rc tenant_find(struct db *control, const char *slug,
+                                     struct tenant *out);
+
+/* Call fn for each tenant in slug order; a non-OK return stops the walk
+ * and is returned. */
+typedef enum cf_rc (*tenant_each_fn)(const struct tenant *t, void *arg);
+CF_MUST_CHECK enum cf_rc tenant_each(struct db *control, tenant_each_fn fn,
+                                     void *arg);
+
+/* Number of tenants. */
+CF_MUST_CHECK enum cf_rc tenant_count(struct db *control, int64_t *out);
+
+/* ---- Host header --------------------------------------------------- */
+
+enum tenant_host_kind {
+    TENANT_HOST_PLATFORM = 1, /* the bare base domain */
+    TENANT_HOST_TENANT,       /* a name under the base domain */
+    TENANT_HOST_FOREIGN,      /* a valid name outside the base domain */
+};
+
+/*
+ * Parse host (the Host header: name, optional ":port") against
+ * base_domain (compared case-insensitively). Missing, empty or malformed
+ * (bad characters, empty or over-long label, bad port): CF_EINVAL. For
+ * TENANT_HOST_TENANT, label receives the lower-cased part before
+ * ".base_domain" (which may contain dots: it is a slug only if
+ * tenant_slug_check() accepts it). label must hold TENANT_HOST_MAX + 1.
+ */
+CF_MUST_CHECK enum cf_rc tenant_host_parse(const char *host,
+                                           const char *base_domain,
+                                           enum tenant_host_kind *kind,
+                                           char *label);
+
+#endif

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * core/: the capped buffer (with an allocation-failure loop), number
+ * parsing, the configuration file and the JSON-line log.
+ */
+#include "core/compat.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+static void
+test_buf_cap(void **state)
+{
+    struct cf_buf b;
+
+    (void)state;
+    cf_buf_init(&b, 8);
+    assert_int_equal(cf_buf_adds(&b, "12345678"), CF_OK);
+    assert_int_equal(b.len, 8);
+    assert_string_equal(cf_buf_str(&b), "12345678");
+    /* one byte past max: refused and the buffer released */
+    assert_int_equal(cf_buf_addch(&b, 'x'), CF_ETOOBIG);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(cf_buf_str(&b), "");
+    cf_buf_release(&b);
+}
+
+static void
+test_buf_binary_and_detach(void **state)
+{
+    struct cf_buf b;
+    char *out = NULL;
+    size_t len = 0;
+
+    (void)state;
+    cf_buf_init(&b, 1024);
+    assert_int_equal(cf_buf_add(&b, "a\0b", 3), CF_OK);
+    assert_int_equal(cf_buf_addf(&b, "%d-%s", 42, "x"), CF_OK);
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.data, "a\0b42-x", 8); /* NUL-terminated */
+    assert_int_equal(cf_buf_detach(&b, &out, &len), CF_OK);
+    assert_int_equal(len, 7);
+    assert_null(b.data);
+    cf_free(out);
+    /* detach of an empty buffer gives an empty string, not NULL */
+    assert_int_equal(cf_buf_detach(&b, &out, &len), CF_OK);
+    assert_non_null(out);
+    assert_string_equal(out, "");
+    cf_free(out);
+}
+
+static void
+test_buf_escapes(void **state)
+{
+    struct cf_buf b;
+    json_t *v;
+
+    (void)state;
+    cf_buf_init(&b, 1024);
+    assert_int_equal(cf_buf_add_json_str(&b, "a\"b\\c\n\x01\xc3\xa9"), CF_OK);
+    v = json_loads(cf_buf_str(&b), JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(v), "a\"b\\c\n\x01\xc3\xa9");
+    json_decref(v);
+    cf_buf_reset(&b);
+    assert_int_equal(cf_buf_add_html(&b, "<a href=\"x\">'&'</a>"), CF_OK);
+    assert_string_equal(cf_buf_str(&b),
+                        "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    cf_buf_release(&b);
+}
+
+/* Fail allocation n for every n: each attempt ends in a clean error or
+ * success, never a crash or a leak (LeakSanitizer checks). */
+static void
+test_buf_alloc_failures(void **state)
+{
+    long n;
+    int ok = 0;
+
+    (void)state;
+    for (n = 0; n < 64; n++) {
+        struct cf_buf b;
+        enum cf_rc rc = CF_OK;
+        int i;
+
+        cf_buf_init(&b, 1 << 20);
+        cf_mem_fail_after(n);
+        for (i = 0; i < 200 && rc == CF_OK; i++) {
+            rc = cf_buf_addf(&b, "line %d of a growing buffer\n", i);
+        }
+        cf_mem_fail_after(-1);
+        assert_true(rc == CF_OK || rc == CF_ENOMEM);
+        if (rc == CF_ENOMEM) {
+            assert_null(b.data); /* released on failure */
+        } else {
+            ok++;
+        }
+        cf_buf_release(&b);
+    }
+    assert_true(ok > 0);
+}
+
+static void
+test_size_math(void **state)
+{
+    size_t r = 7;
+
+    (void)state;
+    assert_int_equal(cf_size_add(SIZE_MAX, 1, &r), CF_ETOOBIG);
+    assert_int_equal(r, 7); /* untouched on failure */
+    assert_int_equal(cf_size_mul(SIZE_MAX / 2, 3, &r), CF_ETOOBIG);
+    assert_int_equal(cf_size_mul(6, 7, &r), CF_OK);
+    assert_int_equal(r, 42);
+}
+
+static void
+test_parse(void **state)
+{
+    uint64_t v = 0;
+    int i = 0;
+
+    (void)state;
+    assert_int_equal(cf_parse_u64("8443", 1, 65535, &v), CF_OK);
+    assert_int_equal(v, 8443);
+    assert_int_equal(cf_parse_u64("65536", 1, 65535, &v), CF_EINVAL);
+    assert_int_equal(cf_parse_u64("", 0, 10, &v), CF_EINVAL);
+    assert_int_equal(cf_parse_u64("12a", 0, 100, &v), CF_EINVAL);
+    assert_int_equal(cf_parse_u64("-1", 0, 100, &v), CF_EINVAL);
+    assert_int_equal(cf_parse_u64(" 1", 0, 100, &v), CF_EINVAL);
+    assert_int_equal(cf_parse_u64("99999999999999999999999", 0, UINT64_MAX, &v),
+                     CF_EINVAL);
+    assert_int_equal(cf_parse_u64("18446744073709551615", 0, UINT64_MAX, &v),
+                     CF_OK);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(cf_parse_int("-5", -10, 10, &i), CF_OK);
+    assert_int_equal(i, -5);
+    assert_int_equal(cf_parse_int("11", -10, 10, &i), CF_EINVAL);
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void
+test_config(void **state)
+{
+    char dir[] = "/tmp/coffre-core-XXXXXX";
+    char path[256];
+    char err[512];
+    struct cf_config cfg;
+    struct cf_config def;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/coffre.conf", dir);
+    cf_config_defaults(&def);
+    assert_string_equal(def.listen, "127.0.0.1:8443");
+    assert_string_equal(def.base_domain, "localhost");
+    assert_int_equal(def.max_body_bytes, 1048576);
+    assert_int_equal(def.tenant_pool, 256);
+
+    /* a missing file keeps the defaults */
+    cfg = def;
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_OK);
+    assert_memory_equal(&cfg, &def, sizeof(cfg));
+
+    /* the default file loads back to the defaults */
+    assert_int_equal(cf_config_write_default(path), CF_OK);
+    assert_int_equal(cf_config_write_default(path), CF_ECONFLICT);
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_OK);
+    assert_memory_equal(&cfg, &def, sizeof(cfg));
+
+    write_text(path, "[server]\nlisten = 0.0.0.0:443 ; comment\n"
+                     "threads = 4\n[metrics]\ntoken = abc\n");
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_OK);
+    assert_string_equal(cfg.listen, "0.0.0.0:443");
+    assert_int_equal(cfg.threads, 4);
+    assert_string_equal(cfg.metrics_token, "abc");
+
+    /* unknown key: error names the key and the line; cfg untouched */
+    cfg = def;
+    write_text(path, "[server]\nthreads = 3\n\nlisten_adress = x\n");
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_EINVAL);
+    assert_non_null(strstr(err, "listen_adress"));
+    assert_non_null(strstr(err, "line 4"));
+    assert_memory_equal(&cfg, &def, sizeof(cfg));
+
+    write_text(path, "[nope]\nkey = 1\n");
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_EINVAL);
+    assert_non_null(strstr(err, "nope"));
+
+    write_text(path, "[server]\nthreads = 0\n");
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_EINVAL);
+    assert_non_null(strstr(err, "threads"));
+
+    write_text(path, "[log]\nlevel = loud\n");
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_EINVAL);
+
+    write_text(path, "[server]\nthis is not ini\n");
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_EINVAL);
+    assert_non_null(strstr(err, "line 2"));
+
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Capture what the log writes to stderr while fn runs. */
+static void
+log_capture(void (*fn)(void), char *out, size_t cap)
+{
+    char path[] = "/tmp/coffre-log-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(STDERR_FILENO);
+    ssize_t n;
+
+    assert_true(fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    n = read(fd, out, cap - 1);
+    assert_true(n >= 0);
+    out[n] = '\0';
+    close(fd);
+    unlink(path);
+}
+
+static void
+log_some(void)
+{
+    struct cf_log_request r = {.request_id = "r1",
+                               .method = "GET",
+                               .route = "/healthz",
+                               .status = 200,
+                               .duration_ms = 1.5,
+                               .client_ip = "127.0.0.1"};
+
+    cf_log_set_level(CF_LOG_INFO);
+    cf_log_ctx_set("abc123", "acme");
+    cf_log_info("hello \"world\"", "key", "va\nl");
+    cf_log_debug("hidden at info level");
+    cf_log_ctx_set(NULL, NULL);
+    cf_log_request(&r);
+    cf_log_error_rc(CF_EDB, "failed");
+}
+
+static void
+test_log_json_lines(void **state)
+{
+    char out[8192];
+    char *line;
+    char *save = NULL;
+    int lines = 0;
+
+    (void)state;
+    log_capture(log_some, out, sizeof(out));
+    assert_null(strstr(out, "hidden"));
+    for (line = strtok_r(out, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *v = json_loads(line, 0, NULL);
+
+        assert_non_null(v);
+        assert_non_null(json_object_get(v, "time"));
+        assert_non_null(json_object_get(v, "level"));
+        assert_non_null(json_object_get(v, "msg"));
+        if (lines == 0) {
+            assert_string_equal(json_string_value(json_object_get(v, "msg")),
+                                "hello \"world\"");
+            assert_string_equal(
+                json_string_value(json_object_get(v, "request_id")), "abc123");
+            assert_string_equal(
+                json_string_value(json_object_get(v, "tenant")), "acme");
+            assert_string_equal(json_string_value(json_object_get(v, "key")),
+                                "va\nl");
+        } else if (lines == 1) {
+            assert_int_equal(json_integer_value(json_object_get(v, "status")),
+                             200);
+            assert_null(json_object_get(v, "tenant"));
+        } else {
+            assert_string_equal(json_string_value(json_object_get(v, "rc")),
+                                "edb");
+        }
+        json_decref(v);
+        lines++;
+    }
+    assert_int_equal(lines, 3);
+}
+
+static void
+test_rc_names(void **state)
+{
+    int rc;
+
+    (void)state;
+    for (rc = CF_OK; rc < CF_RC_COUNT; rc++) {
+        assert_string_not_equal(cf_rc_str((enum cf_rc)rc), "unknown");
+    }
+    assert_string_equal(cf_rc_str(CF_EINVAL), "einval");
+}
+
+static void
+test_ids(void **state)
+{
+    char a[33];
+    char b[33];
+
+    (void)state;
+    assert_int_equal(cf_id_hex(a, 16), CF_OK);
+    assert_int_equal(cf_id_hex(b, 16), CF_OK);
+    assert_int_equal(strlen(a), 32);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+    assert_string_not_equal(a, b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_buf_binary_and_detach),
+        cmocka_unit_test(test_buf_escapes),
+        cmocka_unit_test(test_buf_alloc_failures),
+        cmocka_unit_test(test_size_math),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_log_json_lines),
+        cmocka_unit_test(test_rc_names),
+        cmocka_unit_test(test_ids),
+    };
+
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

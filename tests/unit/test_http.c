@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * http/: the route table walk (every route declares method, pattern,
+ * handler, permission or PUBLIC, input whitelist and rate class), the
+ * route matcher, the JSON whitelist validator and the OpenAPI document.
+ * COMMITMENT B3, B4.
+ */
+#include "core/compat.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "http/http_int.h"
+
+static void
+test_route_table_complete(void **state)
+{
+    char err[256] = "";
+    size_t i;
+
+    (void)state;
+    assert_int_equal(http_routes_check(err, sizeof(err)), CF_OK);
+    assert_true(http_routes_count > 0);
+    for (i = 0; i < http_routes_count; i++) {
+        const struct http_route *r = &http_routes[i];
+
+        assert_non_null(r->method);
+        assert_true(r->pattern[0] == '/');
+        assert_non_null(r->handler);
+        assert_non_null(r->permission);
+        assert_true(strlen(r->permission) > 0);
+        assert_non_null(r->input);
+        assert_true(r->rate >= HTTP_RATE_PROBE && r->rate <= HTTP_RATE_AUTH);
+        assert_true(r->host >= HTTP_HOST_PLATFORM && r->host <= HTTP_HOST_ANY);
+        /* a route that writes takes a declared JSON body */
+        if (strcmp(r->method, "POST") == 0) {
+            assert_true(r->input->json_body);
+            assert_true(r->input->nbody > 0);
+        }
+    }
+}
+
+static void
+test_route_match(void **state)
+{
+    const struct http_route *r;
+    const char *param = NULL;
+    size_t plen = 0;
+    size_t idx = 99;
+    bool known = false;
+    char allow[64];
+
+    (void)state;
+    r = http_route_match("GET", "/healthz", HTTP_HOST_PLATFORM, &idx, &param,
+                         &plen, &known, allow, sizeof(allow));
+    assert_non_null(r);
+    assert_string_equal(r->pattern, "/healthz");
+    assert_ptr_equal(r, &http_routes[idx]);
+    /* HEAD is served by the GET route */
+    r = http_route_match("HEAD", "/healthz", HTTP_HOST_TENANT, &idx, &param,
+                         &plen, &known, allow, sizeof(allow));
+    assert_non_null(r);
+    /* wrong method: no route, but the path is known and Allow says GET */
+    r = http_route_match("DELETE", "/healthz", HTTP_HOST_PLATFORM, &idx,
+                         &param, &plen, &known, allow, sizeof(allow));
+    assert_null(r);
+    assert_true(known);
+    assert_string_equal(allow, "GET");
+    /* platform-only route on a tenant host: unknown (404), not 405 */
+    r = http_route_match("GET", "/metrics", HTTP_HOST_TENANT, &idx, &param,
+                         &plen, &known, allow, sizeof(allow));
+    assert_null(r);
+    assert_false(known);
+    /* same path, two hosts, two handlers */
+    r = http_route_match("GET", "/", HTTP_HOST_TENANT, &idx, &param, &plen,
+                         &known, allow, sizeof(allow));
+    assert_non_null(r);
+    assert_ptr_equal(r->handler, http_h_tenant_home);
+    r = http_route_match("GET", "/", HTTP_HOST_PLATFORM, &idx, &param, &plen,
+                         &known, allow, sizeof(allow));
+    assert_ptr_equal(r->handler, http_h_platform_home);
+    /* a rest parameter */
+    r = http_route_match("GET", "/assets/i18n/fr.json", HTTP_HOST_TENANT,
+                         &idx, &param, &plen, &known, allow, sizeof(allow));
+    assert_non_null(r);
+    assert_int_equal(plen, strlen("i18n/fr.json"));
+    assert_memory_equal(param, "i18n/fr.json", plen);
+    /* near misses */
+    assert_null(http_route_match("GET", "/healthz/", HTTP_HOST_PLATFORM, &idx,
+                                 &param, &plen, &known, allow, sizeof(allow)));
+    assert_null(http_route_match("GET", "/assets/", HTTP_HOST_PLATFORM, &idx,
+                                 &param, &plen, &known, allow, sizeof(allow)));
+    assert_null(http_route_match("GET", "/HEALTHZ", HTTP_HOST_PLATFORM, &idx,
+                                 &param, &plen, &known, allow, sizeof(allow)));
+}
+
+static const struct http_field test_fields[] = {
+    {"name", HTTP_T_STRING, 5, true, "a name"},
+    {"count", HTTP_T_INT, 10, false, "a count"},
+    {"flag", HTTP_T_BOOL, 1, false, "a flag"},
+};
+static const struct http_input test_input = {
+    .body = test_fields, .nbody = 3, .json_body = true};
+
+static enum cf_rc
+validate(const char *body, const char **code)
+{
+    char msg[HTTP_ERR_MSG_MAX];
+    json_t *doc = NULL;
+    enum cf_rc rc;
+
+    msg[0] = '\0';
+    rc = http_json_validate(&test_input, body, strlen(body), code, msg,
+                            sizeof(msg), &doc);
+    if (rc == CF_OK) {
+        assert_true(json_is_object(doc));
+    } else {
+        assert_null(doc);
+        assert_true(msg[0] != '\0');
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static void
+test_json_whitelist(void **state)
+{
+    const char *code = NULL;
+
+    (void)state;
+    assert_int_equal(validate("{\"name\":\"abc\"}", &code), CF_OK);
+    assert_int_equal(
+        validate("{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\","
+                 "\"count\":10,\"flag\":true}",
+                 &code),
+        CF_OK); /* 5 characters, 10 bytes */
+    assert_int_equal(validate("{\"name\":\"abcdef\"}", &code), CF_EINVAL);
+    assert_string_equal(code, "bad_request");
+    assert_int_equal(validate("{\"name\":\"a\",\"evil\":1}", &code),
+                     CF_EINVAL);
+    assert_string_equal(code, "unknown_field");
+    assert_int_equal(validate("{\"count\":1}", &code), CF_EINVAL);
+    assert_string_equal(code, "missing_field");
+    assert_int_equal(validate("{\"name\":1}", &code), CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"a\",\"count\":11}", &code),
+                     CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"a\",\"count\":-1}", &code),
+                     CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"a\",\"flag\":\"true\"}", &code),
+                     CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"a\",\"name\":\"b\"}", &code),
+                     CF_EINVAL); /* duplicate keys */
+    assert_int_equal(validate("[\"name\"]", &code), CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"a\"", &code), CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"\xff\"}", &code), CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"a\\u0000\"}", &code), CF_EINVAL);
+    assert_int_equal(validate("", &code), CF_EINVAL);
+}
+
+static void
+test_openapi(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    json_t *doc;
+    json_t *paths;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(http_openapi_build("9.9.9", &text, &len), CF_OK);
+    doc = json_loadb(text, len, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "openapi")),
+                        "3.1.0");
+    paths = json_object_get(doc, "paths");
+    for (i = 0; i < http_routes_count; i++) {
+        char path[128];
+        char method[8];
+        size_t k;
+        json_t *op;
+        char *star;
+
+        snprintf(path, sizeof(path), "%s", http_routes[i].pattern);
+        star = strstr(path, "*}");
+        if (star != NULL) {
+            memmove(star, star + 1, strlen(star + 1) + 1);
+        }
+        for (k = 0; http_routes[i].method[k]; k++) {
+            method[k] = (char)(http_routes[i].method[k] | 0x20);
+        }
+        method[k] = '\0';
+        op = json_object_get(json_object_get(paths, path), method);
+        assert_non_null(op);
+        assert_non_null(json_object_get(op, "x-permission"));
+        assert_non_null(json_object_get(op, "responses"));
+    }
+    json_decref(doc);
+    free(text);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_table_complete),
+        cmocka_unit_test(test_route_match),
+        cmocka_unit_test(test_json_whitelist),
+        cmocka_unit_test(test_openapi),
+    };
+
+    return cmocka_run_group_tests_name("http", tests, NULL, NULL);
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * tenant/: slug rules, Host header resolution, and creation: the row, the
+ * wrapped key, the tenant database and the audit events commit together,
+ * and a refused creation leaves nothing (COMMITMENT B2, C2).
+ */
+#include "core/compat.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "tenant/tenant.h"
+
+static void
+test_slugs(void **state)
+{
+    static const char *const good[] = {"acme", "a-b", "abc", "x9-2z",
+                                       "0123456789012345678901234567890123456789"};
+    static const char *const bad[] = {
+        "ab", "-abc", "abc-", "ABC", "a_b", "a.b", "a b", "", "www", "admin",
+        "api", "trust", "status", "acm\xc3\xa9",
+        "01234567890123456789012345678901234567890"};
+    const char *reason = NULL;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CF_ARRAY_LEN(good); i++) {
+        assert_int_equal(tenant_slug_check(good[i], &reason), CF_OK);
+    }
+    for (i = 0; i < CF_ARRAY_LEN(bad); i++) {
+        reason = NULL;
+        assert_int_equal(tenant_slug_check(bad[i], &reason), CF_EINVAL);
+        assert_non_null(reason);
+    }
+}
+
+static void
+test_hosts(void **state)
+{
+    static const struct {
+        const char *host;
+        enum cf_rc rc;
+        enum tenant_host_kind kind;
+        const char *label;
+    } cases[] = {
+        {"localhost", CF_OK, TENANT_HOST_PLATFORM, ""},
+        {"LOCALHOST:8443", CF_OK, TENANT_HOST_PLATFORM, ""},
+        {"localhost.", CF_OK, TENANT_HOST_PLATFORM, ""},
+        {"acme.localhost:8443", CF_OK, TENANT_HOST_TENANT, "acme"},
+        {"AcMe.LocalHost", CF_OK, TENANT_HOST_TENANT, "acme"},
+        {"x.y.localhost", CF_OK, TENANT_HOST_TENANT, "x.y"},
+        {"example.com", CF_OK, TENANT_HOST_FOREIGN, ""},
+        {"evillocalhost", CF_OK, TENANT_HOST_FOREIGN, ""},
+        {"", CF_EINVAL, 0, NULL},
+        {"a..localhost", CF_EINVAL, 0, NULL},
+        {".localhost", CF_EINVAL, 0, NULL},
+        {"bad_host!", CF_EINVAL, 0, NULL},
+        {"acme.localhost:99999", CF_EINVAL, 0, NULL},
+        {"acme.localhost:0", CF_EINVAL, 0, NULL},
+        {"acme.localhost:abc", CF_EINVAL, 0, NULL},
+        {"acme.localhost:", CF_EINVAL, 0, NULL},
+        {"-acme.localhost", CF_EINVAL, 0, NULL},
+        {"acme-.localhost", CF_EINVAL, 0, NULL},
+        {"acme.localhost\r\nX: y", CF_EINVAL, 0, NULL},
+        {"user@acme.localhost", CF_EINVAL, 0, NULL},
+        {"[::1]:8443", CF_EINVAL, 0, NULL},
+    };
+    char label[TENANT_HOST_MAX + 1];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(tenant_host_parse(NULL, "localhost",
+                                       &(enum tenant_host_kind){0}, label),
+                     CF_EINVAL);
+    for (i = 0; i < CF_ARRAY_LEN(cases); i++) {
+        enum tenant_host_kind kind = 0;
+        enum cf_rc rc = tenant_host_parse(cases[i].host, "localhost", &kind,
+                                          label);
+
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == CF_OK) {
+            assert_int_equal(kind, cases[i].kind);
+            assert_string_equal(label, cases[i].label);
+        }
+    }
+}
+
+struct fixture {
+    char dir[64];
+    char tenants[96];
+    struct cx_keyring *kr;
+    struct db *control;
+    struct db_pool *pool;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char path[128];
+    char err[256];
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/coffre-tenant-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->tenants, sizeof(f->tenants), "%s/tenants", f->dir);
+    assert_int_equal(mkdir(f->tenants, 0700), 0);
+    assert_int_equal(cx_init(), CF_OK);
+    assert_int_equal(cx_master_create(f->dir), CF_OK);
+    assert_int_equal(cx_keyring_open(f->dir, err, sizeof(err), &f->kr), CF_OK);
+    snprintf(path, sizeof(path), "%s/control.db", f->dir);
+    assert_int_equal(db_open(path, DB_KIND_CONTROL, 1000, &f->control), CF_OK);
+    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+
+    db_pool_free(f->pool);
+    db_close(f->control);
+    cx_keyring_free(f->kr);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static enum cf_rc
+count_cb(const struct tenant *t, void *arg)
+{
+    (void)t;
+    (*(int *)arg)++;
+    return CF_OK;
+}
+
+static void
+test_create(void **state)
+{
+    struct fixture *f = *state;
+    struct tenant t;
+    struct tenant found;
+    struct db *tdb = NULL;
+    int64_t events = -1;
+    int64_t n = 0;
+    int seen = 0;
+    char path[160];
+
+    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "acme",
+                                   "Acme SAS", "cli:test", &t),
+                     CF_OK);
+    assert_true(t.id > 0);
+    assert_string_equal(t.name, "Acme SAS");
+    snprintf(path, sizeof(path), "%s/%lld/tenant.db", f->tenants,
+             (long long)t.id);
+    assert_int_equal(access(path, F_OK), 0);
+    /* its own database got its first audit event (COMMITMENT C2) */
+    assert_int_equal(db_pool_get(f->pool, t.id, 0, &tdb), CF_OK);
+    assert_int_equal(audit_count(tdb, &events), CF_OK);
+    assert_int_equal(events, 1);
+    db_pool_put(f->pool, tdb);
+    db_lock(f->control);
+    assert_int_equal(audit_count(f->control, &events), CF_OK);
+    db_unlock(f->control);
+    assert_int_equal(events, 1);
+
+    assert_int_equal(tenant_find(f->control, "acme", &found), CF_OK);
+    assert_int_equal(found.id, t.id);
+    assert_string_equal(found.name, "Acme SAS");
+    assert_int_equal(tenant_find(f->control, "nope", &found), CF_ENOTFOUND);
+
+    /* duplicate: refused, nothing written, no event */
+    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "acme", NULL,
+                                   "cli:test", &t),
+                     CF_ECONFLICT);
+    db_lock(f->control);
+    assert_int_equal(audit_count(f->control, &events), CF_OK);
+    db_unlock(f->control);
+    assert_int_equal(events, 1);
+    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "Bad!", NULL,
+                                   "cli:test", &t),
+                     CF_EINVAL);
+
+    /* a second tenant: name defaults to the slug */
+    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "beta", NULL,
+                                   "cli:test", &t),
+                     CF_OK);
+    assert_string_equal(t.name, "beta");
+    assert_int_equal(tenant_count(f->control, &n), CF_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(tenant_each(f->control, count_cb, &seen), CF_OK);
+    assert_int_equal(seen, 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slugs),
+        cmocka_unit_test(test_hosts),
+        cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("tenant", tests, NULL, NULL);
+}
