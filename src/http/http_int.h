@@ -92,11 +92,25 @@ const struct http_route *http_route_match(const char *method,
                                           size_t *param_len, bool *path_known,
                                           char *allow, size_t allowlen);
 
+/* Per-client token buckets by rate class (ratelimit.c). */
+struct http_limiter;
+CF_MUST_CHECK enum cf_rc http_limiter_new(size_t nsets,
+                                          struct http_limiter **out);
+void http_limiter_free(struct http_limiter *l);
+/* Take one token for client in class rate at now_ns; false when limited,
+ * with *retry_after the seconds until a token is back. Any thread. */
+bool http_limiter_allow(struct http_limiter *l, const char *client,
+                        enum http_rate rate, uint64_t now_ns,
+                        unsigned *retry_after);
+
 struct http_server {
     struct http_app *app;
     struct MHD_Daemon *daemon;
     struct MHD_Daemon *redirect;
     struct ops_metrics *metrics;
+    struct http_limiter *limiter;
+    const char **route_names; /* borrowed by metrics */
+    const char **route_methods;
     char *openapi; /* generated once at start */
     size_t openapi_len;
     unsigned https_port;

@@ -217,6 +217,18 @@ req_authorize(struct http_req *req)
 }
 
 static enum cf_rc
+req_rate_limit(struct http_req *req, struct http_resp *resp)
+{
+    if (http_limiter_allow(req->srv->limiter, req->client_ip,
+                           req->route->rate, cf_time_mono_ns(),
+                           &resp->retry_after)) {
+        return CF_OK;
+    }
+    return http_fail(req, 429, "rate_limited",
+                     "too many requests; retry in %u s", resp->retry_after);
+}
+
+static enum cf_rc
 resp_error_body(struct http_req *req, struct http_resp *resp)
 {
     enum cf_rc rc;
@@ -252,6 +264,9 @@ resp_run(struct http_req *req, struct http_resp *resp)
 
     if (req->err_status == 0) {
         rc = req_authorize(req);
+        if (rc == CF_OK) {
+            rc = req_rate_limit(req, resp);
+        }
         if (rc == CF_OK) {
             rc = http_input_check_query(req);
         }
@@ -306,7 +321,7 @@ resp_headers(struct http_req *req, struct http_resp *resp,
     if (resp->status == 401) {
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     }
-    if (resp->status == 503) {
+    if (resp->status == 503 || resp->status == 429) {
         snprintf(num, sizeof(num), "%u",
                  resp->retry_after ? resp->retry_after : 1);
         MHD_add_response_header(r, "Retry-After", num);
@@ -536,8 +551,6 @@ http_server_start(struct http_app *app, const char *cert_path,
     struct http_server *srv = NULL;
     struct sockaddr_storage addr;
     const struct cf_config *cfg = app->cfg;
-    const char **names = NULL;
-    const char **methods = NULL;
     enum cf_rc rc = CF_EINTERNAL;
     size_t mem_limit;
     size_t i;
@@ -562,17 +575,22 @@ http_server_start(struct http_app *app, const char *cert_path,
                  cert_path, key_path);
         goto out;
     }
-    names = cf_calloc(http_routes_count, sizeof(*names));
-    methods = cf_calloc(http_routes_count, sizeof(*methods));
-    if (names == NULL || methods == NULL) {
+    srv->route_names = cf_calloc(http_routes_count, sizeof(char *));
+    srv->route_methods = cf_calloc(http_routes_count, sizeof(char *));
+    if (srv->route_names == NULL || srv->route_methods == NULL) {
         rc = CF_ERR(CF_ENOMEM);
         goto out;
     }
     for (i = 0; i < http_routes_count; i++) {
-        names[i] = http_routes[i].pattern;
-        methods[i] = http_routes[i].method;
+        srv->route_names[i] = http_routes[i].pattern;
+        srv->route_methods[i] = http_routes[i].method;
     }
-    rc = ops_metrics_new(http_routes_count, names, methods, &srv->metrics);
+    rc = ops_metrics_new(http_routes_count, srv->route_names,
+                         srv->route_methods, &srv->metrics);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = http_limiter_new(4096, &srv->limiter);
     if (rc != CF_OK) {
         goto out;
     }
@@ -613,8 +631,6 @@ http_server_start(struct http_app *app, const char *cert_path,
     srv = NULL; /* transferred */
     rc = CF_OK;
 out:
-    cf_free(names);
-    cf_free(methods);
     if (srv != NULL) {
         http_server_stop(srv, 0);
     }
@@ -648,6 +664,9 @@ http_server_stop(struct http_server *srv, unsigned wait_ms)
         MHD_stop_daemon(srv->redirect);
     }
     ops_metrics_free(srv->metrics);
+    http_limiter_free(srv->limiter);
+    cf_free(srv->route_names);
+    cf_free(srv->route_methods);
     free(srv->openapi); /* jansson's allocator */
     if (srv->key_pem != NULL) {
         cf_memzero(srv->key_pem, strlen(srv->key_pem));

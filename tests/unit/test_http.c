@@ -198,6 +198,50 @@ test_openapi(void **state)
     free(text);
 }
 
+static void
+test_rate_limits(void **state)
+{
+    struct http_limiter *l = NULL;
+    unsigned retry = 0;
+    uint64_t t = 1000000000u;
+    int allowed = 0;
+    int i;
+
+    (void)state;
+    assert_int_equal(http_limiter_new(16, &l), CF_OK);
+    /* probes are never limited */
+    for (i = 0; i < 10000; i++) {
+        assert_true(http_limiter_allow(l, "10.0.0.1", HTTP_RATE_PROBE, t,
+                                       &retry));
+    }
+    /* the auth class allows its burst of 10, then refuses */
+    for (i = 0; i < 50; i++) {
+        allowed += http_limiter_allow(l, "10.0.0.1", HTTP_RATE_AUTH, t, &retry);
+    }
+    assert_int_equal(allowed, 10);
+    assert_true(retry >= 1 && retry <= 7);
+    /* another client and another class are independent */
+    assert_true(http_limiter_allow(l, "10.0.0.2", HTTP_RATE_AUTH, t, &retry));
+    assert_true(http_limiter_allow(l, "10.0.0.1", HTTP_RATE_READ, t, &retry));
+    /* one token is back after 6 s (10 per minute) */
+    assert_false(http_limiter_allow(l, "10.0.0.1", HTTP_RATE_AUTH,
+                                    t + 3000000000u, &retry));
+    assert_true(http_limiter_allow(l, "10.0.0.1", HTTP_RATE_AUTH,
+                                   t + 6100000000u, &retry));
+    assert_false(http_limiter_allow(l, "10.0.0.1", HTTP_RATE_AUTH,
+                                    t + 6100000000u, &retry));
+    /* many clients: memory stays bounded and a limited client stays
+     * limited while others come and go in its set */
+    for (i = 0; i < 5000; i++) {
+        char ip[32];
+
+        snprintf(ip, sizeof(ip), "192.168.%d.%d", i / 256, i % 256);
+        (void)http_limiter_allow(l, ip, HTTP_RATE_READ, t + 6200000000u,
+                                 &retry);
+    }
+    http_limiter_free(l);
+}
+
 int
 main(void)
 {
@@ -206,6 +250,7 @@ main(void)
         cmocka_unit_test(test_route_match),
         cmocka_unit_test(test_json_whitelist),
         cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_rate_limits),
     };
 
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);

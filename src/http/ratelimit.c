@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Per-client rate limits by route rate class: a token bucket per (client
+ * address, class) in a fixed table, so memory stays bounded whatever the
+ * number of clients. The table is 4-way set associative; a new client
+ * evicts the fullest bucket of its set (the one least likely to be
+ * limiting anybody). Probes are never limited.
+ */
+#include "core/compat.h"
+
+#include <pthread.h>
+
+#include "http/http_int.h"
+
+#define LIMIT_WAYS 4
+#define LIMIT_KEY_MAX 48
+
+struct limit_class {
+    double burst;   /* bucket size */
+    double per_sec; /* refill rate */
+};
+
+/* Indexed by enum http_rate; see README "Rate limits". */
+static const struct limit_class limit_classes[] = {
+    [HTTP_RATE_PROBE] = {0, 0},
+    [HTTP_RATE_READ] = {300, 20},
+    [HTTP_RATE_WRITE] = {60, 2},
+    [HTTP_RATE_AUTH] = {10, 10.0 / 60},
+};
+
+struct limit_bucket {
+    char key[LIMIT_KEY_MAX];
+    int rate;
+    double tokens;
+    uint64_t last_ns;
+};
+
+struct http_limiter {
+    pthread_mutex_t mu;
+    size_t nsets;
+    struct limit_bucket *b; /* nsets * LIMIT_WAYS */
+};
+
+enum cf_rc
+http_limiter_new(size_t nsets, struct http_limiter **out)
+{
+    struct http_limiter *l;
+    size_t n;
+
+    if (nsets == 0 || cf_size_mul(nsets, LIMIT_WAYS, &n) != CF_OK) {
+        return CF_ERR(CF_EINVAL);
+    }
+    l = cf_calloc(1, sizeof(*l));
+    if (l == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    l->b = cf_calloc(n, sizeof(*l->b));
+    if (l->b == NULL) {
+        cf_free(l);
+        return CF_ERR(CF_ENOMEM);
+    }
+    pthread_mutex_init(&l->mu, NULL);
+    l->nsets = nsets;
+    *out = l;
+    return CF_OK;
+}
+
+void
+http_limiter_free(struct http_limiter *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    pthread_mutex_destroy(&l->mu);
+    cf_free(l->b);
+    cf_free(l);
+}
+
+/* FNV-1a over the key and the class. */
+static uint64_t
+limit_hash(const char *key, int rate)
+{
+    uint64_t h = 1469598103934665603u;
+
+    for (; *key; key++) {
+        h = (h ^ (unsigned char)*key) * 1099511628211u;
+    }
+    return (h ^ (uint64_t)rate) * 1099511628211u;
+}
+
+static void
+limit_refill(struct limit_bucket *b, const struct limit_class *c,
+             uint64_t now_ns)
+{
+    double secs = now_ns > b->last_ns ? (double)(now_ns - b->last_ns) / 1e9
+                                      : 0.0;
+
+    b->tokens += secs * c->per_sec;
+    if (b->tokens > c->burst) {
+        b->tokens = c->burst;
+    }
+    b->last_ns = now_ns;
+}
+
+bool
+http_limiter_allow(struct http_limiter *l, const char *client,
+                   enum http_rate rate, uint64_t now_ns,
+                   unsigned *retry_after)
+{
+    const struct limit_class *c;
+    struct limit_bucket *set;
+    struct limit_bucket *b = NULL;
+    struct limit_bucket *victim = NULL;
+    bool allowed;
+    size_t i;
+
+    if ((size_t)rate >= CF_ARRAY_LEN(limit_classes) ||
+        limit_classes[rate].burst <= 0) {
+        return true;
+    }
+    c = &limit_classes[rate];
+    pthread_mutex_lock(&l->mu);
+    set = &l->b[(limit_hash(client, (int)rate) % l->nsets) * LIMIT_WAYS];
+    for (i = 0; i < LIMIT_WAYS; i++) {
+        if (set[i].rate == (int)rate &&
+            strncmp(set[i].key, client, LIMIT_KEY_MAX) == 0) {
+            b = &set[i];
+            break;
+        }
+        if (set[i].rate != 0) {
+            limit_refill(&set[i], &limit_classes[set[i].rate], now_ns);
+        }
+        if (victim == NULL || set[i].rate == 0 ||
+            (victim->rate != 0 && set[i].tokens > victim->tokens)) {
+            victim = &set[i];
+        }
+    }
+    if (b == NULL) {
+        b = victim;
+        snprintf(b->key, sizeof(b->key), "%s", client);
+        b->rate = (int)rate;
+        b->tokens = c->burst;
+        b->last_ns = now_ns;
+    }
+    limit_refill(b, c, now_ns);
+    allowed = b->tokens >= 1.0;
+    if (allowed) {
+        b->tokens -= 1.0;
+    } else {
+        *retry_after = (unsigned)((1.0 - b->tokens) / c->per_sec) + 1;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return allowed;
+}
