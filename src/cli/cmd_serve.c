@@ -26,10 +26,14 @@ static const char serve_usage[] =
     "override coffre.conf. SIGTERM or SIGINT stops gracefully.\n";
 
 static int
-serve_set(char *dst, const char *src, const char *what)
+serve_set(char *dst, const char *src, const char *what, bool addr)
 {
     if (strlen(src) >= CF_CONF_STR) {
         fprintf(stderr, "coffre: %s is too long\n", what);
+        return CLI_EUSAGE;
+    }
+    if (addr && !cf_addr_valid(src)) {
+        fprintf(stderr, "coffre: %s must be IP:PORT or [IPv6]:PORT\n", what);
         return CLI_EUSAGE;
     }
     memcpy(dst, src, strlen(src) + 1);
@@ -64,10 +68,6 @@ serve_run(struct cli_data *d)
         fprintf(stderr, "coffre: %s\n", err);
         return CLI_ECONFIG;
     }
-    if (generated) {
-        cf_log_info("generated a self-signed certificate", "cert", cert,
-                    "names", d->cfg.base_domain);
-    }
     rc = ops_workers_new(d->cfg.worker_threads, d->cfg.worker_queue,
                          &workers);
     if (rc != CF_OK) {
@@ -96,7 +96,12 @@ serve_run(struct cli_data *d)
     }
     cli_listen_port(d->cfg.listen, port, sizeof(port));
     snprintf(url, sizeof(url), "https://%s:%s/", d->cfg.base_domain, port);
-    cf_log_info("listening", "url", url, "listen", d->cfg.listen);
+    /* the first line of a start: operators and scripts wait for it */
+    cf_log_info("listening", "url", url, "listen", d->cfg.listen,
+                "certificate", cert, "certificate_origin",
+                generated ? "self-signed, generated at this start"
+                : d->cfg.tls_cert_file[0] ? "configured"
+                                           : "self-signed");
     if (sigwait(&set, &sig) != 0) {
         sig = SIGTERM;
     }
@@ -159,13 +164,13 @@ cli_cmd_serve(int argc, char **argv)
     }
     ex = cli_data_open(&d, dir);
     if (ex == CLI_OK && listen != NULL) {
-        ex = serve_set(d.cfg.listen, listen, "--listen");
+        ex = serve_set(d.cfg.listen, listen, "--listen", true);
     }
     if (ex == CLI_OK && base != NULL) {
-        ex = serve_set(d.cfg.base_domain, base, "--base-domain");
+        ex = serve_set(d.cfg.base_domain, base, "--base-domain", false);
     }
     if (ex == CLI_OK && http_listen != NULL) {
-        ex = serve_set(d.cfg.http_listen, http_listen, "--http-listen");
+        ex = serve_set(d.cfg.http_listen, http_listen, "--http-listen", true);
     }
     if (ex == CLI_OK) {
         ex = serve_run(&d);

@@ -90,6 +90,18 @@ cli_data_init(const char *dir, bool *created)
         fprintf(stderr, "coffre: %s is not a directory\n", dir);
         return CLI_ERUNTIME;
     }
+    if (!cli_path(path, dir, "control.db")) {
+        return CLI_ERUNTIME;
+    }
+    if (!cx_master_exists(dir) && access(path, F_OK) == 0) {
+        /* Data exists but its key is gone: a new key would make every
+         * tenant unreadable. Never paper over that. */
+        fprintf(stderr,
+                "coffre: %s holds data but its master key %s/%s is "
+                "missing; restore it from a backup\n",
+                dir, dir, CX_MASTER_KEY_FILE);
+        return CLI_EKEY;
+    }
     if (!cx_master_exists(dir)) {
         rc = cx_master_create(dir);
         if (rc != CF_OK) {

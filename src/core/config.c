@@ -8,13 +8,14 @@
  */
 #include "core/compat.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <unistd.h>
 
 #include "core/core.h"
 
-enum conf_type { CONF_STR, CONF_UINT, CONF_SIZE, CONF_LEVEL };
+enum conf_type { CONF_STR, CONF_ADDR, CONF_UINT, CONF_SIZE, CONF_LEVEL };
 
 struct conf_key {
     const char *section;
@@ -30,11 +31,11 @@ struct conf_key {
 #define CONF_OFF(field) offsetof(struct cf_config, field)
 
 static const struct conf_key conf_keys[] = {
-    {"server", "listen", CONF_STR, CONF_OFF(listen), 0, 0, "127.0.0.1:8443",
+    {"server", "listen", CONF_ADDR, CONF_OFF(listen), 1, 0, "127.0.0.1:8443",
      "HTTPS address, HOST:PORT"},
     {"server", "base_domain", CONF_STR, CONF_OFF(base_domain), 0, 0,
      "localhost", "tenants answer at SLUG.base_domain"},
-    {"server", "http_listen", CONF_STR, CONF_OFF(http_listen), 0, 0, "",
+    {"server", "http_listen", CONF_ADDR, CONF_OFF(http_listen), 0, 0, "",
      "plain-HTTP address that only redirects to HTTPS; empty: off"},
     {"server", "threads", CONF_UINT, CONF_OFF(threads), 1, 64, "2",
      "HTTP worker threads"},
@@ -57,6 +58,13 @@ static const struct conf_key conf_keys[] = {
      "5000", "wait for a locked database before failing"},
     {"metrics", "token", CONF_STR, CONF_OFF(metrics_token), 0, 0, "",
      "bearer token for /metrics; empty: /metrics is off"},
+    {"limits", "read_per_minute", CONF_UINT, CONF_OFF(limit_read_per_minute),
+     0, 1000000, "1200", "reads per client address; 0: no limit"},
+    {"limits", "write_per_minute", CONF_UINT,
+     CONF_OFF(limit_write_per_minute), 0, 1000000, "120",
+     "JSON writes per client address; 0: no limit"},
+    {"limits", "auth_per_minute", CONF_UINT, CONF_OFF(limit_auth_per_minute),
+     0, 1000000, "10", "credential checks per client address; 0: no limit"},
     {"workers", "threads", CONF_UINT, CONF_OFF(worker_threads), 1, 256, "2",
      "threads for expensive work (hashing, scanning, export)"},
     {"workers", "queue", CONF_UINT, CONF_OFF(worker_queue), 1, 100000, "64",
@@ -70,6 +78,32 @@ struct conf_parse {
     char err[256];
 };
 
+bool
+cf_addr_valid(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64];
+    unsigned char bin[16];
+    size_t hlen;
+    uint64_t port;
+
+    if (colon == NULL || colon == s ||
+        cf_parse_u64(colon + 1, 1, 65535, &port) != CF_OK) {
+        return false;
+    }
+    hlen = (size_t)(colon - s);
+    if (hlen >= sizeof(host)) {
+        return false;
+    }
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+        host[hlen - 1] = '\0';
+        return inet_pton(AF_INET6, host + 1, bin) == 1;
+    }
+    return inet_pton(AF_INET, host, bin) == 1;
+}
+
 static enum cf_rc
 conf_set(struct cf_config *cfg, const struct conf_key *k, const char *value,
          char *err, size_t errlen)
@@ -79,6 +113,14 @@ conf_set(struct cf_config *cfg, const struct conf_key *k, const char *value,
     enum cf_log_level level;
 
     switch (k->type) {
+    case CONF_ADDR:
+        if ((value[0] != '\0' || k->min > 0) && !cf_addr_valid(value)) {
+            snprintf(err, errlen,
+                     "value of [%s] %s must be IP:PORT or [IPv6]:PORT",
+                     k->section, k->name);
+            return CF_ERR(CF_EINVAL);
+        }
+        __attribute__((fallthrough)); /* stored as a string */
     case CONF_STR:
         if (strlen(value) >= CF_CONF_STR) {
             snprintf(err, errlen, "value of [%s] %s is too long", k->section,

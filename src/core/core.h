@@ -181,10 +181,16 @@ struct cf_config {
     unsigned tenant_pool;
     unsigned busy_timeout_ms;
     char metrics_token[CF_CONF_STR];
+    unsigned limit_read_per_minute; /* 0: unlimited */
+    unsigned limit_write_per_minute;
+    unsigned limit_auth_per_minute;
     unsigned worker_threads;
     unsigned worker_queue;
     enum cf_log_level log_level;
 };
+
+/* True when s is "IPv4:PORT" or "[IPv6]:PORT" with a port of 1-65535. */
+bool cf_addr_valid(const char *s);
 
 /* Fill cfg with the defaults. */
 void cf_config_defaults(struct cf_config *cfg);

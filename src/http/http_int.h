@@ -94,7 +94,9 @@ const struct http_route *http_route_match(const char *method,
 
 /* Per-client token buckets by rate class (ratelimit.c). */
 struct http_limiter;
+/* Limits per class from cfg's [limits] (read once). */
 CF_MUST_CHECK enum cf_rc http_limiter_new(size_t nsets,
+                                          const struct cf_config *cfg,
                                           struct http_limiter **out);
 void http_limiter_free(struct http_limiter *l);
 /* Take one token for client in class rate at now_ns; false when limited,

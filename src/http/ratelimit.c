@@ -4,7 +4,8 @@
  * address, class) in a fixed table, so memory stays bounded whatever the
  * number of clients. The table is 4-way set associative; a new client
  * evicts the fullest bucket of its set (the one least likely to be
- * limiting anybody). Probes are never limited.
+ * limiting anybody). A class allows N requests a minute with a burst of N.
+ * Probes are never limited.
  */
 #include "core/compat.h"
 
@@ -20,13 +21,7 @@ struct limit_class {
     double per_sec; /* refill rate */
 };
 
-/* Indexed by enum http_rate; see README "Rate limits". */
-static const struct limit_class limit_classes[] = {
-    [HTTP_RATE_PROBE] = {0, 0},
-    [HTTP_RATE_READ] = {300, 20},
-    [HTTP_RATE_WRITE] = {60, 2},
-    [HTTP_RATE_AUTH] = {10, 10.0 / 60},
-};
+#define LIMIT_NCLASS (HTTP_RATE_AUTH + 1)
 
 struct limit_bucket {
     char key[LIMIT_KEY_MAX];
@@ -37,12 +32,21 @@ struct limit_bucket {
 
 struct http_limiter {
     pthread_mutex_t mu;
+    /* indexed by enum http_rate; burst 0: not limited (probes) */
+    struct limit_class classes[LIMIT_NCLASS];
     size_t nsets;
     struct limit_bucket *b; /* nsets * LIMIT_WAYS */
 };
 
+static struct limit_class
+limit_per_minute(unsigned n)
+{
+    return (struct limit_class){.burst = n, .per_sec = n / 60.0};
+}
+
 enum cf_rc
-http_limiter_new(size_t nsets, struct http_limiter **out)
+http_limiter_new(size_t nsets, const struct cf_config *cfg,
+                 struct http_limiter **out)
 {
     struct http_limiter *l;
     size_t n;
@@ -61,6 +65,10 @@ http_limiter_new(size_t nsets, struct http_limiter **out)
     }
     pthread_mutex_init(&l->mu, NULL);
     l->nsets = nsets;
+    l->classes[HTTP_RATE_READ] = limit_per_minute(cfg->limit_read_per_minute);
+    l->classes[HTTP_RATE_WRITE] =
+        limit_per_minute(cfg->limit_write_per_minute);
+    l->classes[HTTP_RATE_AUTH] = limit_per_minute(cfg->limit_auth_per_minute);
     *out = l;
     return CF_OK;
 }
@@ -114,11 +122,10 @@ http_limiter_allow(struct http_limiter *l, const char *client,
     bool allowed;
     size_t i;
 
-    if ((size_t)rate >= CF_ARRAY_LEN(limit_classes) ||
-        limit_classes[rate].burst <= 0) {
+    if ((size_t)rate >= LIMIT_NCLASS || l->classes[rate].burst <= 0) {
         return true;
     }
-    c = &limit_classes[rate];
+    c = &l->classes[rate];
     pthread_mutex_lock(&l->mu);
     set = &l->b[(limit_hash(client, (int)rate) % l->nsets) * LIMIT_WAYS];
     for (i = 0; i < LIMIT_WAYS; i++) {
@@ -128,7 +135,7 @@ http_limiter_allow(struct http_limiter *l, const char *client,
             break;
         }
         if (set[i].rate != 0) {
-            limit_refill(&set[i], &limit_classes[set[i].rate], now_ns);
+            limit_refill(&set[i], &l->classes[set[i].rate], now_ns);
         }
         if (victim == NULL || set[i].rate == 0 ||
             (victim->rate != 0 && set[i].tokens > victim->tokens)) {

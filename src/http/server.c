@@ -590,7 +590,7 @@ http_server_start(struct http_app *app, const char *cert_path,
     if (rc != CF_OK) {
         goto out;
     }
-    rc = http_limiter_new(4096, &srv->limiter);
+    rc = http_limiter_new(4096, cfg, &srv->limiter);
     if (rc != CF_OK) {
         goto out;
     }

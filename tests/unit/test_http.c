@@ -207,8 +207,12 @@ test_rate_limits(void **state)
     int allowed = 0;
     int i;
 
+    struct cf_config cfg;
+
     (void)state;
-    assert_int_equal(http_limiter_new(16, &l), CF_OK);
+    cf_config_defaults(&cfg);
+    assert_int_equal(cfg.limit_auth_per_minute, 10);
+    assert_int_equal(http_limiter_new(16, &cfg, &l), CF_OK);
     /* probes are never limited */
     for (i = 0; i < 10000; i++) {
         assert_true(http_limiter_allow(l, "10.0.0.1", HTTP_RATE_PROBE, t,
