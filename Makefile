@@ -102,7 +102,7 @@ build/san/tests/%: tests/unit/%.c $(SAN_OBJS)
 # ---- fuzz build (clang, libFuzzer) ---------------------------------------
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	@echo "  LD $@"
+	@echo "  CC $@"
 	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 		-fno-sanitize-recover=all -c -o $@ $<
 

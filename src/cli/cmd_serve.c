@@ -68,8 +68,7 @@ serve_run(struct cli_data *d)
         fprintf(stderr, "coffre: %s\n", err);
         return CLI_ECONFIG;
     }
-    rc = ops_workers_new(d->cfg.worker_threads, d->cfg.worker_queue,
-                         &workers);
+    rc = ops_workers_new(d->cfg.worker_threads, d->cfg.worker_queue, &workers);
     if (rc != CF_OK) {
         fprintf(stderr, "coffre: cannot start workers (%s)\n", cf_rc_str(rc));
         return CLI_ERUNTIME;
@@ -97,11 +96,11 @@ serve_run(struct cli_data *d)
     cli_listen_port(d->cfg.listen, port, sizeof(port));
     snprintf(url, sizeof(url), "https://%s:%s/", d->cfg.base_domain, port);
     /* the first line of a start: operators and scripts wait for it */
-    cf_log_info("listening", "url", url, "listen", d->cfg.listen,
-                "certificate", cert, "certificate_origin",
+    cf_log_info("listening", "url", url, "listen", d->cfg.listen, "certificate",
+                cert, "certificate_origin",
                 generated ? "self-signed, generated at this start"
                 : d->cfg.tls_cert_file[0] ? "configured"
-                                           : "self-signed");
+                                          : "self-signed");
     if (sigwait(&set, &sig) != 0) {
         sig = SIGTERM;
     }

@@ -56,8 +56,7 @@ cli_principal(char *out, size_t cap)
     struct passwd *res = NULL;
     char buf[1024];
 
-    if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 &&
-        res != NULL) {
+    if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
         snprintf(out, cap, "cli:%s", res->pw_name);
     } else {
         snprintf(out, cap, "cli:uid-%u", (unsigned)getuid());

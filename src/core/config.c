@@ -58,13 +58,12 @@ static const struct conf_key conf_keys[] = {
      "5000", "wait for a locked database before failing"},
     {"metrics", "token", CONF_STR, CONF_OFF(metrics_token), 0, 0, "",
      "bearer token for /metrics; empty: /metrics is off"},
-    {"limits", "read_per_minute", CONF_UINT, CONF_OFF(limit_read_per_minute),
-     0, 1000000, "1200", "reads per client address; 0: no limit"},
-    {"limits", "write_per_minute", CONF_UINT,
-     CONF_OFF(limit_write_per_minute), 0, 1000000, "120",
-     "JSON writes per client address; 0: no limit"},
-    {"limits", "auth_per_minute", CONF_UINT, CONF_OFF(limit_auth_per_minute),
-     0, 1000000, "10", "credential checks per client address; 0: no limit"},
+    {"limits", "read_per_minute", CONF_UINT, CONF_OFF(limit_read_per_minute), 0,
+     1000000, "1200", "reads per client address; 0: no limit"},
+    {"limits", "write_per_minute", CONF_UINT, CONF_OFF(limit_write_per_minute),
+     0, 1000000, "120", "JSON writes per client address; 0: no limit"},
+    {"limits", "auth_per_minute", CONF_UINT, CONF_OFF(limit_auth_per_minute), 0,
+     1000000, "10", "credential checks per client address; 0: no limit"},
     {"workers", "threads", CONF_UINT, CONF_OFF(worker_threads), 1, 256, "2",
      "threads for expensive work (hashing, scanning, export)"},
     {"workers", "queue", CONF_UINT, CONF_OFF(worker_queue), 1, 100000, "64",
@@ -252,7 +251,7 @@ cf_config_write_default(const char *path)
     enum cf_rc rc = CF_EINTERNAL;
     size_t off = 0;
 
-    cf_buf_init(&b, 64 * 1024);
+    cf_buf_init(&b, (size_t)64 * 1024);
     rc = cf_buf_adds(&b, "; coffre configuration. Every key is shown with its "
                          "default; uncomment to change.\n"
                          "; An unknown section or key is an error.\n");

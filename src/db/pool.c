@@ -306,8 +306,7 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
     slot->db = NULL;
     slot->borrowed = true;
     slot->stamp = ++pool->stamp;
-    pool_unlock(pool);
-    locked = false;
+    pool_unlock(pool); /* no goto until it is taken again below */
 
     db_close(evicted);
     evicted = NULL;
@@ -448,8 +447,7 @@ db_pool_forget(struct db_pool *pool, int64_t tenant_id)
         db = slot->db;
         slot->db = NULL;
         slot->borrowed = true;
-        pool_unlock(pool);
-        locked = false;
+        pool_unlock(pool); /* no goto until it is taken again below */
         db_close(db);
         db = NULL;
         pool_lock(pool);

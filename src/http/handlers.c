@@ -90,8 +90,8 @@ http_h_slug_check(struct http_req *req, struct http_resp *resp)
     enum cf_rc rc;
 
     valid = tenant_slug_check(slug, &reason) == CF_OK;
-    doc = json_pack("{s:b, s:s}", "valid", valid, "reason",
-                    valid ? "" : reason);
+    doc =
+        json_pack("{s:b, s:s}", "valid", valid, "reason", valid ? "" : reason);
     if (doc == NULL) {
         return CF_ERR(CF_ENOMEM);
     }

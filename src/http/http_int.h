@@ -85,8 +85,7 @@ extern const size_t http_routes_count;
  * set and *param points into path at the {x}/{x*} value (or NULL).
  * Returns NULL when none matches; *path_known is then true if the path
  * matched with another method (405), and allow lists those methods. */
-const struct http_route *http_route_match(const char *method,
-                                          const char *path,
+const struct http_route *http_route_match(const char *method, const char *path,
                                           enum http_host_scope scope,
                                           size_t *idx, const char **param,
                                           size_t *param_len, bool *path_known,
@@ -185,8 +184,8 @@ CF_MUST_CHECK enum cf_rc http_openapi_build(const char *version, char **out,
                                             size_t *len);
 
 /* The plain-HTTP listener on cfg->http_listen: 301 to https only. */
-CF_MUST_CHECK enum cf_rc http_redirect_start(struct http_server *srv,
-                                             char *err, size_t errlen);
+CF_MUST_CHECK enum cf_rc http_redirect_start(struct http_server *srv, char *err,
+                                             size_t errlen);
 /* Parse "HOST:PORT" (IPv4 or [IPv6]) into addr and port. */
 struct sockaddr_storage;
 CF_MUST_CHECK enum cf_rc http_parse_listen(const char *spec,
@@ -202,8 +201,7 @@ enum cf_rc http_h_openapi(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_slug_check(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_tenant_home(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_login_page(struct http_req *req, struct http_resp *resp);
-enum cf_rc http_h_platform_home(struct http_req *req,
-                                struct http_resp *resp);
+enum cf_rc http_h_platform_home(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_asset(struct http_req *req, struct http_resp *resp);
 
 #endif

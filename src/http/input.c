@@ -48,10 +48,13 @@ input_name_show(char *out, size_t cap, const char *name)
     size_t i;
 
     for (i = 0; name[i] && i + 1 < cap && i < INPUT_NAME_SHOW; i++) {
-        unsigned char c = (unsigned char)name[i];
+        char c = name[i];
+        bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 
-        out[i] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c
-                                                                   : '?';
+        out[i] = '?';
+        if (plain) {
+            out[i] = c;
+        }
     }
     out[i] = '\0';
 }
@@ -104,8 +107,7 @@ input_query_cb(void *cls, enum MHD_ValueKind kind, const char *key,
     case HTTP_T_BOOL:
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
             (void)http_fail(w->req, 400, "bad_request",
-                            "query parameter '%s' must be true or false",
-                            show);
+                            "query parameter '%s' must be true or false", show);
             w->failed = true;
         }
         break;
@@ -119,8 +121,8 @@ http_input_check_query(struct http_req *req)
 {
     struct query_walk w = {.req = req, .input = req->route->input};
 
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND,
-                              input_query_cb, &w);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, input_query_cb,
+                              &w);
     if (w.failed) {
         return CF_EINVAL;
     }
@@ -134,8 +136,7 @@ http_input_check_query(struct http_req *req)
                 MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
                                             f->name) == NULL) {
                 return http_fail(req, 400, "missing_parameter",
-                                 "query parameter '%s' is required",
-                                 f->name);
+                                 "query parameter '%s' is required", f->name);
             }
         }
     }
@@ -186,9 +187,8 @@ input_field_check(const struct http_field *f, json_t *v, const char **code,
 }
 
 enum cf_rc
-http_json_validate(const struct http_input *input, const char *data,
-                   size_t len, const char **code, char *msg, size_t msglen,
-                   json_t **out)
+http_json_validate(const struct http_input *input, const char *data, size_t len,
+                   const char **code, char *msg, size_t msglen, json_t **out)
 {
     json_t *doc = NULL;
     json_error_t jerr;
@@ -266,8 +266,8 @@ http_input_check_body(struct http_req *req, const char *content_type)
         return http_fail(req, 415, "unsupported_media_type",
                          "send the body as application/json");
     }
-    if (http_json_validate(input, cf_buf_str(&req->body), req->body.len,
-                           &code, msg, sizeof(msg), &req->json) != CF_OK) {
+    if (http_json_validate(input, cf_buf_str(&req->body), req->body.len, &code,
+                           msg, sizeof(msg), &req->json) != CF_OK) {
         return http_fail(req, 400, code, "%s", msg);
     }
     return CF_OK;

@@ -8,8 +8,8 @@
 
 #include "http/http_int.h"
 
-static const char *const openapi_rate_names[] = {"", "probe", "read",
-                                                 "write", "auth"};
+static const char *const openapi_rate_names[] = {"", "probe", "read", "write",
+                                                 "auth"};
 static const char *const openapi_host_names[] = {"", "platform", "tenant",
                                                  "any"};
 
@@ -58,9 +58,9 @@ openapi_operation(const struct http_route *r)
         "{s:s, s:s, s:s, s:s, s:{s:{s:s}, s:{s:s, s:{s:{s:{s:s}}}}}}",
         "summary", r->summary, "x-permission", r->permission, "x-rate-class",
         openapi_rate_names[r->rate], "x-host", openapi_host_names[r->host],
-        "responses", "200", "description", "success", "default",
-        "description", "error", "content", "application/json", "schema",
-        "$ref", "#/components/schemas/Error");
+        "responses", "200", "description", "success", "default", "description",
+        "error", "content", "application/json", "schema", "$ref",
+        "#/components/schemas/Error");
     params = json_array();
     if (op == NULL || params == NULL) {
         json_decref(op);
@@ -71,19 +71,18 @@ openapi_operation(const struct http_route *r)
     if (start != NULL) {
         size_t n = strcspn(start + 1, "*}");
 
-        json_array_append_new(
-            params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", start + 1,
-                              n, "in", "path", "required", 1, "schema",
-                              "type", "string"));
+        json_array_append_new(params,
+                              json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name",
+                                        start + 1, n, "in", "path", "required",
+                                        1, "schema", "type", "string"));
     }
     for (i = 0; i < r->input->nquery; i++) {
         const struct http_field *f = &r->input->query[i];
 
         json_array_append_new(params,
-                              json_pack("{s:s, s:s, s:b, s:o}", "name",
-                                        f->name, "in", "query", "required",
-                                        f->required, "schema",
-                                        openapi_schema(f)));
+                              json_pack("{s:s, s:s, s:b, s:o}", "name", f->name,
+                                        "in", "query", "required", f->required,
+                                        "schema", openapi_schema(f)));
     }
     json_object_set_new(op, "parameters", params);
     if (r->input->json_body) {
@@ -97,16 +96,15 @@ openapi_operation(const struct http_route *r)
                 json_array_append_new(required, json_string(f->name));
             }
         }
-        json_object_set_new(
-            op, "requestBody",
-            json_pack("{s:b, s:{s:{s:{s:s, s:o, s:o, s:b}}}}", "required", 1,
-                      "content", "application/json", "schema", "type",
-                      "object", "properties", props, "required", required,
-                      "additionalProperties", 0));
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:{s:s, s:o, s:o, s:b}}}}",
+                                      "required", 1, "content",
+                                      "application/json", "schema", "type",
+                                      "object", "properties", props, "required",
+                                      required, "additionalProperties", 0));
     }
     if (strcmp(r->permission, HTTP_PUBLIC) != 0) {
-        json_object_set_new(op, "security",
-                            json_pack("[{s:[]}]", "bearer"));
+        json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
     }
     return op;
 }
@@ -130,9 +128,9 @@ http_openapi_build(const char *version, char **out, size_t *len)
         "unknown parameters and fields are refused with 400.",
         "components", "schemas", "Error", "type", "object", "properties",
         "error", "type", "object", "properties", "code", "type", "string",
-        "message", "type", "string", "required", "code", "message",
-        "required", "error", "securitySchemes", "bearer", "type", "http",
-        "scheme", "bearer");
+        "message", "type", "string", "required", "code", "message", "required",
+        "error", "securitySchemes", "bearer", "type", "http", "scheme",
+        "bearer");
     paths = json_object();
     if (doc == NULL || paths == NULL) {
         rc = CF_ERR(CF_ENOMEM);
@@ -167,12 +165,13 @@ http_openapi_build(const char *version, char **out, size_t *len)
         }
         if (json_object_get(item, method) != NULL) {
             /* the same path on two hosts (GET / on platform and tenant) */
-            json_object_set_new(item, method, json_pack(
-                "{s:s, s:s, s:s, s:s, s:{s:{s:s}}}", "summary",
-                "Home page (platform or tenant host).", "x-permission",
-                r->permission, "x-rate-class", openapi_rate_names[r->rate],
-                "x-host", "any", "responses", "200", "description",
-                "success"));
+            json_object_set_new(
+                item, method,
+                json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s}}}", "summary",
+                          "Home page (platform or tenant host).",
+                          "x-permission", r->permission, "x-rate-class",
+                          openapi_rate_names[r->rate], "x-host", "any",
+                          "responses", "200", "description", "success"));
             json_decref(op);
         } else {
             json_object_set_new(item, method, op);

@@ -66,8 +66,7 @@ http_limiter_new(size_t nsets, const struct cf_config *cfg,
     pthread_mutex_init(&l->mu, NULL);
     l->nsets = nsets;
     l->classes[HTTP_RATE_READ] = limit_per_minute(cfg->limit_read_per_minute);
-    l->classes[HTTP_RATE_WRITE] =
-        limit_per_minute(cfg->limit_write_per_minute);
+    l->classes[HTTP_RATE_WRITE] = limit_per_minute(cfg->limit_write_per_minute);
     l->classes[HTTP_RATE_AUTH] = limit_per_minute(cfg->limit_auth_per_minute);
     *out = l;
     return CF_OK;
@@ -100,8 +99,8 @@ static void
 limit_refill(struct limit_bucket *b, const struct limit_class *c,
              uint64_t now_ns)
 {
-    double secs = now_ns > b->last_ns ? (double)(now_ns - b->last_ns) / 1e9
-                                      : 0.0;
+    double secs =
+        now_ns > b->last_ns ? (double)(now_ns - b->last_ns) / 1e9 : 0.0;
 
     b->tokens += secs * c->per_sec;
     if (b->tokens > c->burst) {
@@ -112,8 +111,7 @@ limit_refill(struct limit_bucket *b, const struct limit_class *c,
 
 bool
 http_limiter_allow(struct http_limiter *l, const char *client,
-                   enum http_rate rate, uint64_t now_ns,
-                   unsigned *retry_after)
+                   enum http_rate rate, uint64_t now_ns, unsigned *retry_after)
 {
     const struct limit_class *c;
     struct limit_bucket *set;

@@ -82,8 +82,7 @@ http_redirect_start(struct http_server *srv, char *err, size_t errlen)
         http_daemon_flags(), 0, NULL, NULL, redirect_access, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, MHD_OPTION_END);
     if (srv->redirect == NULL) {
         snprintf(err, errlen, "cannot listen on %s", cfg->http_listen);
         return CF_ERR(CF_EIO);

@@ -8,8 +8,8 @@
 #include "http/http_int.h"
 
 enum cf_rc
-http_fail(struct http_req *req, int status, const char *code,
-          const char *fmt, ...)
+http_fail(struct http_req *req, int status, const char *code, const char *fmt,
+          ...)
 {
     va_list ap;
 

@@ -31,8 +31,8 @@ const struct http_route http_routes[] = {
     {"GET", "/metrics", HTTP_HOST_PLATFORM, http_h_metrics, HTTP_PERM_METRICS,
      &http_input_none, HTTP_RATE_READ,
      "Prometheus metrics; bearer token from coffre.conf."},
-    {"GET", "/api/v1/openapi.json", HTTP_HOST_ANY, http_h_openapi,
-     HTTP_PUBLIC, &http_input_none, HTTP_RATE_READ,
+    {"GET", "/api/v1/openapi.json", HTTP_HOST_ANY, http_h_openapi, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ,
      "This document, generated from the route table."},
     {"POST", "/api/v1/slug/check", HTTP_HOST_PLATFORM, http_h_slug_check,
      HTTP_PUBLIC, &slug_check_input, HTTP_RATE_WRITE,
@@ -182,8 +182,8 @@ http_routes_check(char *err, size_t errlen)
         }
         if (missing != NULL) {
             snprintf(err, errlen, "route %zu (%s %s) lacks %s", i,
-                     r->method ? r->method : "?",
-                     r->pattern ? r->pattern : "?", missing);
+                     r->method ? r->method : "?", r->pattern ? r->pattern : "?",
+                     missing);
             return CF_ERR(CF_EINVAL);
         }
         for (j = 0; j < i; j++) {
@@ -191,8 +191,8 @@ http_routes_check(char *err, size_t errlen)
                 strcmp(http_routes[j].pattern, r->pattern) == 0 &&
                 (route_scope_ok(http_routes[j].host, r->host) ||
                  route_scope_ok(r->host, http_routes[j].host))) {
-                snprintf(err, errlen, "route %zu (%s %s) is declared twice",
-                         i, r->method, r->pattern);
+                snprintf(err, errlen, "route %zu (%s %s) is declared twice", i,
+                         r->method, r->pattern);
                 return CF_ERR(CF_EINVAL);
             }
         }

@@ -26,7 +26,7 @@
     "+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"   \
     "%SERVER_PRECEDENCE"
 
-#define HTTP_RESP_MAX (64u * 1024 * 1024)
+#define HTTP_RESP_MAX ((size_t)64 * 1024 * 1024)
 
 /* Sent on every response (COMMITMENT B5, D2). */
 static const char *const http_sec_headers[][2] = {
@@ -47,14 +47,14 @@ req_client_ip(struct http_req *req)
     const struct sockaddr *sa;
 
     req->client_ip[0] = '\0';
-    ci = MHD_get_connection_info(req->conn,
-                                 MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci == NULL || ci->client_addr == NULL) {
         return;
     }
     sa = ci->client_addr;
     if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+        inet_ntop(AF_INET,
+                  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
                   req->client_ip, sizeof(req->client_ip));
     } else if (sa->sa_family == AF_INET6) {
         inet_ntop(AF_INET6,
@@ -131,9 +131,8 @@ req_begin(struct http_req *req)
         return;
     }
     host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Host");
-    if (hw.hosts != 1 ||
-        tenant_host_parse(host, cfg->base_domain, &req->host_kind, label) !=
-            CF_OK) {
+    if (hw.hosts != 1 || tenant_host_parse(host, cfg->base_domain,
+                                           &req->host_kind, label) != CF_OK) {
         (void)http_fail(req, 400, "bad_host", "missing or malformed Host");
         return;
     }
@@ -152,14 +151,12 @@ req_begin(struct http_req *req)
         scope = HTTP_HOST_PLATFORM;
     }
     req->route = http_route_match(req->method, req->path, scope,
-                                  &req->route_idx, &req->param,
-                                  &req->param_len, &path_known, req->allow,
-                                  sizeof(req->allow));
+                                  &req->route_idx, &req->param, &req->param_len,
+                                  &path_known, req->allow, sizeof(req->allow));
     if (req->route == NULL) {
         if (path_known) {
             (void)http_fail(req, 405, "method_not_allowed",
-                            "method not allowed here; allowed: %s",
-                            req->allow);
+                            "method not allowed here; allowed: %s", req->allow);
         } else {
             (void)http_fail(req, 404, "not_found", "no such resource");
         }
@@ -219,9 +216,8 @@ req_authorize(struct http_req *req)
 static enum cf_rc
 req_rate_limit(struct http_req *req, struct http_resp *resp)
 {
-    if (http_limiter_allow(req->srv->limiter, req->client_ip,
-                           req->route->rate, cf_time_mono_ns(),
-                           &resp->retry_after)) {
+    if (http_limiter_allow(req->srv->limiter, req->client_ip, req->route->rate,
+                           cf_time_mono_ns(), &resp->retry_after)) {
         return CF_OK;
     }
     return http_fail(req, 429, "rate_limited",
@@ -351,9 +347,9 @@ req_finish(struct http_req *req)
     cf_buf_init(&resp.body, HTTP_RESP_MAX);
     resp_run(req, &resp);
     if (resp.static_body != NULL) {
-        r = MHD_create_response_from_buffer(
-            resp.static_len, (void *)(uintptr_t)resp.static_body,
-            MHD_RESPMEM_PERSISTENT);
+        r = MHD_create_response_from_buffer(resp.static_len,
+                                            (void *)(uintptr_t)resp.static_body,
+                                            MHD_RESPMEM_PERSISTENT);
     } else if (cf_buf_detach(&resp.body, &data, &len) == CF_OK) {
         r = MHD_create_response_from_buffer_with_free_callback(len, data,
                                                                resp_free_cb);
@@ -455,8 +451,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&srv->inflight, 1);
 }
 
-static void
-http_mhd_log(void *cls, const char *fmt, va_list ap)
+static void CF_PRINTF(2, 0) http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[256];
 
@@ -520,7 +515,7 @@ http_read_file(const char *path, char **out)
     if (f == NULL) {
         return CF_ERR(CF_EIO);
     }
-    cf_buf_init(&b, 1024 * 1024);
+    cf_buf_init(&b, (size_t)1024 * 1024);
     while (rc == CF_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         rc = cf_buf_add(&b, chunk, n);
     }
@@ -539,8 +534,7 @@ http_read_file(const char *path, char **out)
 unsigned
 http_daemon_flags(void)
 {
-    return MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-           MHD_USE_ERROR_LOG;
+    return MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 }
 
 enum cf_rc
@@ -571,8 +565,8 @@ http_server_start(struct http_app *app, const char *cert_path,
         rc = http_read_file(key_path, &srv->key_pem);
     }
     if (rc != CF_OK) {
-        snprintf(err, errlen, "cannot read certificate %s or key %s",
-                 cert_path, key_path);
+        snprintf(err, errlen, "cannot read certificate %s or key %s", cert_path,
+                 key_path);
         goto out;
     }
     srv->route_names = cf_calloc(http_routes_count, sizeof(char *));

@@ -78,16 +78,16 @@ tls_generate(const char *base_domain, const char *cert_path,
         gnutls_x509_crt_set_version(crt, 3) < 0 ||
         gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) < 0 ||
         gnutls_x509_crt_set_activation_time(crt, now - 3600) < 0 ||
-        gnutls_x509_crt_set_expiration_time(
-            crt, now + (time_t)TLS_VALID_DAYS * 86400) < 0 ||
+        gnutls_x509_crt_set_expiration_time(crt, now + (time_t)TLS_VALID_DAYS *
+                                                           86400) < 0 ||
         gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
                                       base_domain,
                                       (unsigned)strlen(base_domain)) < 0 ||
-        gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
-                                      0, "coffre self-signed", 18) < 0 ||
+        gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
+                                      "coffre self-signed", 18) < 0 ||
         gnutls_x509_crt_set_subject_alt_name(
-            crt, GNUTLS_SAN_DNSNAME, base_domain,
-            (unsigned)strlen(base_domain), GNUTLS_FSAN_APPEND) < 0 ||
+            crt, GNUTLS_SAN_DNSNAME, base_domain, (unsigned)strlen(base_domain),
+            GNUTLS_FSAN_APPEND) < 0 ||
         gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, wildcard,
                                              (unsigned)strlen(wildcard),
                                              GNUTLS_FSAN_APPEND) < 0 ||
@@ -149,8 +149,7 @@ http_tls_ensure(const char *datadir, const struct cf_config *cfg,
         snprintf(err, errlen, "set both [tls] cert_file and key_file");
         return CF_ERR(CF_EINVAL);
     }
-    if (tls_path(cert_path, datadir, cfg->tls_cert_file, "cert.pem") !=
-            CF_OK ||
+    if (tls_path(cert_path, datadir, cfg->tls_cert_file, "cert.pem") != CF_OK ||
         tls_path(key_path, datadir, cfg->tls_key_file, "key.pem") != CF_OK) {
         snprintf(err, errlen, "certificate path too long");
         return CF_ERR(CF_EINVAL);
@@ -159,8 +158,8 @@ http_tls_ensure(const char *datadir, const struct cf_config *cfg,
         return CF_OK;
     }
     if (configured) {
-        snprintf(err, errlen, "cannot read certificate %s or key %s",
-                 cert_path, key_path);
+        snprintf(err, errlen, "cannot read certificate %s or key %s", cert_path,
+                 key_path);
         return CF_ERR(CF_EIO);
     }
     snprintf(dir, sizeof(dir), "%s/tls", datadir);

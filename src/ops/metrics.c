@@ -11,15 +11,14 @@
 #include "ops/ops.h"
 
 /* Statuses get their own counter; anything else counts as its class. */
-static const int metrics_statuses[] = {200, 201, 204, 301, 400, 401, 403,
-                                       404, 405, 409, 413, 415, 421, 429,
-                                       431, 500, 503};
+static const int metrics_statuses[] = {200, 201, 204, 301, 400, 401,
+                                       403, 404, 405, 409, 413, 415,
+                                       421, 429, 431, 500, 503};
 #define METRICS_NSTATUS (CF_ARRAY_LEN(metrics_statuses) + 5) /* + 1xx..5xx */
 
-static const double metrics_buckets[] = {0.0005, 0.001, 0.0025, 0.005,
-                                         0.01,   0.025, 0.05,   0.1,
-                                         0.25,   0.5,   1.0,    2.5,
-                                         5.0,    10.0};
+static const double metrics_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                         0.025,  0.05,  0.1,    0.25,  0.5,
+                                         1.0,    2.5,   5.0,    10.0};
 #define METRICS_NBUCKET (CF_ARRAY_LEN(metrics_buckets) + 1) /* + +Inf */
 
 struct metrics_route {
@@ -211,8 +210,7 @@ metrics_render_histograms(const struct ops_metrics *m, struct cf_buf *out)
                 "coffre_http_request_duration_seconds_count{method=\"%s\","
                 "route=\"%s\"} %llu\n",
                 method, route,
-                (double)atomic_load_explicit(&r->sum_us,
-                                             memory_order_relaxed) /
+                (double)atomic_load_explicit(&r->sum_us, memory_order_relaxed) /
                     1e6,
                 method, route, (unsigned long long)cum);
         }

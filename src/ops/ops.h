@@ -43,8 +43,7 @@ CF_MUST_CHECK enum cf_rc ops_metrics_render(struct ops_metrics *m,
  * one fails (out still describes them). */
 CF_MUST_CHECK enum cf_rc ops_ready(struct db *control,
                                    const struct cx_keyring *kr,
-                                   const char *tenants_dir,
-                                   struct cf_buf *out);
+                                   const char *tenants_dir, struct cf_buf *out);
 
 /* ---- worker pool --------------------------------------------------- */
 
@@ -52,8 +51,7 @@ struct ops_workers;
 typedef void (*ops_job_fn)(void *arg);
 
 /* nthreads threads and a queue of at most queue_max waiting jobs. */
-CF_MUST_CHECK enum cf_rc ops_workers_new(unsigned nthreads,
-                                         unsigned queue_max,
+CF_MUST_CHECK enum cf_rc ops_workers_new(unsigned nthreads, unsigned queue_max,
                                          struct ops_workers **out);
 /*
  * Queue fn(arg). CF_EBUSY when the queue is full (the caller answers 503

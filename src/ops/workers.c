@@ -52,8 +52,7 @@ workers_main(void *arg)
 }
 
 enum cf_rc
-ops_workers_new(unsigned nthreads, unsigned queue_max,
-                struct ops_workers **out)
+ops_workers_new(unsigned nthreads, unsigned queue_max, struct ops_workers **out)
 {
     struct ops_workers *w = NULL;
     enum cf_rc rc = CF_EINTERNAL;

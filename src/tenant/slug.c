@@ -12,9 +12,9 @@
 
 /* Names that would shadow platform hosts or mislead users. */
 static const char *const tenant_reserved[] = {
-    "www",     "api",    "admin",  "status", "trust",  "app",
-    "mail",    "static", "assets", "cdn",    "platform", "metrics",
-    "health",  "login",  "auth",   "root",   "support", "security",
+    "www",    "api",    "admin",  "status", "trust",    "app",
+    "mail",   "static", "assets", "cdn",    "platform", "metrics",
+    "health", "login",  "auth",   "root",   "support",  "security",
 };
 
 enum cf_rc
@@ -133,7 +133,10 @@ tenant_host_parse(const char *host, const char *base_domain,
         for (i = 0; i < llen; i++) {
             char c = host[i];
 
-            label[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+            label[i] = c;
+            if (c >= 'A' && c <= 'Z') {
+                label[i] = (char)(c | 0x20);
+            }
         }
         label[llen] = '\0';
         *kind = TENANT_HOST_TENANT;

@@ -140,8 +140,8 @@ out:
 /* Insert the tenant row and its first wrapped key; *id_out on success. */
 static enum cf_rc
 tenant_insert(struct db *control, const struct cx_keyring *kr,
-              const struct cx_data_key *key, const char *slug,
-              const char *name, const char *created, int64_t *id_out)
+              const struct cx_data_key *key, const char *slug, const char *name,
+              const char *created, int64_t *id_out)
 {
     struct db_stmt *st = NULL;
     unsigned char wrapped[CX_WRAPPED_KEY_BYTES];
@@ -208,8 +208,8 @@ out:
 
 /* Initialise the new tenant's own database: its identity and first event. */
 static enum cf_rc
-tenant_db_init(struct db_pool *pool, const struct cx_data_key *key,
-               int64_t id, const char *slug, const char *principal)
+tenant_db_init(struct db_pool *pool, const struct cx_data_key *key, int64_t id,
+               const char *slug, const char *principal)
 {
     struct db *tdb = NULL;
     struct db_stmt *st = NULL;
@@ -233,9 +233,8 @@ tenant_db_init(struct db_pool *pool, const struct cx_data_key *key,
         goto out;
     }
     in_tx = true;
-    rc = db_prepare(tdb,
-                    "INSERT INTO meta (key, value) VALUES ('tenant_slug', ?1)",
-                    &st);
+    rc = db_prepare(
+        tdb, "INSERT INTO meta (key, value) VALUES ('tenant_slug', ?1)", &st);
     if (rc != CF_OK) {
         goto out;
     }
@@ -350,8 +349,8 @@ out:
         if (id > 0) {
             /* the id is reused by the next insert: leave no stale files */
             if (db_pool_forget(pool, id) != CF_OK) {
-                cf_log_warn("cannot remove files of uncreated tenant",
-                            "slug", slug);
+                cf_log_warn("cannot remove files of uncreated tenant", "slug",
+                            slug);
             }
         }
     }

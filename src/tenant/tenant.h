@@ -43,8 +43,7 @@ CF_MUST_CHECK enum cf_rc tenant_slug_check(const char *slug,
  * slug: CF_ECONFLICT. name may be NULL (the slug is used); principal names
  * who acts ("cli:root"). *out receives the new tenant.
  */
-CF_MUST_CHECK enum cf_rc tenant_create(struct db *control,
-                                       struct db_pool *pool,
+CF_MUST_CHECK enum cf_rc tenant_create(struct db *control, struct db_pool *pool,
                                        const struct cx_keyring *kr,
                                        const char *slug, const char *name,
                                        const char *principal,

@@ -70,8 +70,9 @@ test_buf_escapes(void **state)
     json_decref(v);
     cf_buf_reset(&b);
     assert_int_equal(cf_buf_add_html(&b, "<a href=\"x\">'&'</a>"), CF_OK);
-    assert_string_equal(cf_buf_str(&b),
-                        "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    assert_string_equal(
+        cf_buf_str(&b),
+        "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     cf_buf_release(&b);
 }
 
@@ -281,8 +282,8 @@ test_log_json_lines(void **state)
                                 "hello \"world\"");
             assert_string_equal(
                 json_string_value(json_object_get(v, "request_id")), "abc123");
-            assert_string_equal(
-                json_string_value(json_object_get(v, "tenant")), "acme");
+            assert_string_equal(json_string_value(json_object_get(v, "tenant")),
+                                "acme");
             assert_string_equal(json_string_value(json_object_get(v, "key")),
                                 "va\nl");
         } else if (lines == 1) {

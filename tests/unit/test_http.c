@@ -61,8 +61,8 @@ test_route_match(void **state)
                          &plen, &known, allow, sizeof(allow));
     assert_non_null(r);
     /* wrong method: no route, but the path is known and Allow says GET */
-    r = http_route_match("DELETE", "/healthz", HTTP_HOST_PLATFORM, &idx,
-                         &param, &plen, &known, allow, sizeof(allow));
+    r = http_route_match("DELETE", "/healthz", HTTP_HOST_PLATFORM, &idx, &param,
+                         &plen, &known, allow, sizeof(allow));
     assert_null(r);
     assert_true(known);
     assert_string_equal(allow, "GET");
@@ -80,8 +80,8 @@ test_route_match(void **state)
                          &known, allow, sizeof(allow));
     assert_ptr_equal(r->handler, http_h_platform_home);
     /* a rest parameter */
-    r = http_route_match("GET", "/assets/i18n/fr.json", HTTP_HOST_TENANT,
-                         &idx, &param, &plen, &known, allow, sizeof(allow));
+    r = http_route_match("GET", "/assets/i18n/fr.json", HTTP_HOST_TENANT, &idx,
+                         &param, &plen, &known, allow, sizeof(allow));
     assert_non_null(r);
     assert_int_equal(plen, strlen("i18n/fr.json"));
     assert_memory_equal(param, "i18n/fr.json", plen);
@@ -136,8 +136,7 @@ test_json_whitelist(void **state)
         CF_OK); /* 5 characters, 10 bytes */
     assert_int_equal(validate("{\"name\":\"abcdef\"}", &code), CF_EINVAL);
     assert_string_equal(code, "bad_request");
-    assert_int_equal(validate("{\"name\":\"a\",\"evil\":1}", &code),
-                     CF_EINVAL);
+    assert_int_equal(validate("{\"name\":\"a\",\"evil\":1}", &code), CF_EINVAL);
     assert_string_equal(code, "unknown_field");
     assert_int_equal(validate("{\"count\":1}", &code), CF_EINVAL);
     assert_string_equal(code, "missing_field");
@@ -215,8 +214,8 @@ test_rate_limits(void **state)
     assert_int_equal(http_limiter_new(16, &cfg, &l), CF_OK);
     /* probes are never limited */
     for (i = 0; i < 10000; i++) {
-        assert_true(http_limiter_allow(l, "10.0.0.1", HTTP_RATE_PROBE, t,
-                                       &retry));
+        assert_true(
+            http_limiter_allow(l, "10.0.0.1", HTTP_RATE_PROBE, t, &retry));
     }
     /* the auth class allows its burst of 10, then refuses */
     for (i = 0; i < 50; i++) {

@@ -102,14 +102,14 @@ test_metrics_render(void **state)
                            "coffre_http_requests_total{method=\"GET\","
                            "route=\"/healthz\",status=\"200\"} 2\n"));
     assert_non_null(strstr(cf_buf_str(&b), "status=\"4xx\"} 1\n"));
-    assert_non_null(strstr(cf_buf_str(&b),
-                           "route=\"unmatched\",status=\"404\"} 1\n"));
+    assert_non_null(
+        strstr(cf_buf_str(&b), "route=\"unmatched\",status=\"404\"} 1\n"));
     assert_non_null(strstr(cf_buf_str(&b),
                            "coffre_http_request_duration_seconds_bucket{"
                            "method=\"GET\",route=\"/healthz\",le=\"0.0005\"} "
                            "1\n"));
-    assert_non_null(strstr(cf_buf_str(&b),
-                           "route=\"/healthz\",le=\"+Inf\"} 2\n"));
+    assert_non_null(
+        strstr(cf_buf_str(&b), "route=\"/healthz\",le=\"+Inf\"} 2\n"));
     assert_non_null(strstr(cf_buf_str(&b), "coffre_tenants_open 7\n"));
     cf_buf_release(&b);
     ops_metrics_free(m);

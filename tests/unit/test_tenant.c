@@ -17,11 +17,24 @@
 static void
 test_slugs(void **state)
 {
-    static const char *const good[] = {"acme", "a-b", "abc", "x9-2z",
-                                       "0123456789012345678901234567890123456789"};
+    static const char *const good[] = {
+        "acme", "a-b", "abc", "x9-2z",
+        "0123456789012345678901234567890123456789"};
     static const char *const bad[] = {
-        "ab", "-abc", "abc-", "ABC", "a_b", "a.b", "a b", "", "www", "admin",
-        "api", "trust", "status", "acm\xc3\xa9",
+        "ab",
+        "-abc",
+        "abc-",
+        "ABC",
+        "a_b",
+        "a.b",
+        "a b",
+        "",
+        "www",
+        "admin",
+        "api",
+        "trust",
+        "status",
+        "acm\xc3\xa9",
         "01234567890123456789012345678901234567890"};
     const char *reason = NULL;
     size_t i;
@@ -77,8 +90,8 @@ test_hosts(void **state)
                      CF_EINVAL);
     for (i = 0; i < CF_ARRAY_LEN(cases); i++) {
         enum tenant_host_kind kind = 0;
-        enum cf_rc rc = tenant_host_parse(cases[i].host, "localhost", &kind,
-                                          label);
+        enum cf_rc rc =
+            tenant_host_parse(cases[i].host, "localhost", &kind, label);
 
         assert_int_equal(rc, cases[i].rc);
         if (rc == CF_OK) {
@@ -176,21 +189,21 @@ test_create(void **state)
     assert_int_equal(tenant_find(f->control, "nope", &found), CF_ENOTFOUND);
 
     /* duplicate: refused, nothing written, no event */
-    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "acme", NULL,
-                                   "cli:test", &t),
-                     CF_ECONFLICT);
+    assert_int_equal(
+        tenant_create(f->control, f->pool, f->kr, "acme", NULL, "cli:test", &t),
+        CF_ECONFLICT);
     db_lock(f->control);
     assert_int_equal(audit_count(f->control, &events), CF_OK);
     db_unlock(f->control);
     assert_int_equal(events, 1);
-    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "Bad!", NULL,
-                                   "cli:test", &t),
-                     CF_EINVAL);
+    assert_int_equal(
+        tenant_create(f->control, f->pool, f->kr, "Bad!", NULL, "cli:test", &t),
+        CF_EINVAL);
 
     /* a second tenant: name defaults to the slug */
-    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "beta", NULL,
-                                   "cli:test", &t),
-                     CF_OK);
+    assert_int_equal(
+        tenant_create(f->control, f->pool, f->kr, "beta", NULL, "cli:test", &t),
+        CF_OK);
     assert_string_equal(t.name, "beta");
     assert_int_equal(tenant_count(f->control, &n), CF_OK);
     assert_int_equal(n, 2);
