@@ -451,7 +451,11 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&srv->inflight, 1);
 }
 
-static void CF_PRINTF(2, 0) http_mhd_log(void *cls, const char *fmt, va_list ap)
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+    CF_PRINTF(2, 0);
+
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[256];
 

@@ -90,8 +90,7 @@ check_bounds(const struct cf_config *c)
     check_str(c->tls_key_file, "key_file");
     check_str(c->metrics_token, "token");
     check_range(c->threads, 1, 64, "server threads");
-    check_range(c->max_connections_per_ip, 1, 100000,
-                "max_connections_per_ip");
+    check_range(c->max_connections_per_ip, 1, 100000, "max_connections_per_ip");
     check_range(c->connection_timeout, 1, 3600, "connection_timeout");
     check_range(c->max_header_bytes, 4096, 1048576, "max_header_bytes");
     check_range(c->max_body_bytes, 1024, 1073741824, "max_body_bytes");
@@ -169,8 +168,7 @@ fuzz_load(struct cf_config *cfg, char *err)
     rc2 = cf_config_load(fuzz_path, cfg, tiny, FUZZ_ERRLEN_TINY);
     if (rc2 != rc || strnlen(tiny, FUZZ_ERRLEN_TINY) >= FUZZ_ERRLEN_TINY ||
         strncmp(tiny, err, FUZZ_ERRLEN_TINY - 1) != 0) {
-        fuzz_fail("tiny err buffer: different result or not terminated",
-                  err);
+        fuzz_fail("tiny err buffer: different result or not terminated", err);
     }
     free(tiny);
     return rc;
@@ -192,9 +190,9 @@ strip_comments(const uint8_t *data, size_t size, size_t *out_len)
         size_t end = nl ? (size_t)(nl - data) + 1 : size;
         size_t j = i;
 
-        while (j < end && (data[j] == ' ' || data[j] == '\t' ||
-                           data[j] == '\v' || data[j] == '\f' ||
-                           data[j] == '\r')) {
+        while (j < end &&
+               (data[j] == ' ' || data[j] == '\t' || data[j] == '\v' ||
+                data[j] == '\f' || data[j] == '\r')) {
             j++;
         }
         if (!(j < end && (data[j] == ';' || data[j] == '#'))) {
@@ -234,9 +232,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     stripped = strip_comments(data, size, &slen);
     /* a BOM moved up to the first line would be skipped there */
-    if (slen != size &&
-        !(slen >= 3 && stripped[0] == 0xEF && stripped[1] == 0xBB &&
-          stripped[2] == 0xBF)) {
+    if (slen != size && !(slen >= 3 && stripped[0] == 0xEF &&
+                          stripped[1] == 0xBB && stripped[2] == 0xBF)) {
         fuzz_file_set(stripped, slen);
         rc2 = fuzz_load(&cfg2, err2);
         if (rc2 != rc) {
@@ -244,8 +241,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     rc == CF_OK ? "ok" : err);
             fprintf(stderr, "fuzz_config: without: %s\n",
                     rc2 == CF_OK ? "ok" : err2);
-            fuzz_fail("removing full-line comments changed the result",
-                      NULL);
+            fuzz_fail("removing full-line comments changed the result", NULL);
         }
         if (rc == CF_OK && !cfg_equal(&cfg, &cfg2)) {
             fuzz_fail("a comment line changed the configuration", NULL);

@@ -28,9 +28,9 @@ static const char *const fuzz_bases[] = {
 /* Copy of tenant_reserved[] in src/tenant/slug.c. A name added there and
  * not here shows up as a disagreement: update both. */
 static const char *const fuzz_reserved[] = {
-    "www",    "api",    "admin",    "status",  "trust",   "app",
-    "mail",   "static", "assets",   "cdn",     "platform", "metrics",
-    "health", "login",  "auth",     "root",    "support", "security",
+    "www",    "api",    "admin",  "status", "trust",    "app",
+    "mail",   "static", "assets", "cdn",    "platform", "metrics",
+    "health", "login",  "auth",   "root",   "support",  "security",
 };
 
 #define FUZZ_SENTINEL 0x5a
@@ -73,8 +73,8 @@ ref_same_nocase(const char *a, const char *b, size_t n)
  * 1-65535 in at most 5 digits, one trailing dot allowed, RFC 1123 labels of
  * 1-63 [A-Za-z0-9-] without '-' at either end, a name of at most 253. */
 static bool
-ref_host_parse(const char *host, const char *base,
-               enum tenant_host_kind *kind, char *label)
+ref_host_parse(const char *host, const char *base, enum tenant_host_kind *kind,
+               char *label)
 {
     size_t total = strlen(host);
     const char *colon = strchr(host, ':');
@@ -181,8 +181,7 @@ fuzz_slug(const char *slug, const char *input)
     bool want = ref_slug_ok(slug);
 
     if (rc != CF_OK && rc != CF_EINVAL) {
-        fuzz_fail("tenant_slug_check returned an unexpected code", input,
-                  NULL);
+        fuzz_fail("tenant_slug_check returned an unexpected code", input, NULL);
     }
     if ((rc == CF_OK) != want) {
         fuzz_fail(want ? "tenant_slug_check refused a valid slug"

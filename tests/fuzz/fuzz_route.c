@@ -134,14 +134,13 @@ check_allow_entries(const char *allow, size_t allowlen, const char *method,
             }
         }
         if (!found) {
-            fuzz_fail("allow names a method with no route on this path",
-                      method, path);
+            fuzz_fail("allow names a method with no route on this path", method,
+                      path);
         }
         p += n;
         if (*p == ',') {
             if (p[1] != ' ' || p[2] == '\0' || p[2] == ',') {
-                fuzz_fail("allow is not a \", \" separated list", method,
-                          path);
+                fuzz_fail("allow is not a \", \" separated list", method, path);
             }
             p += 2;
         }
@@ -179,10 +178,10 @@ fuzz_route(const char *method, const char *path, enum http_host_scope scope,
     }
     r = http_route_match(method, path, scope, &idx, &param, &plen, &known,
                          allow, FUZZ_ALLOW_SERVER);
-    r2 = http_route_match(method, path, scope, &idx2, &param2, &plen2,
-                          &known2, allow2, small);
-    if (r != r2 || known != known2 || (r && (idx != idx2 || param != param2 ||
-                                             plen != plen2))) {
+    r2 = http_route_match(method, path, scope, &idx2, &param2, &plen2, &known2,
+                          allow2, small);
+    if (r != r2 || known != known2 ||
+        (r && (idx != idx2 || param != param2 || plen != plen2))) {
         fuzz_fail("result depends on the Allow buffer size", method, path);
     }
     check_allow_entries(allow, FUZZ_ALLOW_SERVER, method, path, scope);
@@ -221,14 +220,13 @@ fuzz_route(const char *method, const char *path, enum http_host_scope scope,
             fuzz_fail("returned route has another method", method, path);
         }
         if (!ref_scope_ok(r->host, scope)) {
-            fuzz_fail("returned route is not open to this host", method,
-                      path);
+            fuzz_fail("returned route is not open to this host", method, path);
         }
         open = strchr(r->pattern, '{');
         if (open == NULL) {
             if (param != NULL || plen != 0 || strcmp(r->pattern, path) != 0) {
-                fuzz_fail("literal route with a param or another path",
-                          method, path);
+                fuzz_fail("literal route with a param or another path", method,
+                          path);
             }
         } else {
             if (param == NULL || param < path || plen == 0 ||
@@ -245,9 +243,9 @@ fuzz_route(const char *method, const char *path, enum http_host_scope scope,
                 fuzz_fail("a one-segment param spans a '/'", method, path);
             }
         }
-        if (!unknown && (r != want || (param ? (size_t)(param - path) : 0) !=
-                                          want_off ||
-                         plen != want_len)) {
+        if (!unknown &&
+            (r != want || (param ? (size_t)(param - path) : 0) != want_off ||
+             plen != want_len)) {
             fuzz_fail("matcher and reference disagree", method, path);
         }
     } else {
@@ -259,12 +257,11 @@ fuzz_route(const char *method, const char *path, enum http_host_scope scope,
             fuzz_fail("a fitting route was not found", method, path);
         }
         if (!unknown && known != want_known) {
-            fuzz_fail("path_known disagrees with the reference", method,
-                      path);
+            fuzz_fail("path_known disagrees with the reference", method, path);
         }
         if (known != (allow[0] != '\0')) {
-            fuzz_fail("path_known without Allow, or Allow without it",
-                      method, path);
+            fuzz_fail("path_known without Allow, or Allow without it", method,
+                      path);
         }
         /* with the server's buffer every other method must be listed */
         for (i = 0; i < http_routes_count && known; i++) {
