@@ -158,32 +158,74 @@ body_n=$(curl -ks "https://127.0.0.1:$PORT2/healthz")
 [ "$body_c" = "$body_n" ] || echo "bench http: warning: bodies differ: coffre '$body_c', nginx '$body_n'" >&2
 
 # ---------------------------------------------------------------- runs
-# run_wrk NAME URL [wrk args...] -> prints the wrk output, stores a
-# "rps p50 p99 errors non2xx" line in $TMP/NAME.<round>.
+# CPU accounting around each run (clock ticks): the server under test, wrk,
+# and everything else on the machine. On a shared machine, "other" tells
+# whether a run was disturbed; requests per server CPU-second is a figure
+# that disturbance changes less than req/s.
+TICK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+proc_ticks() { # sum of utime+stime of the given pids (and their threads)
+  local pid t=0 v
+  for pid in "$@"; do
+    v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    t=$((t + v))
+  done
+  echo "$t"
+}
+server_pids() { # coffre: the process; nginx: master and workers
+  case $1 in
+    coffre) echo "$COFFRE_PID" ;;
+    nginx) echo "$NGINX_PID" $(pgrep -P "$NGINX_PID" 2>/dev/null || true) ;;
+  esac
+}
+
+# run_wrk NAME URL ROUND [wrk args...]: runs wrk, stores
+# "rps p50 p99 non2xx server% wrk% other% req_per_server_cpu_s" in
+# $TMP/res-NAME.ROUND and socket errors in $TMP/err-NAME.ROUND.
 run_wrk() {
-  local name=$1 url=$2 round=$3 out
+  local name=$1 url=$2 round=$3 out b0 b1 s0 s1 t0 t1 wrk_cpu pids
   shift 3
   out=$TMP/wrk-$name.$round.txt
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1 || true
-  awk -v name="$name" '
+  pids=$(server_pids "$name")
+  # shellcheck disable=SC2086
+  s0=$(proc_ticks $pids)
+  b0=$(busy_ticks)
+  t0=$(date +%s%N)
+  local TIMEFORMAT='%U %S'
+  { time wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1 || true; } 2>"$TMP/time-$name.$round"
+  t1=$(date +%s%N)
+  b1=$(busy_ticks)
+  # shellcheck disable=SC2086
+  s1=$(proc_ticks $pids)
+  wrk_cpu=$(awk '{ printf "%.3f", $1 + $2 }' "$TMP/time-$name.$round")
+  awk -v tick="$TICK" -v ncpu="$(nproc)" -v ns="$((t1 - t0))" \
+      -v srv="$((s1 - s0))" -v busy="$((b1 - b0))" -v wrkcpu="$wrk_cpu" '
     /Requests\/sec:/            { rps = $2 }
     /^[[:space:]]+50%/          { p50 = $2 }
     /^[[:space:]]+99%/          { p99 = $2 }
+    /requests in/               { nreq = $1 }
     /Socket errors:/            { err = $0; sub(/.*Socket errors:[[:space:]]*/, "", err) }
     /Non-2xx or 3xx responses:/ { non2xx = $NF }
     END {
       if (rps == "") rps = 0
-      printf "%s %s %s %s\n", rps, (p50 == "" ? "-" : p50), (p99 == "" ? "-" : p99), (non2xx == "" ? 0 : non2xx)
+      wall = ns / 1e9                       # seconds
+      srv_s = srv / tick; busy_s = busy / tick
+      other_s = busy_s - srv_s - wrkcpu; if (other_s < 0) other_s = 0
+      eff = (srv_s > 0) ? nreq / srv_s : 0
+      printf "%s %s %s %s %.0f %.0f %.0f %.0f\n", rps, (p50 == "" ? "-" : p50), (p99 == "" ? "-" : p99),
+        (non2xx == "" ? 0 : non2xx), 100 * srv_s / wall, 100 * wrkcpu / wall, 100 * other_s / wall, eff
       if (err != "") printf "socket errors: %s\n", err > "/dev/stderr"
     }' "$out" >"$TMP/res-$name.$round" 2>"$TMP/err-$name.$round"
 }
 
 show() {
-  local name=$1 round=$2 rps p50 p99 non2xx
-  read -r rps p50 p99 non2xx <"$TMP/res-$name.$round"
-  printf '  %-7s %12s req/s   p50 %9s   p99 %9s' "$name" "$rps" "$p50" "$p99"
+  local name=$1 round=$2 rps p50 p99 non2xx srv wrkc other eff
+  read -r rps p50 p99 non2xx srv wrkc other eff <"$TMP/res-$name.$round"
+  printf '  %-7s %10s req/s   p50 %8s   p99 %8s   cpu: server %3s%% wrk %3s%% other %3s%%   %6s req/server-cpu-s' \
+    "$name" "$rps" "$p50" "$p99" "$srv" "$wrkc" "$other" "$eff"
   [ "$non2xx" = 0 ] || printf '   NON-2xx: %s' "$non2xx"
   if [ -s "$TMP/err-$name.$round" ]; then printf '   %s' "$(cat "$TMP/err-$name.$round")"; fi
+  if [ "$other" -gt 10 ]; then printf '   (disturbed: other work on the machine)'; fi
   printf '\n'
 }
 
@@ -218,16 +260,22 @@ done
 kill -0 "$COFFRE_PID" 2>/dev/null || die "coffre died during the benchmark (log: $TMP/coffre.log)"
 kill -0 "$NGINX_PID" 2>/dev/null || die "nginx died during the benchmark"
 
-median() { # median of the first field of the files given
-  local f
-  for f in "$@"; do cut -d' ' -f1 "$f"; done | sort -g |
+median() { # median of field $1 of the files that follow
+  local field=$1 f
+  shift
+  for f in "$@"; do cut -d' ' -f"$field" "$f"; done | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-C_RPS=$(median "$TMP"/res-coffre.*)
-N_RPS=$(median "$TMP"/res-nginx.*)
-RATIO=$(awk -v c="$C_RPS" -v n="$N_RPS" 'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }')
+ratio() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }'; }
+C_RPS=$(median 1 "$TMP"/res-coffre.*)
+N_RPS=$(median 1 "$TMP"/res-nginx.*)
+C_EFF=$(median 8 "$TMP"/res-coffre.*)
+N_EFF=$(median 8 "$TMP"/res-nginx.*)
+RATIO=$(ratio "$C_RPS" "$N_RPS")
 MET=$(awk -v r="$RATIO" -v g="$GOAL" 'BEGIN { print (r != "n/a" && r + 0 >= g) ? "met" : "NOT met" }')
 
-echo "goal: coffre/nginx >= $GOAL: $MET (ratio $RATIO)"
+[ "$ROUNDS" = 1 ] || echo "medians over $ROUNDS rounds:"
+echo "  requests per server CPU-second: coffre $C_EFF, nginx $N_EFF, ratio $(ratio "$C_EFF" "$N_EFF")"
+echo "goal: coffre/nginx req/s >= $GOAL: $MET (ratio $RATIO)"
 echo "bench http: coffre $C_RPS req/s, nginx $N_RPS req/s, ratio $RATIO"
 exit 0

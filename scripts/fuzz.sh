@@ -29,9 +29,11 @@ for bin in "$@"; do
       fi
       # Given file paths (not a directory), libFuzzer runs each file once
       # and exits non-zero on the first crash; -timeout turns a hang into
-      # a failure instead of a stuck make test.
+      # a failure instead of a stuck make test, and the artifact prefix
+      # keeps the copy it writes of a crashing input out of the tree root.
       if ! find "$corpus" -type f -print0 |
            xargs -0 -r "$bin" -runs=1 -timeout=10 \
+             -artifact_prefix="build/fuzz/replay-$name-" \
              >"build/fuzz/$name.replay.log" 2>&1; then
         echo "fuzz: $name failed on its corpus, see build/fuzz/$name.replay.log" >&2
         fail=$((fail + 1))

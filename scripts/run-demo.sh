@@ -18,7 +18,7 @@ cat <<MSG
   Open $url
   (self-signed certificate: accept it once in the browser)
   Platform health: ${url/demo./}healthz
-  Sign-in arrives with accounts; the page shows the tenant today.
+  The sign-in page is a placeholder until accounts exist.
   Stop with Ctrl-C.
 
 MSG

@@ -4,17 +4,19 @@
  * src/core/config.c, on top of libinih). The whole input is coffre.conf; it
  * is written to a memfd and loaded through its /proc/self/fd/N path over
  * the defaults. On success every number must lie within the bounds
- * documented in conf_keys[] (threads 1..64 and so on), every string must be
- * NUL-terminated in its field and err must be empty; on failure cfg must be
- * left untouched and err must be a non-empty, NUL-terminated message, also
- * when err is tiny. Differential check: full-line comments (';' or '#'
- * after optional blanks) must not change the outcome, so the input is
- * loaded a second time with them removed and both results must agree
- * (skipped when either version starts with a BOM, which libinih strips on
+ * documented in conf_keys[] (threads 1..64 and so on), the listen
+ * addresses must be IP:PORT or [IPv6]:PORT (http_listen may be empty),
+ * every string must be NUL-terminated in its field and err must be empty; on
+ * failure cfg must be left untouched and err must be a non-empty,
+ * NUL-terminated message, also when err is tiny. Differential check: full-line
+ * comments (';' or '#' after optional blanks) must not change the outcome, so
+ * the input is loaded a second time with them removed and both results must
+ * agree (skipped when either version starts with a BOM, which libinih strips on
  * the first line only).
  */
 #include "core/compat.h"
 
+#include <arpa/inet.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -79,6 +81,52 @@ check_range(uint64_t v, uint64_t min, uint64_t max, const char *name)
     }
 }
 
+/* "IPv4:PORT" or "[IPv6]:PORT", port 1-65535, written out again here. */
+static bool
+ref_addr_ok(const char *s)
+{
+    char host[CF_CONF_STR];
+    unsigned char bin[16];
+    const char *port;
+    uint64_t v = 0;
+    size_t hlen;
+    size_t n;
+    int af = AF_INET;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+
+        if (close == NULL || close[1] != ':') {
+            return false;
+        }
+        hlen = (size_t)(close - s - 1);
+        memcpy(host, s + 1, hlen);
+        port = close + 2;
+        af = AF_INET6;
+    } else {
+        const char *colon = strchr(s, ':');
+
+        if (colon == NULL) {
+            return false;
+        }
+        hlen = (size_t)(colon - s);
+        memcpy(host, s, hlen);
+        port = colon + 1;
+    }
+    host[hlen] = '\0';
+    n = strlen(port);
+    if (n == 0 || n > 20 || strspn(port, "0123456789") != n) {
+        return false;
+    }
+    for (; *port; port++) {
+        v = v * 10 + (uint64_t)(*port - '0');
+        if (v > 65535) {
+            return false;
+        }
+    }
+    return v >= 1 && inet_pton(af, host, bin) == 1;
+}
+
 /* Bounds of conf_keys[] in src/core/config.c (README "Configuration"). */
 static void
 check_bounds(const struct cf_config *c)
@@ -86,6 +134,12 @@ check_bounds(const struct cf_config *c)
     check_str(c->listen, "listen");
     check_str(c->base_domain, "base_domain");
     check_str(c->http_listen, "http_listen");
+    if (!ref_addr_ok(c->listen)) {
+        fuzz_fail("accepted a bad listen address", c->listen);
+    }
+    if (c->http_listen[0] != '\0' && !ref_addr_ok(c->http_listen)) {
+        fuzz_fail("accepted a bad http_listen address", c->http_listen);
+    }
     check_str(c->tls_cert_file, "cert_file");
     check_str(c->tls_key_file, "key_file");
     check_str(c->metrics_token, "token");
@@ -96,6 +150,9 @@ check_bounds(const struct cf_config *c)
     check_range(c->max_body_bytes, 1024, 1073741824, "max_body_bytes");
     check_range(c->tenant_pool, 4, 100000, "tenant_pool");
     check_range(c->busy_timeout_ms, 0, 600000, "busy_timeout_ms");
+    check_range(c->limit_read_per_minute, 0, 1000000, "read_per_minute");
+    check_range(c->limit_write_per_minute, 0, 1000000, "write_per_minute");
+    check_range(c->limit_auth_per_minute, 0, 1000000, "auth_per_minute");
     check_range(c->worker_threads, 1, 256, "workers threads");
     check_range(c->worker_queue, 1, 100000, "workers queue");
     if (c->log_level != CF_LOG_ERROR && c->log_level != CF_LOG_WARN &&
@@ -121,6 +178,9 @@ cfg_equal(const struct cf_config *a, const struct cf_config *b)
            a->tenant_pool == b->tenant_pool &&
            a->busy_timeout_ms == b->busy_timeout_ms &&
            strcmp(a->metrics_token, b->metrics_token) == 0 &&
+           a->limit_read_per_minute == b->limit_read_per_minute &&
+           a->limit_write_per_minute == b->limit_write_per_minute &&
+           a->limit_auth_per_minute == b->limit_auth_per_minute &&
            a->worker_threads == b->worker_threads &&
            a->worker_queue == b->worker_queue && a->log_level == b->log_level;
 }
