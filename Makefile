@@ -104,7 +104,7 @@ build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC $@"
 	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
-		-fno-sanitize-recover=all -c -o $@ $<
+		-fno-sanitize-recover=all -MMD -MP -c -o $@ $<
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(@D)
@@ -145,5 +145,8 @@ walls:
 
 clean:
 	rm -rf build
+
+# Objects are never intermediate: a failed step must not delete them.
+.SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

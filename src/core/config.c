@@ -72,6 +72,47 @@ static const struct conf_key conf_keys[] = {
      "error, warn, info or debug"},
 };
 
+/* inih reads at most INI_MAX_LINE - 1 bytes of a line and parses the rest
+ * as a new line: a long comment could then set a key, a long value would be
+ * cut. The whole file is read and checked first: an over-long line or a NUL
+ * byte is refused with its line number (fuzz_config found this). */
+#define CONF_FILE_MAX (256 * 1024)
+#define CONF_LINE_MAX (INI_MAX_LINE - 2)
+
+static enum cf_rc
+conf_read(FILE *f, const char *path, struct cf_buf *b, char *err, size_t errlen)
+{
+    char chunk[4096];
+    size_t n;
+    size_t i;
+    size_t col = 0;
+    int line = 1;
+    enum cf_rc rc = CF_OK;
+
+    while (rc == CF_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = cf_buf_add(b, chunk, n);
+    }
+    if (rc != CF_OK || ferror(f)) {
+        snprintf(err, errlen, "%s: cannot read, or larger than %d bytes", path,
+                 CONF_FILE_MAX);
+        return rc != CF_OK ? rc : CF_ERR(CF_EIO);
+    }
+    for (i = 0; i < b->len; i++) {
+        if (b->data[i] == '\n') {
+            line++;
+            col = 0;
+        } else if (b->data[i] == '\0') {
+            snprintf(err, errlen, "%s line %d: NUL byte", path, line);
+            return CF_ERR(CF_EINVAL);
+        } else if (++col > CONF_LINE_MAX) {
+            snprintf(err, errlen, "%s line %d: longer than %d bytes", path,
+                     line, CONF_LINE_MAX);
+            return CF_ERR(CF_EINVAL);
+        }
+    }
+    return CF_OK;
+}
+
 struct conf_parse {
     struct cf_config *cfg;
     char err[256];
@@ -208,6 +249,8 @@ cf_config_load(const char *path, struct cf_config *cfg, char *err,
                size_t errlen)
 {
     struct conf_parse p = {.cfg = cfg, .err = ""};
+    struct cf_buf text;
+    enum cf_rc rc;
     struct cf_config work = *cfg;
     FILE *f;
     int line;
@@ -221,9 +264,16 @@ cf_config_load(const char *path, struct cf_config *cfg, char *err,
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return CF_ERR(CF_EIO);
     }
-    p.cfg = &work;
-    line = ini_parse_file(f, conf_handler, &p);
+    cf_buf_init(&text, CONF_FILE_MAX);
+    rc = conf_read(f, path, &text, err, errlen);
     fclose(f);
+    if (rc != CF_OK) {
+        cf_buf_release(&text);
+        return rc;
+    }
+    p.cfg = &work;
+    line = ini_parse_string(cf_buf_str(&text), conf_handler, &p);
+    cf_buf_release(&text);
     if (line != 0) {
         if (line < 0) {
             snprintf(err, errlen, "%s: cannot parse", path);

@@ -20,6 +20,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <ini.h>
+
 #include "core/core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -265,6 +267,26 @@ strip_comments(const uint8_t *data, size_t size, size_t *out_len)
     return out;
 }
 
+/* Length of the longest line, its newline excluded. */
+static size_t
+longest_line(const uint8_t *data, size_t size)
+{
+    size_t best = 0;
+    size_t cur = 0;
+    size_t i;
+
+    for (i = 0; i < size; i++) {
+        if (data[i] == '\n') {
+            cur = 0;
+            continue;
+        }
+        if (++cur > best) {
+            best = cur;
+        }
+    }
+    return best;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -286,6 +308,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = fuzz_load(&cfg, err);
 
     if (size >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF) {
+        free(err2);
+        free(err);
+        return 0;
+    }
+    /* a line past inih's limit or a NUL byte anywhere is refused
+     * whole, comment or not */
+    if (longest_line(data, size) > INI_MAX_LINE - 2 ||
+        memchr(data, 0, size) != NULL) {
+        if (rc != CF_EINVAL) {
+            fuzz_fail("an over-long line was accepted", NULL);
+        }
         free(err2);
         free(err);
         return 0;

@@ -213,6 +213,24 @@ test_config(void **state)
     assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_EINVAL);
     assert_non_null(strstr(err, "line 2"));
 
+    /* a line past inih's limit is refused, never split: a long comment
+     * must not set a key, a long value must not be cut */
+    {
+        char text[600];
+
+        snprintf(text, sizeof(text), "[server]\n; %0197d threads = 64\n", 0);
+        write_text(path, text);
+        cfg = def;
+        assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)),
+                         CF_EINVAL);
+        assert_non_null(strstr(err, "line 2"));
+        assert_int_equal(cfg.threads, def.threads);
+        snprintf(text, sizeof(text), "[metrics]\ntoken = %0191d B\n", 0);
+        write_text(path, text);
+        assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)),
+                         CF_EINVAL);
+    }
+
     unlink(path);
     rmdir(dir);
 }
