@@ -78,25 +78,5 @@ out:
 enum cf_rc
 audit_store_count(struct db *db, int64_t *out)
 {
-    enum cf_rc rc = CF_EINTERNAL;
-    struct db_stmt *st = NULL;
-    bool row = false;
-
-    rc = db_prepare(db, "SELECT count(*) FROM audit_events", &st);
-    if (rc != CF_OK) {
-        goto out;
-    }
-    rc = db_step(st, &row);
-    if (rc != CF_OK) {
-        goto out;
-    }
-    if (!row) {
-        rc = CF_ERR(CF_EDB);
-        goto out;
-    }
-    *out = db_col_int64(st, 0);
-    rc = CF_OK;
-out:
-    db_stmt_done(st);
-    return rc;
+    return db_query_int64(db, "SELECT count(*) FROM audit_events", out);
 }

@@ -45,6 +45,10 @@ void db_unlock(struct db *db);
 
 /* Run constant SQL with no parameters and no result rows. */
 CF_MUST_CHECK enum cf_rc db_exec(struct db *db, const char *sql);
+/* Run constant sql that yields one row whose first column is an integer
+ * (a count, a PRAGMA); no row: CF_EDB. */
+CF_MUST_CHECK enum cf_rc db_query_int64(struct db *db, const char *sql,
+                                        int64_t *out);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_rollback() never fails. */
 CF_MUST_CHECK enum cf_rc db_begin(struct db *db);
 CF_MUST_CHECK enum cf_rc db_commit(struct db *db);

@@ -52,10 +52,6 @@ CF_MUST_CHECK enum cf_rc db_open_mode(const char *path, enum db_kind kind,
 CF_MUST_CHECK enum cf_rc db_rc_from_sqlite(struct db *db, int src,
                                            const char *op);
 
-/* Run a constant PRAGMA that returns one integer. */
-CF_MUST_CHECK enum cf_rc db_pragma_int(struct db *db, const char *sql,
-                                       int64_t *out);
-
 /* ---- migrations (migrate.c, schema.c) -------------------------------- */
 
 /* One numbered step of a schema. Versions run 1, 2, 3... with no gap. */

@@ -62,7 +62,7 @@ migrate_one(struct db *db, enum db_kind kind, const struct db_migration *m)
     if (rc != CF_OK) {
         goto out;
     }
-    rc = db_pragma_int(db, "PRAGMA user_version", &version);
+    rc = db_query_int64(db, "PRAGMA user_version", &version);
     if (rc != CF_OK) {
         goto out;
     }
@@ -132,7 +132,7 @@ db_migrate(struct db *db, enum db_kind kind)
             goto out;
         }
     }
-    rc = db_pragma_int(db, "PRAGMA user_version", &version);
+    rc = db_query_int64(db, "PRAGMA user_version", &version);
     if (rc != CF_OK) {
         goto out;
     }
@@ -145,7 +145,7 @@ db_migrate(struct db *db, enum db_kind kind)
         goto out;
     }
     if (version > 0) {
-        rc = db_pragma_int(db, "PRAGMA application_id", &app_id);
+        rc = db_query_int64(db, "PRAGMA application_id", &app_id);
         if (rc != CF_OK) {
             goto out;
         }

@@ -321,7 +321,7 @@ db_close(struct db *db)
 }
 
 enum cf_rc
-db_pragma_int(struct db *db, const char *sql, int64_t *out)
+db_query_int64(struct db *db, const char *sql, int64_t *out)
 {
     enum cf_rc rc = CF_EINTERNAL;
     struct db_stmt *st = NULL;
@@ -351,7 +351,7 @@ db_schema_version(struct db *db)
 {
     int64_t v = -1;
 
-    if (db_pragma_int(db, "PRAGMA user_version", &v) != CF_OK) {
+    if (db_query_int64(db, "PRAGMA user_version", &v) != CF_OK) {
         return -1;
     }
     return (int)v;

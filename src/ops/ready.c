@@ -12,21 +12,13 @@
 static enum cf_rc
 ready_control_db(struct db *control)
 {
-    struct db_stmt *st = NULL;
+    int64_t one = 0;
     enum cf_rc rc;
-    bool row = false;
 
     db_lock(control);
-    rc = db_prepare(control, "SELECT 1", &st);
-    if (rc == CF_OK) {
-        rc = db_step(st, &row);
-        db_stmt_done(st);
-    }
+    rc = db_query_int64(control, "SELECT 1", &one);
     db_unlock(control);
-    if (rc == CF_OK && !row) {
-        rc = CF_ERR(CF_EDB);
-    }
-    return rc;
+    return rc == CF_OK && one != 1 ? CF_ERR(CF_EDB) : rc;
 }
 
 enum cf_rc

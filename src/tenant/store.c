@@ -110,29 +110,10 @@ out:
 enum cf_rc
 tenant_count(struct db *control, int64_t *out)
 {
-    struct db_stmt *st = NULL;
-    enum cf_rc rc = CF_EINTERNAL;
-    bool row = false;
+    enum cf_rc rc;
 
     db_lock(control);
-    rc = db_prepare(control, "SELECT count(*) FROM tenants", &st);
-    if (rc != CF_OK) {
-        goto out;
-    }
-    rc = db_step(st, &row);
-    if (rc != CF_OK) {
-        goto out;
-    }
-    if (!row) {
-        rc = CF_ERR(CF_EINTERNAL);
-        goto out;
-    }
-    *out = db_col_int64(st, 0);
-    rc = CF_OK;
-out:
-    if (st != NULL) {
-        db_stmt_done(st);
-    }
+    rc = db_query_int64(control, "SELECT count(*) FROM tenants", out);
     db_unlock(control);
     return rc;
 }
