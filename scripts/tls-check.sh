@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
+# shellcheck disable=SC2317  # cleanup and helpers run from traps
 # TLS check: start `coffre serve` on a fresh data directory and scan it with
 # testssl (testssl.sh, command `testssl` on Debian; about one minute).
 #
@@ -38,10 +39,10 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/coffre-tls-check.XXXXXX")
 COFFRE_PID=
 
 cleanup() {
-  local rc=$? i
+  local rc=$?
   if [ -n "$COFFRE_PID" ] && kill -0 "$COFFRE_PID" 2>/dev/null; then
     kill -TERM "$COFFRE_PID" 2>/dev/null || true
-    for i in $(seq 1 120); do
+    for _ in $(seq 1 120); do
       kill -0 "$COFFRE_PID" 2>/dev/null || break
       sleep 0.1
     done
