@@ -80,6 +80,9 @@ serve_run(struct cli_data *d)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (cf_log_async_start() != CF_OK) {
+        cf_log_warn("writing the log synchronously: no memory for a buffer");
+    }
 
     app.cfg = &d->cfg;
     app.datadir = d->dir;
@@ -112,6 +115,7 @@ serve_run(struct cli_data *d)
 out:
     http_server_stop(srv, 0);
     ops_workers_free(workers);
+    cf_log_async_stop();
     return ex;
 }
 

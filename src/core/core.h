@@ -127,6 +127,16 @@ CF_MUST_CHECK enum cf_rc cf_log_level_parse(const char *s,
  * strings are copied. */
 void cf_log_ctx_set(const char *request_id, const char *tenant);
 
+/*
+ * Hand log lines to a writer thread that writes them out every 20 ms (one
+ * write(2) per batch instead of one per line); lines stay whole and in
+ * order. Call once from the main thread before starting other threads;
+ * cf_log_async_stop() writes what is queued and joins the thread (call it
+ * before exit). Without it every line is written at once.
+ */
+CF_MUST_CHECK enum cf_rc cf_log_async_start(void);
+void cf_log_async_stop(void);
+
 /* msg, then NULL-terminated pairs of key, value strings. */
 void cf_log_kv(enum cf_log_level level, const char *file, int line,
                enum cf_rc rc, const char *msg, ...);

@@ -7,7 +7,9 @@
  */
 #include "core/compat.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -26,6 +28,151 @@ struct log_line {
     size_t len;
     bool cut;
 };
+
+static void
+log_write_all(const char *p, size_t n)
+{
+    size_t off = 0;
+
+    while (off < n) {
+        ssize_t w = write(STDERR_FILENO, p + off, n - off);
+
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+/*
+ * The asynchronous writer. Under load a write(2) per request line costs as
+ * much as the rest of the log; once cf_log_async_start() has run, lines are
+ * copied into a shared buffer under a mutex and one thread writes the
+ * buffer out every LOG_ASYNC_MS, so lines stay whole and in order and reach
+ * stderr at most that late. A full buffer is written by the caller itself:
+ * nothing is dropped.
+ */
+#define LOG_ASYNC_BYTES (256 * 1024)
+#define LOG_ASYNC_MS 20
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    char *buf;
+    char *spare;
+    size_t len;
+    bool running;
+    bool stop;
+} log_async = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void
+log_emit(const char *p, size_t n)
+{
+    pthread_mutex_lock(&log_async.mu);
+    if (log_async.running && log_async.len + n <= LOG_ASYNC_BYTES) {
+        memcpy(log_async.buf + log_async.len, p, n);
+        log_async.len += n;
+        pthread_mutex_unlock(&log_async.mu);
+        return;
+    }
+    if (log_async.running && log_async.len > 0) {
+        /* full: write what is queued first, keeping the order */
+        log_write_all(log_async.buf, log_async.len);
+        log_async.len = 0;
+    }
+    log_write_all(p, n);
+    pthread_mutex_unlock(&log_async.mu);
+}
+
+static void *
+log_async_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&log_async.mu);
+    while (!log_async.stop || log_async.len > 0) {
+        struct timespec until;
+        char *full;
+        size_t n;
+
+        if (log_async.len == 0 && !log_async.stop) {
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += LOG_ASYNC_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&log_async.cv, &log_async.mu, &until);
+            continue;
+        }
+        full = log_async.buf;
+        n = log_async.len;
+        log_async.buf = log_async.spare;
+        log_async.spare = full;
+        log_async.len = 0;
+        pthread_mutex_unlock(&log_async.mu);
+        log_write_all(full, n);
+        pthread_mutex_lock(&log_async.mu);
+    }
+    pthread_mutex_unlock(&log_async.mu);
+    return NULL;
+}
+
+enum cf_rc
+cf_log_async_start(void)
+{
+    char *a = cf_malloc(LOG_ASYNC_BYTES);
+    char *b = cf_malloc(LOG_ASYNC_BYTES);
+
+    if (a == NULL || b == NULL) {
+        cf_free(a);
+        cf_free(b);
+        return CF_ERR(CF_ENOMEM);
+    }
+    pthread_mutex_lock(&log_async.mu);
+    if (log_async.running) {
+        pthread_mutex_unlock(&log_async.mu);
+        cf_free(a);
+        cf_free(b);
+        return CF_OK;
+    }
+    log_async.buf = a;
+    log_async.spare = b;
+    log_async.len = 0;
+    log_async.stop = false;
+    if (pthread_create(&log_async.thread, NULL, log_async_main, NULL) != 0) {
+        log_async.buf = log_async.spare = NULL;
+        pthread_mutex_unlock(&log_async.mu);
+        cf_free(a);
+        cf_free(b);
+        return CF_ERR(CF_ENOMEM);
+    }
+    log_async.running = true;
+    pthread_mutex_unlock(&log_async.mu);
+    return CF_OK;
+}
+
+void
+cf_log_async_stop(void)
+{
+    pthread_mutex_lock(&log_async.mu);
+    if (!log_async.running) {
+        pthread_mutex_unlock(&log_async.mu);
+        return;
+    }
+    log_async.stop = true;
+    pthread_cond_signal(&log_async.cv);
+    pthread_mutex_unlock(&log_async.mu);
+    pthread_join(log_async.thread, NULL);
+    pthread_mutex_lock(&log_async.mu);
+    log_async.running = false;
+    CF_FREE_AND_NULL(log_async.buf);
+    CF_FREE_AND_NULL(log_async.spare);
+    pthread_mutex_unlock(&log_async.mu);
+}
 
 static void
 line_raw(struct log_line *l, const char *s, size_t n)
@@ -65,6 +212,20 @@ line_str(struct log_line *l, const char *s)
     line_raw(l, "\"", 1);
 }
 
+/* Decimal digits of v, without printf (the request line is hot). */
+static void
+line_uint(struct log_line *l, uint64_t v)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    line_raw(l, digits + n, sizeof(digits) - n);
+}
+
 static void
 line_key(struct log_line *l, const char *key)
 {
@@ -100,9 +261,6 @@ line_begin(struct log_line *l, enum cf_log_level level, const char *msg)
 static void
 line_end(struct log_line *l)
 {
-    ssize_t w;
-    size_t off = 0;
-
     if (l->cut) {
         /* the line was cut: close it as valid JSON */
         static const char tail[] = "\",\"cut\":true";
@@ -119,16 +277,7 @@ line_end(struct log_line *l)
     }
     l->buf[l->len++] = '}';
     l->buf[l->len++] = '\n';
-    while (off < l->len) {
-        w = write(STDERR_FILENO, l->buf + off, l->len - off);
-        if (w <= 0) {
-            if (w < 0 && errno == EINTR) {
-                continue;
-            }
-            return;
-        }
-        off += (size_t)w;
-    }
+    log_emit(l->buf, l->len);
 }
 
 void
@@ -204,7 +353,7 @@ void
 cf_log_request(const struct cf_log_request *r)
 {
     struct log_line l;
-    char num[48];
+    uint64_t us;
 
     if (CF_LOG_INFO > atomic_load(&log_level)) {
         return;
@@ -222,9 +371,19 @@ cf_log_request(const struct cf_log_request *r)
     line_str(&l, r->method ? r->method : "");
     line_key(&l, "route");
     line_str(&l, r->route ? r->route : "");
-    snprintf(num, sizeof(num), ",\"status\":%d,\"duration_ms\":%.3f", r->status,
-             r->duration_ms);
-    line_raw(&l, num, strlen(num));
+    us = r->duration_ms > 0 ? (uint64_t)(r->duration_ms * 1000.0) : 0;
+    line_raw(&l, ",\"status\":", 10);
+    line_uint(&l, r->status > 0 ? (uint64_t)r->status : 0);
+    line_raw(&l, ",\"duration_ms\":", 15);
+    line_uint(&l, us / 1000);
+    line_raw(&l, ".", 1);
+    if (us % 1000 < 100) {
+        line_raw(&l, "0", 1);
+    }
+    if (us % 1000 < 10) {
+        line_raw(&l, "0", 1);
+    }
+    line_uint(&l, us % 1000);
     if (r->client_ip) {
         line_key(&l, "client_ip");
         line_str(&l, r->client_ip);

@@ -22,21 +22,37 @@ cf_time_fmt(int64_t unix_s, char out[CF_TIME_RFC3339_LEN])
     strftime(out, CF_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The formatted second is cached per thread: the log writes a time on
+ * every request, and formatting a date is the costly part. */
+static _Thread_local time_t rfc_last_sec = -1;
+static _Thread_local char rfc_last[CF_TIME_RFC3339_LEN];
+static _Thread_local size_t rfc_last_len;
+
 void
 cf_time_rfc3339(char out[CF_TIME_RFC3339_LEN])
 {
     struct timespec ts;
     struct tm tm;
-    size_t n;
+    unsigned ms;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    if (gmtime_r(&ts.tv_sec, &tm) == NULL) {
-        memcpy(out, "1970-01-01T00:00:00.000Z", 25);
-        return;
+    if (ts.tv_sec != rfc_last_sec) {
+        if (gmtime_r(&ts.tv_sec, &tm) == NULL) {
+            memcpy(out, "1970-01-01T00:00:00.000Z", 25);
+            return;
+        }
+        rfc_last_len =
+            strftime(rfc_last, sizeof(rfc_last), "%Y-%m-%dT%H:%M:%S", &tm);
+        rfc_last_sec = ts.tv_sec;
     }
-    n = strftime(out, CF_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, CF_TIME_RFC3339_LEN - n, ".%03uZ",
-             (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
+    memcpy(out, rfc_last, rfc_last_len);
+    ms = (unsigned)(ts.tv_nsec / 1000000L) % 1000u;
+    out[rfc_last_len] = '.';
+    out[rfc_last_len + 1] = (char)('0' + ms / 100);
+    out[rfc_last_len + 2] = (char)('0' + ms / 10 % 10);
+    out[rfc_last_len + 3] = (char)('0' + ms % 10);
+    out[rfc_last_len + 4] = 'Z';
+    out[rfc_last_len + 5] = '\0';
 }
 
 int64_t
@@ -54,23 +70,36 @@ cf_time_mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Ids draw from a per-thread pool refilled 4 KiB at a time: one
+ * getrandom(2) per 256 request ids instead of one each. */
+#define ID_POOL 4096
+static _Thread_local unsigned char id_pool[ID_POOL];
+static _Thread_local size_t id_pool_left;
+
 enum cf_rc
 cf_id_hex(char *out, size_t nbytes)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char raw[64];
+    const unsigned char *raw;
     size_t i;
 
-    if (nbytes == 0 || nbytes > sizeof(raw)) {
+    if (nbytes == 0 || nbytes > 64) {
         return CF_ERR(CF_EINVAL);
     }
-    if (getrandom(raw, nbytes, 0) != (ssize_t)nbytes) {
-        return CF_ERR(CF_EIO);
+    if (id_pool_left < nbytes) {
+        if (getrandom(id_pool, sizeof(id_pool), 0) !=
+            (ssize_t)sizeof(id_pool)) {
+            return CF_ERR(CF_EIO);
+        }
+        id_pool_left = sizeof(id_pool);
     }
+    raw = id_pool + sizeof(id_pool) - id_pool_left;
     for (i = 0; i < nbytes; i++) {
         out[2 * i] = hex[raw[i] >> 4];
         out[2 * i + 1] = hex[raw[i] & 15];
     }
     out[2 * nbytes] = '\0';
+    cf_memzero((void *)(uintptr_t)raw, nbytes); /* never hand out twice */
+    id_pool_left -= nbytes;
     return CF_OK;
 }
