@@ -41,7 +41,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all help deps run test unit api e2e fuzz fuzz-replay bench lint \
+.PHONY: all help deps run test unit api e2e fuzz fuzz-replay bench tls-check lint \
 	walls clean san release
 
 all: build/coffre
@@ -53,6 +53,7 @@ help:
 	@echo "make test     deps, sanitizer build, unit + fuzz replay + API + browser tests"
 	@echo "make fuzz     run each libFuzzer target for 60 s"
 	@echo "make bench    benchmarks against their baselines (bench/RESULTS.md)"
+	@echo "make tls-check  testssl scan of a running server (about a minute)"
 	@echo "make lint     clang-format, clang-tidy, cppcheck, include walls"
 	@echo "make clean    remove build/"
 
@@ -136,6 +137,9 @@ e2e: build/san/coffre
 
 bench: build/coffre
 	bench/http.sh
+
+tls-check: build/coffre
+	scripts/tls-check.sh
 
 lint:
 	@scripts/lint.sh

@@ -13,12 +13,12 @@
 # Environment:
 #   COFFRE_BIN       coffre binary                    (default build/coffre)
 #   PORT             port for coffre                  (default: a free one)
+#   TLS_CHECK_CERT   ca (default): a certificate from a throw-away local CA
+#                    that testssl trusts; self-signed: coffre's own
+#                    generated certificate, for which testssl always reports
+#                    cert_chain_of_trust (CRITICAL) and cert_revocation (HIGH)
 #   TLS_CHECK_WAIVE  comma-separated finding ids that are printed but do not
-#                    fail the check (default: none). The server's default
-#                    certificate is self-signed, so testssl always reports
-#                    cert_chain_of_trust (CRITICAL, "self signed") and
-#                    cert_revocation (HIGH, no CRL/OCSP URI) for it; waive
-#                    them explicitly if that is what you want to check.
+#                    fail the check (default: none)
 #   KEEP_TMP=1       keep the temporary directory (JSON, logs)
 set -euo pipefail
 
@@ -66,6 +66,35 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 DATA=$TMP/data
 "$COFFRE_BIN" init --data "$DATA" >"$TMP/init.log" 2>&1 \
   || { cat "$TMP/init.log" >&2; die "coffre init failed"; }
+
+# By default the server gets a certificate from a throw-away local CA that
+# testssl is told to trust (--add-ca), with a CRL distribution point, as a
+# production certificate would have: the scan then judges the server's TLS
+# configuration, not the self-signed certificate. TLS_CHECK_CERT=self-signed
+# scans the certificate coffre generates itself.
+ADD_CA=()
+if [ "${TLS_CHECK_CERT:-ca}" = ca ]; then
+  command -v openssl >/dev/null 2>&1 || die "missing tool: openssl"
+  (
+    cd "$TMP"
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+      -nodes -keyout ca.key -out ca.pem -days 365 -subj "/CN=coffre test CA" \
+      -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout server.key -out server.csr -subj "/CN=localhost"
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
+      "subjectAltName=DNS:localhost,DNS:*.localhost" \
+      "crlDistributionPoints=URI:http://localhost/coffre-test-ca.crl" \
+      >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
+      -CAcreateserial -days 90 -sha256 -extfile server.ext -out server.pem
+  ) >"$TMP/ca.log" 2>&1 || { cat "$TMP/ca.log" >&2; die "cannot make the test CA"; }
+  printf '[tls]\ncert_file = %s\nkey_file = %s\n' "$TMP/server.pem" \
+    "$TMP/server.key" >"$DATA/coffre.conf"
+  ADD_CA=(--add-ca "$TMP/ca.pem")
+fi
 "$COFFRE_BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" \
   >"$TMP/coffre.out" 2>"$TMP/coffre.log" &
 COFFRE_PID=$!
@@ -84,7 +113,7 @@ done
 echo "tls-check: testssl $(testssl --version 2>/dev/null | sed -n 's/^[[:space:]]*testssl[[:space:]]\+\([0-9][^ ]*\).*/\1/p' | head -n1) against coffre on https://localhost:$PORT (about a minute)"
 # testssl's exit status is not a verdict; the JSON file is read below.
 testssl --jsonfile "$TMP/t.json" --quiet --warnings off --ip one --color 0 \
-  "https://localhost:$PORT" >"$TMP/testssl.txt" 2>&1 || true
+  "${ADD_CA[@]}" "https://localhost:$PORT" >"$TMP/testssl.txt" 2>&1 || true
 [ -s "$TMP/t.json" ] || { tail -n 20 "$TMP/testssl.txt" >&2; die "testssl wrote no JSON"; }
 
 # Cross-check of client-initiated renegotiation with openssl itself: testssl

@@ -603,7 +603,7 @@ http_server_start(struct http_app *app, const char *cert_path,
     /* libmicrohttpd keeps the request line and headers in this pool and
      * zeroes it between requests of a connection, so it is kept small;
      * our own check gives the clear 431 for max_header_bytes. */
-    mem_limit = cfg->max_header_bytes + 8192; /* zeroed per request */
+    mem_limit = cfg->max_header_bytes + 4096; /* zeroed per request */
     srv->daemon = MHD_start_daemon(
         http_daemon_flags() | MHD_USE_TLS, 0, NULL, NULL, http_access, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
