@@ -135,8 +135,15 @@ api: build/san/coffre
 e2e: build/san/coffre
 	COFFRE_BIN=$(CURDIR)/build/san/coffre node tests/e2e/run.mjs
 
-bench: build/coffre
+build/bench/%: bench/%.c $(REL_OBJS)
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(WARN) $(HARDEN) $(HARDEN_LD) -o $@ $< \
+		$(REL_OBJS) $(PKG_LIBS)
+
+bench: build/coffre build/bench/pwhash
 	bench/http.sh
+	build/bench/pwhash
 
 tls-check: build/coffre
 	scripts/tls-check.sh

@@ -194,6 +194,8 @@ struct cf_config {
     unsigned limit_read_per_minute; /* 0: unlimited */
     unsigned limit_write_per_minute;
     unsigned limit_auth_per_minute;
+    unsigned argon2_memory_mib;
+    unsigned argon2_passes;
     unsigned worker_threads;
     unsigned worker_queue;
     enum cf_log_level log_level;

@@ -113,6 +113,39 @@ CF_MUST_CHECK enum cf_rc cx_field_open(const struct cx_data_key *key,
                                        const void *ct, size_t ctlen,
                                        struct cf_buf *out);
 
+/* ---- password hashing (COMMITMENT A4) ------------------------------ */
+
+/* Longest hash string cx_pwhash() writes, NUL included. */
+#define CX_PWHASH_STR_MAX 128
+
+/* Argon2id cost: memory in KiB and passes. */
+struct cx_pwhash_cost {
+    size_t memory_kib;
+    unsigned long long passes;
+};
+
+/*
+ * Hash password_secret (len bytes) with Argon2id (crypto_pwhash_str_alg)
+ * at cost into out, an encoded string carrying salt and parameters. Slow
+ * by design (about 60 ms at 64 MiB, 2 passes here): call it from the
+ * worker pool, never on an HTTP thread. CF_EINVAL for a cost outside
+ * libsodium's limits, CF_ENOMEM when the memory cannot be had.
+ */
+CF_MUST_CHECK enum cf_rc cx_pwhash(const char *password_secret, size_t len,
+                                   const struct cx_pwhash_cost *cost,
+                                   char out[CX_PWHASH_STR_MAX]);
+/*
+ * Check password_secret against hash. CF_OK when it matches, CF_EAUTH
+ * when not, CF_EINVAL for a string that is not an Argon2id hash. As slow
+ * as cx_pwhash().
+ */
+CF_MUST_CHECK enum cf_rc
+cx_pwhash_verify(const char *hash, const char *password_secret, size_t len);
+/* True when hash was made at another cost than cost (upgrade it at the
+ * next successful login) or is not a valid hash. */
+bool cx_pwhash_needs_rehash(const char *hash,
+                            const struct cx_pwhash_cost *cost);
+
 /* Fill buf with n cryptographically random bytes. */
 void cx_random_buf(void *buf, size_t n);
 /* Constant-time comparison; true when equal. */

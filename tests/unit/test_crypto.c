@@ -1275,10 +1275,48 @@ group_teardown(void **state)
     return 0;
 }
 
+/* Argon2id: round trip, wrong password, tampered hash, rehash on a raised
+ * cost (COMMITMENT A4). Small costs keep the test fast; the real cost is
+ * measured by bench/pwhash.sh. */
+static void
+test_pwhash(void **state)
+{
+    const struct cx_pwhash_cost low = {.memory_kib = 8 * 1024, .passes = 1};
+    const struct cx_pwhash_cost raised = {.memory_kib = 8 * 1024, .passes = 2};
+    const struct cx_pwhash_cost bad = {.memory_kib = 1, .passes = 1};
+    char h1[CX_PWHASH_STR_MAX];
+    char h2[CX_PWHASH_STR_MAX];
+    const char pw[] = "correct horse battery staple";
+
+    (void)state;
+    assert_int_equal(cx_pwhash(pw, strlen(pw), &low, h1), CF_OK);
+    assert_int_equal(cx_pwhash(pw, strlen(pw), &low, h2), CF_OK);
+    assert_true(strncmp(h1, "$argon2id$", 10) == 0);
+    assert_string_not_equal(h1, h2); /* salted */
+    assert_int_equal(cx_pwhash_verify(h1, pw, strlen(pw)), CF_OK);
+    assert_int_equal(cx_pwhash_verify(h1, pw, strlen(pw) - 1), CF_EAUTH);
+    assert_int_equal(
+        cx_pwhash_verify(h1, "Correct horse battery staple", strlen(pw)),
+        CF_EAUTH);
+    /* a password with a NUL inside is hashed whole, never truncated */
+    assert_int_equal(
+        cx_pwhash_verify(h1, "correct horse battery staple\0x", strlen(pw) + 2),
+        CF_EAUTH);
+    h1[strlen(h1) - 2] ^= 1;
+    assert_int_equal(cx_pwhash_verify(h1, pw, strlen(pw)), CF_EAUTH);
+    assert_int_equal(cx_pwhash_verify("$2y$10$abcdefgh", pw, strlen(pw)),
+                     CF_EINVAL);
+    assert_false(cx_pwhash_needs_rehash(h2, &low));
+    assert_true(cx_pwhash_needs_rehash(h2, &raised));
+    assert_true(cx_pwhash_needs_rehash("garbage", &low));
+    assert_int_equal(cx_pwhash(pw, strlen(pw), &bad, h1), CF_EINVAL);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pwhash),
         cmocka_unit_test(test_kat),
         cmocka_unit_test(test_wrap_roundtrip),
         cmocka_unit_test(test_wrap_wrong_tenant),
