@@ -3,14 +3,15 @@
 
 CC        ?= gcc
 FUZZ_CC   ?= clang
-PKGS      := libmicrohttpd gnutls libsodium sqlite3 jansson inih
+PKGS      := libmicrohttpd gnutls libsodium sqlite3 jansson inih libutf8proc
 DATA      ?= ./var
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PY        := /usr/bin/python3
 Q         := $(if $(V),,@)
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# libzxcvbn ships no pkg-config file.
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzxcvbn -lm -lpthread
 
 WARN := -Wall -Wextra -Werror -Wpedantic -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
@@ -29,7 +30,8 @@ BASE_CFLAGS = -std=c17 -Isrc -Ibuild/gen -DCOFFRE_VERSION='"$(VERSION)"' \
 
 SRCS      := $(sort $(wildcard src/*/*.c))
 MAIN_SRC  := src/cli/main.c
-LIB_SRCS  := $(filter-out $(MAIN_SRC),$(SRCS)) build/gen/web_assets.c
+LIB_SRCS  := $(filter-out $(MAIN_SRC),$(SRCS)) build/gen/web_assets.c \
+	build/gen/common_passwords.c
 WEB_FILES := $(shell find web -type f ! -name '.*' 2>/dev/null | sort)
 
 REL_OBJS  := $(patsubst %.c,build/obj/%.o,$(LIB_SRCS))
@@ -69,6 +71,16 @@ build/tools/embed: tools/embed.c
 build/gen/web_assets.c: build/tools/embed $(WEB_FILES)
 	@mkdir -p $(@D)
 	build/tools/embed $@ web
+
+build/tools/wordlist: tools/wordlist.c
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	$(Q)$(CC) -std=c17 -O2 -Wall -Wextra -Werror -Wpedantic -o $@ $<
+
+build/gen/common_passwords.c: build/tools/wordlist data/common-passwords.txt
+	@mkdir -p $(@D)
+	build/tools/wordlist $@ data/common-passwords.txt auth_common_passwords \
+		auth/auth_int.h
 
 # ---- release build ------------------------------------------------------
 release: build/coffre

@@ -12,9 +12,10 @@ declare -A may=(
   [db]="core"
   [tenant]="core db crypto audit"
   [audit]="core db crypto"
-  [ops]="core db crypto tenant audit"
-  [http]="core db crypto tenant audit ops"
-  [cli]="core db crypto tenant audit ops http"
+  [auth]="core db crypto audit"
+  [ops]="core db crypto tenant audit auth"
+  [http]="core db crypto tenant audit auth ops"
+  [cli]="core db crypto tenant audit auth ops http"
 )
 declare -A lib_home=(
   [sodium.h]=crypto

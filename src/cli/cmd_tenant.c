@@ -8,17 +8,22 @@
 
 #include <getopt.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "tenant/tenant.h"
 
 static const char tenant_usage[] =
-    "usage: coffre tenant create SLUG [--name NAME] [--data DIR]\n"
+    "usage: coffre tenant create SLUG [--name NAME] [--owner EMAIL] "
+    "[--data DIR]\n"
+    "       coffre tenant owner SLUG EMAIL [--data DIR]\n"
     "       coffre tenant list [--data DIR]\n"
     "       coffre tenant show SLUG [--data DIR]\n"
     "\n"
     "A slug has 3 to 40 characters of a-z, 0-9 and '-', does not start or\n"
     "end with '-', and is not reserved (www, api, admin, ...). The tenant\n"
-    "answers at https://SLUG.<base_domain>:<port>/.\n";
+    "answers at https://SLUG.<base_domain>:<port>/.\n"
+    "--owner (or `tenant owner`) creates an owner account and prints a\n"
+    "single-use setup link, valid 24 hours, to choose its password.\n";
 
 static enum cf_rc
 tenant_print_line(const struct tenant *t, void *arg)
@@ -28,8 +33,73 @@ tenant_print_line(const struct tenant *t, void *arg)
     return CF_OK;
 }
 
+/* Create an owner account for t and print its setup link. */
 static int
-tenant_do_create(struct cli_data *d, const char *slug, const char *name)
+tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_config acfg;
+    struct auth_ctx ctx;
+    char principal[128];
+    char token[CX_TOKEN_LEN + 1];
+    char port[16];
+    enum cf_rc rc;
+
+    auth_config_from(&d->cfg, &acfg);
+    cli_principal(principal, sizeof(principal));
+    rc = tenant_key_open(d->control, d->kr, t->id, &key);
+    if (rc == CF_OK) {
+        ctx = (struct auth_ctx){.pool = d->pool,
+                                .tenant_id = t->id,
+                                .tenant_slug = t->slug,
+                                .tenant_key = key,
+                                .cfg = &acfg,
+                                .principal = principal};
+        rc = auth_owner_create(&ctx, email, token);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_EINVAL) {
+        fprintf(stderr, "coffre: '%s' is not an e-mail address\n", email);
+        return CLI_EINPUT;
+    }
+    if (rc == CF_ECONFLICT) {
+        fprintf(stderr, "coffre: %s already has an account in '%s'\n", email,
+                t->slug);
+        return CLI_ECONFLICT;
+    }
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: cannot create the owner (%s)\n",
+                cf_rc_str(rc));
+        return cli_exit_for(rc);
+    }
+    cli_listen_port(d->cfg.listen, port, sizeof(port));
+    printf("owner: %s\nsetup: https://%s.%s:%s/setup#%s\n"
+           "(single use, valid 24 hours; shown only now)\n",
+           email, t->slug, d->cfg.base_domain, port, token);
+    cf_memzero(token, sizeof(token));
+    return CLI_OK;
+}
+
+static int
+tenant_do_owner(struct cli_data *d, const char *slug, const char *email)
+{
+    struct tenant t;
+    enum cf_rc rc;
+
+    rc = tenant_find(d->control, slug, &t);
+    if (rc == CF_ENOTFOUND) {
+        fprintf(stderr, "coffre: no tenant '%s'\n", slug);
+        return CLI_ENOTFOUND;
+    }
+    if (rc != CF_OK) {
+        return cli_exit_for(rc);
+    }
+    return tenant_add_owner(d, &t, email);
+}
+
+static int
+tenant_do_create(struct cli_data *d, const char *slug, const char *name,
+                 const char *owner)
 {
     struct tenant t;
     const char *reason = NULL;
@@ -60,6 +130,9 @@ tenant_do_create(struct cli_data *d, const char *slug, const char *name)
     cli_listen_port(d->cfg.listen, port, sizeof(port));
     printf("created tenant %s (%s)\nurl: https://%s.%s:%s/\n", t.slug, t.name,
            t.slug, d->cfg.base_domain, port);
+    if (owner != NULL) {
+        return tenant_add_owner(d, &t, owner);
+    }
     return CLI_OK;
 }
 
@@ -94,11 +167,13 @@ cli_cmd_tenant(int argc, char **argv)
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
+        {"owner", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = CLI_DEFAULT_DATA;
     const char *name = NULL;
+    const char *owner = NULL;
     const char *sub;
     struct cli_data d;
     enum cf_rc rc;
@@ -106,13 +181,16 @@ cli_cmd_tenant(int argc, char **argv)
     int ex;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:n:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir = optarg;
             break;
         case 'n':
             name = optarg;
+            break;
+        case 'o':
+            owner = optarg;
             break;
         case 'h':
             fputs(tenant_usage, stdout);
@@ -128,8 +206,12 @@ cli_cmd_tenant(int argc, char **argv)
     }
     sub = argv[optind];
     if (!((strcmp(sub, "create") == 0 && optind + 2 == argc) ||
-          (strcmp(sub, "show") == 0 && optind + 2 == argc && name == NULL) ||
-          (strcmp(sub, "list") == 0 && optind + 1 == argc && name == NULL))) {
+          (strcmp(sub, "owner") == 0 && optind + 3 == argc && name == NULL &&
+           owner == NULL) ||
+          (strcmp(sub, "show") == 0 && optind + 2 == argc && name == NULL &&
+           owner == NULL) ||
+          (strcmp(sub, "list") == 0 && optind + 1 == argc && name == NULL &&
+           owner == NULL))) {
         fputs(tenant_usage, stderr);
         return CLI_EUSAGE;
     }
@@ -139,7 +221,9 @@ cli_cmd_tenant(int argc, char **argv)
         return ex;
     }
     if (strcmp(sub, "create") == 0) {
-        ex = tenant_do_create(&d, argv[optind + 1], name);
+        ex = tenant_do_create(&d, argv[optind + 1], name, owner);
+    } else if (strcmp(sub, "owner") == 0) {
+        ex = tenant_do_owner(&d, argv[optind + 1], argv[optind + 2]);
     } else if (strcmp(sub, "show") == 0) {
         ex = tenant_do_show(&d, argv[optind + 1]);
     } else {

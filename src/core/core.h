@@ -196,6 +196,11 @@ struct cf_config {
     unsigned limit_auth_per_minute;
     unsigned argon2_memory_mib;
     unsigned argon2_passes;
+    unsigned session_idle_minutes;
+    unsigned session_max_hours;
+    unsigned ip_ban_failures;
+    unsigned ip_ban_window_minutes;
+    unsigned ip_ban_minutes;
     unsigned worker_threads;
     unsigned worker_queue;
     enum cf_log_level log_level;

@@ -39,6 +39,8 @@ enum cx_subkey {
     CX_SUBKEY_BLIND_INDEX = 3,
     CX_SUBKEY_BACKUP = 4,
     CX_SUBKEY_AUDIT = 5,
+    CX_SUBKEY_TOKEN = 6, /* keyed hashes of session and one-time tokens */
+    CX_SUBKEY_CSRF = 7,  /* CSRF tokens derived from session tokens */
 };
 
 /* Initialise libsodium; call once at start, before threads. */
@@ -145,6 +147,19 @@ cx_pwhash_verify(const char *hash, const char *password_secret, size_t len);
  * next successful login) or is not a valid hash. */
 bool cx_pwhash_needs_rehash(const char *hash,
                             const struct cx_pwhash_cost *cost);
+
+/* ---- tokens and keyed hashes -------------------------------------- */
+
+/* 32 random bytes as unpadded base64url: 43 characters + NUL. */
+#define CX_TOKEN_LEN 43
+#define CX_MAC_BYTES 32
+
+/* A fresh random token for links and sessions. */
+void cx_token_new(char out[CX_TOKEN_LEN + 1]);
+/* Keyed BLAKE2b-256 of data under key (a sub-key): blind indexes, token
+ * hashes, CSRF tokens. */
+CF_MUST_CHECK enum cf_rc cx_mac(const struct cx_data_key *key, const void *data,
+                                size_t len, unsigned char out[CX_MAC_BYTES]);
 
 /* Fill buf with n cryptographically random bytes. */
 void cx_random_buf(void *buf, size_t n);

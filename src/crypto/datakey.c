@@ -196,6 +196,8 @@ cx_data_key_derive(const struct cx_data_key *key, enum cx_subkey purpose,
     case CX_SUBKEY_BLIND_INDEX:
     case CX_SUBKEY_BACKUP:
     case CX_SUBKEY_AUDIT:
+    case CX_SUBKEY_TOKEN:
+    case CX_SUBKEY_CSRF:
         known = true;
         break;
     }

@@ -143,6 +143,18 @@ http_h_login_page(struct http_req *req, struct http_resp *resp)
 }
 
 enum cf_rc
+http_h_setup_page(struct http_req *req, struct http_resp *resp)
+{
+    return page_render(req, resp, "/setup.html");
+}
+
+enum cf_rc
+http_h_account_page(struct http_req *req, struct http_resp *resp)
+{
+    return page_render(req, resp, "/account.html");
+}
+
+enum cf_rc
 http_h_platform_home(struct http_req *req, struct http_resp *resp)
 {
     return page_render(req, resp, "/platform.html");

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <microhttpd.h>
 
+#include "auth/auth.h"
 #include "http/http.h"
 #include "tenant/tenant.h"
 
@@ -18,6 +19,9 @@
 #define HTTP_PUBLIC "PUBLIC"
 /* The operator's metrics token (bearer token from coffre.conf). */
 #define HTTP_PERM_METRICS "ops.metrics"
+/* Any signed-in account of the tenant (session cookie; CSRF checked on
+ * state-changing methods). Roles and permissions refine this later. */
+#define HTTP_PERM_SESSION "session"
 
 #define HTTP_REQUEST_ID_LEN 32
 #define HTTP_ERR_MSG_MAX 200
@@ -118,6 +122,8 @@ struct http_server {
     char *cert_pem;
     char *key_pem;
     _Atomic unsigned inflight; /* requests begun and not completed */
+    struct auth_config auth_cfg;
+    struct auth_ipban *ipban;
 };
 
 struct http_req {
@@ -142,6 +148,13 @@ struct http_req {
     char err_msg[HTTP_ERR_MSG_MAX];
     char allow[64];
     char client_ip[64];
+    bool has_session;
+    struct auth_session session; /* when has_session */
+    /* deferred work (http_defer) */
+    bool deferred;
+    _Atomic bool deferred_done;
+    void (*job)(struct http_req *req);
+    void *job_state; /* the handler's, freed by it */
 };
 
 struct http_resp {
@@ -153,7 +166,20 @@ struct http_resp {
     size_t static_len;
     const char *location;
     unsigned retry_after;
+    bool suspended;   /* set by http_defer(): no response yet */
+    char cookie[160]; /* a Set-Cookie value, or empty */
 };
+
+/*
+ * Run fn(req) on a worker thread (invariant 7: Argon2id, zxcvbn, scans,
+ * exports never run on an HTTP thread). The connection is suspended until
+ * fn returns; then the route's handler is called again with
+ * req->deferred_done set and answers from req->job_state. A full pool:
+ * CF_EBUSY (503 with Retry-After), nothing queued. Call once per request.
+ */
+typedef void (*http_job_fn)(struct http_req *req);
+CF_MUST_CHECK enum cf_rc http_defer(struct http_req *req,
+                                    struct http_resp *resp, http_job_fn fn);
 
 /* Set an error response: status, code, printf message (no user secrets;
  * names of fields and parameters only). Returns the rc to hand back from
@@ -203,5 +229,15 @@ enum cf_rc http_h_tenant_home(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_login_page(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_platform_home(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_asset(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_pw_strength(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_auth_setup(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_auth_login(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_auth_logout(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_setup_page(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_account_page(struct http_req *req, struct http_resp *resp);
+/* Find the session of the request's cookie (req->session); CF_EAUTH when
+ * there is none or it is not valid. */
+CF_MUST_CHECK enum cf_rc http_session_authenticate(struct http_req *req);
 
 #endif

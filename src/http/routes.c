@@ -22,6 +22,46 @@ static const struct http_input slug_check_input = {
     .json_body = true,
 };
 
+static const struct http_field strength_body[] = {
+    {"password", HTTP_T_STRING, 1024, true,
+     "candidate password (never stored or logged)"},
+    {"email", HTTP_T_STRING, 254, false, "the account's e-mail address"},
+    {"name", HTTP_T_STRING, 200, false, "the account's display name"},
+    {"privileged", HTTP_T_BOOL, 1, false,
+     "owner or admin role: the longer minimum applies"},
+};
+
+static const struct http_input strength_input = {
+    .body = strength_body,
+    .nbody = CF_ARRAY_LEN(strength_body),
+    .json_body = true,
+};
+
+static const struct http_field setup_body[] = {
+    {"token", HTTP_T_STRING, 64, true, "the token of the setup link"},
+    {"password", HTTP_T_STRING, 1024, true, "the new password"},
+};
+
+static const struct http_input setup_input = {
+    .body = setup_body,
+    .nbody = CF_ARRAY_LEN(setup_body),
+    .json_body = true,
+};
+
+static const struct http_field login_body[] = {
+    {"email", HTTP_T_STRING, 254, true, "the account's e-mail address"},
+    {"password", HTTP_T_STRING, 1024, true, "the account's password"},
+};
+
+static const struct http_input login_input = {
+    .body = login_body,
+    .nbody = CF_ARRAY_LEN(login_body),
+    .json_body = true,
+};
+
+/* An empty JSON object. */
+static const struct http_input empty_object_input = {.json_body = true};
+
 const struct http_route http_routes[] = {
     {"GET", "/healthz", HTTP_HOST_ANY, http_h_healthz, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_PROBE, "Liveness: the process answers."},
@@ -38,6 +78,27 @@ const struct http_route http_routes[] = {
      HTTP_PUBLIC, &slug_check_input, HTTP_RATE_WRITE,
      "Whether a slug is acceptable (syntax only; never tells whether a "
      "tenant exists)."},
+    {"POST", "/api/v1/password/strength", HTTP_HOST_ANY, http_h_pw_strength,
+     HTTP_PUBLIC, &strength_input, HTTP_RATE_WRITE,
+     "Judge a candidate password against the policy (COMMITMENT A2, A3): "
+     "zxcvbn score, entropy, problems and hints in French and English."},
+    {"POST", "/api/v1/auth/setup", HTTP_HOST_TENANT, http_h_auth_setup,
+     HTTP_PUBLIC, &setup_input, HTTP_RATE_AUTH,
+     "Complete a setup link with a password (COMMITMENT A2, A4)."},
+    {"POST", "/api/v1/auth/login", HTTP_HOST_TENANT, http_h_auth_login,
+     HTTP_PUBLIC, &login_input, HTTP_RATE_AUTH,
+     "Log in with e-mail and password: session cookie; 401 for any "
+     "failure, 429 when the address is banned (COMMITMENT A5, A6)."},
+    {"POST", "/api/v1/auth/logout", HTTP_HOST_TENANT, http_h_auth_logout,
+     HTTP_PERM_SESSION, &empty_object_input, HTTP_RATE_WRITE,
+     "End the current session."},
+    {"GET", "/api/v1/me", HTTP_HOST_TENANT, http_h_me, HTTP_PERM_SESSION,
+     &http_input_none, HTTP_RATE_READ,
+     "The signed-in account, its session and its CSRF token."},
+    {"GET", "/setup", HTTP_HOST_TENANT, http_h_setup_page, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ, "Password setup page."},
+    {"GET", "/account", HTTP_HOST_TENANT, http_h_account_page, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ, "My account page."},
     {"GET", "/", HTTP_HOST_TENANT, http_h_tenant_home, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_READ, "Tenant home page."},
     {"GET", "/login", HTTP_HOST_TENANT, http_h_login_page, HTTP_PUBLIC,

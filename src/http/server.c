@@ -11,6 +11,7 @@
 #include "core/compat.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -188,9 +189,59 @@ req_bearer_ok(struct http_req *req, const char *token)
     return strlen(auth) == tlen && cx_equal(auth, token, tlen);
 }
 
-/* The route's declared permission (COMMITMENT B3). Sessions and roles
- * arrive with the identity and authorization modules; until then only
- * PUBLIC routes and the operator's metrics token exist. */
+static bool
+req_changes_state(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+/* A signed-in account; a cookie-authenticated state change must carry the
+ * session's CSRF token and, when the browser sends one, a same-origin
+ * Origin (COMMITMENT B5). */
+static enum cf_rc
+req_session(struct http_req *req)
+{
+    const char *csrf;
+    const char *origin;
+    const char *host;
+    char want[TENANT_HOST_MAX + 16];
+    enum cf_rc rc;
+    int status;
+    const char *code;
+    const char *msg;
+
+    rc = http_session_authenticate(req);
+    if (rc == CF_EAUTH) {
+        return http_fail(req, 401, "unauthorized", "sign in first");
+    }
+    if (rc != CF_OK) {
+        http_rc_status(rc, &status, &code, &msg);
+        return http_fail(req, status, code, "%s", msg);
+    }
+    if (!req_changes_state(req->method)) {
+        return CF_OK;
+    }
+    csrf =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+    if (csrf == NULL || strlen(csrf) != AUTH_CSRF_LEN ||
+        !cx_equal(csrf, req->session.csrf, AUTH_CSRF_LEN)) {
+        return http_fail(req, 403, "csrf", "missing or wrong X-CSRF-Token");
+    }
+    origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+    host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Host");
+    if (origin != NULL) {
+        snprintf(want, sizeof(want), "https://%s", host ? host : "");
+        if (strcasecmp(origin, want) != 0) {
+            return http_fail(req, 403, "csrf", "cross-origin request refused");
+        }
+    }
+    return CF_OK;
+}
+
+/* The route's declared permission (COMMITMENT B3): PUBLIC, the
+ * operator's metrics token, or a signed-in account. Roles and finer
+ * permissions arrive with the authorization module. */
 static enum cf_rc
 req_authorize(struct http_req *req)
 {
@@ -210,7 +261,10 @@ req_authorize(struct http_req *req)
         }
         return CF_OK;
     }
-    return http_fail(req, 401, "unauthorized", "authentication required");
+    if (strcmp(perm, HTTP_PERM_SESSION) == 0) {
+        return req_session(req);
+    }
+    return http_fail(req, 403, "forbidden", "not allowed");
 }
 
 static enum cf_rc
@@ -222,6 +276,41 @@ req_rate_limit(struct http_req *req, struct http_resp *resp)
     }
     return http_fail(req, 429, "rate_limited",
                      "too many requests; retry in %u s", resp->retry_after);
+}
+
+static void
+req_job_run(void *arg)
+{
+    struct http_req *req = arg;
+
+    cf_log_ctx_set(req->id, req->has_tenant ? req->tenant.slug : NULL);
+    req->job(req);
+    cf_log_ctx_set(NULL, NULL);
+    atomic_store(&req->deferred_done, true);
+    MHD_resume_connection(req->conn);
+}
+
+enum cf_rc
+http_defer(struct http_req *req, struct http_resp *resp, http_job_fn fn)
+{
+    enum cf_rc rc;
+
+    if (CF_NEVER(req->deferred)) {
+        return CF_ERR(CF_EINTERNAL);
+    }
+    req->job = fn;
+    req->deferred = true;
+    /* suspend before the job can possibly resume */
+    MHD_suspend_connection(req->conn);
+    rc = ops_workers_submit(req->srv->app->workers, req_job_run, req);
+    if (rc != CF_OK) {
+        MHD_resume_connection(req->conn);
+        req->deferred = false;
+        resp->retry_after = 1;
+        return rc; /* CF_EBUSY: 503 with Retry-After (invariant 7) */
+    }
+    resp->suspended = true;
+    return CF_OK;
 }
 
 static enum cf_rc
@@ -259,14 +348,17 @@ resp_run(struct http_req *req, struct http_resp *resp)
     const char *msg;
 
     if (req->err_status == 0) {
-        rc = req_authorize(req);
-        if (rc == CF_OK) {
+        /* a request resumed after deferred work was checked already */
+        if (!req->deferred) {
+            rc = req_authorize(req);
+        }
+        if (rc == CF_OK && !req->deferred) {
             rc = req_rate_limit(req, resp);
         }
-        if (rc == CF_OK) {
+        if (rc == CF_OK && !req->deferred) {
             rc = http_input_check_query(req);
         }
-        if (rc == CF_OK) {
+        if (rc == CF_OK && !req->deferred) {
             ctype = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                 "Content-Type");
             rc = http_input_check_body(req, ctype);
@@ -325,6 +417,9 @@ resp_headers(struct http_req *req, struct http_resp *resp,
     if (resp->location != NULL) {
         MHD_add_response_header(r, "Location", resp->location);
     }
+    if (resp->cookie[0] != '\0') {
+        MHD_add_response_header(r, "Set-Cookie", resp->cookie);
+    }
 }
 
 static void
@@ -346,6 +441,13 @@ req_finish(struct http_req *req)
 
     cf_buf_init(&resp.body, HTTP_RESP_MAX);
     resp_run(req, &resp);
+    if (resp.suspended) {
+        /* the handler's work runs in the worker pool; it resumes the
+         * connection and the handler is called again to answer */
+        cf_buf_release(&resp.body);
+        cf_log_ctx_set(NULL, NULL);
+        return MHD_YES;
+    }
     if (resp.static_body != NULL) {
         r = MHD_create_response_from_buffer(resp.static_len,
                                             (void *)(uintptr_t)resp.static_body,
@@ -446,6 +548,8 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     cf_buf_release(&req->body);
     json_decref(req->json);
+    cf_free(req->job_state);
+    cf_memzero(&req->session, sizeof(req->session));
     cf_free(req);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
@@ -542,7 +646,25 @@ http_daemon_flags(void)
      * bench/RESULTS.md); no Date header: nothing here needs it and it
      * costs a clock read and a format per response. */
     return MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-           MHD_USE_TURBO | MHD_USE_SUPPRESS_DATE_NO_CLOCK;
+           MHD_USE_TURBO | MHD_USE_SUPPRESS_DATE_NO_CLOCK |
+           MHD_ALLOW_SUSPEND_RESUME;
+}
+
+/* jansson's memory may hold request passwords: wipe every block it frees
+ * (invariant 5). malloc_usable_size covers the whole block. */
+static void *
+http_json_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void
+http_json_free(void *p)
+{
+    if (p != NULL) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
 }
 
 enum cf_rc
@@ -557,6 +679,7 @@ http_server_start(struct http_app *app, const char *cert_path,
     size_t mem_limit;
     size_t i;
 
+    json_set_alloc_funcs(http_json_malloc, http_json_free);
     srv = cf_calloc(1, sizeof(*srv));
     if (srv == NULL) {
         return CF_ERR(CF_ENOMEM);
@@ -589,6 +712,11 @@ http_server_start(struct http_app *app, const char *cert_path,
     }
     rc = ops_metrics_new(http_routes_count, srv->route_names,
                          srv->route_methods, &srv->metrics);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    auth_config_from(cfg, &srv->auth_cfg);
+    rc = auth_ipban_new(4096, &srv->ipban);
     if (rc != CF_OK) {
         goto out;
     }
@@ -667,6 +795,7 @@ http_server_stop(struct http_server *srv, unsigned wait_ms)
     }
     ops_metrics_free(srv->metrics);
     http_limiter_free(srv->limiter);
+    auth_ipban_free(srv->ipban);
     cf_free(srv->route_names);
     cf_free(srv->route_methods);
     free(srv->openapi); /* jansson's allocator */

@@ -108,6 +108,52 @@ out:
 }
 
 enum cf_rc
+tenant_key_open(struct db *control, const struct cx_keyring *kr,
+                int64_t tenant_id, struct cx_data_key **out)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc = CF_EINTERNAL;
+    bool row = false;
+    const void *wrapped;
+    size_t len = 0;
+    int64_t version;
+
+    db_lock(control);
+    rc = db_prepare(control,
+                    "SELECT version, wrapped FROM tenant_keys "
+                    "WHERE tenant_id = ?1 ORDER BY version DESC LIMIT 1",
+                    &st);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_bind_int64(st, 1, tenant_id);
+    if (rc == CF_OK) {
+        rc = db_step(st, &row);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (!row) {
+        rc = CF_ERR(CF_ENOTFOUND);
+        goto out;
+    }
+    version = db_col_int64(st, 0);
+    wrapped = db_col_blob(st, 1, &len);
+    if (version < 1 || version > UINT32_MAX) {
+        rc = CF_ERR(CF_ECRYPTO);
+        goto out;
+    }
+    rc =
+        cx_data_key_unwrap(kr, wrapped, len, tenant_id, (uint32_t)version, out);
+out:
+    if (st != NULL) {
+        db_stmt_done(st);
+    }
+    db_unlock(control);
+    return rc;
+}
+
+enum cf_rc
 tenant_count(struct db *control, int64_t *out)
 {
     enum cf_rc rc;

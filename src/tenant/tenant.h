@@ -59,6 +59,13 @@ typedef enum cf_rc (*tenant_each_fn)(const struct tenant *t, void *arg);
 CF_MUST_CHECK enum cf_rc tenant_each(struct db *control, tenant_each_fn fn,
                                      void *arg);
 
+/* Open the current data key of tenant_id, unwrapped with the master key
+ * (CF_ECRYPTO if it does not open). Caller frees with cx_data_key_free(). */
+CF_MUST_CHECK enum cf_rc tenant_key_open(struct db *control,
+                                         const struct cx_keyring *kr,
+                                         int64_t tenant_id,
+                                         struct cx_data_key **out);
+
 /* Number of tenants. */
 CF_MUST_CHECK enum cf_rc tenant_count(struct db *control, int64_t *out);
 

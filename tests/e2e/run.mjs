@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 //
 // Browser tests of the coffre web UI. A plain Node script, no test framework:
-// it makes a fresh data directory, creates the tenant "acme", starts a real
-// `coffre serve` on a free loopback port, drives headless Chromium through
-// playwright-core against https://acme.localhost:PORT/, prints one line per
-// test (`ok N - name` / `not ok N - name: reason`) and a summary line, stops
-// the server with SIGTERM and removes the data directory. Exit status 0 when
-// every test passed, 1 otherwise.
+// it makes a fresh data directory, creates the tenant "acme" with an owner
+// (keeping the token of the printed setup link), lifts the per-address rate
+// limits in coffre.conf, starts a real `coffre serve` on a free loopback
+// port, drives headless Chromium through playwright-core against
+// https://acme.localhost:PORT/, prints one line per test (`ok N - name` /
+// `not ok N - name: reason`) and a summary line, stops the server with
+// SIGTERM and removes the data directory. Exit status 0 when every test
+// passed, 1 otherwise.
 //
 // Environment: COFFRE_BIN (default ../../build/san/coffre from this file),
 // CHROMIUM_BIN (default /usr/bin/chromium).
 
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, constants as fsc, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsc, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -37,6 +39,14 @@ const CHROMIUM_ARGS = [
 ];
 const TENANT_SLUG = 'acme';
 const TENANT_NAME = 'Acme SAS';
+const OWNER_EMAIL = 'owner@acme.example';
+// The owner's password: 35 characters, accepted by the policy for owners.
+const OWNER_PASSWORD = 'violet-Tambour-glacier-47-mirabelle';
+// Refused for an owner (12 characters, a common word): the server has hints.
+const WEAK_PASSWORD = 'password1234';
+const WRONG_PASSWORD = 'not-the-Right-one-at-all-2024';
+// The tests sign in many times from one address: no per-address limits.
+const TEST_CONF = '[limits]\nread_per_minute = 0\nwrite_per_minute = 0\nauth_per_minute = 0\n';
 const HEALTH_TIMEOUT_MS = 30_000;
 const CLI_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 60_000;
@@ -116,6 +126,59 @@ function healthz(port) {
   });
 }
 
+// One JSON POST to the tenant host, certificate not checked; resolves with
+// { status, body }.
+function postTenant(port, slug, urlPath, body) {
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: urlPath,
+        servername: `${slug}.localhost`,
+        headers: {
+          Host: `${slug}.localhost:${port}`,
+          'Content-Type': 'application/json',
+          'Content-Length': data.length,
+        },
+        rejectUnauthorized: false,
+        timeout: STEP_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          let parsed = null;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            parsed = null;
+          }
+          resolve({ status: res.statusCode, body: parsed });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+// The token of the `setup: https://SLUG.<base>:<port>/setup#TOKEN` line
+// printed by `coffre tenant create --owner` (the port printed is the
+// configured one, not the test's: only the token is kept).
+function setupToken(stdout) {
+  const m = /^setup:\s*(\S+)\s*$/m.exec(stdout);
+  check(m, `no "setup: URL" line in the output of tenant create: ${oneLine(stdout)}`);
+  const hash = m[1].indexOf('#');
+  check(hash >= 0, `the setup link has no #TOKEN: ${m[1]}`);
+  const token = m[1].slice(hash + 1);
+  check(/^[A-Za-z0-9_-]{43}$/.test(token), `the setup token is not 43 base64url characters: "${token}"`);
+  return token;
+}
+
 // The server process and the tail of what it logged.
 class Server {
   constructor(dataDir, port) {
@@ -181,26 +244,49 @@ class Server {
 
 // A fresh browser context and page, with everything that went wrong on it
 // collected in `problems`: console errors, CSP reports, uncaught exceptions,
-// failed requests and HTTP errors.
-async function openPage(browser, options = {}) {
+// failed requests and HTTP errors. `expected` lists the error answers a test
+// provokes on purpose, as [status, path] pairs (a 401 from the login API,
+// say): those, and the "Failed to load resource" console line Chromium
+// prints for them, are not problems. `urls` collects every URL the page
+// requested or navigated to, `consoleText` every console message, so a test
+// can check that a secret never shows in either.
+async function openPage(browser, options = {}, expected = []) {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, ...options });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const problems = [];
+  const urls = [];
+  const consoleText = [];
+  const isExpected = (status, url) => {
+    let pathname = '';
+    try {
+      pathname = new URL(url).pathname;
+    } catch {
+      return false;
+    }
+    return expected.some(([s, p]) => s === status && p === pathname);
+  };
   page.on('console', (msg) => {
     const text = msg.text();
+    consoleText.push(text);
+    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(text);
+    if (failed && isExpected(Number(failed[1]), msg.location()?.url || '')) return;
     if (msg.type() === 'error' || /Content Security Policy|Refused to/i.test(text)) {
       problems.push(`console ${msg.type()}: ${text}`);
     }
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('request', (req) => urls.push(req.url()));
+  page.on('framenavigated', (frame) => urls.push(frame.url()));
   page.on('requestfailed', (req) => {
     problems.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? '?'})`);
   });
   page.on('response', (res) => {
-    if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
+    if (res.status() >= 400 && !isExpected(res.status(), res.url())) {
+      problems.push(`HTTP ${res.status()} for ${res.url()}`);
+    }
   });
-  return { context, page, problems };
+  return { context, page, problems, urls, consoleText };
 }
 
 // Waits until app.js has applied a dictionary (it sets <html data-lang>).
@@ -215,6 +301,67 @@ async function settle(page) {
 
 function noProblems(problems) {
   check(problems.length === 0, [...new Set(problems)].join('; '));
+}
+
+// The secret is in no URL the page used, no console message and no web
+// storage of the page.
+async function secretNowhere(page, urls, consoleText, secret) {
+  const forms = [secret, encodeURIComponent(secret)];
+  for (const u of urls) {
+    check(!forms.some((f) => u.includes(f)), `the password appears in a URL: ${u}`);
+  }
+  for (const text of consoleText) {
+    check(!text.includes(secret), 'the password appears in a console message');
+  }
+  const stored = await page.evaluate(() => {
+    const all = [];
+    for (const store of [window.localStorage, window.sessionStorage]) {
+      for (let i = 0; i < store.length; i++) {
+        const key = store.key(i);
+        all.push(key, store.getItem(key));
+      }
+    }
+    return all.join('\n');
+  });
+  check(!stored.includes(secret), 'the password is kept in localStorage or sessionStorage');
+}
+
+function checkCsp(res, what) {
+  check(res && res.status() === 200, `GET ${what} answered ${res ? res.status() : 'nothing'}`);
+  const csp = res.headers()['content-security-policy'] || '';
+  check(csp.includes("default-src 'self'"), `no CSP default-src 'self' on ${what} (got "${csp}")`);
+}
+
+// Makes sure the owner has a password, so the sign-in tests do not depend on
+// the set-up test having passed: if it did not use the link, use it here.
+async function ensureOwnerPassword(ctx) {
+  if (ctx.ownerReady) return;
+  const res = await postTenant(ctx.port, TENANT_SLUG, '/api/v1/auth/setup', {
+    token: ctx.token,
+    password: OWNER_PASSWORD,
+  });
+  const code = res.body?.error?.code;
+  check(res.status === 200 || code === 'invalid_token',
+    `cannot give the owner a password: setup answered ${res.status} ${code ?? ''}`);
+  ctx.ownerReady = true;
+}
+
+// Signs in through the login page; ends on /account showing the e-mail.
+async function signIn(page, base, password = OWNER_PASSWORD) {
+  const res = await page.goto(`${base}login`, { waitUntil: 'load' });
+  checkCsp(res, '/login');
+  await waitI18n(page);
+  await page.getByLabel(/Adresse e-mail|E-mail address/).fill(OWNER_EMAIL);
+  await page.getByLabel(/^(Mot de passe|Password)$/).fill(password);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/account'),
+    page.locator('#login-submit').click(),
+  ]);
+  await page.locator('#account-email').filter({ hasText: OWNER_EMAIL }).waitFor();
+}
+
+async function statusText(page, selector) {
+  return ((await page.locator(selector).textContent()) || '').trim();
 }
 
 // ------------------------------------------------------------------ tests
@@ -275,7 +422,9 @@ const tests = [
         await email.fill('alice@example.com');
         check((await email.inputValue()) === 'alice@example.com', 'cannot type in the e-mail field');
         const submit = page.locator('form button[type="submit"]');
-        check(await submit.isDisabled(), 'the submit button is not disabled');
+        // login.js enables the button once its handler is in place.
+        await page.waitForSelector('form button[type="submit"]:not([disabled])');
+        check(await submit.isEnabled(), 'the submit button is not enabled');
         noProblems(problems);
       } finally {
         await context.close();
@@ -319,6 +468,238 @@ const tests = [
       }
     },
   },
+  {
+    name: 'setup page: weak password shows hints and keeps submit disabled; a strong one enables it; saving leads to login',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' });
+      try {
+        let strengthCalls = 0;
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/api/v1/password/strength') {
+            strengthCalls++;
+            const body = req.postDataJSON();
+            check(body && body.privileged === true, 'the strength request does not say privileged: true');
+          }
+        });
+        const res = await page.goto(`${base}setup#${ctx.token}`, { waitUntil: 'load' });
+        checkCsp(res, '/setup');
+        await waitI18n(page, 'fr');
+        await settle(page);
+
+        const password = page.getByLabel(/^(Nouveau mot de passe|New password)$/);
+        const confirm = page.getByLabel(/^(Confirmer le mot de passe|Confirm the password)$/);
+        check((await password.count()) === 1, 'no single field labelled "Nouveau mot de passe"');
+        check((await confirm.count()) === 1, 'no single field labelled "Confirmer le mot de passe"');
+        check((await password.getAttribute('type')) === 'password', 'the new password field is not type=password');
+        check((await confirm.getAttribute('type')) === 'password', 'the confirmation field is not type=password');
+        const submit = page.locator('#setup-submit');
+        check(await submit.isDisabled(), 'submit is enabled before any password was typed');
+
+        // A weak password: the meter, the verdict and the server's hints.
+        await password.click();
+        await page.keyboard.type(WEAK_PASSWORD, { delay: 30 });
+        await page.locator('#strength-verdict').filter({ hasText: /Pas encore suffisant/ }).waitFor();
+        const hints = page.locator('#strength-hints li');
+        check((await hints.count()) > 0, 'no hints shown for a weak password');
+        const frenchHints = (await page.locator('#strength-hints').textContent()).trim();
+        const meter = page.locator('meter#strength-meter');
+        const score = Number(await meter.getAttribute('data-score'));
+        check(score >= 0 && score <= 2, `meter score for a weak password is ${await meter.getAttribute('data-score')}`);
+        check(strengthCalls >= 1 && strengthCalls <= 2,
+          `typing ${WEAK_PASSWORD.length} characters made ${strengthCalls} strength requests (debounce expected)`);
+        await confirm.fill(WEAK_PASSWORD);
+        await sleep(400);
+        check(await submit.isDisabled(), 'submit is enabled for a weak password');
+
+        // The hints follow the language switch (hints.fr -> hints.en).
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        await page.locator('#strength-verdict').filter({ hasText: /Not strong enough/ }).waitFor();
+        const englishHints = (await page.locator('#strength-hints').textContent()).trim();
+        check(englishHints && englishHints !== frenchHints,
+          `the hints did not change language ("${frenchHints}" -> "${englishHints}")`);
+
+        // A strong password, but a different confirmation: still disabled,
+        // with an error next to the confirmation field.
+        await password.fill(OWNER_PASSWORD);
+        await confirm.fill(`${OWNER_PASSWORD}x`);
+        await page.locator('#strength-verdict').filter({ hasText: /will do/ }).waitFor();
+        await page.locator('#password2-error').filter({ hasText: /do not match/ }).waitFor();
+        check(await submit.isDisabled(), 'submit is enabled while the two fields differ');
+        check((await confirm.getAttribute('aria-invalid')) === 'true', 'the confirmation field is not aria-invalid');
+
+        // Matching: enabled. Saved with the keyboard (Enter in the field).
+        await confirm.fill(OWNER_PASSWORD);
+        await page.waitForSelector('#setup-submit:not([disabled])');
+        check((await meter.getAttribute('data-score')) >= '3', 'the meter shows a low score for a strong password');
+        check(await page.locator('#password2-error').isHidden(), 'the mismatch error stays after fixing the field');
+        await confirm.press('Enter');
+        await page.locator('#setup-status').filter({ hasText: /password is saved/ }).waitFor();
+        check(await page.getByRole('link', { name: 'Go to sign-in' }).isVisible(), 'no link to the sign-in page after saving');
+        await page.waitForURL((u) => u.pathname === '/login');
+        ctx.ownerReady = true;
+        await waitI18n(page, 'en');
+        await settle(page);
+        check((await page.title()) === 'Connexion · coffre', `after saving the page is "${await page.title()}"`);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        await secretNowhere(page, urls, consoleText, WEAK_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'setup page: a link without token, then the used link, say the link is not valid',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const { context, page, problems } = await openPage(browser, { locale: 'fr-FR' },
+        [[400, '/api/v1/auth/setup']]);
+      try {
+        const res = await page.goto(`${base}setup`, { waitUntil: 'load' });
+        checkCsp(res, '/setup');
+        await waitI18n(page, 'fr');
+        await page.locator('#setup-status').filter({ hasText: /incomplet/ }).waitFor();
+        check(await page.locator('#setup-form').isHidden(), 'the form is shown without a token');
+
+        const page2 = await context.newPage();
+        page2.setDefaultTimeout(STEP_TIMEOUT_MS);
+        page2.on('console', (msg) => {
+          const text = msg.text();
+          if (/status of 400/.test(text) && new URL(msg.location()?.url || base).pathname === '/api/v1/auth/setup') return;
+          if (msg.type() === 'error' || /Refused to/i.test(text)) problems.push(`console ${msg.type()}: ${text}`);
+        });
+        page2.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+        await page2.goto(`${base}setup#${ctx.token}`, { waitUntil: 'load' });
+        await waitI18n(page2, 'fr');
+        await page2.getByLabel('Nouveau mot de passe').fill(OWNER_PASSWORD);
+        await page2.getByLabel('Confirmer le mot de passe').fill(OWNER_PASSWORD);
+        await page2.waitForSelector('#setup-submit:not([disabled])');
+        await page2.locator('#setup-submit').click();
+        await page2.locator('#setup-status').filter({ hasText: /Ce lien n.est plus valable\./ }).waitFor();
+        check(await page2.locator('#setup-form').isHidden(), 'the form stays after the link was refused');
+        check(new URL(page2.url()).pathname === '/setup', `the page left /setup (${page2.url()})`);
+        await settle(page2);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'login: a wrong password shows the generic message; the right one lands on /account',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[401, '/api/v1/auth/login']]);
+      try {
+        const res = await page.goto(`${base}login`, { waitUntil: 'load' });
+        checkCsp(res, '/login');
+        await waitI18n(page, 'fr');
+        const email = page.getByLabel('Adresse e-mail');
+        const password = page.getByLabel('Mot de passe');
+        const submit = page.locator('#login-submit');
+        const status = page.locator('#login-status');
+        check((await status.getAttribute('aria-live')) === 'assertive', 'the message region is not aria-live');
+
+        // Empty fields: errors next to them, nothing sent.
+        await submit.click();
+        await page.locator('#email-error').filter({ hasText: /adresse e-mail/ }).waitFor();
+        check(await page.locator('#password-error').isVisible(), 'no error next to the empty password field');
+
+        await email.fill(OWNER_EMAIL);
+        await password.fill(WRONG_PASSWORD);
+        await submit.click();
+        await status.filter({ hasText: 'E-mail ou mot de passe incorrect.' }).waitFor();
+        const wrongPassword = await statusText(page, '#login-status');
+        check(new URL(page.url()).pathname === '/login', `a wrong password left /login (${page.url()})`);
+        check(await submit.isEnabled(), 'the button stays disabled after the answer');
+
+        // An unknown address gets exactly the same message.
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check((await statusText(page, '#login-status')) === 'Wrong e-mail or password.',
+          `the message in English is "${await statusText(page, '#login-status')}"`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+        await email.fill('nobody@acme.example');
+        await password.fill(WRONG_PASSWORD);
+        await submit.click();
+        await page.waitForFunction(() => document.getElementById('login-submit')?.disabled === false
+          && document.getElementById('login-status')?.textContent !== '');
+        check((await statusText(page, '#login-status')) === wrongPassword,
+          `unknown e-mail gave "${await statusText(page, '#login-status')}", not "${wrongPassword}"`);
+
+        // The right password, with the keyboard only.
+        await email.fill(OWNER_EMAIL);
+        await password.fill('');
+        await email.focus();
+        await page.keyboard.press('Tab');
+        check((await page.evaluate(() => document.activeElement?.id)) === 'password', 'Tab from the e-mail does not reach the password');
+        await page.keyboard.type(OWNER_PASSWORD);
+        await Promise.all([
+          page.waitForURL((u) => u.pathname === '/account'),
+          page.keyboard.press('Enter'),
+        ]);
+        await page.locator('#account-email').filter({ hasText: OWNER_EMAIL }).waitFor();
+        const role = await statusText(page, '#account-role');
+        check(/Propriétaire|Owner/.test(role), `the role shown is "${role}"`);
+        check((await page.title()) === 'Mon compte · coffre', `the account page title is "${await page.title()}"`);
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        await secretNowhere(page, urls, consoleText, WRONG_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'sign-out returns to /login, and /account then redirects to /login',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[401, '/api/v1/me']]);
+      try {
+        let logoutHeaders = null;
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/api/v1/auth/logout') logoutHeaders = req.headers();
+        });
+        await signIn(page, base);
+        const cookies = await context.cookies();
+        const session = cookies.find((c) => c.name === '__Host-coffre_session');
+        check(session && session.httpOnly && session.secure, 'no HttpOnly Secure __Host-coffre_session cookie after sign-in');
+
+        const signout = page.getByRole('button', { name: /Se déconnecter|Sign out/ });
+        await signout.focus();
+        await Promise.all([
+          page.waitForURL((u) => u.pathname === '/login'),
+          page.keyboard.press('Enter'),
+        ]);
+        check(logoutHeaders, 'no POST /api/v1/auth/logout was sent');
+        check(/^[0-9a-f]{64}$/.test(logoutHeaders['x-csrf-token'] || ''),
+          `the logout request's X-CSRF-Token is "${logoutHeaders['x-csrf-token']}"`);
+        check((logoutHeaders['content-type'] || '').startsWith('application/json'), 'the logout request is not JSON');
+        const left = (await context.cookies()).find((c) => c.name === '__Host-coffre_session' && c.value);
+        check(!left, 'the session cookie is still there after sign-out');
+        await waitI18n(page);
+        await settle(page); // let /login finish loading before leaving it
+
+        await page.goto(`${base}account`, { waitUntil: 'load' });
+        await page.waitForURL((u) => u.pathname === '/login');
+        await waitI18n(page);
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
 
 // ------------------------------------------------------------------- main
@@ -355,12 +736,24 @@ async function main() {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'coffre-e2e-'));
     const data = path.join(tmp, 'data');
     await coffre(['init', '--data', data]);
-    await coffre(['tenant', 'create', TENANT_SLUG, '--name', TENANT_NAME, '--data', data]);
+    const created = await coffre([
+      'tenant', 'create', TENANT_SLUG, '--name', TENANT_NAME, '--owner', OWNER_EMAIL, '--data', data,
+    ]);
+    const token = setupToken(created);
+    writeFileSync(path.join(data, 'coffre.conf'), TEST_CONF);
     const port = await freePort();
     server = new Server(data, port);
     await server.waitHealthy(port);
     browser = await chromium.launch({ executablePath: CHROMIUM_BIN, args: CHROMIUM_ARGS });
-    const ctx = { browser, base: `https://${TENANT_SLUG}.localhost:${port}/` };
+    // ownerReady: the owner has a password (set by the set-up test, or by
+    // ensureOwnerPassword when that test failed before using the link).
+    const ctx = {
+      browser,
+      port,
+      token,
+      ownerReady: false,
+      base: `https://${TENANT_SLUG}.localhost:${port}/`,
+    };
 
     for (const [i, t] of tests.entries()) {
       const n = i + 1;

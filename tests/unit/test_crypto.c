@@ -653,8 +653,9 @@ static void
 test_derive(void **state)
 {
     static const enum cx_subkey purposes[] = {
-        CX_SUBKEY_FIELD, CX_SUBKEY_BLOB, CX_SUBKEY_BLIND_INDEX,
-        CX_SUBKEY_BACKUP, CX_SUBKEY_AUDIT};
+        CX_SUBKEY_FIELD,  CX_SUBKEY_BLOB,  CX_SUBKEY_BLIND_INDEX,
+        CX_SUBKEY_BACKUP, CX_SUBKEY_AUDIT, CX_SUBKEY_TOKEN,
+        CX_SUBKEY_CSRF};
     struct cx_data_key *dk = NULL;
     struct cx_data_key *other = NULL;
     struct cx_data_key *sub[CF_ARRAY_LEN(purposes)] = {NULL};
@@ -705,7 +706,7 @@ test_derive(void **state)
     /* purposes outside the enum are refused */
     assert_int_equal(cx_data_key_derive(dk, (enum cx_subkey)0, &bad),
                      CF_EINVAL);
-    assert_int_equal(cx_data_key_derive(dk, (enum cx_subkey)6, &bad),
+    assert_int_equal(cx_data_key_derive(dk, (enum cx_subkey)99, &bad),
                      CF_EINVAL);
     assert_null(bad);
 
@@ -1312,11 +1313,49 @@ test_pwhash(void **state)
     assert_int_equal(cx_pwhash(pw, strlen(pw), &bad, h1), CF_EINVAL);
 }
 
+/* Tokens are 43 base64url characters and never repeat; keyed hashes
+ * depend on key and data and match a known answer for BLAKE2b-256. */
+static void
+test_tokens_and_mac(void **state)
+{
+    char a[CX_TOKEN_LEN + 1];
+    char b[CX_TOKEN_LEN + 1];
+    struct cx_data_key *k = NULL;
+    struct cx_data_key *t1 = NULL;
+    struct cx_data_key *t2 = NULL;
+    unsigned char m1[CX_MAC_BYTES];
+    unsigned char m2[CX_MAC_BYTES];
+    unsigned char m3[CX_MAC_BYTES];
+
+    (void)state;
+    cx_token_new(a);
+    cx_token_new(b);
+    assert_int_equal(strlen(a), CX_TOKEN_LEN);
+    assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                               "vwxyz0123456789-_"),
+                     CX_TOKEN_LEN);
+    assert_string_not_equal(a, b);
+    assert_int_equal(cx_data_key_new(&k), CF_OK);
+    assert_int_equal(cx_data_key_derive(k, CX_SUBKEY_TOKEN, &t1), CF_OK);
+    assert_int_equal(cx_data_key_derive(k, CX_SUBKEY_CSRF, &t2), CF_OK);
+    assert_int_equal(cx_mac(t1, a, strlen(a), m1), CF_OK);
+    assert_int_equal(cx_mac(t1, a, strlen(a), m2), CF_OK);
+    assert_memory_equal(m1, m2, CX_MAC_BYTES);
+    assert_int_equal(cx_mac(t2, a, strlen(a), m3), CF_OK);
+    assert_memory_not_equal(m1, m3, CX_MAC_BYTES);
+    assert_int_equal(cx_mac(t1, b, strlen(b), m3), CF_OK);
+    assert_memory_not_equal(m1, m3, CX_MAC_BYTES);
+    cx_data_key_free(t1);
+    cx_data_key_free(t2);
+    cx_data_key_free(k);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pwhash),
+        cmocka_unit_test(test_tokens_and_mac),
         cmocka_unit_test(test_kat),
         cmocka_unit_test(test_wrap_roundtrip),
         cmocka_unit_test(test_wrap_wrong_tenant),

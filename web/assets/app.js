@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 //
-// coffre: the one script of the web UI, loaded as an ES module from every
-// page. For now it does the language choice: French or English, taken from a
+// coffre: the shared script of the web UI, loaded as an ES module from every
+// page. It does the language choice: French or English, taken from a
 // stored choice, else from the browser, else French (the language the pages
 // are written in). Each language has one dictionary, assets/i18n/<lang>.json,
 // a flat object of "key": "text". Elements carrying data-i18n="key" get
-// their text replaced (textContent: never HTML). The button marked
-// data-lang-switch toggles the language and remembers it in localStorage.
+// their text replaced (textContent: never HTML); `{name}` placeholders in a
+// text are filled from the element's data-i18n-vars (a JSON object). The
+// button marked data-lang-switch toggles the language and remembers it in
+// localStorage.
+//
+// The page scripts (login.js, setup.js, account.js) import it for `ready`,
+// `t`, `setText`, `getLang` and the `coffre:lang` event that tells them the
+// language changed (so they can redraw text that comes from the server).
 //
 // Nothing here may break the page: a failed fetch, a bad dictionary or a
 // blocked localStorage leaves the page as served, in French.
@@ -93,15 +99,66 @@ function updateSwitches(lang) {
   }
 }
 
+// Fills the {name} placeholders of text from vars (missing ones stay as is).
+function format(text, vars) {
+  if (!vars || typeof vars !== 'object') return text;
+  return text.replace(/\{([a-z_]+)\}/g, (whole, name) =>
+    Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : whole);
+}
+
+function elementVars(el) {
+  const raw = el.getAttribute('data-i18n-vars');
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
 function applyDictionary(lang, dict) {
   for (const el of document.querySelectorAll('[data-i18n]')) {
     const text = dict[el.getAttribute('data-i18n')];
-    if (typeof text === 'string') el.textContent = text;
+    if (typeof text === 'string') el.textContent = format(text, elementVars(el));
   }
   document.documentElement.lang = lang;
   document.documentElement.setAttribute('data-lang', lang);
   currentLang = lang;
   updateSwitches(lang);
+  document.dispatchEvent(new CustomEvent('coffre:lang', { detail: { lang } }));
+}
+
+// ------------------------------------------------- for the page scripts
+
+// The language the page is shown in ('fr' until a dictionary applied).
+export function getLang() {
+  return currentLang || DEFAULT_LANG;
+}
+
+// The text of key in the current language (else French), placeholders
+// filled from vars; the key itself when no dictionary could be loaded.
+export function t(key, vars) {
+  for (const lang of [currentLang, DEFAULT_LANG]) {
+    const dict = lang && dictionaries.get(lang);
+    if (dict && typeof dict[key] === 'string') return format(dict[key], vars);
+  }
+  return key;
+}
+
+// Shows the text of key in el and keeps it translated across language
+// switches (data-i18n + data-i18n-vars). An empty key empties el.
+export function setText(el, key, vars) {
+  if (!el) return;
+  if (!key) {
+    el.removeAttribute('data-i18n');
+    el.removeAttribute('data-i18n-vars');
+    el.textContent = '';
+    return;
+  }
+  el.setAttribute('data-i18n', key);
+  if (vars) el.setAttribute('data-i18n-vars', JSON.stringify(vars));
+  else el.removeAttribute('data-i18n-vars');
+  el.textContent = t(key, vars);
 }
 
 async function setLang(lang) {
@@ -129,4 +186,5 @@ async function init() {
   if (wanted !== DEFAULT_LANG) await setLang(DEFAULT_LANG);
 }
 
-init().catch(() => {});
+// Settles once the first dictionary was applied (or could not be).
+export const ready = init().catch(() => {});

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Accounts: the owner created with a single-use setup link, and the link
+ * completed with a password that passes the policy (COMMITMENT A1, A2,
+ * A4). E-mail addresses are sealed with the tenant's field key and found
+ * through a keyed blind index (invariant 3).
+ */
+#include "core/compat.h"
+
+#include "audit/audit.h"
+#include "auth/auth_int.h"
+
+void
+auth_config_from(const struct cf_config *cfg, struct auth_config *out)
+{
+    out->cost.memory_kib = (size_t)cfg->argon2_memory_mib * 1024;
+    out->cost.passes = cfg->argon2_passes;
+    out->session_idle_s = cfg->session_idle_minutes * 60;
+    out->session_max_s = cfg->session_max_hours * 3600;
+    out->ipban_failures = cfg->ip_ban_failures;
+    out->ipban_window_s = cfg->ip_ban_window_minutes * 60;
+    out->ipban_s = cfg->ip_ban_minutes * 60;
+}
+
+enum cf_rc
+auth_keys_open(const struct auth_ctx *ctx, struct auth_keys *k)
+{
+    enum cf_rc rc;
+
+    memset(k, 0, sizeof(*k));
+    rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_FIELD, &k->field);
+    if (rc == CF_OK) {
+        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_BLIND_INDEX,
+                                &k->index);
+    }
+    if (rc == CF_OK) {
+        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_TOKEN, &k->token);
+    }
+    if (rc == CF_OK) {
+        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_CSRF, &k->csrf);
+    }
+    if (rc == CF_OK) {
+        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_AUDIT, &k->audit);
+    }
+    if (rc != CF_OK) {
+        auth_keys_close(k);
+    }
+    return rc;
+}
+
+void
+auth_keys_close(struct auth_keys *k)
+{
+    cx_data_key_free(k->field);
+    cx_data_key_free(k->index);
+    cx_data_key_free(k->token);
+    cx_data_key_free(k->csrf);
+    cx_data_key_free(k->audit);
+    memset(k, 0, sizeof(*k));
+}
+
+/* Audit event of an account change, in the caller's transaction. */
+enum cf_rc
+auth_audit(struct db *db, const struct auth_keys *k, const struct auth_ctx *ctx,
+           const char *principal, const char *action, int64_t user_id,
+           bool success)
+{
+    char target[32];
+    struct audit_event ev = {0};
+
+    snprintf(target, sizeof(target), "user:%lld", (long long)user_id);
+    ev.principal = principal;
+    ev.action = action;
+    ev.target = target;
+    ev.success = success;
+    ev.client_ip = ctx->client_ip;
+    ev.request_id = ctx->request_id;
+    return audit_append(db, k->audit, &ev);
+}
+
+enum cf_rc
+auth_owner_create(const struct auth_ctx *ctx, const char *email,
+                  char token_out[CX_TOKEN_LEN + 1])
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct cf_buf sealed;
+    char *norm = NULL;
+    char token[CX_TOKEN_LEN + 1];
+    unsigned char idx[CX_MAC_BYTES];
+    unsigned char thash[CX_MAC_BYTES];
+    int64_t now = cf_time_unix();
+    int64_t id = 0;
+    bool in_tx = false;
+    enum cf_rc rc;
+
+    cf_buf_init(&sealed, 1024);
+    rc = auth_email_normalize(email, &norm);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = auth_keys_open(ctx, &k);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = cx_mac(k.index, norm, strlen(norm), idx);
+    if (rc == CF_OK) {
+        rc = cx_field_seal(k.field, "users.email", 11, norm, strlen(norm),
+                           &sealed);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    cx_token_new(token);
+    rc = cx_mac(k.token, token, CX_TOKEN_LEN, thash);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_begin(db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = true;
+    rc = auth_store_user_insert(db, idx, &sealed, "owner", now, &id);
+    if (rc == CF_OK) {
+        rc = auth_store_link_insert(db, thash, id, "setup",
+                                    now + AUTH_LINK_TTL_S, now);
+    }
+    if (rc == CF_OK) {
+        rc = auth_audit(db, &k, ctx, ctx->principal ? ctx->principal : "system",
+                        "user.create", id, true);
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = false;
+    memcpy(token_out, token, sizeof(token));
+    rc = CF_OK;
+out:
+    if (in_tx) {
+        db_rollback(db);
+    }
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    cf_memzero(token, sizeof(token));
+    if (norm != NULL) {
+        cf_memzero(norm, strlen(norm));
+    }
+    cf_free(norm);
+    cf_buf_release(&sealed);
+    auth_keys_close(&k);
+    return rc;
+}
+
+/* The clear e-mail of user id (for the policy and /me). */
+enum cf_rc
+auth_user_email(struct db *db, const struct auth_keys *k, int64_t id, char *out,
+                size_t cap)
+{
+    struct cf_buf sealed;
+    struct cf_buf clear;
+    enum cf_rc rc;
+
+    cf_buf_init(&sealed, 4096);
+    cf_buf_init(&clear, 4096);
+    rc = auth_store_user_email(db, id, &sealed);
+    if (rc == CF_OK) {
+        rc = cx_field_open(k->field, "users.email", 11, sealed.data, sealed.len,
+                           &clear);
+    }
+    if (rc == CF_OK) {
+        snprintf(out, cap, "%s", cf_buf_str(&clear));
+    }
+    cf_buf_release(&sealed);
+    cf_buf_release(&clear);
+    return rc;
+}
+
+static bool
+auth_role_privileged(const char *role)
+{
+    return strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0;
+}
+
+enum cf_rc
+auth_setup_complete(const struct auth_ctx *ctx, const char *token,
+                    const char *password_secret, size_t len,
+                    struct auth_strength *verdict)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct auth_user user;
+    struct auth_policy policy;
+    struct auth_pw_context pctx = {0};
+    char email[AUTH_EMAIL_MAX + 1] = "";
+    char hash[CX_PWHASH_STR_MAX];
+    unsigned char thash[CX_MAC_BYTES];
+    int64_t now = cf_time_unix();
+    int64_t user_id = 0;
+    char principal[32];
+    bool in_tx = false;
+    enum cf_rc rc;
+
+    memset(verdict, 0, sizeof(*verdict));
+    if (strlen(token) != CX_TOKEN_LEN) {
+        return CF_ENOTFOUND;
+    }
+    rc = auth_keys_open(ctx, &k);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = cx_mac(k.token, token, CX_TOKEN_LEN, thash);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = auth_store_link_find(db, thash, now, &user_id);
+    if (rc == CF_OK) {
+        rc = auth_store_user_by_id(db, user_id, &user);
+    }
+    if (rc == CF_OK) {
+        rc = auth_user_email(db, &k, user_id, email, sizeof(email));
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    auth_policy_defaults(&policy);
+    pctx.email = email;
+    pctx.tenant_slug = ctx->tenant_slug;
+    pctx.privileged = auth_role_privileged(user.role);
+    rc = auth_password_evaluate(&policy, password_secret, len, &pctx, verdict);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (!verdict->acceptable) {
+        rc = CF_EINVAL;
+        goto out;
+    }
+    /* slow: the caller runs this in the worker pool */
+    rc = cx_pwhash(password_secret, len, &ctx->cfg->cost, hash);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_begin(db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = true;
+    /* the link may have been used meanwhile: take it inside the tx */
+    rc = auth_store_link_find(db, thash, now, &user_id);
+    if (rc == CF_OK) {
+        rc = auth_store_link_use(db, thash);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_set_password(db, user_id, hash, verdict->score, now);
+    }
+    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
+    if (rc == CF_OK) {
+        rc = auth_audit(db, &k, ctx, principal, "user.password_set", user_id,
+                        true);
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    in_tx = false;
+    rc = CF_OK;
+out:
+    if (in_tx) {
+        db_rollback(db);
+    }
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    cf_memzero(hash, sizeof(hash));
+    cf_memzero(email, sizeof(email));
+    auth_keys_close(&k);
+    return rc;
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * auth: who may log in and how. This first part is the password policy
+ * (COMMITMENT A2, A3): CNIL deliberation 2022-100 case 2 together with OWASP
+ * ASVS 4.0.3 V2.1, judged after Unicode NFKC normalisation (utf8proc), with
+ * zxcvbn (libzxcvbn) strength estimates and the common-password list the
+ * project ships (data/common-passwords.txt, compiled in).
+ *
+ * Accounts, lockout, sessions, TOTP and tokens build on this module.
+ * Thread safety: every function here is reentrant.
+ */
+#ifndef AUTH_AUTH_H
+#define AUTH_AUTH_H
+
+#include "core/core.h"
+
+#define AUTH_PW_MIN 12       /* characters after NFKC */
+#define AUTH_PW_MIN_ADMIN 16 /* owner and admin roles */
+#define AUTH_PW_MAX 128
+#define AUTH_PW_MIN_SCORE 3  /* zxcvbn score 0..4 */
+#define AUTH_PW_INPUT_MAX 1024 /* bytes accepted before normalisation */
+#define AUTH_HINTS_MAX 6
+
+/* A password policy. A tenant's policy may only be stricter than the
+ * defaults (auth_policy_merge enforces it). */
+struct auth_policy {
+    unsigned min_len;       /* ordinary accounts */
+    unsigned min_len_admin; /* owner and admin roles */
+    unsigned max_len;
+    int min_score;
+};
+
+/* Why a password is refused; several may hold. */
+enum auth_pw_problem {
+    AUTH_PW_TOO_SHORT = 1u << 0,
+    AUTH_PW_TOO_LONG = 1u << 1,
+    AUTH_PW_WEAK = 1u << 2,          /* zxcvbn score below the minimum */
+    AUTH_PW_COMMON = 1u << 3,        /* in the common-password list */
+    AUTH_PW_HAS_EMAIL = 1u << 4,     /* contains the e-mail local part */
+    AUTH_PW_HAS_NAME = 1u << 5,      /* contains the person's name */
+    AUTH_PW_HAS_TENANT = 1u << 6,    /* contains the tenant slug */
+    AUTH_PW_NOT_PRINTABLE = 1u << 7, /* control or unassigned characters */
+    AUTH_PW_BAD_UTF8 = 1u << 8,
+};
+
+/* What the password is judged against (all may be NULL). */
+struct auth_pw_context {
+    const char *email;
+    const char *name;
+    const char *tenant_slug;
+    bool privileged; /* owner or admin: the longer minimum applies */
+};
+
+/* The verdict on one password; no secret in it. Hints are static strings
+ * (one per problem, then general advice), in French and English. */
+struct auth_strength {
+    bool acceptable;
+    unsigned problems;   /* enum auth_pw_problem bits */
+    int score;           /* zxcvbn 0..4 */
+    double entropy_bits; /* zxcvbn estimate */
+    unsigned length;     /* characters after NFKC */
+    unsigned nhints;
+    const char *hints_fr[AUTH_HINTS_MAX];
+    const char *hints_en[AUTH_HINTS_MAX];
+};
+
+/* The project's defaults: 12, 16, 128, score 3. */
+void auth_policy_defaults(struct auth_policy *p);
+/* Apply a tenant's wishes on top of base, keeping whichever is stricter
+ * for each field. */
+void auth_policy_merge(struct auth_policy *base,
+                       const struct auth_policy *tenant);
+
+/*
+ * Judge password_secret (len bytes, UTF-8, need not be NUL-terminated)
+ * under policy and ctx into *out. Returns CF_OK whenever a verdict was
+ * reached (acceptable or not), CF_ETOOBIG over AUTH_PW_INPUT_MAX bytes,
+ * CF_ENOMEM. Every copy of the password made here is wiped before return;
+ * the password is never logged.
+ */
+CF_MUST_CHECK enum cf_rc
+auth_password_evaluate(const struct auth_policy *policy,
+                       const char *password_secret, size_t len,
+                       const struct auth_pw_context *ctx,
+                       struct auth_strength *out);
+
+/*
+ * Normalise an e-mail address for use as a login identifier (COMMITMENT
+ * A1): trim spaces, NFKC, lower-case the whole address. Checks it looks
+ * like local@domain with no space or control character, at most 254
+ * bytes. Caller frees *out with cf_free(). CF_EINVAL when not an address.
+ */
+CF_MUST_CHECK enum cf_rc auth_email_normalize(const char *email, char **out);
+
+/* ---- accounts, sessions, lockout ----------------------------------
+ * COMMITMENT A1 (e-mail login), A4 (Argon2id), A5 (lockout), A6 (IP ban),
+ * B5 (session cookie, CSRF), C1 (access journal). Accounts live in the
+ * tenant's database; e-mail and name are sealed with the tenant's field
+ * key and found through a keyed blind index (invariant 3).
+ *
+ * Every function here works on one tenant (invariant 2), runs a slow
+ * Argon2id hash where a password is involved (call from the worker pool)
+ * and writes its change and audit event in one transaction (invariant 1).
+ */
+
+#include "crypto/crypto.h"
+#include "db/db.h"
+
+#define AUTH_LINK_TTL_S (24 * 3600) /* setup and invitation links */
+#define AUTH_LOCK_AFTER 5           /* consecutive failures */
+#define AUTH_LOCK_FIRST_S 60
+#define AUTH_LOCK_MAX_S 3600
+#define AUTH_CSRF_LEN 64 /* hex */
+#define AUTH_EMAIL_MAX 254
+
+struct auth_ipban;
+
+/* Settings of accounts and sessions, from coffre.conf ([auth]). */
+struct auth_config {
+    struct cx_pwhash_cost cost;
+    unsigned session_idle_s;
+    unsigned session_max_s;
+    unsigned ipban_failures; /* more than this many in the window: ban */
+    unsigned ipban_window_s;
+    unsigned ipban_s;
+};
+void auth_config_from(const struct cf_config *cfg, struct auth_config *out);
+
+/* One request's view: one tenant, its key, who and where from. */
+struct auth_ctx {
+    struct db_pool *pool;
+    int64_t tenant_id;
+    const char *tenant_slug;
+    const struct cx_data_key *tenant_key; /* the tenant's data key */
+    const struct auth_config *cfg;
+    struct auth_ipban *ipban; /* NULL outside the server */
+    const char *principal;    /* for audit events of the CLI: "cli:root" */
+    const char *client_ip;    /* may be NULL */
+    const char *user_agent;   /* may be NULL */
+    const char *request_id;   /* may be NULL */
+};
+
+/* The account behind a valid session. */
+struct auth_session {
+    int64_t id;
+    int64_t user_id;
+    char role[16];
+    char email[AUTH_EMAIL_MAX + 1];
+    bool mfa_ok;
+    int64_t created;
+    int64_t expires; /* the earlier of the idle and absolute limits */
+    char csrf[AUTH_CSRF_LEN + 1];
+};
+
+/*
+ * Create an owner account without a password and a single-use setup link
+ * valid AUTH_LINK_TTL_S; token_out receives the link's token (shown once,
+ * only its keyed hash is stored). CF_EINVAL for a bad address, CF_ECONFLICT
+ * if the e-mail already has an account.
+ */
+CF_MUST_CHECK enum cf_rc auth_owner_create(const struct auth_ctx *ctx,
+                                           const char *email,
+                                           char token_out[CX_TOKEN_LEN + 1]);
+
+/*
+ * Complete a setup (or later invitation/reset) link: check the password
+ * against the policy for the account's role, hash it, store it, use up the
+ * link. CF_EINVAL with *verdict filled when the policy refuses (the link
+ * stays valid); CF_ENOTFOUND for an unknown, used or expired link.
+ */
+CF_MUST_CHECK enum cf_rc auth_setup_complete(const struct auth_ctx *ctx,
+                                             const char *token,
+                                             const char *password_secret,
+                                             size_t len,
+                                             struct auth_strength *verdict);
+
+/*
+ * Log in: on success a new session and its token (shown once) in
+ * token_out, *mfa_required set. Any failure (unknown e-mail, wrong
+ * password, locked, no password yet) is CF_EAUTH, indistinguishable, and
+ * costs one Argon2id hash; a banned client IP is CF_ELOCKED with
+ * *retry_after seconds. Every attempt goes to the access journal.
+ */
+CF_MUST_CHECK enum cf_rc auth_login(const struct auth_ctx *ctx,
+                                    const char *email,
+                                    const char *password_secret, size_t len,
+                                    char token_out[CX_TOKEN_LEN + 1],
+                                    bool *mfa_required,
+                                    unsigned *retry_after);
+
+/* The session of token, refreshing its idle timer. CF_EAUTH when unknown
+ * or expired (an expired session is deleted). */
+CF_MUST_CHECK enum cf_rc auth_session_get(const struct auth_ctx *ctx,
+                                          const char *token,
+                                          struct auth_session *out);
+
+/* End the session of token (journaled). CF_EAUTH when unknown. */
+CF_MUST_CHECK enum cf_rc auth_logout(const struct auth_ctx *ctx,
+                                     const char *token);
+
+/* Write a device label ("Firefox on Linux") for a User-Agent header
+ * (NULL: "unknown device") into out (cap bytes); returns out. Fuzzed. */
+const char *auth_device_label(const char *user_agent, char *out, size_t cap);
+
+/* The whole server's per-IP failure windows (in memory, bounded). */
+CF_MUST_CHECK enum cf_rc auth_ipban_new(size_t slots, struct auth_ipban **out);
+void auth_ipban_free(struct auth_ipban *b);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * auth/ private declarations shared by policy.c and email.c: Unicode
+ * normalisation of untrusted text into owned, wipeable buffers (utf8proc),
+ * and the common-password list compiled in from data/common-passwords.txt
+ * (build/gen/common_passwords.c, written by tools/wordlist).
+ *
+ * No other module includes this header.
+ */
+#ifndef AUTH_AUTH_INT_H
+#define AUTH_AUTH_INT_H
+
+#include "auth/auth.h"
+
+/* ---- normalised text ------------------------------------------------ */
+
+enum auth_text_flags {
+    /* Unicode case folding during the decomposition (NFKC_Casefold-like):
+     * the form in which passwords and context strings are compared. */
+    AUTH_TEXT_FOLD = 1u << 0,
+    /* utf8proc_tolower() on each code point after composition: the form
+     * of e-mail addresses (lower case, ß kept, unlike folding). */
+    AUTH_TEXT_LOWER = 1u << 1,
+};
+
+/*
+ * Text after NFKC. The buffer comes from cf_malloc and may hold a secret
+ * (a password): auth_text_release() wipes all of it, capacity included,
+ * before freeing it. utf8proc works in place in this one buffer, so no
+ * other copy of the input is left in freed memory by the normalisation.
+ */
+struct auth_text {
+    char *s;    /* NUL-terminated UTF-8 (may hold an inner NUL if the
+                   input did); NULL until normalised */
+    size_t len; /* bytes, NUL excluded */
+    size_t ncp; /* code points */
+    size_t cap; /* bytes allocated at s */
+};
+
+#define AUTH_TEXT_INIT {NULL, 0, 0, 0}
+
+/*
+ * Normalise in[0..len) (UTF-8, need not be NUL-terminated; NULL with
+ * len 0 is the empty string) to NFKC, with the extra steps of flags
+ * (enum auth_text_flags), into *out, which must be released (or never
+ * filled: AUTH_TEXT_INIT). Returns CF_EINVAL for invalid UTF-8 (overlong
+ * forms, surrogates, bytes past U+10FFFF), CF_ETOOBIG when the result
+ * would not fit size_t, CF_ENOMEM. *out is written only on CF_OK.
+ */
+CF_MUST_CHECK enum cf_rc auth_text_normalize(const char *in, size_t len,
+                                             unsigned flags,
+                                             struct auth_text *out);
+/* Wipe and free t's buffer; t is left empty (AUTH_TEXT_INIT). NULL and
+ * empty texts are no-ops. */
+void auth_text_release(struct auth_text *t);
+
+/* ---- the common-password list (COMMITMENT A2) ------------------------- */
+
+/* Generated from data/common-passwords.txt: lower-case ASCII entries,
+ * sorted bytewise, no duplicates. */
+extern const char *const auth_common_passwords[];
+extern const size_t auth_common_passwords_count;
+
+/* True when s[0..len) (the case-folded NFKC form of a password; may hold
+ * inner NULs) is exactly one of the entries. Binary search: about 15
+ * comparisons for 30,000 entries. */
+bool auth_common_contains(const char *s, size_t len);
+
+/* ---- accounts and sessions (account.c, login.c, session.c, store.c) -- */
+
+/* Is ip banned now? Sets *retry_after (seconds) when it is. */
+bool auth_ipban_banned(struct auth_ipban *b, const char *ip, int64_t now,
+                       unsigned *retry_after);
+/* Count one failed login from ip; bans it past cfg's limit. */
+void auth_ipban_failed(struct auth_ipban *b, const struct auth_config *cfg,
+                       const char *ip, int64_t now);
+
+/* Sub-keys of one request, derived from the tenant key. */
+struct auth_keys {
+    struct cx_data_key *field; /* seals e-mail and name */
+    struct cx_data_key *index; /* e-mail blind index */
+    struct cx_data_key *token; /* hashes of tokens */
+    struct cx_data_key *csrf;  /* CSRF tokens */
+    struct cx_data_key *audit; /* audit details */
+};
+CF_MUST_CHECK enum cf_rc auth_keys_open(const struct auth_ctx *ctx,
+                                        struct auth_keys *k);
+void auth_keys_close(struct auth_keys *k);
+
+/* A user row, without secrets. */
+struct auth_user {
+    int64_t id;
+    char role[16];
+    char state[16];
+    bool has_password;
+    unsigned failed_count;
+    int64_t locked_until;
+};
+
+/* store.c: the SQL of accounts, links, sessions and the journal. */
+CF_MUST_CHECK enum cf_rc auth_store_user_by_index(struct db *db,
+                                                  const unsigned char *idx,
+                                                  struct auth_user *out,
+                                                  char *hash,
+                                                  size_t hashcap);
+CF_MUST_CHECK enum cf_rc auth_store_user_by_id(struct db *db, int64_t id,
+                                               struct auth_user *out);
+CF_MUST_CHECK enum cf_rc auth_store_user_insert(struct db *db,
+                                                const unsigned char *idx,
+                                                const struct cf_buf *email,
+                                                const char *role, int64_t now,
+                                                int64_t *id);
+CF_MUST_CHECK enum cf_rc auth_store_user_email(struct db *db, int64_t id,
+                                               struct cf_buf *sealed);
+CF_MUST_CHECK enum cf_rc auth_store_set_password(struct db *db, int64_t id,
+                                                 const char *hash, int score,
+                                                 int64_t now);
+CF_MUST_CHECK enum cf_rc auth_store_set_failures(struct db *db, int64_t id,
+                                                 unsigned count,
+                                                 int64_t locked_until);
+CF_MUST_CHECK enum cf_rc auth_store_link_insert(struct db *db,
+                                                const unsigned char *hash,
+                                                int64_t user_id,
+                                                const char *purpose,
+                                                int64_t expires, int64_t now);
+/* The user of an unused, unexpired link (CF_ENOTFOUND otherwise). */
+CF_MUST_CHECK enum cf_rc auth_store_link_find(struct db *db,
+                                              const unsigned char *hash,
+                                              int64_t now, int64_t *user_id);
+CF_MUST_CHECK enum cf_rc auth_store_link_use(struct db *db,
+                                             const unsigned char *hash);
+CF_MUST_CHECK enum cf_rc auth_store_session_insert(
+    struct db *db, const unsigned char *hash, int64_t user_id, int64_t now,
+    int64_t expires, bool mfa_ok, const char *ip, const char *ua,
+    const char *device, int64_t *id);
+/* The live session of hash: its id, user, created, last_seen, expires. */
+CF_MUST_CHECK enum cf_rc auth_store_session_find(struct db *db,
+                                                 const unsigned char *hash,
+                                                 int64_t *id, int64_t *user_id,
+                                                 int64_t *created,
+                                                 int64_t *last_seen,
+                                                 int64_t *expires,
+                                                 bool *mfa_ok);
+CF_MUST_CHECK enum cf_rc auth_store_session_touch(struct db *db, int64_t id,
+                                                  int64_t now);
+CF_MUST_CHECK enum cf_rc auth_store_session_delete(struct db *db, int64_t id);
+CF_MUST_CHECK enum cf_rc auth_store_journal(struct db *db, int64_t user_id,
+                                            const unsigned char *email_index,
+                                            const char *outcome,
+                                            const struct auth_ctx *ctx);
+
+/* account.c helpers shared with login.c and session.c */
+CF_MUST_CHECK enum cf_rc auth_audit(struct db *db, const struct auth_keys *k,
+                                    const struct auth_ctx *ctx,
+                                    const char *principal, const char *action,
+                                    int64_t user_id, bool success);
+CF_MUST_CHECK enum cf_rc auth_user_email(struct db *db,
+                                         const struct auth_keys *k, int64_t id,
+                                         char *out, size_t cap);
+
+#endif

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Logging in (COMMITMENT A4, A5, A6, C1). Every failure looks the same to
+ * the client and costs the same Argon2id hash, so nobody can tell an
+ * unknown address from a wrong password or a locked account. Five
+ * consecutive failures lock the account for a minute, doubling up to an
+ * hour; the client address is banned past the server-wide limit. Every
+ * attempt is journaled.
+ */
+#include "core/compat.h"
+
+#include <pthread.h>
+
+#include "auth/auth_int.h"
+
+/* A hash to verify against when there is no account, made once at the
+ * configured cost so the timing matches a real account's. */
+static pthread_mutex_t dummy_mu = PTHREAD_MUTEX_INITIALIZER;
+static char dummy_hash[CX_PWHASH_STR_MAX];
+
+static enum cf_rc
+login_dummy_hash(const struct cx_pwhash_cost *cost, char out[CX_PWHASH_STR_MAX])
+{
+    enum cf_rc rc = CF_OK;
+    char seed[CX_TOKEN_LEN + 1];
+
+    pthread_mutex_lock(&dummy_mu);
+    if (dummy_hash[0] == '\0' || cx_pwhash_needs_rehash(dummy_hash, cost)) {
+        cx_token_new(seed);
+        rc = cx_pwhash(seed, CX_TOKEN_LEN, cost, dummy_hash);
+        cf_memzero(seed, sizeof(seed));
+    }
+    memcpy(out, dummy_hash, CX_PWHASH_STR_MAX);
+    pthread_mutex_unlock(&dummy_mu);
+    return rc;
+}
+
+static int64_t
+login_lock_seconds(unsigned failures)
+{
+    int64_t s = AUTH_LOCK_FIRST_S;
+    unsigned i;
+
+    for (i = AUTH_LOCK_AFTER; i < failures && s < AUTH_LOCK_MAX_S; i++) {
+        s *= 2;
+    }
+    return s < AUTH_LOCK_MAX_S ? s : AUTH_LOCK_MAX_S;
+}
+
+/* Record a failure: the account's counter (when there is one), the
+ * journal, the lock's audit event, the address's window. */
+static enum cf_rc
+login_failed(const struct auth_ctx *ctx, struct db *db,
+             const struct auth_keys *k, const struct auth_user *user,
+             const unsigned char *idx, const char *outcome, int64_t now)
+{
+    enum cf_rc rc;
+    unsigned failures = 0;
+    int64_t locked_until = 0;
+
+    rc = db_begin(db);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    if (user != NULL && strcmp(outcome, "locked") != 0) {
+        failures = user->failed_count + 1;
+        locked_until = user->locked_until;
+        if (failures >= AUTH_LOCK_AFTER) {
+            locked_until = now + login_lock_seconds(failures);
+        }
+        rc = auth_store_set_failures(db, user->id, failures, locked_until);
+        if (rc == CF_OK && failures == AUTH_LOCK_AFTER) {
+            rc = auth_audit(db, k, ctx, "system", "user.lock", user->id, true);
+        }
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_journal(db, user != NULL ? user->id : 0,
+                                user != NULL ? NULL : idx, outcome, ctx);
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+    } else {
+        db_rollback(db);
+    }
+    auth_ipban_failed(ctx->ipban, ctx->cfg, ctx->client_ip, now);
+    return rc;
+}
+
+static enum cf_rc
+login_succeeded(const struct auth_ctx *ctx, struct db *db,
+                const struct auth_keys *k, const struct auth_user *user,
+                const char *password_secret, size_t len, const char *old_hash,
+                char token_out[CX_TOKEN_LEN + 1], int64_t now)
+{
+    char token[CX_TOKEN_LEN + 1];
+    char hash[CX_PWHASH_STR_MAX];
+    char device[64];
+    char principal[32];
+    unsigned char thash[CX_MAC_BYTES];
+    bool rehash = cx_pwhash_needs_rehash(old_hash, &ctx->cfg->cost);
+    int64_t sid = 0;
+    enum cf_rc rc = CF_OK;
+
+    /* parameters were raised since this hash was made: upgrade it */
+    if (rehash) {
+        rc = cx_pwhash(password_secret, len, &ctx->cfg->cost, hash);
+        if (rc != CF_OK) {
+            return rc;
+        }
+    }
+    cx_token_new(token);
+    rc = cx_mac(k->token, token, CX_TOKEN_LEN, thash);
+    if (rc == CF_OK) {
+        rc = db_begin(db);
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = auth_store_set_failures(db, user->id, 0, 0);
+    if (rc == CF_OK && rehash) {
+        rc = auth_store_set_password(db, user->id, hash, -1, now);
+    }
+    auth_device_label(ctx->user_agent, device, sizeof(device));
+    if (rc == CF_OK) {
+        rc = auth_store_session_insert(
+            db, thash, user->id, now, now + (int64_t)ctx->cfg->session_max_s,
+            false, ctx->client_ip, ctx->user_agent, device, &sid);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_journal(db, user->id, NULL, "success", ctx);
+    }
+    snprintf(principal, sizeof(principal), "user:%lld", (long long)user->id);
+    if (rc == CF_OK) {
+        rc =
+            auth_audit(db, k, ctx, principal, "session.create", user->id, true);
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+    } else {
+        db_rollback(db);
+    }
+    if (rc == CF_OK) {
+        memcpy(token_out, token, sizeof(token));
+    }
+out:
+    cf_memzero(token, sizeof(token));
+    cf_memzero(hash, sizeof(hash));
+    return rc;
+}
+
+enum cf_rc
+auth_login(const struct auth_ctx *ctx, const char *email,
+           const char *password_secret, size_t len,
+           char token_out[CX_TOKEN_LEN + 1], bool *mfa_required,
+           unsigned *retry_after)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct auth_user user;
+    char *norm = NULL;
+    char hash[CX_PWHASH_STR_MAX] = "";
+    unsigned char idx[CX_MAC_BYTES] = {0};
+    int64_t now = cf_time_unix();
+    const char *outcome = NULL;
+    bool found = false;
+    enum cf_rc verify;
+    enum cf_rc rc;
+
+    rc = auth_keys_open(ctx, &k);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (auth_email_normalize(email, &norm) == CF_OK) {
+        rc = cx_mac(k.index, norm, strlen(norm), idx);
+        if (rc != CF_OK) {
+            goto out;
+        }
+        rc = auth_store_user_by_index(db, idx, &user, hash, sizeof(hash));
+        if (rc != CF_OK && rc != CF_ENOTFOUND) {
+            goto out;
+        }
+        found = rc == CF_OK;
+    }
+    if (auth_ipban_banned(ctx->ipban, ctx->client_ip, now, retry_after)) {
+        rc = auth_store_journal(db, found ? user.id : 0, found ? NULL : idx,
+                                "banned", ctx);
+        rc = rc == CF_OK ? CF_ELOCKED : rc;
+        goto out;
+    }
+    if (!found || !user.has_password || strcmp(user.state, "active") != 0) {
+        outcome = "unknown_user";
+        rc = login_dummy_hash(&ctx->cfg->cost, hash);
+        if (rc != CF_OK) {
+            goto out;
+        }
+    } else if (user.locked_until > now) {
+        outcome = "locked";
+    }
+    verify = cx_pwhash_verify(hash, password_secret, len);
+    if (outcome == NULL && verify != CF_OK) {
+        outcome = "bad_password";
+    }
+    if (outcome != NULL) {
+        rc = login_failed(ctx, db, &k, found ? &user : NULL, idx, outcome, now);
+        rc = rc == CF_OK ? CF_EAUTH : rc;
+        goto out;
+    }
+    rc = login_succeeded(ctx, db, &k, &user, password_secret, len, hash,
+                         token_out, now);
+    if (rc == CF_OK) {
+        *mfa_required = false; /* TOTP arrives with the next slice */
+    }
+out:
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    if (norm != NULL) {
+        cf_memzero(norm, strlen(norm));
+    }
+    cf_free(norm);
+    cf_memzero(hash, sizeof(hash));
+    auth_keys_close(&k);
+    return rc;
+}

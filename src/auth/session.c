@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Sessions (COMMITMENT B5): the client holds a random token in a
+ * __Host- cookie, the server only its keyed hash. A session ends after
+ * session_idle_s without use or session_max_s after login, whichever comes
+ * first, and at logout. The CSRF token is a keyed hash of the session
+ * token: nothing more to store, and it dies with the session.
+ */
+#include "core/compat.h"
+
+#include "auth/auth_int.h"
+
+#define SESSION_TOUCH_S 30 /* last_seen is written at most this often */
+
+static void
+session_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Find the live session of token; an expired one is deleted. */
+static enum cf_rc
+session_find(const struct auth_ctx *ctx, struct db *db,
+             const struct auth_keys *k, const char *token, int64_t now,
+             struct auth_session *out)
+{
+    unsigned char thash[CX_MAC_BYTES];
+    unsigned char csrf[CX_MAC_BYTES];
+    int64_t last_seen = 0;
+    int64_t idle_end;
+    enum cf_rc rc;
+
+    if (strlen(token) != CX_TOKEN_LEN) {
+        return CF_EAUTH;
+    }
+    rc = cx_mac(k->token, token, CX_TOKEN_LEN, thash);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = auth_store_session_find(db, thash, &out->id, &out->user_id,
+                                 &out->created, &last_seen, &out->expires,
+                                 &out->mfa_ok);
+    if (rc == CF_ENOTFOUND) {
+        return CF_EAUTH;
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    idle_end = last_seen + (int64_t)ctx->cfg->session_idle_s;
+    if (now >= out->expires || now >= idle_end) {
+        if (auth_store_session_delete(db, out->id) != CF_OK) {
+            cf_log_warn("cannot delete an expired session");
+        }
+        return CF_EAUTH;
+    }
+    rc = cx_mac(k->csrf, token, CX_TOKEN_LEN, csrf);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    session_hex(csrf, sizeof(csrf), out->csrf);
+    if (now - last_seen >= SESSION_TOUCH_S) {
+        rc = auth_store_session_touch(db, out->id, now);
+        last_seen = now;
+    }
+    idle_end = last_seen + (int64_t)ctx->cfg->session_idle_s;
+    if (idle_end < out->expires) {
+        out->expires = idle_end;
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_session_get(const struct auth_ctx *ctx, const char *token,
+                 struct auth_session *out)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct auth_user user;
+    struct auth_session s = {0};
+    enum cf_rc rc;
+
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    }
+    if (rc == CF_OK) {
+        rc = session_find(ctx, db, &k, token, cf_time_unix(), &s);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_user_by_id(db, s.user_id, &user);
+        if (rc == CF_ENOTFOUND ||
+            (rc == CF_OK && strcmp(user.state, "active") != 0)) {
+            rc = CF_EAUTH;
+        }
+    }
+    if (rc == CF_OK) {
+        snprintf(s.role, sizeof(s.role), "%s", user.role);
+        rc = auth_user_email(db, &k, s.user_id, s.email, sizeof(s.email));
+    }
+    if (rc == CF_OK) {
+        *out = s;
+    }
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    cf_memzero(&s, sizeof(s));
+    auth_keys_close(&k);
+    return rc;
+}
+
+enum cf_rc
+auth_logout(const struct auth_ctx *ctx, const char *token)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct auth_session s = {0};
+    char principal[32];
+    bool in_tx = false;
+    enum cf_rc rc;
+
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    }
+    if (rc == CF_OK) {
+        rc = db_begin(db);
+        in_tx = rc == CF_OK;
+    }
+    if (rc == CF_OK) {
+        rc = session_find(ctx, db, &k, token, cf_time_unix(), &s);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_session_delete(db, s.id);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_journal(db, s.user_id, NULL, "logout", ctx);
+    }
+    snprintf(principal, sizeof(principal), "user:%lld", (long long)s.user_id);
+    if (rc == CF_OK) {
+        rc = auth_audit(db, &k, ctx, principal, "session.delete", s.user_id,
+                        true);
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+        in_tx = false;
+    }
+    if (in_tx) {
+        db_rollback(db);
+    }
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    auth_keys_close(&k);
+    return rc;
+}

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The SQL of accounts, one-time links, sessions and the access journal,
+ * in the tenant's database. Every value is a bound parameter (invariant
+ * 4); sealed fields arrive sealed. Callers hold the transaction.
+ */
+#include "core/compat.h"
+
+#include "auth/auth_int.h"
+
+enum store_arg {
+    ARG_END = 0,
+    ARG_INT,  /* int64_t */
+    ARG_TEXT, /* const char * (NULL binds NULL) */
+    ARG_BLOB, /* const void *, size_t */
+};
+
+/* Bind the ARG_* list of ap to st from index 1. */
+static enum cf_rc
+store_bind(struct db_stmt *st, va_list ap)
+{
+    enum cf_rc rc = CF_OK;
+    int idx = 1;
+    int t;
+
+    while (rc == CF_OK && (t = va_arg(ap, int)) != ARG_END) {
+        if (t == ARG_INT) {
+            rc = db_bind_int64(st, idx, va_arg(ap, int64_t));
+        } else if (t == ARG_TEXT) {
+            const char *s = va_arg(ap, const char *);
+
+            rc = s != NULL ? db_bind_text(st, idx, s) : db_bind_null(st, idx);
+        } else {
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+
+            rc = db_bind_blob(st, idx, p, n);
+        }
+        idx++;
+    }
+    return rc;
+}
+
+/* Run sql with bound arguments, expecting no result row. */
+static enum cf_rc
+store_run(struct db *db, const char *sql, ...)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    bool row = false;
+    va_list ap;
+
+    rc = db_prepare(db, sql, &st);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    va_start(ap, sql);
+    rc = store_bind(st, ap);
+    va_end(ap);
+    if (rc == CF_OK) {
+        rc = db_step(st, &row);
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+/* Prepare sql, bind, step once: *st is left on the row (CF_ENOTFOUND when
+ * there is none, and *st is then released). */
+static enum cf_rc
+store_row(struct db *db, struct db_stmt **st, const char *sql, ...)
+{
+    enum cf_rc rc;
+    bool row = false;
+    va_list ap;
+
+    rc = db_prepare(db, sql, st);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    va_start(ap, sql);
+    rc = store_bind(*st, ap);
+    va_end(ap);
+    if (rc == CF_OK) {
+        rc = db_step(*st, &row);
+    }
+    if (rc == CF_OK && !row) {
+        rc = CF_ENOTFOUND;
+    }
+    if (rc != CF_OK) {
+        db_stmt_done(*st);
+        *st = NULL;
+    }
+    return rc;
+}
+
+static void
+store_copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src != NULL ? src : "");
+}
+
+static void
+store_user_row(struct db_stmt *st, struct auth_user *u)
+{
+    u->id = db_col_int64(st, 0);
+    store_copy(u->role, sizeof(u->role), db_col_text(st, 1));
+    store_copy(u->state, sizeof(u->state), db_col_text(st, 2));
+    u->has_password = db_col_text(st, 3) != NULL;
+    u->failed_count = (unsigned)db_col_int64(st, 4);
+    u->locked_until = db_col_int64(st, 5);
+}
+
+enum cf_rc
+auth_store_user_by_index(struct db *db, const unsigned char *idx,
+                         struct auth_user *out, char *hash, size_t hashcap)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT id, role, state, password_hash, failed_count, "
+                   "locked_until FROM users WHERE email_index = ?1",
+                   ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    store_user_row(st, out);
+    if (hash != NULL) {
+        store_copy(hash, hashcap, db_col_text(st, 3));
+    }
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_user_by_id(struct db *db, int64_t id, struct auth_user *out)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT id, role, state, password_hash, failed_count, "
+                   "locked_until FROM users WHERE id = ?1",
+                   ARG_INT, id, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    store_user_row(st, out);
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_user_insert(struct db *db, const unsigned char *idx,
+                       const struct cf_buf *email, const char *role,
+                       int64_t now, int64_t *id)
+{
+    enum cf_rc rc;
+
+    rc = store_run(db,
+                   "INSERT INTO users (email_index, email_sealed, role, "
+                   "created) VALUES (?1, ?2, ?3, ?4)",
+                   ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_BLOB, email->data,
+                   email->len, ARG_TEXT, role, ARG_INT, now, ARG_END);
+    if (rc == CF_OK) {
+        *id = db_last_insert_id(db);
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_store_user_email(struct db *db, int64_t id, struct cf_buf *sealed)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    const void *p;
+    size_t n = 0;
+
+    rc = store_row(db, &st, "SELECT email_sealed FROM users WHERE id = ?1",
+                   ARG_INT, id, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    p = db_col_blob(st, 0, &n);
+    rc = cf_buf_add(sealed, p, n);
+    db_stmt_done(st);
+    return rc;
+}
+
+/* score < 0 keeps the recorded score (a rehash of the same password). */
+enum cf_rc
+auth_store_set_password(struct db *db, int64_t id, const char *hash, int score,
+                        int64_t now)
+{
+    return store_run(db,
+                     "UPDATE users SET password_hash = ?1, password_score = "
+                     "CASE WHEN ?2 < 0 THEN password_score ELSE ?2 END, "
+                     "password_set = ?3, failed_count = 0, "
+                     "locked_until = 0 WHERE id = ?4",
+                     ARG_TEXT, hash, ARG_INT, (int64_t)score, ARG_INT, now,
+                     ARG_INT, id, ARG_END);
+}
+
+enum cf_rc
+auth_store_set_failures(struct db *db, int64_t id, unsigned count,
+                        int64_t locked_until)
+{
+    return store_run(db,
+                     "UPDATE users SET failed_count = ?1, locked_until = ?2 "
+                     "WHERE id = ?3",
+                     ARG_INT, (int64_t)count, ARG_INT, locked_until, ARG_INT,
+                     id, ARG_END);
+}
+
+enum cf_rc
+auth_store_link_insert(struct db *db, const unsigned char *hash,
+                       int64_t user_id, const char *purpose, int64_t expires,
+                       int64_t now)
+{
+    return store_run(db,
+                     "INSERT INTO user_links (token_hash, user_id, purpose, "
+                     "expires, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+                     ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, user_id,
+                     ARG_TEXT, purpose, ARG_INT, expires, ARG_INT, now,
+                     ARG_END);
+}
+
+enum cf_rc
+auth_store_link_find(struct db *db, const unsigned char *hash, int64_t now,
+                     int64_t *user_id)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT user_id FROM user_links WHERE token_hash = ?1 "
+                   "AND used = 0 AND expires > ?2",
+                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, now, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *user_id = db_col_int64(st, 0);
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_link_use(struct db *db, const unsigned char *hash)
+{
+    return store_run(db, "UPDATE user_links SET used = 1 WHERE token_hash = ?1",
+                     ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
+}
+
+enum cf_rc
+auth_store_session_insert(struct db *db, const unsigned char *hash,
+                          int64_t user_id, int64_t now, int64_t expires,
+                          bool mfa_ok, const char *ip, const char *ua,
+                          const char *device, int64_t *id)
+{
+    enum cf_rc rc;
+
+    rc = store_run(db,
+                   "INSERT INTO sessions (token_hash, user_id, created, "
+                   "last_seen, expires, mfa_ok, client_ip, user_agent, "
+                   "device) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, user_id,
+                   ARG_INT, now, ARG_INT, expires, ARG_INT, (int64_t)mfa_ok,
+                   ARG_TEXT, ip, ARG_TEXT, ua, ARG_TEXT, device, ARG_END);
+    if (rc == CF_OK) {
+        *id = db_last_insert_id(db);
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_store_session_find(struct db *db, const unsigned char *hash, int64_t *id,
+                        int64_t *user_id, int64_t *created, int64_t *last_seen,
+                        int64_t *expires, bool *mfa_ok)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT id, user_id, created, last_seen, expires, mfa_ok "
+                   "FROM sessions WHERE token_hash = ?1",
+                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *id = db_col_int64(st, 0);
+    *user_id = db_col_int64(st, 1);
+    *created = db_col_int64(st, 2);
+    *last_seen = db_col_int64(st, 3);
+    *expires = db_col_int64(st, 4);
+    *mfa_ok = db_col_int64(st, 5) != 0;
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_session_touch(struct db *db, int64_t id, int64_t now)
+{
+    return store_run(db, "UPDATE sessions SET last_seen = ?1 WHERE id = ?2",
+                     ARG_INT, now, ARG_INT, id, ARG_END);
+}
+
+enum cf_rc
+auth_store_session_delete(struct db *db, int64_t id)
+{
+    return store_run(db, "DELETE FROM sessions WHERE id = ?1", ARG_INT, id,
+                     ARG_END);
+}
+
+/* user_id 0: no account matched (the blind index says which address was
+ * tried, without storing it). */
+enum cf_rc
+auth_store_journal(struct db *db, int64_t user_id,
+                   const unsigned char *email_index, const char *outcome,
+                   const struct auth_ctx *ctx)
+{
+    char now[CF_TIME_RFC3339_LEN];
+    char device[64];
+
+    cf_time_rfc3339(now);
+    auth_device_label(ctx->user_agent, device, sizeof(device));
+    return store_run(
+        db,
+        "INSERT INTO access_log (time, user_id, email_index, outcome, "
+        "client_ip, user_agent, device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        ARG_TEXT, now, ARG_INT, user_id > 0 ? user_id : (int64_t)0, ARG_BLOB,
+        email_index != NULL ? (const void *)email_index : (const void *)"",
+        email_index != NULL ? (size_t)CX_MAC_BYTES : (size_t)0, ARG_TEXT,
+        outcome, ARG_TEXT, ctx->client_ip, ARG_TEXT, ctx->user_agent, ARG_TEXT,
+        device, ARG_END);
+}

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Handlers of the identity routes. The expensive parts (zxcvbn, Argon2id)
+ * run in the worker pool through http_defer(); the handler is called a
+ * second time to answer from req->job_state. Handlers translate between
+ * HTTP and auth/; they hold no key and write no SQL.
+ */
+#include "core/compat.h"
+
+#include "auth/auth.h"
+#include "http/http_int.h"
+
+#define SESSION_COOKIE "__Host-coffre_session"
+
+static const char *const pw_problem_names[] = {
+    "too_short", "too_long",   "weak",          "common",   "has_email",
+    "has_name",  "has_tenant", "not_printable", "bad_utf8",
+};
+
+/* The state a deferred identity job leaves for the answer. */
+struct auth_job {
+    enum cf_rc rc;
+    struct auth_strength verdict;
+    char token[CX_TOKEN_LEN + 1]; /* a new session token */
+    bool mfa_required;
+    unsigned retry_after;
+};
+
+/* The verdict as the JSON object of /password/strength. */
+static json_t *
+strength_json(const struct auth_strength *v)
+{
+    json_t *problems = json_array();
+    json_t *fr = json_array();
+    json_t *en = json_array();
+    json_t *doc = NULL;
+    size_t i;
+
+    if (problems != NULL && fr != NULL && en != NULL) {
+        for (i = 0; i < CF_ARRAY_LEN(pw_problem_names); i++) {
+            if (v->problems & (1u << i)) {
+                json_array_append_new(problems,
+                                      json_string(pw_problem_names[i]));
+            }
+        }
+        for (i = 0; i < v->nhints && i < AUTH_HINTS_MAX; i++) {
+            json_array_append_new(fr, json_string(v->hints_fr[i]));
+            json_array_append_new(en, json_string(v->hints_en[i]));
+        }
+        doc = json_pack("{s:b, s:i, s:f, s:i, s:O, s:{s:O, s:O}}", "acceptable",
+                        v->acceptable, "score", v->score, "entropy_bits",
+                        v->entropy_bits, "length", (int)v->length, "problems",
+                        problems, "hints", "fr", fr, "en", en);
+    }
+    json_decref(problems);
+    json_decref(fr);
+    json_decref(en);
+    return doc;
+}
+
+/* Defer job with a fresh struct auth_job as state. */
+static enum cf_rc
+auth_defer(struct http_req *req, struct http_resp *resp, http_job_fn job)
+{
+    enum cf_rc rc;
+
+    req->job_state = cf_calloc(1, sizeof(struct auth_job));
+    if (req->job_state == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = http_defer(req, resp, job);
+    if (rc != CF_OK) {
+        CF_FREE_AND_NULL(req->job_state);
+    }
+    return rc;
+}
+
+/* Take the finished job's state; the caller frees it. */
+static struct auth_job *
+auth_job_take(struct http_req *req)
+{
+    struct auth_job *job = req->job_state;
+
+    req->job_state = NULL;
+    return job;
+}
+
+static void
+auth_job_free(struct auth_job *job)
+{
+    if (job != NULL) {
+        cf_memzero(job->token, sizeof(job->token));
+        cf_free(job);
+    }
+}
+
+static const char *
+body_str(struct http_req *req, const char *field)
+{
+    return json_string_value(json_object_get(req->json, field));
+}
+
+/* ---- POST /api/v1/password/strength --------------------------------- */
+
+static void
+strength_job(struct http_req *req)
+{
+    struct auth_job *job = req->job_state;
+    json_t *pw = json_object_get(req->json, "password");
+    json_t *priv = json_object_get(req->json, "privileged");
+    struct auth_policy policy;
+    struct auth_pw_context ctx = {
+        .email = body_str(req, "email"),
+        .name = body_str(req, "name"),
+        .tenant_slug = req->has_tenant ? req->tenant.slug : NULL,
+        .privileged = priv != NULL && json_is_true(priv),
+    };
+
+    auth_policy_defaults(&policy);
+    job->rc =
+        auth_password_evaluate(&policy, json_string_value(pw),
+                               json_string_length(pw), &ctx, &job->verdict);
+}
+
+enum cf_rc
+http_h_pw_strength(struct http_req *req, struct http_resp *resp)
+{
+    struct auth_job *job;
+    json_t *doc;
+    enum cf_rc rc;
+
+    if (!atomic_load(&req->deferred_done)) {
+        return auth_defer(req, resp, strength_job);
+    }
+    job = auth_job_take(req);
+    rc = job->rc;
+    if (rc == CF_OK) {
+        doc = strength_json(&job->verdict);
+        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+        json_decref(doc);
+    }
+    auth_job_free(job);
+    return rc;
+}
+
+/* ---- the request's auth context ------------------------------------ */
+
+/* Build ctx for req's tenant; *key is the tenant key the caller frees. */
+static enum cf_rc
+auth_ctx_init(struct http_req *req, struct auth_ctx *ctx,
+              struct cx_data_key **key)
+{
+    struct http_server *srv = req->srv;
+    enum cf_rc rc;
+
+    if (CF_NEVER(!req->has_tenant)) {
+        return CF_ERR(CF_EINTERNAL);
+    }
+    rc = tenant_key_open(srv->app->control, srv->app->kr, req->tenant.id, key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *ctx = (struct auth_ctx){
+        .pool = srv->app->pool,
+        .tenant_id = req->tenant.id,
+        .tenant_slug = req->tenant.slug,
+        .tenant_key = *key,
+        .cfg = &srv->auth_cfg,
+        .ipban = srv->ipban,
+        .client_ip = req->client_ip,
+        .user_agent = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                  "User-Agent"),
+        .request_id = req->id,
+    };
+    return CF_OK;
+}
+
+/* ---- POST /api/v1/auth/setup ---------------------------------------- */
+
+static void
+setup_job(struct http_req *req)
+{
+    struct auth_job *job = req->job_state;
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    json_t *pw = json_object_get(req->json, "password");
+
+    job->rc = auth_ctx_init(req, &ctx, &key);
+    if (job->rc == CF_OK) {
+        job->rc = auth_setup_complete(&ctx, body_str(req, "token"),
+                                      json_string_value(pw),
+                                      json_string_length(pw), &job->verdict);
+    }
+    cx_data_key_free(key);
+}
+
+enum cf_rc
+http_h_auth_setup(struct http_req *req, struct http_resp *resp)
+{
+    struct auth_job *job;
+    json_t *doc = NULL;
+    enum cf_rc rc;
+
+    if (!atomic_load(&req->deferred_done)) {
+        return auth_defer(req, resp, setup_job);
+    }
+    job = auth_job_take(req);
+    rc = job->rc;
+    if (rc == CF_ENOTFOUND) {
+        rc = http_fail(req, 400, "invalid_token",
+                       "this link is unknown, used or expired");
+    } else if (rc == CF_EINVAL && !job->verdict.acceptable) {
+        doc = json_pack("{s:{s:s, s:s}, s:o}", "error", "code", "weak_password",
+                        "message", "the password does not meet the policy",
+                        "strength", strength_json(&job->verdict));
+        rc = doc != NULL ? http_resp_json(resp, 400, doc) : CF_ERR(CF_ENOMEM);
+    } else if (rc == CF_OK) {
+        doc = json_pack("{s:b}", "ok", 1);
+        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    }
+    json_decref(doc);
+    auth_job_free(job);
+    return rc;
+}
+
+/* ---- POST /api/v1/auth/login ---------------------------------------- */
+
+static void
+login_job(struct http_req *req)
+{
+    struct auth_job *job = req->job_state;
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    json_t *pw = json_object_get(req->json, "password");
+
+    job->rc = auth_ctx_init(req, &ctx, &key);
+    if (job->rc == CF_OK) {
+        job->rc = auth_login(&ctx, body_str(req, "email"),
+                             json_string_value(pw), json_string_length(pw),
+                             job->token, &job->mfa_required, &job->retry_after);
+    }
+    cx_data_key_free(key);
+}
+
+enum cf_rc
+http_h_auth_login(struct http_req *req, struct http_resp *resp)
+{
+    struct auth_job *job;
+    json_t *doc = NULL;
+    enum cf_rc rc;
+
+    if (!atomic_load(&req->deferred_done)) {
+        return auth_defer(req, resp, login_job);
+    }
+    job = auth_job_take(req);
+    rc = job->rc;
+    if (rc == CF_EAUTH) {
+        rc = http_fail(req, 401, "invalid_credentials",
+                       "wrong e-mail or password");
+    } else if (rc == CF_ELOCKED) {
+        resp->retry_after = job->retry_after;
+        rc = http_fail(req, 429, "banned",
+                       "too many failed logins from this address; retry in "
+                       "%u s",
+                       job->retry_after);
+    } else if (rc == CF_OK) {
+        snprintf(resp->cookie, sizeof(resp->cookie),
+                 SESSION_COOKIE "=%s; Path=/; Secure; HttpOnly; "
+                                "SameSite=Strict",
+                 job->token);
+        doc = json_pack("{s:b}", "mfa_required", job->mfa_required);
+        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    }
+    json_decref(doc);
+    auth_job_free(job);
+    return rc;
+}
+
+/* ---- sessions: the pipeline's authentication ------------------------- */
+
+enum cf_rc
+http_session_authenticate(struct http_req *req)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    const char *token;
+    enum cf_rc rc;
+
+    if (!req->has_tenant) {
+        return CF_EAUTH;
+    }
+    token =
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    if (token == NULL) {
+        return CF_EAUTH;
+    }
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_session_get(&ctx, token, &req->session);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_OK) {
+        req->has_session = true;
+    }
+    return rc;
+}
+
+/* ---- POST /api/v1/auth/logout, GET /api/v1/me -------------------------- */
+
+enum cf_rc
+http_h_auth_logout(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    const char *token;
+    json_t *doc;
+    enum cf_rc rc;
+
+    token =
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_logout(&ctx, token != NULL ? token : "");
+    }
+    cx_data_key_free(key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    snprintf(resp->cookie, sizeof(resp->cookie),
+             SESSION_COOKIE "=; Path=/; Secure; HttpOnly; SameSite=Strict; "
+                            "Max-Age=0");
+    doc = json_pack("{s:b}", "ok", 1);
+    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    json_decref(doc);
+    return rc;
+}
+
+enum cf_rc
+http_h_me(struct http_req *req, struct http_resp *resp)
+{
+    char created[CF_TIME_RFC3339_LEN];
+    char expires[CF_TIME_RFC3339_LEN];
+    json_t *doc;
+    enum cf_rc rc;
+
+    cf_time_fmt(req->session.created, created);
+    cf_time_fmt(req->session.expires, expires);
+    doc = json_pack("{s:{s:I, s:s, s:s}, s:s, s:{s:s, s:s, s:b}}", "user", "id",
+                    (json_int_t)req->session.user_id, "email",
+                    req->session.email, "role", req->session.role, "csrf_token",
+                    req->session.csrf, "session", "created", created, "expires",
+                    expires, "mfa_ok", req->session.mfa_ok);
+    if (doc == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = http_resp_json(resp, 200, doc);
+    json_decref(doc);
+    return rc;
+}
