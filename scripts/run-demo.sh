@@ -7,18 +7,29 @@ cd "$(dirname "$0")/.."
 data=${1:-./var}
 bin=build/coffre
 
+owner=owner@demo.example
 "$bin" init --data "$data" >/dev/null
+setup=""
 if ! "$bin" tenant show demo --data "$data" >/dev/null 2>&1; then
-  "$bin" tenant create demo --name "Demo" --data "$data" >/dev/null
+  setup=$("$bin" tenant create demo --name "Demo" --owner "$owner" \
+    --data "$data" | sed -n 's/^setup: //p')
 fi
 url=$("$bin" tenant show demo --data "$data" | sed -n 's/^url: //p')
+if [ -n "$setup" ]; then
+  login="Choose the password of $owner (single use, valid 24 h):
+    $setup
+  then sign in at ${url}login"
+else
+  login="Sign in at ${url}login as $owner with the password you chose.
+  (Lost it? rm -rf $data and run make run again for a fresh demo.)"
+fi
 cat <<MSG
 
   coffre is starting on the data directory $data
   Open $url
   (self-signed certificate: accept it once in the browser)
+  $login
   Platform health: ${url/demo./}healthz
-  The sign-in page is a placeholder until accounts exist.
   Stop with Ctrl-C.
 
 MSG
