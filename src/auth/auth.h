@@ -17,7 +17,7 @@
 #define AUTH_PW_MIN 12       /* characters after NFKC */
 #define AUTH_PW_MIN_ADMIN 16 /* owner and admin roles */
 #define AUTH_PW_MAX 128
-#define AUTH_PW_MIN_SCORE 3  /* zxcvbn score 0..4 */
+#define AUTH_PW_MIN_SCORE 3    /* zxcvbn score 0..4 */
 #define AUTH_PW_INPUT_MAX 1024 /* bytes accepted before normalisation */
 #define AUTH_HINTS_MAX 6
 
@@ -78,11 +78,9 @@ void auth_policy_merge(struct auth_policy *base,
  * CF_ENOMEM. Every copy of the password made here is wiped before return;
  * the password is never logged.
  */
-CF_MUST_CHECK enum cf_rc
-auth_password_evaluate(const struct auth_policy *policy,
-                       const char *password_secret, size_t len,
-                       const struct auth_pw_context *ctx,
-                       struct auth_strength *out);
+CF_MUST_CHECK enum cf_rc auth_password_evaluate(
+    const struct auth_policy *policy, const char *password_secret, size_t len,
+    const struct auth_pw_context *ctx, struct auth_strength *out);
 
 /*
  * Normalise an e-mail address for use as a login identifier (COMMITMENT
@@ -106,8 +104,8 @@ CF_MUST_CHECK enum cf_rc auth_email_normalize(const char *email, char **out);
 #include "crypto/crypto.h"
 #include "db/db.h"
 
-#define AUTH_LINK_TTL_S (24 * 3600) /* setup and invitation links */
-#define AUTH_LOCK_AFTER 5           /* consecutive failures */
+#define AUTH_LINK_TTL_S ((int64_t)24 * 3600) /* setup and invitation links */
+#define AUTH_LOCK_AFTER 5                    /* consecutive failures */
 #define AUTH_LOCK_FIRST_S 60
 #define AUTH_LOCK_MAX_S 3600
 #define AUTH_CSRF_LEN 64 /* hex */
@@ -185,8 +183,7 @@ CF_MUST_CHECK enum cf_rc auth_login(const struct auth_ctx *ctx,
                                     const char *email,
                                     const char *password_secret, size_t len,
                                     char token_out[CX_TOKEN_LEN + 1],
-                                    bool *mfa_required,
-                                    unsigned *retry_after);
+                                    bool *mfa_required, unsigned *retry_after);
 
 /* The session of token, refreshing its idle timer. CF_EAUTH when unknown
  * or expired (an expired session is deleted). */

@@ -37,7 +37,10 @@ struct auth_text {
     size_t cap; /* bytes allocated at s */
 };
 
-#define AUTH_TEXT_INIT {NULL, 0, 0, 0}
+#define AUTH_TEXT_INIT                                                         \
+    {                                                                          \
+        NULL, 0, 0, 0                                                          \
+    }
 
 /*
  * Normalise in[0..len) (UTF-8, need not be NUL-terminated; NULL with
@@ -101,8 +104,7 @@ struct auth_user {
 CF_MUST_CHECK enum cf_rc auth_store_user_by_index(struct db *db,
                                                   const unsigned char *idx,
                                                   struct auth_user *out,
-                                                  char *hash,
-                                                  size_t hashcap);
+                                                  char *hash, size_t hashcap);
 CF_MUST_CHECK enum cf_rc auth_store_user_by_id(struct db *db, int64_t id,
                                                struct auth_user *out);
 CF_MUST_CHECK enum cf_rc auth_store_user_insert(struct db *db,
@@ -129,18 +131,16 @@ CF_MUST_CHECK enum cf_rc auth_store_link_find(struct db *db,
                                               int64_t now, int64_t *user_id);
 CF_MUST_CHECK enum cf_rc auth_store_link_use(struct db *db,
                                              const unsigned char *hash);
-CF_MUST_CHECK enum cf_rc auth_store_session_insert(
-    struct db *db, const unsigned char *hash, int64_t user_id, int64_t now,
-    int64_t expires, bool mfa_ok, const char *ip, const char *ua,
-    const char *device, int64_t *id);
+CF_MUST_CHECK enum cf_rc
+auth_store_session_insert(struct db *db, const unsigned char *hash,
+                          int64_t user_id, int64_t now, int64_t expires,
+                          bool mfa_ok, const char *ip, const char *ua,
+                          const char *device, int64_t *id);
 /* The live session of hash: its id, user, created, last_seen, expires. */
-CF_MUST_CHECK enum cf_rc auth_store_session_find(struct db *db,
-                                                 const unsigned char *hash,
-                                                 int64_t *id, int64_t *user_id,
-                                                 int64_t *created,
-                                                 int64_t *last_seen,
-                                                 int64_t *expires,
-                                                 bool *mfa_ok);
+CF_MUST_CHECK enum cf_rc
+auth_store_session_find(struct db *db, const unsigned char *hash, int64_t *id,
+                        int64_t *user_id, int64_t *created, int64_t *last_seen,
+                        int64_t *expires, bool *mfa_ok);
 CF_MUST_CHECK enum cf_rc auth_store_session_touch(struct db *db, int64_t id,
                                                   int64_t now);
 CF_MUST_CHECK enum cf_rc auth_store_session_delete(struct db *db, int64_t id);

@@ -126,8 +126,8 @@ auth_email_normalize(const char *email, char **out)
         goto out;
     }
     email_trim(email, &start, &end);
-    rc = auth_text_normalize(email + start, end - start, AUTH_TEXT_LOWER,
-                             &norm);
+    rc =
+        auth_text_normalize(email + start, end - start, AUTH_TEXT_LOWER, &norm);
     if (rc != CF_OK) {
         goto out;
     }

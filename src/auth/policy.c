@@ -2,8 +2,9 @@
 /*
  * The password policy (COMMITMENT A2, A3): CNIL deliberation 2022-100
  * case 2 and OWASP ASVS 4.0.3 V2.1 together. A password is judged on its
- * NFKC form: 12 to 128 code points (16 for owners and admins), any
- * printable character, never truncated, no composition rule; refused when
+ * NFKC form: 12 to 128 code points (16 for owners and admins; a run of
+ * spaces counts once towards the minimum), any printable character, never
+ * truncated, no composition rule; refused when
  * zxcvbn scores it below 3, when it contains the person's e-mail local
  * part, name or tenant slug, or when it is in the common-password list.
  * Every rule is checked, so the verdict lists every problem at once, with
@@ -74,8 +75,8 @@ auth_policy_merge(struct auth_policy *base, const struct auth_policy *tenant)
     floor = pw_umax(base->min_len, base->min_len_admin);
     base->max_len = pw_umax(pw_umin(base->max_len, tenant->max_len), floor);
     if (tenant->min_score > base->min_score) {
-        base->min_score = tenant->min_score < PW_SCORE_MAX ? tenant->min_score
-                                                           : PW_SCORE_MAX;
+        base->min_score =
+            tenant->min_score < PW_SCORE_MAX ? tenant->min_score : PW_SCORE_MAX;
         if (base->min_score < 0) {
             base->min_score = 0;
         }
@@ -183,6 +184,29 @@ pw_count_cp(const char *s, size_t len)
         if (((unsigned char)s[i] & 0xc0) != 0x80) {
             n++;
         }
+    }
+    return n;
+}
+
+/*
+ * Code points of t with each run of spaces counted once: the length the
+ * minimum applies to (ASVS 2.1.1: "after multiple spaces are combined"),
+ * so that "ab" and ten spaces and "c" is not 13 characters. NFKC has
+ * already turned no-break, ideographic and the other wide spaces into
+ * U+0020. The password itself is never changed.
+ */
+static size_t
+pw_count_collapsed(const struct auth_text *t)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->len; i++) {
+        unsigned char c = (unsigned char)t->s[i];
+
+        if ((c & 0xc0) == 0x80 || (c == ' ' && i > 0 && t->s[i - 1] == ' ')) {
+            continue;
+        }
+        n++;
     }
     return n;
 }
@@ -377,8 +401,7 @@ pw_ctx_load(const struct auth_pw_context *ctx, struct pw_ctx *pc)
     /* local@domain, split at the last '@'; no '@' is all local part */
     if (pc->email.s != NULL) {
         at = memrchr(pc->email.s, '@', pc->email.len);
-        pc->local.len =
-            at != NULL ? (size_t)(at - pc->email.s) : pc->email.len;
+        pc->local.len = at != NULL ? (size_t)(at - pc->email.s) : pc->email.len;
         if (at != NULL) {
             pc->domain.start = pc->local.len + 1;
             pc->domain.len = pc->email.len - pc->domain.start;
@@ -500,6 +523,11 @@ pw_score_from_bits(double bits)
  * refused as not printable anyway. zxcvbn-c details only the first 100
  * bytes and counts the rest as a sequence, which bounds its cost
  * (docs/internals/passwords.md has the timings).
+ *
+ * NEEDSWORK: zxcvbn-c allocates with plain malloc and keeps a reversed
+ * copy of the first 100 bytes, which it frees without wiping; only a
+ * patched or vendored zxcvbn could fix that. Its 100-byte cut also lets a
+ * short pattern repeated to 101-128 characters score 4.
  */
 static void
 pw_strength(const struct auth_text *nfkc, struct pw_ctx *pc,
@@ -548,8 +576,9 @@ static const struct pw_hint pw_hints[] = {
 };
 
 static const struct pw_hint pw_hint_advice = {
-    0, "Choisissez une phrase de passe de plusieurs mots sans rapport entre "
-       "eux.",
+    0,
+    "Choisissez une phrase de passe de plusieurs mots sans rapport entre "
+    "eux.",
     "Use a passphrase of several unrelated words."};
 
 /* Problems after which the general advice helps. */
@@ -559,8 +588,14 @@ static const struct pw_hint pw_hint_advice = {
 
 /* Hints are static strings, so each length they name has its own. A
  * minimum or maximum outside these tables gets the generic sentence. */
-#define PW_HINT_MIN(n) {n, "Au moins " #n " caractères.", "At least " #n " characters."}
-#define PW_HINT_MAX(n) {n, "Au plus " #n " caractères.", "At most " #n " characters."}
+#define PW_HINT_MIN(n)                                                         \
+    {                                                                          \
+        n, "Au moins " #n " caractères.", "At least " #n " characters."        \
+    }
+#define PW_HINT_MAX(n)                                                         \
+    {                                                                          \
+        n, "Au plus " #n " caractères.", "At most " #n " characters."          \
+    }
 
 static const struct pw_hint pw_hints_min[] = {
     PW_HINT_MIN(8),  PW_HINT_MIN(9),  PW_HINT_MIN(10), PW_HINT_MIN(11),
@@ -576,6 +611,11 @@ static const struct pw_hint pw_hints_max[] = {
     PW_HINT_MAX(32), PW_HINT_MAX(40),  PW_HINT_MAX(48),
     PW_HINT_MAX(64), PW_HINT_MAX(100), PW_HINT_MAX(128),
 };
+
+/* Added when the password is only short because of a run of spaces. */
+static const struct pw_hint pw_hint_spaces = {
+    0, "Plusieurs espaces à la suite ne comptent que pour un caractère.",
+    "Consecutive spaces count as one character."};
 
 static const struct pw_hint pw_hint_min_other = {
     0, "Trop court pour la politique de votre organisation : allongez-le.",
@@ -624,13 +664,17 @@ pw_fill_hints(const struct auth_policy *policy, unsigned min,
             continue;
         }
         if (h->key == AUTH_PW_TOO_SHORT) {
-            h = pw_hint_len(pw_hints_min, CF_ARRAY_LEN(pw_hints_min), min,
-                            &pw_hint_min_other);
+            pw_hint_push(st,
+                         pw_hint_len(pw_hints_min, CF_ARRAY_LEN(pw_hints_min),
+                                     min, &pw_hint_min_other));
+            h = st->length >= min ? &pw_hint_spaces : NULL;
         } else if (h->key == AUTH_PW_TOO_LONG) {
             h = pw_hint_len(pw_hints_max, CF_ARRAY_LEN(pw_hints_max),
                             policy->max_len, &pw_hint_max_other);
         }
-        pw_hint_push(st, h);
+        if (h != NULL && st->nhints < room) {
+            pw_hint_push(st, h);
+        }
     }
     if (advice) {
         pw_hint_push(st, &pw_hint_advice);
@@ -668,9 +712,10 @@ pw_judge(const struct auth_policy *policy, unsigned min,
     if (rc != CF_OK) {
         goto out;
     }
-    /* COMMITMENT A2: code points after NFKC, never truncated */
+    /* COMMITMENT A2: code points after NFKC, never truncated; for the
+     * minimum, a run of spaces counts once (ASVS 2.1.1) */
     st->length = nfkc->ncp > UINT_MAX ? UINT_MAX : (unsigned)nfkc->ncp;
-    if (st->length < min) {
+    if (pw_count_collapsed(nfkc) < min) {
         st->problems |= AUTH_PW_TOO_SHORT;
     }
     if (st->length > policy->max_len) {

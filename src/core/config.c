@@ -91,7 +91,7 @@ static const struct conf_key conf_keys[] = {
  * as a new line: a long comment could then set a key, a long value would be
  * cut. The whole file is read and checked first: an over-long line or a NUL
  * byte is refused with its line number (fuzz_config found this). */
-#define CONF_FILE_MAX (256 * 1024)
+#define CONF_FILE_MAX ((size_t)256 * 1024)
 #define CONF_LINE_MAX (INI_MAX_LINE - 2)
 
 static enum cf_rc
@@ -108,7 +108,7 @@ conf_read(FILE *f, const char *path, struct cf_buf *b, char *err, size_t errlen)
         rc = cf_buf_add(b, chunk, n);
     }
     if (rc != CF_OK || ferror(f)) {
-        snprintf(err, errlen, "%s: cannot read, or larger than %d bytes", path,
+        snprintf(err, errlen, "%s: cannot read, or larger than %zu bytes", path,
                  CONF_FILE_MAX);
         return rc != CF_OK ? rc : CF_ERR(CF_EIO);
     }

@@ -55,7 +55,7 @@ log_write_all(const char *p, size_t n)
  * stderr at most that late. A full buffer is written by the caller itself:
  * nothing is dropped.
  */
-#define LOG_ASYNC_BYTES (256 * 1024)
+#define LOG_ASYNC_BYTES ((size_t)256 * 1024)
 #define LOG_ASYNC_MS 20
 
 static struct {
