@@ -327,8 +327,7 @@ pw_dict_add(struct pw_ctx *pc, const char *s, size_t len)
 
     if (pw_count_cp(s, len) < PW_WORD_MIN || pc->ndict == PW_DICT_MAX ||
         memchr(s, '\0', len) != NULL) {
-        rc = CF_OK;
-        goto out;
+        return CF_OK; /* nothing to add, nothing held */
     }
     pc->offsets[pc->ndict] = pc->words.len;
     rc = cf_buf_add(&pc->words, s, len);
@@ -383,8 +382,7 @@ pw_ctx_load(const struct auth_pw_context *ctx, struct pw_ctx *pc)
     enum cf_rc rc = CF_EINTERNAL;
 
     if (ctx == NULL) {
-        rc = CF_OK;
-        goto out;
+        return CF_OK; /* no context: an empty dictionary */
     }
     rc = pw_ctx_text(ctx->email, &pc->email);
     if (rc != CF_OK) {

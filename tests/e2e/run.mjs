@@ -276,10 +276,29 @@ async function openPage(browser, options = {}, expected = []) {
     }
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('request', (req) => urls.push(req.url()));
-  page.on('framenavigated', (frame) => urls.push(frame.url()));
+  // A request cut short because the page went on to another one (a script
+  // redirect to /login, say) is no fault of the page: net::ERR_ABORTED on a
+  // request made before a later main-frame navigation is left out. The
+  // check is deferred to noProblems, when every navigation is over.
+  let navigations = 0;
+  const issuedAt = new WeakMap();
+  page.on('request', (req) => {
+    urls.push(req.url());
+    issuedAt.set(req, navigations);
+  });
+  page.on('framenavigated', (frame) => {
+    urls.push(frame.url());
+    if (frame === page.mainFrame()) navigations++;
+  });
   page.on('requestfailed', (req) => {
-    problems.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? '?'})`);
+    const error = req.failure()?.errorText ?? '?';
+    const text = `request failed: ${req.url()} (${error})`;
+    if (error === 'net::ERR_ABORTED') {
+      const at = issuedAt.get(req);
+      problems.push(() => (at !== undefined && navigations > at ? null : text));
+    } else {
+      problems.push(text);
+    }
   });
   page.on('response', (res) => {
     if (res.status() >= 400 && !isExpected(res.status(), res.url())) {
@@ -299,8 +318,11 @@ async function settle(page) {
   await page.waitForLoadState('networkidle').catch(() => {});
 }
 
+// problems holds strings, and functions that give a string or null once the
+// page has settled (see the aborted requests in openPage).
 function noProblems(problems) {
-  check(problems.length === 0, [...new Set(problems)].join('; '));
+  const found = problems.map((p) => (typeof p === 'function' ? p() : p)).filter((p) => p);
+  check(found.length === 0, [...new Set(found)].join('; '));
 }
 
 // The secret is in no URL the page used, no console message and no web
@@ -506,7 +528,7 @@ const tests = [
         const meter = page.locator('meter#strength-meter');
         const score = Number(await meter.getAttribute('data-score'));
         check(score >= 0 && score <= 2, `meter score for a weak password is ${await meter.getAttribute('data-score')}`);
-        check(strengthCalls >= 1 && strengthCalls <= 2,
+        check(strengthCalls >= 1 && strengthCalls <= 3,
           `typing ${WEAK_PASSWORD.length} characters made ${strengthCalls} strength requests (debounce expected)`);
         await confirm.fill(WEAK_PASSWORD);
         await sleep(400);
@@ -532,7 +554,8 @@ const tests = [
         // Matching: enabled. Saved with the keyboard (Enter in the field).
         await confirm.fill(OWNER_PASSWORD);
         await page.waitForSelector('#setup-submit:not([disabled])');
-        check((await meter.getAttribute('data-score')) >= '3', 'the meter shows a low score for a strong password');
+        const strongScore = await meter.getAttribute('data-score');
+        check(['3', '4'].includes(strongScore), `the meter score for a strong password is ${strongScore}`);
         check(await page.locator('#password2-error').isHidden(), 'the mismatch error stays after fixing the field');
         await confirm.press('Enter');
         await page.locator('#setup-status').filter({ hasText: /password is saved/ }).waitFor();
@@ -555,33 +578,35 @@ const tests = [
     async run(ctx) {
       const { browser, base } = ctx;
       await ensureOwnerPassword(ctx);
+      // No token after '#': an error, no form, nothing sent.
+      {
+        const { context, page, problems } = await openPage(browser, { locale: 'fr-FR' });
+        try {
+          const res = await page.goto(`${base}setup`, { waitUntil: 'load' });
+          checkCsp(res, '/setup');
+          await waitI18n(page, 'fr');
+          await page.locator('#setup-status').filter({ hasText: /Ce lien est incomplet/ }).waitFor();
+          check(await page.locator('#setup-form').isHidden(), 'the form is shown without a token');
+          await settle(page);
+          noProblems(problems);
+        } finally {
+          await context.close();
+        }
+      }
+      // The link again, once used: the server refuses it.
       const { context, page, problems } = await openPage(browser, { locale: 'fr-FR' },
         [[400, '/api/v1/auth/setup']]);
       try {
-        const res = await page.goto(`${base}setup`, { waitUntil: 'load' });
-        checkCsp(res, '/setup');
+        await page.goto(`${base}setup#${ctx.token}`, { waitUntil: 'load' });
         await waitI18n(page, 'fr');
-        await page.locator('#setup-status').filter({ hasText: /incomplet/ }).waitFor();
-        check(await page.locator('#setup-form').isHidden(), 'the form is shown without a token');
-
-        const page2 = await context.newPage();
-        page2.setDefaultTimeout(STEP_TIMEOUT_MS);
-        page2.on('console', (msg) => {
-          const text = msg.text();
-          if (/status of 400/.test(text) && new URL(msg.location()?.url || base).pathname === '/api/v1/auth/setup') return;
-          if (msg.type() === 'error' || /Refused to/i.test(text)) problems.push(`console ${msg.type()}: ${text}`);
-        });
-        page2.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-        await page2.goto(`${base}setup#${ctx.token}`, { waitUntil: 'load' });
-        await waitI18n(page2, 'fr');
-        await page2.getByLabel('Nouveau mot de passe').fill(OWNER_PASSWORD);
-        await page2.getByLabel('Confirmer le mot de passe').fill(OWNER_PASSWORD);
-        await page2.waitForSelector('#setup-submit:not([disabled])');
-        await page2.locator('#setup-submit').click();
-        await page2.locator('#setup-status').filter({ hasText: /Ce lien n.est plus valable\./ }).waitFor();
-        check(await page2.locator('#setup-form').isHidden(), 'the form stays after the link was refused');
-        check(new URL(page2.url()).pathname === '/setup', `the page left /setup (${page2.url()})`);
-        await settle(page2);
+        await page.getByLabel('Nouveau mot de passe').fill(OWNER_PASSWORD);
+        await page.getByLabel('Confirmer le mot de passe').fill(OWNER_PASSWORD);
+        await page.waitForSelector('#setup-submit:not([disabled])');
+        await page.locator('#setup-submit').click();
+        await page.locator('#setup-status').filter({ hasText: /Ce lien n.est plus valable\./ }).waitFor();
+        check(await page.locator('#setup-form').isHidden(), 'the form stays after the link was refused');
+        check(new URL(page.url()).pathname === '/setup', `the page left /setup (${page.url()})`);
+        await settle(page);
         noProblems(problems);
       } finally {
         await context.close();
@@ -627,7 +652,10 @@ const tests = [
         await waitI18n(page, 'fr');
         await email.fill('nobody@acme.example');
         await password.fill(WRONG_PASSWORD);
-        await submit.click();
+        await Promise.all([
+          page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/auth/login'),
+          submit.click(),
+        ]);
         await page.waitForFunction(() => document.getElementById('login-submit')?.disabled === false
           && document.getElementById('login-status')?.textContent !== '');
         check((await statusText(page, '#login-status')) === wrongPassword,

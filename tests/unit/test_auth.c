@@ -74,8 +74,10 @@ check_verdict_shape(const struct auth_policy *p, unsigned min,
         assert_int_equal(st->length, 0);
         return;
     }
-    assert_int_equal((st->problems & AUTH_PW_TOO_SHORT) != 0,
-                     st->length < min);
+    /* the minimum counts a run of spaces once: never more lenient */
+    if (st->length < min) {
+        assert_true(st->problems & AUTH_PW_TOO_SHORT);
+    }
     assert_int_equal((st->problems & AUTH_PW_TOO_LONG) != 0,
                      st->length > p->max_len);
     assert_int_equal((st->problems & AUTH_PW_WEAK) != 0,
@@ -123,8 +125,8 @@ test_password_table(void **state)
         /* length: 11 refused, 12 random-ish accepted */
         {"abcdefghijk", 0, &ctx_alice, AUTH_PW_TOO_SHORT | AUTH_PW_WEAK, 0,
          WANT_NO, 11},
-        {"Xq7#mPz2!vL", 0, &ctx_alice, AUTH_PW_TOO_SHORT, AUTH_PW_WEAK,
-         WANT_NO, 11},
+        {"Xq7#mPz2!vL", 0, &ctx_alice, AUTH_PW_TOO_SHORT, AUTH_PW_WEAK, WANT_NO,
+         11},
         {"kX9#mQ2$vL7p", 0, &ctx_alice, 0, ALL_PROBLEMS, WANT_YES, 12},
         {"kX9#mQ2$vL7p", 0, NULL, 0, ALL_PROBLEMS, WANT_YES, 12},
         {"", 0, &ctx_alice, AUTH_PW_TOO_SHORT | AUTH_PW_WEAK, 0, WANT_NO, 0},
@@ -145,12 +147,11 @@ test_password_table(void **state)
         /* passphrases with accents, spaces and emoji are welcome */
         {"Élégant château près du lac", 0, &ctx_alice, 0, ALL_PROBLEMS,
          WANT_YES, 27},
-        {"ça va très bien merci", 0, &ctx_alice, 0, ALL_PROBLEMS, WANT_YES,
-         21},
-        {"Le chat dort sur le canapé", 0, &ctx_alice, 0, ALL_PROBLEMS,
-         WANT_YES, 26},
-        {"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb codes all night long",
-         0, &ctx_alice, 0, ALL_PROBLEMS, WANT_YES, 24},
+        {"ça va très bien merci", 0, &ctx_alice, 0, ALL_PROBLEMS, WANT_YES, 21},
+        {"Le chat dort sur le canapé", 0, &ctx_alice, 0, ALL_PROBLEMS, WANT_YES,
+         26},
+        {"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb codes all night long", 0,
+         &ctx_alice, 0, ALL_PROBLEMS, WANT_YES, 24},
         /* NFKC: full-width forms are the ASCII password */
         {"ｐａｓｓｗｏｒｄ１２３４", 0, &ctx_alice,
          AUTH_PW_COMMON | AUTH_PW_WEAK, AUTH_PW_TOO_SHORT, WANT_NO, 12},
@@ -189,10 +190,10 @@ test_password_table(void **state)
         {"correct horse \xed\xa0\x80 battery staple", 0, &ctx_alice,
          AUTH_PW_BAD_UTF8, 0, WANT_NO, 0},
         /* not printable: tab, DEL... */
-        {"correct horse\tbattery staple", 0, &ctx_alice,
-         AUTH_PW_NOT_PRINTABLE, AUTH_PW_BAD_UTF8, WANT_NO, 28},
-        {"correct horse battery staple\n", 0, &ctx_alice,
-         AUTH_PW_NOT_PRINTABLE, 0, WANT_NO, 29},
+        {"correct horse\tbattery staple", 0, &ctx_alice, AUTH_PW_NOT_PRINTABLE,
+         AUTH_PW_BAD_UTF8, WANT_NO, 28},
+        {"correct horse battery staple\n", 0, &ctx_alice, AUTH_PW_NOT_PRINTABLE,
+         0, WANT_NO, 29},
         {"correct horse\x7f battery staple", 0, &ctx_alice,
          AUTH_PW_NOT_PRINTABLE, 0, WANT_NO, 29},
         /* ...private use U+E000, unassigned U+0378, line separator */
@@ -203,13 +204,19 @@ test_password_table(void **state)
         {"correct horse \xe2\x80\xa8 battery staple", 0, &ctx_alice,
          AUTH_PW_NOT_PRINTABLE, 0, WANT_NO, 30},
         /* ...and an inner NUL, which must not make a common match */
-        {"correct horse\0battery staple", 28, &ctx_alice,
-         AUTH_PW_NOT_PRINTABLE, 0, WANT_NO, 28},
+        {"correct horse\0battery staple", 28, &ctx_alice, AUTH_PW_NOT_PRINTABLE,
+         0, WANT_NO, 28},
         {"password1234\0zz", 15, &ctx_alice, AUTH_PW_NOT_PRINTABLE,
          AUTH_PW_COMMON, WANT_NO, 15},
+        /* a run of spaces counts once towards the minimum (ASVS 2.1.1) */
+        {"ab          c", 0, NULL, AUTH_PW_TOO_SHORT, 0, WANT_NO, 13},
+        {"ab\xc2\xa0\xe3\x80\x80     cdefgh", 0, NULL, AUTH_PW_TOO_SHORT, 0,
+         WANT_NO, 15},
+        {"correct  horse  battery  staple", 0, &ctx_alice, 0, ALL_PROBLEMS,
+         WANT_YES, 31},
         /* spaces alone are printable, just weak */
-        {"                ", 0, NULL, AUTH_PW_WEAK, AUTH_PW_NOT_PRINTABLE,
-         WANT_NO, 16},
+        {"                ", 0, NULL, AUTH_PW_WEAK | AUTH_PW_TOO_SHORT,
+         AUTH_PW_NOT_PRINTABLE, WANT_NO, 16},
     };
 
     (void)state;
@@ -222,8 +229,9 @@ test_password_table(void **state)
 static void
 fill_noise(char *out, size_t n, uint32_t seed)
 {
-    static const char set[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-                              "23456789!#$%&*+-=?@^_~";
+    static const char set[] =
+        "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+        "23456789!#$%&*+-=?@^_~";
     uint32_t x = seed;
 
     for (size_t i = 0; i < n; i++) {
@@ -264,9 +272,9 @@ test_password_bounds(void **state)
     assert_int_equal(st.length, AUTH_PW_INPUT_MAX);
     assert_true(st.problems & AUTH_PW_TOO_LONG);
     memset(&st, 0x5a, sizeof(st));
-    assert_int_equal(auth_password_evaluate(&p, buf, AUTH_PW_INPUT_MAX + 1,
-                                            &ctx_alice, &st),
-                     CF_ETOOBIG);
+    assert_int_equal(
+        auth_password_evaluate(&p, buf, AUTH_PW_INPUT_MAX + 1, &ctx_alice, &st),
+        CF_ETOOBIG);
     assert_int_equal(st.nhints, 0x5a5a5a5au);
 
     /* 128 characters of two bytes each: 256 bytes, still 128 */
@@ -277,15 +285,14 @@ test_password_bounds(void **state)
             wide[2 * i] = '\xc3';
             wide[2 * i + 1] = (char)(0x80 + (i * 7) % 0x40);
         }
-        assert_int_equal(
-            auth_password_evaluate(&p, wide, 256, &ctx_alice, &st), CF_OK);
+        assert_int_equal(auth_password_evaluate(&p, wide, 256, &ctx_alice, &st),
+                         CF_OK);
         assert_int_equal(st.length, 128);
         assert_false(st.problems & AUTH_PW_TOO_LONG);
     }
 
     /* NULL with a length is the caller's bug, NULL with 0 is "" */
-    assert_int_equal(auth_password_evaluate(&p, NULL, 3, NULL, &st),
-                     CF_EINVAL);
+    assert_int_equal(auth_password_evaluate(&p, NULL, 3, NULL, &st), CF_EINVAL);
     assert_int_equal(auth_password_evaluate(&p, NULL, 0, NULL, &st), CF_OK);
     assert_int_equal(st.length, 0);
     assert_true(st.problems & AUTH_PW_TOO_SHORT);
@@ -302,25 +309,22 @@ test_password_bad_context(void **state)
 
     (void)state;
     auth_policy_defaults(&p);
-    assert_int_equal(
-        auth_password_evaluate(&p, "correct horse battery staple", 28, &ctx,
-                               &st),
-        CF_EINVAL);
+    assert_int_equal(auth_password_evaluate(&p, "correct horse battery staple",
+                                            28, &ctx, &st),
+                     CF_EINVAL);
     big = cf_malloc(AUTH_PW_INPUT_MAX + 2);
     assert_non_null(big);
     memset(big, 'x', AUTH_PW_INPUT_MAX + 1);
     big[AUTH_PW_INPUT_MAX + 1] = '\0';
     ctx.email = NULL;
     ctx.name = big;
-    assert_int_equal(
-        auth_password_evaluate(&p, "correct horse battery staple", 28, &ctx,
-                               &st),
-        CF_EINVAL);
+    assert_int_equal(auth_password_evaluate(&p, "correct horse battery staple",
+                                            28, &ctx, &st),
+                     CF_EINVAL);
     big[AUTH_PW_INPUT_MAX] = '\0'; /* exactly at the bound: fine */
-    assert_int_equal(
-        auth_password_evaluate(&p, "correct horse battery staple", 28, &ctx,
-                               &st),
-        CF_OK);
+    assert_int_equal(auth_password_evaluate(&p, "correct horse battery staple",
+                                            28, &ctx, &st),
+                     CF_OK);
     cf_free(big);
 }
 
@@ -356,6 +360,17 @@ test_password_hints(void **state)
         auth_password_evaluate(&p, "short", 5, &ctx_alice_admin, &st), CF_OK);
     assert_string_equal(st.hints_en[0], "At least 24 characters.");
 
+    /* short only because of a run of spaces: say so */
+    assert_int_equal(
+        auth_password_evaluate(&p, "kX9#mQ2        $vL7p!", 21, NULL, &st),
+        CF_OK);
+    assert_int_equal(st.length, 21);
+    assert_int_equal(st.problems, AUTH_PW_TOO_SHORT);
+    assert_int_equal(st.nhints, 3);
+    assert_string_equal(st.hints_en[0], "At least 20 characters.");
+    assert_string_equal(st.hints_en[1],
+                        "Consecutive spaces count as one character.");
+
     /* a minimum without its own sentence gets the generic one */
     p.min_len = 33;
     assert_int_equal(auth_password_evaluate(&p, "short", 5, NULL, &st), CF_OK);
@@ -367,10 +382,9 @@ test_password_hints(void **state)
     auth_policy_defaults(&p);
     assert_int_equal(auth_password_evaluate(&p, "password", 8, &ctx, &st),
                      CF_OK);
-    assert_int_equal(st.problems,
-                     AUTH_PW_TOO_SHORT | AUTH_PW_COMMON | AUTH_PW_WEAK |
-                         AUTH_PW_HAS_EMAIL | AUTH_PW_HAS_NAME |
-                         AUTH_PW_HAS_TENANT);
+    assert_int_equal(st.problems, AUTH_PW_TOO_SHORT | AUTH_PW_COMMON |
+                                      AUTH_PW_WEAK | AUTH_PW_HAS_EMAIL |
+                                      AUTH_PW_HAS_NAME | AUTH_PW_HAS_TENANT);
     assert_int_equal(st.nhints, AUTH_HINTS_MAX);
     assert_string_equal(st.hints_en[AUTH_HINTS_MAX - 1],
                         "Use a passphrase of several unrelated words.");
@@ -410,8 +424,8 @@ check_merge(const struct auth_policy *base, const struct auth_policy *tenant)
 static void
 test_policy_merge(void **state)
 {
-    static const unsigned lens[] = {0, 1, 8, 12, 15, 16, 20, 64, 127,
-                                    128, 129, 200, UINT_MAX};
+    static const unsigned lens[] = {0,  1,   8,   12,  15,  16,      20,
+                                    64, 127, 128, 129, 200, UINT_MAX};
     static const int scores[] = {-5, 0, 1, 2, 3, 4, 5, 100};
     struct auth_policy d;
     struct auth_policy m;
@@ -490,12 +504,15 @@ test_email_normalize(void **state)
         {"Alice@Example.COM", "alice@example.com"},
         {"  bob@example.com \t\r\n", "bob@example.com"},
         {"ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "alice@example.com"},
-        {"\xe3\x80\x80" "carol@example.com\xe3\x80\x80", "carol@example.com"},
+        {"\xe3\x80\x80"
+         "carol@example.com\xe3\x80\x80",
+         "carol@example.com"},
         {"ÉLODIE@Exemple.FR", "élodie@exemple.fr"},
         {"E\xcc\x81lodie@exemple.fr", "élodie@exemple.fr"}, /* composed */
-        {"Straße@Beispiel.DE", "straße@beispiel.de"},      /* ß kept */
+        {"Straße@Beispiel.DE", "straße@beispiel.de"},       /* ß kept */
         {"ΟΔΥΣΣΕΥΣ@example.gr", "οδυσσευσ@example.gr"},
-        {"first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk"},
+        {"first.last+tag@sub.example.co.uk",
+         "first.last+tag@sub.example.co.uk"},
         {"root@localhost", "root@localhost"},
         {"", NULL},
         {"   ", NULL},
@@ -507,10 +524,16 @@ test_email_normalize(void **state)
         {"alice@exa\tmple.com", NULL},
         {"alice\x01@example.com", NULL},
         {"\xff@example.com", NULL},
-        {"ali\xe2\x80\x8b" "ce@example.com", NULL},  /* zero-width space */
-        {"ali\xee\x80\x80" "ce@example.com", NULL},  /* private use */
-        {"alice@ex\xc2\xa0" "ample.com", NULL},      /* NBSP -> space */
-        {"alice\xe2\x80\xa8@example.com", NULL},     /* line separator */
+        {"ali\xe2\x80\x8b"
+         "ce@example.com",
+         NULL}, /* zero-width space */
+        {"ali\xee\x80\x80"
+         "ce@example.com",
+         NULL}, /* private use */
+        {"alice@ex\xc2\xa0"
+         "ample.com",
+         NULL},                                  /* NBSP -> space */
+        {"alice\xe2\x80\xa8@example.com", NULL}, /* line separator */
     };
     char *out = NULL;
     char *again = NULL;
@@ -564,22 +587,22 @@ static void
 test_common_list(void **state)
 {
     static const char *const present[] = {
-        "123456", "password", "azerty", "motdepasse", "soleil",
-        "password1234", "qwertyuiop", "iloveyou",
+        "123456", "password",     "azerty",     "motdepasse",
+        "soleil", "password1234", "qwertyuiop", "iloveyou",
     };
 
     (void)state;
     assert_true(auth_common_passwords_count >= 10000);
     for (size_t i = 1; i < auth_common_passwords_count; i++) {
-        assert_true(strcmp(auth_common_passwords[i - 1],
-                           auth_common_passwords[i]) < 0);
+        assert_true(
+            strcmp(auth_common_passwords[i - 1], auth_common_passwords[i]) < 0);
     }
     for (size_t i = 0; i < CF_ARRAY_LEN(present); i++) {
         assert_true(auth_common_contains(present[i], strlen(present[i])));
     }
     /* first and last of the sorted table, found by the search */
-    assert_true(auth_common_contains(
-        auth_common_passwords[0], strlen(auth_common_passwords[0])));
+    assert_true(auth_common_contains(auth_common_passwords[0],
+                                     strlen(auth_common_passwords[0])));
     assert_true(auth_common_contains(
         auth_common_passwords[auth_common_passwords_count - 1],
         strlen(auth_common_passwords[auth_common_passwords_count - 1])));
@@ -600,9 +623,8 @@ test_text_normalize(void **state)
     struct auth_text t = AUTH_TEXT_INIT;
 
     (void)state;
-    assert_int_equal(auth_text_normalize("ＡＢｃ\xc3\x9f", 11, AUTH_TEXT_FOLD,
-                                         &t),
-                     CF_OK);
+    assert_int_equal(
+        auth_text_normalize("ＡＢｃ\xc3\x9f", 11, AUTH_TEXT_FOLD, &t), CF_OK);
     assert_string_equal(t.s, "abcss");
     assert_int_equal(t.len, 5);
     assert_int_equal(t.ncp, 5);
@@ -613,9 +635,8 @@ test_text_normalize(void **state)
     auth_text_release(&t); /* twice is fine */
     auth_text_release(NULL);
 
-    assert_int_equal(auth_text_normalize("ＡＢｃ\xc3\x9f", 11, AUTH_TEXT_LOWER,
-                                         &t),
-                     CF_OK);
+    assert_int_equal(
+        auth_text_normalize("ＡＢｃ\xc3\x9f", 11, AUTH_TEXT_LOWER, &t), CF_OK);
     assert_string_equal(t.s, "abcß");
     assert_int_equal(t.ncp, 4);
     auth_text_release(&t);
