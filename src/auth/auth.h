@@ -17,6 +17,7 @@
 #define AUTH_PW_MIN 12       /* characters after NFKC */
 #define AUTH_PW_MIN_ADMIN 16 /* owner and admin roles */
 #define AUTH_PW_MAX 128
+#define AUTH_PW_MIN_BITS 50.0  /* CNIL 2022-100 case 2 */
 #define AUTH_PW_MIN_SCORE 3    /* zxcvbn score 0..4 */
 #define AUTH_PW_INPUT_MAX 1024 /* bytes accepted before normalisation */
 #define AUTH_HINTS_MAX 6
@@ -76,7 +77,10 @@ void auth_policy_merge(struct auth_policy *base,
  * under policy and ctx into *out. Returns CF_OK whenever a verdict was
  * reached (acceptable or not), CF_ETOOBIG over AUTH_PW_INPUT_MAX bytes,
  * CF_ENOMEM. Every copy of the password made here is wiped before return;
- * the password is never logged.
+ * the password is never logged. CF_EINVAL for NULL policy or out, a NULL
+ * password with a length, or a context string that is not UTF-8 or is
+ * over 1024 bytes. A password is WEAK below min_score or below
+ * AUTH_PW_MIN_BITS of zxcvbn entropy.
  */
 CF_MUST_CHECK enum cf_rc auth_password_evaluate(
     const struct auth_policy *policy, const char *password_secret, size_t len,

@@ -204,7 +204,8 @@ fuzz_check(const struct auth_policy *p, const struct auth_pw_context *ctx,
     if (st.score < 0 || st.score > 4 || !(st.entropy_bits >= 0.0)) {
         fuzz_fail("score or entropy out of range", st.problems);
     }
-    if (((st.problems & AUTH_PW_WEAK) != 0) != (st.score < p->min_score)) {
+    if (((st.problems & AUTH_PW_WEAK) != 0) !=
+        (st.score < p->min_score || st.entropy_bits < AUTH_PW_MIN_BITS)) {
         fuzz_fail("WEAK disagrees with the score", st.problems);
     }
     if (control && !(st.problems & AUTH_PW_NOT_PRINTABLE)) {
