@@ -12,6 +12,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "auth/auth_int.h"
 
@@ -700,6 +703,265 @@ test_alloc_failures(void **state)
     cf_free(email);
 }
 
+/* ---- accounts, sessions, lockout (COMMITMENT A1, A4, A5, A6, B5, C1) */
+
+static void
+test_device_labels(void **state)
+{
+    static const struct {
+        const char *ua;
+        const char *label;
+    } cases[] = {
+        {"Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 "
+         "Firefox/120.0",
+         "Firefox on Linux"},
+        {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+         "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0",
+         "Edge on Windows"},
+        {"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
+         "AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
+         "Safari on iOS"},
+        {"curl/7.88.1", "curl"},
+        {"", "unknown device"},
+        {NULL, "unknown device"},
+    };
+    char out[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CF_ARRAY_LEN(cases); i++) {
+        assert_string_equal(auth_device_label(cases[i].ua, out, sizeof(out)),
+                            cases[i].label);
+    }
+}
+
+static void
+test_ipban(void **state)
+{
+    struct auth_ipban *b = NULL;
+    struct auth_config cfg = {
+        .ipban_failures = 3, .ipban_window_s = 600, .ipban_s = 900};
+    unsigned retry = 0;
+    int i;
+
+    (void)state;
+    assert_int_equal(auth_ipban_new(8, &b), CF_OK);
+    for (i = 0; i < 3; i++) {
+        auth_ipban_failed(b, &cfg, "10.0.0.1", 1000);
+    }
+    assert_false(auth_ipban_banned(b, "10.0.0.1", 1000, &retry));
+    auth_ipban_failed(b, &cfg, "10.0.0.1", 1001); /* the 4th: more than 3 */
+    assert_true(auth_ipban_banned(b, "10.0.0.1", 1002, &retry));
+    assert_int_equal(retry, 899);
+    assert_false(auth_ipban_banned(b, "10.0.0.2", 1002, &retry));
+    assert_false(auth_ipban_banned(b, "10.0.0.1", 1901, &retry));
+    /* failures outside the window do not add up */
+    for (i = 0; i < 3; i++) {
+        auth_ipban_failed(b, &cfg, "10.0.0.3", 1000 + i * 700);
+    }
+    assert_false(auth_ipban_banned(b, "10.0.0.3", 3000, &retry));
+    auth_ipban_free(b);
+}
+
+struct acct {
+    char dir[64];
+    struct db_pool *pool;
+    struct cx_data_key *key;
+    struct auth_config cfg;
+    struct auth_ipban *ban;
+    struct auth_ctx ctx;
+};
+
+static int
+acct_setup(void **state)
+{
+    struct acct *a = calloc(1, sizeof(*a));
+    char cmd[128];
+    struct db *db = NULL;
+
+    assert_non_null(a);
+    assert_int_equal(cx_init(), CF_OK);
+    snprintf(a->dir, sizeof(a->dir), "%s/coffre-acct-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(a->dir));
+    assert_int_equal(db_pool_new(a->dir, 4, 1000, &a->pool), CF_OK);
+    assert_int_equal(db_pool_get(a->pool, 1, DB_POOL_CREATE, &db), CF_OK);
+    db_pool_put(a->pool, db);
+    assert_int_equal(cx_data_key_new(&a->key), CF_OK);
+    /* a low Argon2id cost keeps the test fast; the policy is the same */
+    a->cfg = (struct auth_config){.cost = {.memory_kib = 8 * 1024, .passes = 1},
+                                  .session_idle_s = 1800,
+                                  .session_max_s = 43200,
+                                  .ipban_failures = 1000,
+                                  .ipban_window_s = 600,
+                                  .ipban_s = 900};
+    assert_int_equal(auth_ipban_new(8, &a->ban), CF_OK);
+    a->ctx = (struct auth_ctx){.pool = a->pool,
+                               .tenant_id = 1,
+                               .tenant_slug = "acme",
+                               .tenant_key = a->key,
+                               .cfg = &a->cfg,
+                               .ipban = a->ban,
+                               .principal = "cli:test",
+                               .client_ip = "192.0.2.7",
+                               .user_agent = "curl/8.0"};
+    (void)cmd;
+    *state = a;
+    return 0;
+}
+
+static int
+acct_teardown(void **state)
+{
+    struct acct *a = *state;
+    char cmd[128];
+
+    db_pool_free(a->pool);
+    cx_data_key_free(a->key);
+    auth_ipban_free(a->ban);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", a->dir);
+    assert_int_equal(system(cmd), 0);
+    free(a);
+    return 0;
+}
+
+static int64_t
+acct_count(struct acct *a, const char *sql)
+{
+    struct db *db = NULL;
+    int64_t n = -1;
+
+    assert_int_equal(db_pool_get(a->pool, 1, 0, &db), CF_OK);
+    assert_int_equal(db_query_int64(db, sql, &n), CF_OK);
+    db_pool_put(a->pool, db);
+    return n;
+}
+
+#define GOOD_PW "violet-Tambour-glacier-47-mirabelle"
+
+static void
+test_account_flow(void **state)
+{
+    struct acct *a = *state;
+    struct auth_strength v;
+    struct auth_session s;
+    char link[CX_TOKEN_LEN + 1];
+    char tok[CX_TOKEN_LEN + 1];
+    char tok2[CX_TOKEN_LEN + 1];
+    bool mfa = true;
+    unsigned retry = 0;
+
+    assert_int_equal(auth_owner_create(&a->ctx, " Owner@Acme.Example ", link),
+                     CF_OK);
+    assert_int_equal(strlen(link), CX_TOKEN_LEN);
+    /* one account per normalised address */
+    assert_int_equal(auth_owner_create(&a->ctx, "owner@acme.example", tok),
+                     CF_ECONFLICT);
+    assert_int_equal(auth_owner_create(&a->ctx, "not an address", tok),
+                     CF_EINVAL);
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM users"), 1);
+    /* no password yet: login fails like any failure */
+    assert_int_equal(auth_login(&a->ctx, "owner@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok, &mfa, &retry),
+                     CF_EAUTH);
+    /* owners need 16 characters; the link stays usable */
+    assert_int_equal(auth_setup_complete(&a->ctx, link, "kX9#mQ2$vL7p", 12, &v),
+                     CF_EINVAL);
+    assert_true(v.problems & AUTH_PW_TOO_SHORT);
+    assert_int_equal(
+        auth_setup_complete(&a->ctx, link, GOOD_PW, strlen(GOOD_PW), &v),
+        CF_OK);
+    assert_int_equal(
+        auth_setup_complete(&a->ctx, link, GOOD_PW, strlen(GOOD_PW), &v),
+        CF_ENOTFOUND); /* single use */
+    assert_int_equal(auth_login(&a->ctx, "OWNER@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok, &mfa, &retry),
+                     CF_OK);
+    assert_false(mfa);
+    assert_int_equal(auth_login(&a->ctx, "owner@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok2, &mfa, &retry),
+                     CF_OK);
+    assert_string_not_equal(tok, tok2); /* a new token at each login */
+    assert_int_equal(auth_session_get(&a->ctx, tok, &s), CF_OK);
+    assert_string_equal(s.email, "owner@acme.example");
+    assert_string_equal(s.role, "owner");
+    assert_int_equal(strlen(s.csrf), AUTH_CSRF_LEN);
+    assert_int_equal(auth_logout(&a->ctx, tok), CF_OK);
+    assert_int_equal(auth_session_get(&a->ctx, tok, &s), CF_EAUTH);
+    assert_int_equal(auth_logout(&a->ctx, tok), CF_EAUTH);
+    assert_int_equal(auth_session_get(&a->ctx, tok2, &s), CF_OK);
+    assert_int_equal(auth_session_get(&a->ctx, "garbage", &s), CF_EAUTH);
+    /* COMMITMENT C2: every change has its event */
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM audit_events WHERE "
+                                   "action = 'session.create'"),
+                     2);
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM audit_events WHERE "
+                                   "action = 'session.delete'"),
+                     1);
+    /* COMMITMENT C1: every attempt journaled */
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM access_log"), 4);
+}
+
+static void
+test_lockout(void **state)
+{
+    struct acct *a = *state;
+    struct auth_strength v;
+    char link[CX_TOKEN_LEN + 1];
+    char tok[CX_TOKEN_LEN + 1];
+    bool mfa = false;
+    unsigned retry = 0;
+    int i;
+
+    assert_int_equal(auth_owner_create(&a->ctx, "o@acme.example", link), CF_OK);
+    assert_int_equal(
+        auth_setup_complete(&a->ctx, link, GOOD_PW, strlen(GOOD_PW), &v),
+        CF_OK);
+    for (i = 0; i < AUTH_LOCK_AFTER; i++) {
+        assert_int_equal(auth_login(&a->ctx, "o@acme.example", "wrong", 5, tok,
+                                    &mfa, &retry),
+                         CF_EAUTH);
+    }
+    /* locked: the right password is refused the same way (COMMITMENT A5) */
+    assert_int_equal(auth_login(&a->ctx, "o@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok, &mfa, &retry),
+                     CF_EAUTH);
+    assert_int_equal(
+        acct_count(a, "SELECT count(*) FROM audit_events WHERE action = "
+                      "'user.lock'"),
+        1);
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM access_log WHERE "
+                                   "outcome = 'locked'"),
+                     1);
+    /* a first lock lasts a minute */
+    assert_true(acct_count(a, "SELECT locked_until - CAST(strftime('%s', "
+                              "'now') AS INTEGER) FROM users") <= 60);
+}
+
+static void
+test_ip_ban_login(void **state)
+{
+    struct acct *a = *state;
+    char tok[CX_TOKEN_LEN + 1];
+    bool mfa = false;
+    unsigned retry = 0;
+    int i;
+
+    a->cfg.ipban_failures = 2;
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(auth_login(&a->ctx, "nobody@acme.example", "x", 1, tok,
+                                    &mfa, &retry),
+                         CF_EAUTH);
+    }
+    assert_int_equal(
+        auth_login(&a->ctx, "nobody@acme.example", "x", 1, tok, &mfa, &retry),
+        CF_ELOCKED); /* COMMITMENT A6 */
+    assert_true(retry >= 1 && retry <= 900);
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM access_log WHERE "
+                                   "outcome = 'banned'"),
+                     1);
+}
+
 int
 main(void)
 {
@@ -713,6 +975,14 @@ main(void)
         cmocka_unit_test(test_common_list),
         cmocka_unit_test(test_text_normalize),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_device_labels),
+        cmocka_unit_test(test_ipban),
+        cmocka_unit_test_setup_teardown(test_account_flow, acct_setup,
+                                        acct_teardown),
+        cmocka_unit_test_setup_teardown(test_lockout, acct_setup,
+                                        acct_teardown),
+        cmocka_unit_test_setup_teardown(test_ip_ban_login, acct_setup,
+                                        acct_teardown),
     };
 
     return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
