@@ -207,4 +207,59 @@ const char *auth_device_label(const char *user_agent, char *out, size_t cap);
 CF_MUST_CHECK enum cf_rc auth_ipban_new(size_t slots, struct auth_ipban **out);
 void auth_ipban_free(struct auth_ipban *b);
 
+/* ---- my account: sessions, journal, password change --------------- */
+
+/* One session of an account, for the owner's list (no token in it). */
+struct auth_session_info {
+    int64_t id;
+    int64_t created;
+    int64_t last_seen;
+    char client_ip[64];
+    char device[64];
+    bool current;
+};
+
+/* One line of an account's access journal. */
+struct auth_login_info {
+    int64_t id;
+    char time[CF_TIME_RFC3339_LEN];
+    char outcome[16];
+    char client_ip[64];
+    char device[64];
+};
+
+typedef enum cf_rc (*auth_session_fn)(const struct auth_session_info *s,
+                                      void *arg);
+typedef enum cf_rc (*auth_login_fn)(const struct auth_login_info *l, void *arg);
+
+/* Call fn for each live session of user_id, newest first; current_id
+ * marks the caller's own. */
+CF_MUST_CHECK enum cf_rc auth_sessions_list(const struct auth_ctx *ctx,
+                                            int64_t user_id, int64_t current_id,
+                                            auth_session_fn fn, void *arg);
+/* End session_id of user_id (CF_ENOTFOUND when it is not theirs), or,
+ * with session_id 0, every session of user_id but keep_id; *count gets
+ * how many ended. Audited. */
+CF_MUST_CHECK enum cf_rc auth_sessions_revoke(const struct auth_ctx *ctx,
+                                              int64_t user_id,
+                                              int64_t session_id,
+                                              int64_t keep_id, int64_t *count);
+/* Call fn for at most limit journal lines of user_id older than before
+ * (0: from the newest), newest first (COMMITMENT C1). */
+CF_MUST_CHECK enum cf_rc auth_logins_list(const struct auth_ctx *ctx,
+                                          int64_t user_id, int64_t before,
+                                          unsigned limit, auth_login_fn fn,
+                                          void *arg);
+/*
+ * Change user_id's password: current must match (CF_EAUTH, counted as a
+ * failure like a login), new_pw must pass the policy (CF_EINVAL with
+ * *verdict). On success every other session of the account ends
+ * (keep_id is kept). Two Argon2id hashes: call from the worker pool.
+ */
+CF_MUST_CHECK enum cf_rc
+auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
+                     int64_t keep_id, const char *current_secret,
+                     size_t current_len, const char *new_secret, size_t new_len,
+                     struct auth_strength *verdict);
+
 #endif

@@ -158,4 +158,19 @@ CF_MUST_CHECK enum cf_rc auth_user_email(struct db *db,
                                          const struct auth_keys *k, int64_t id,
                                          char *out, size_t cap);
 
+/* me.c's SQL (store.c) */
+CF_MUST_CHECK enum cf_rc auth_store_user_hash(struct db *db, int64_t id,
+                                              char *hash, size_t cap);
+CF_MUST_CHECK enum cf_rc
+auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
+                         int64_t now, int64_t current_id, auth_session_fn fn,
+                         void *arg);
+CF_MUST_CHECK enum cf_rc auth_store_logins_each(struct db *db, int64_t user_id,
+                                                int64_t before, unsigned limit,
+                                                auth_login_fn fn, void *arg);
+/* session_id > 0: that session of user_id; 0: all of user_id but keep_id */
+CF_MUST_CHECK enum cf_rc
+auth_store_sessions_delete(struct db *db, int64_t user_id, int64_t session_id,
+                           int64_t keep_id, int64_t *count);
+
 #endif

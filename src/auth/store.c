@@ -333,3 +333,124 @@ auth_store_journal(struct db *db, int64_t user_id,
         outcome, ARG_TEXT, ctx->client_ip, ARG_TEXT, ctx->user_agent, ARG_TEXT,
         device, ARG_END);
 }
+
+enum cf_rc
+auth_store_user_hash(struct db *db, int64_t id, char *hash, size_t cap)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st, "SELECT password_hash FROM users WHERE id = ?1",
+                   ARG_INT, id, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    store_copy(hash, cap, db_col_text(st, 0));
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
+                         int64_t now, int64_t current_id, auth_session_fn fn,
+                         void *arg)
+{
+    struct db_stmt *st = NULL;
+    struct auth_session_info s;
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = db_prepare(db,
+                    "SELECT id, created, last_seen, client_ip, device FROM "
+                    "sessions WHERE user_id = ?1 AND last_seen > ?2 AND "
+                    "expires > ?3 ORDER BY id DESC",
+                    &st);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = db_bind_int64(st, 1, user_id);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 2, idle_since);
+    }
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 3, now);
+    }
+    while (rc == CF_OK) {
+        rc = db_step(st, &row);
+        if (rc != CF_OK || !row) {
+            break;
+        }
+        memset(&s, 0, sizeof(s));
+        s.id = db_col_int64(st, 0);
+        s.created = db_col_int64(st, 1);
+        s.last_seen = db_col_int64(st, 2);
+        store_copy(s.client_ip, sizeof(s.client_ip), db_col_text(st, 3));
+        store_copy(s.device, sizeof(s.device), db_col_text(st, 4));
+        s.current = s.id == current_id;
+        rc = fn(&s, arg);
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+enum cf_rc
+auth_store_logins_each(struct db *db, int64_t user_id, int64_t before,
+                       unsigned limit, auth_login_fn fn, void *arg)
+{
+    struct db_stmt *st = NULL;
+    struct auth_login_info l;
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = db_prepare(db,
+                    "SELECT id, time, outcome, client_ip, device FROM "
+                    "access_log WHERE user_id = ?1 AND id < ?2 "
+                    "ORDER BY id DESC LIMIT ?3",
+                    &st);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = db_bind_int64(st, 1, user_id);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 2, before > 0 ? before : INT64_MAX);
+    }
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 3, (int64_t)limit);
+    }
+    while (rc == CF_OK) {
+        rc = db_step(st, &row);
+        if (rc != CF_OK || !row) {
+            break;
+        }
+        memset(&l, 0, sizeof(l));
+        l.id = db_col_int64(st, 0);
+        store_copy(l.time, sizeof(l.time), db_col_text(st, 1));
+        store_copy(l.outcome, sizeof(l.outcome), db_col_text(st, 2));
+        store_copy(l.client_ip, sizeof(l.client_ip), db_col_text(st, 3));
+        store_copy(l.device, sizeof(l.device), db_col_text(st, 4));
+        rc = fn(&l, arg);
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+enum cf_rc
+auth_store_sessions_delete(struct db *db, int64_t user_id, int64_t session_id,
+                           int64_t keep_id, int64_t *count)
+{
+    enum cf_rc rc;
+
+    if (session_id > 0) {
+        rc =
+            store_run(db, "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2",
+                      ARG_INT, session_id, ARG_INT, user_id, ARG_END);
+    } else {
+        rc = store_run(db,
+                       "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2",
+                       ARG_INT, user_id, ARG_INT, keep_id, ARG_END);
+    }
+    if (rc == CF_OK) {
+        *count = db_changes(db);
+    }
+    return rc;
+}

@@ -357,3 +357,215 @@ http_h_me(struct http_req *req, struct http_resp *resp)
     json_decref(doc);
     return rc;
 }
+
+/* ---- GET/DELETE /api/v1/me/sessions, GET /api/v1/me/logins ------------ */
+
+static enum cf_rc
+session_item(const struct auth_session_info *s, void *arg)
+{
+    char created[CF_TIME_RFC3339_LEN];
+    char seen[CF_TIME_RFC3339_LEN];
+
+    cf_time_fmt(s->created, created);
+    cf_time_fmt(s->last_seen, seen);
+    return json_array_append_new(
+               arg, json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id",
+                              (json_int_t)s->id, "created", created,
+                              "last_seen", seen, "client_ip", s->client_ip,
+                              "device", s->device, "current", s->current)) == 0
+               ? CF_OK
+               : CF_ERR(CF_ENOMEM);
+}
+
+enum cf_rc
+http_h_me_sessions(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    json_t *list = json_array();
+    json_t *doc = NULL;
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_sessions_list(&ctx, req->session.user_id, req->session.id,
+                                session_item, list);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_OK) {
+        doc = json_pack("{s:O}", "sessions", list);
+        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    }
+    json_decref(doc);
+    json_decref(list);
+    return rc;
+}
+
+/* End one session (DELETE .../sessions/{id}) or all the others. */
+static enum cf_rc
+me_revoke(struct http_req *req, struct http_resp *resp, int64_t id)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    int64_t ended = 0;
+    json_t *doc;
+    enum cf_rc rc;
+
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_sessions_revoke(&ctx, req->session.user_id, id,
+                                  req->session.id, &ended);
+    }
+    cx_data_key_free(key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    if (id == req->session.id) {
+        snprintf(resp->cookie, sizeof(resp->cookie),
+                 SESSION_COOKIE "=; Path=/; Secure; HttpOnly; "
+                                "SameSite=Strict; Max-Age=0");
+    }
+    doc = json_pack("{s:I}", "ended", (json_int_t)ended);
+    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    json_decref(doc);
+    return rc;
+}
+
+enum cf_rc
+http_h_me_session_delete(struct http_req *req, struct http_resp *resp)
+{
+    char digits[24];
+    uint64_t id;
+
+    if (req->param_len == 0 || req->param_len >= sizeof(digits)) {
+        return CF_ENOTFOUND;
+    }
+    memcpy(digits, req->param, req->param_len);
+    digits[req->param_len] = '\0';
+    if (cf_parse_u64(digits, 1, INT64_MAX, &id) != CF_OK) {
+        return http_fail(req, 400, "bad_request",
+                         "a session id is a positive number");
+    }
+    return me_revoke(req, resp, (int64_t)id);
+}
+
+enum cf_rc
+http_h_me_sessions_delete(struct http_req *req, struct http_resp *resp)
+{
+    return me_revoke(req, resp, 0);
+}
+
+struct logins_walk {
+    json_t *list;
+    int64_t last;
+};
+
+static enum cf_rc
+login_item(const struct auth_login_info *l, void *arg)
+{
+    struct logins_walk *w = arg;
+
+    w->last = l->id;
+    return json_array_append_new(
+               w->list,
+               json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)l->id,
+                         "time", l->time, "outcome", l->outcome, "client_ip",
+                         l->client_ip, "device", l->device)) == 0
+               ? CF_OK
+               : CF_ERR(CF_ENOMEM);
+}
+
+enum cf_rc
+http_h_me_logins(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    struct logins_walk w = {.list = json_array()};
+    const char *s;
+    uint64_t before = 0;
+    uint64_t limit = 50;
+    json_t *doc = NULL;
+    enum cf_rc rc;
+
+    if (w.list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    /* the whitelist checked both are whole numbers in range */
+    s = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "before");
+    if (s != NULL && cf_parse_u64(s, 0, INT64_MAX, &before) != CF_OK) {
+        before = 0;
+    }
+    s = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    if (s != NULL && (cf_parse_u64(s, 1, 100, &limit) != CF_OK)) {
+        json_decref(w.list);
+        return http_fail(req, 400, "bad_request", "limit is from 1 to 100");
+    }
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_logins_list(&ctx, req->session.user_id, (int64_t)before,
+                              (unsigned)limit, login_item, &w);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_OK) {
+        doc = json_pack("{s:O, s:o}", "logins", w.list, "next_before",
+                        json_array_size(w.list) == limit ? json_integer(w.last)
+                                                         : json_null());
+        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    }
+    json_decref(doc);
+    json_decref(w.list);
+    return rc;
+}
+
+/* ---- POST /api/v1/me/password --------------------------------------- */
+
+static void
+password_job(struct http_req *req)
+{
+    struct auth_job *job = req->job_state;
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    json_t *cur = json_object_get(req->json, "current");
+    json_t *pw = json_object_get(req->json, "new");
+
+    job->rc = auth_ctx_init(req, &ctx, &key);
+    if (job->rc == CF_OK) {
+        job->rc = auth_password_change(
+            &ctx, req->session.user_id, req->session.id, json_string_value(cur),
+            json_string_length(cur), json_string_value(pw),
+            json_string_length(pw), &job->verdict);
+    }
+    cx_data_key_free(key);
+}
+
+enum cf_rc
+http_h_me_password(struct http_req *req, struct http_resp *resp)
+{
+    struct auth_job *job;
+    json_t *doc = NULL;
+    enum cf_rc rc;
+
+    if (!atomic_load(&req->deferred_done)) {
+        return auth_defer(req, resp, password_job);
+    }
+    job = auth_job_take(req);
+    rc = job->rc;
+    if (rc == CF_EAUTH) {
+        rc = http_fail(req, 400, "wrong_password",
+                       "the current password is not right");
+    } else if (rc == CF_EINVAL && !job->verdict.acceptable) {
+        doc = json_pack("{s:{s:s, s:s}, s:o}", "error", "code", "weak_password",
+                        "message", "the password does not meet the policy",
+                        "strength", strength_json(&job->verdict));
+        rc = doc != NULL ? http_resp_json(resp, 400, doc) : CF_ERR(CF_ENOMEM);
+    } else if (rc == CF_OK) {
+        doc = json_pack("{s:b}", "ok", 1);
+        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    }
+    json_decref(doc);
+    auth_job_free(job);
+    return rc;
+}

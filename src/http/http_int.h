@@ -234,6 +234,13 @@ enum cf_rc http_h_auth_setup(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_auth_login(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_auth_logout(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_sessions(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_session_delete(struct http_req *req,
+                                    struct http_resp *resp);
+enum cf_rc http_h_me_sessions_delete(struct http_req *req,
+                                     struct http_resp *resp);
+enum cf_rc http_h_me_logins(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_password(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_setup_page(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_account_page(struct http_req *req, struct http_resp *resp);
 /* Find the session of the request's cookie (req->session); CF_EAUTH when

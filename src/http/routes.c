@@ -59,6 +59,28 @@ static const struct http_input login_input = {
     .json_body = true,
 };
 
+static const struct http_field password_body[] = {
+    {"current", HTTP_T_STRING, 1024, true, "the current password"},
+    {"new", HTTP_T_STRING, 1024, true, "the new password"},
+};
+
+static const struct http_input password_input = {
+    .body = password_body,
+    .nbody = CF_ARRAY_LEN(password_body),
+    .json_body = true,
+};
+
+static const struct http_field logins_query[] = {
+    {"before", HTTP_T_INT, (size_t)INT64_MAX, false,
+     "only lines older than this id (paging)"},
+    {"limit", HTTP_T_INT, 100, false, "at most this many lines (50)"},
+};
+
+static const struct http_input logins_input = {
+    .query = logins_query,
+    .nquery = CF_ARRAY_LEN(logins_query),
+};
+
 /* An empty JSON object. */
 static const struct http_input empty_object_input = {.json_body = true};
 
@@ -95,6 +117,21 @@ const struct http_route http_routes[] = {
     {"GET", "/api/v1/me", HTTP_HOST_TENANT, http_h_me, HTTP_PERM_SESSION,
      &http_input_none, HTTP_RATE_READ,
      "The signed-in account, its session and its CSRF token."},
+    {"GET", "/api/v1/me/sessions", HTTP_HOST_TENANT, http_h_me_sessions,
+     HTTP_PERM_SESSION, &http_input_none, HTTP_RATE_READ,
+     "My live sessions: device, address, created, last seen."},
+    {"DELETE", "/api/v1/me/sessions/{id}", HTTP_HOST_TENANT,
+     http_h_me_session_delete, HTTP_PERM_SESSION, &http_input_none,
+     HTTP_RATE_WRITE, "End one of my sessions."},
+    {"DELETE", "/api/v1/me/sessions", HTTP_HOST_TENANT,
+     http_h_me_sessions_delete, HTTP_PERM_SESSION, &http_input_none,
+     HTTP_RATE_WRITE, "End all my sessions but this one."},
+    {"GET", "/api/v1/me/logins", HTTP_HOST_TENANT, http_h_me_logins,
+     HTTP_PERM_SESSION, &logins_input, HTTP_RATE_READ,
+     "My access journal, newest first (COMMITMENT C1)."},
+    {"POST", "/api/v1/me/password", HTTP_HOST_TENANT, http_h_me_password,
+     HTTP_PERM_SESSION, &password_input, HTTP_RATE_AUTH,
+     "Change my password; my other sessions end (COMMITMENT A2, A4)."},
     {"GET", "/setup", HTTP_HOST_TENANT, http_h_setup_page, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_READ, "Password setup page."},
     {"GET", "/account", HTTP_HOST_TENANT, http_h_account_page, HTTP_PUBLIC,

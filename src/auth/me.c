@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * What a signed-in person does with their own account: see and end their
+ * sessions (COMMITMENT B5), read their access journal (COMMITMENT C1),
+ * change their password (COMMITMENT A2, A4): the current one is checked,
+ * the new one judged by the policy, every other session ended.
+ */
+#include "core/compat.h"
+
+#include "auth/auth_int.h"
+
+enum cf_rc
+auth_sessions_list(const struct auth_ctx *ctx, int64_t user_id,
+                   int64_t current_id, auth_session_fn fn, void *arg)
+{
+    struct db *db = NULL;
+    int64_t now = cf_time_unix();
+    enum cf_rc rc;
+
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = auth_store_sessions_each(db, user_id,
+                                  now - (int64_t)ctx->cfg->session_idle_s, now,
+                                  current_id, fn, arg);
+    db_pool_put(ctx->pool, db);
+    return rc;
+}
+
+enum cf_rc
+auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
+                     int64_t session_id, int64_t keep_id, int64_t *count)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    char principal[32];
+    int64_t n = 0;
+    bool in_tx = false;
+    enum cf_rc rc;
+
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    }
+    if (rc == CF_OK) {
+        rc = db_begin(db);
+        in_tx = rc == CF_OK;
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_sessions_delete(db, user_id, session_id, keep_id, &n);
+    }
+    if (rc == CF_OK && session_id > 0 && n == 0) {
+        rc = CF_ENOTFOUND; /* not one of this account's sessions */
+    }
+    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
+    if (rc == CF_OK && n > 0) {
+        rc =
+            auth_audit(db, &k, ctx, principal, "session.revoke", user_id, true);
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+        in_tx = false;
+    }
+    if (in_tx) {
+        db_rollback(db);
+    }
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    auth_keys_close(&k);
+    if (rc == CF_OK) {
+        *count = n;
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_logins_list(const struct auth_ctx *ctx, int64_t user_id, int64_t before,
+                 unsigned limit, auth_login_fn fn, void *arg)
+{
+    struct db *db = NULL;
+    enum cf_rc rc;
+
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = auth_store_logins_each(db, user_id, before, limit, fn, arg);
+    db_pool_put(ctx->pool, db);
+    return rc;
+}
+
+enum cf_rc
+auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
+                     int64_t keep_id, const char *current_secret,
+                     size_t current_len, const char *new_secret, size_t new_len,
+                     struct auth_strength *verdict)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct auth_user user;
+    struct auth_policy policy;
+    struct auth_pw_context pctx = {0};
+    char email[AUTH_EMAIL_MAX + 1] = "";
+    char hash[CX_PWHASH_STR_MAX] = "";
+    char principal[32];
+    int64_t now = cf_time_unix();
+    int64_t ended = 0;
+    bool in_tx = false;
+    enum cf_rc rc;
+
+    memset(verdict, 0, sizeof(*verdict));
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_user_by_id(db, user_id, &user);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_user_hash(db, user_id, hash, sizeof(hash));
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (cx_pwhash_verify(hash, current_secret, current_len) != CF_OK) {
+        auth_ipban_failed(ctx->ipban, ctx->cfg, ctx->client_ip, now);
+        if (auth_store_journal(db, user_id, NULL, "bad_password", ctx) !=
+            CF_OK) {
+            cf_log_warn("cannot journal a failed password check");
+        }
+        rc = CF_EAUTH;
+        goto out;
+    }
+    rc = auth_user_email(db, &k, user_id, email, sizeof(email));
+    if (rc != CF_OK) {
+        goto out;
+    }
+    auth_policy_defaults(&policy);
+    pctx.email = email;
+    pctx.tenant_slug = ctx->tenant_slug;
+    pctx.privileged =
+        strcmp(user.role, "owner") == 0 || strcmp(user.role, "admin") == 0;
+    rc = auth_password_evaluate(&policy, new_secret, new_len, &pctx, verdict);
+    if (rc == CF_OK && !verdict->acceptable) {
+        rc = CF_EINVAL;
+    }
+    if (rc == CF_OK) {
+        rc = cx_pwhash(new_secret, new_len, &ctx->cfg->cost, hash);
+    }
+    if (rc == CF_OK) {
+        rc = db_begin(db);
+        in_tx = rc == CF_OK;
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_set_password(db, user_id, hash, verdict->score, now);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_sessions_delete(db, user_id, 0, keep_id, &ended);
+    }
+    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
+    if (rc == CF_OK) {
+        rc = auth_audit(db, &k, ctx, principal, "user.password_change", user_id,
+                        true);
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+        in_tx = false;
+    }
+out:
+    if (in_tx) {
+        db_rollback(db);
+    }
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    cf_memzero(hash, sizeof(hash));
+    cf_memzero(email, sizeof(email));
+    auth_keys_close(&k);
+    return rc;
+}
