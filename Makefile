@@ -3,7 +3,8 @@
 
 CC        ?= gcc
 FUZZ_CC   ?= clang
-PKGS      := libmicrohttpd gnutls libsodium sqlite3 jansson inih libutf8proc
+PKGS      := libmicrohttpd gnutls libsodium sqlite3 jansson inih libutf8proc \
+             liboath libqrencode
 DATA      ?= ./var
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PY        := /usr/bin/python3

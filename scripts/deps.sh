@@ -11,7 +11,7 @@ pkgs=(
   libclang-rt-14-dev
   libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev
   sqlite3 libjansson-dev libinih-dev libcmocka-dev
-  libzxcvbn-dev libutf8proc-dev
+  libzxcvbn-dev libutf8proc-dev liboath-dev libqrencode-dev
   python3 python3-pytest python3-requests
   openssl testssl.sh wrk nginx-light chromium ca-certificates
 )

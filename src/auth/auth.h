@@ -148,7 +148,8 @@ struct auth_session {
     int64_t user_id;
     char role[16];
     char email[AUTH_EMAIL_MAX + 1];
-    bool mfa_ok;
+    bool mfa_ok; /* passed the second factor, or has none */
+    bool totp;   /* the account has 2FA on */
     int64_t created;
     int64_t expires; /* the earlier of the idle and absolute limits */
     char csrf[AUTH_CSRF_LEN + 1];
@@ -261,5 +262,42 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
                      int64_t keep_id, const char *current_secret,
                      size_t current_len, const char *new_secret, size_t new_len,
                      struct auth_strength *verdict);
+
+/* ---- second factor: TOTP (COMMITMENT A7, A12) ----------------------
+ * RFC 6238 with liboath: SHA-1, 6 digits, 30 s steps, one step of drift
+ * either way. The 160-bit secret is sealed with the tenant's field key; a
+ * code is accepted once (its step is remembered); ten single-use recovery
+ * codes are stored as keyed hashes. Password and code failures share the
+ * lockout counter.
+ */
+#define AUTH_RECOVERY_CODES 10
+#define AUTH_RECOVERY_LEN 14 /* "xxxx-xxxx-xxxx" */
+#define AUTH_OTPAUTH_MAX 512
+
+/* Start (or restart) enrolment for user_id: a new pending secret; *uri
+ * gets the otpauth:// URI and svg an SVG QR code of it. Active 2FA stays
+ * as it is until auth_totp_confirm(). */
+CF_MUST_CHECK enum cf_rc auth_totp_begin(const struct auth_ctx *ctx,
+                                         int64_t user_id,
+                                         char uri[AUTH_OTPAUTH_MAX],
+                                         struct cf_buf *svg);
+/* Activate the pending secret if code matches it; codes receives the new
+ * recovery codes (shown once). CF_EAUTH on a wrong code, CF_ENOTFOUND
+ * with nothing pending. */
+CF_MUST_CHECK enum cf_rc
+auth_totp_confirm(const struct auth_ctx *ctx, int64_t user_id, const char *code,
+                  char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1]);
+/* Turn 2FA off for user_id (recovery codes dropped). */
+CF_MUST_CHECK enum cf_rc auth_totp_disable(const struct auth_ctx *ctx,
+                                           int64_t user_id);
+/* Second step of a login: code is a TOTP code or a recovery code; on
+ * success the session of token is marked as having passed 2FA. CF_EAUTH
+ * otherwise (a replayed code included; journaled, counted toward lockout,
+ * a replay logged as such). */
+CF_MUST_CHECK enum cf_rc auth_totp_verify(const struct auth_ctx *ctx,
+                                          const char *token, const char *code);
+/* Does user_id have 2FA on? */
+CF_MUST_CHECK enum cf_rc auth_totp_enabled(const struct auth_ctx *ctx,
+                                           int64_t user_id, bool *on);
 
 #endif

@@ -98,6 +98,7 @@ struct auth_user {
     bool has_password;
     unsigned failed_count;
     int64_t locked_until;
+    bool has_totp;
 };
 
 /* store.c: the SQL of accounts, links, sessions and the journal. */
@@ -172,5 +173,37 @@ CF_MUST_CHECK enum cf_rc auth_store_logins_each(struct db *db, int64_t user_id,
 CF_MUST_CHECK enum cf_rc
 auth_store_sessions_delete(struct db *db, int64_t user_id, int64_t session_id,
                            int64_t keep_id, int64_t *count);
+
+/* session.c: the live session of token (expired ones are deleted) */
+CF_MUST_CHECK enum cf_rc auth_session_find(const struct auth_ctx *ctx,
+                                           struct db *db,
+                                           const struct auth_keys *k,
+                                           const char *token, int64_t now,
+                                           struct auth_session *out);
+/* login.c: count a failure of user (lockout, journal, ban) */
+CF_MUST_CHECK enum cf_rc
+auth_login_failed(const struct auth_ctx *ctx, struct db *db,
+                  const struct auth_keys *k, const struct auth_user *user,
+                  const unsigned char *idx, const char *outcome, int64_t now);
+
+/* totp.c's SQL (store.c) */
+CF_MUST_CHECK enum cf_rc auth_store_totp_get(struct db *db, int64_t id,
+                                             struct cf_buf *active,
+                                             struct cf_buf *pending,
+                                             int64_t *last_step);
+CF_MUST_CHECK enum cf_rc auth_store_totp_pending(struct db *db, int64_t id,
+                                                 const struct cf_buf *sealed);
+CF_MUST_CHECK enum cf_rc auth_store_totp_activate(struct db *db, int64_t id,
+                                                  int64_t step);
+CF_MUST_CHECK enum cf_rc auth_store_totp_clear(struct db *db, int64_t id);
+CF_MUST_CHECK enum cf_rc auth_store_totp_step(struct db *db, int64_t id,
+                                              int64_t step);
+CF_MUST_CHECK enum cf_rc auth_store_recovery_add(struct db *db, int64_t id,
+                                                 const unsigned char *hash);
+CF_MUST_CHECK enum cf_rc auth_store_recovery_clear(struct db *db, int64_t id);
+CF_MUST_CHECK enum cf_rc auth_store_recovery_use(struct db *db, int64_t id,
+                                                 const unsigned char *hash);
+CF_MUST_CHECK enum cf_rc auth_store_session_mfa(struct db *db,
+                                                int64_t session_id);
 
 #endif

@@ -49,10 +49,10 @@ login_lock_seconds(unsigned failures)
 
 /* Record a failure: the account's counter (when there is one), the
  * journal, the lock's audit event, the address's window. */
-static enum cf_rc
-login_failed(const struct auth_ctx *ctx, struct db *db,
-             const struct auth_keys *k, const struct auth_user *user,
-             const unsigned char *idx, const char *outcome, int64_t now)
+enum cf_rc
+auth_login_failed(const struct auth_ctx *ctx, struct db *db,
+                  const struct auth_keys *k, const struct auth_user *user,
+                  const unsigned char *idx, const char *outcome, int64_t now)
 {
     enum cf_rc rc;
     unsigned failures = 0;
@@ -62,7 +62,8 @@ login_failed(const struct auth_ctx *ctx, struct db *db,
     if (rc != CF_OK) {
         return rc;
     }
-    if (user != NULL && strcmp(outcome, "locked") != 0) {
+    if (user != NULL && strcmp(outcome, "locked") != 0 &&
+        strcmp(outcome, "unknown_user") != 0) {
         failures = user->failed_count + 1;
         locked_until = user->locked_until;
         if (failures >= AUTH_LOCK_AFTER) {
@@ -122,9 +123,10 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     }
     auth_device_label(ctx->user_agent, device, sizeof(device));
     if (rc == CF_OK) {
+        /* with 2FA on, the session can only take the second step */
         rc = auth_store_session_insert(
             db, thash, user->id, now, now + (int64_t)ctx->cfg->session_max_s,
-            false, ctx->client_ip, ctx->user_agent, device, &sid);
+            !user->has_totp, ctx->client_ip, ctx->user_agent, device, &sid);
     }
     if (rc == CF_OK) {
         rc = auth_store_journal(db, user->id, NULL, "success", ctx);
@@ -205,14 +207,15 @@ auth_login(const struct auth_ctx *ctx, const char *email,
         outcome = "bad_password";
     }
     if (outcome != NULL) {
-        rc = login_failed(ctx, db, &k, found ? &user : NULL, idx, outcome, now);
+        rc = auth_login_failed(ctx, db, &k, found ? &user : NULL, idx, outcome,
+                               now);
         rc = rc == CF_OK ? CF_EAUTH : rc;
         goto out;
     }
     rc = login_succeeded(ctx, db, &k, &user, password_secret, len, hash,
                          token_out, now);
     if (rc == CF_OK) {
-        *mfa_required = false; /* TOTP arrives with the next slice */
+        *mfa_required = user.has_totp;
     }
 out:
     if (db != NULL) {

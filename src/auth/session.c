@@ -26,10 +26,10 @@ session_hex(const unsigned char *in, size_t n, char *out)
 }
 
 /* Find the live session of token; an expired one is deleted. */
-static enum cf_rc
-session_find(const struct auth_ctx *ctx, struct db *db,
-             const struct auth_keys *k, const char *token, int64_t now,
-             struct auth_session *out)
+enum cf_rc
+auth_session_find(const struct auth_ctx *ctx, struct db *db,
+                  const struct auth_keys *k, const char *token, int64_t now,
+                  struct auth_session *out)
 {
     unsigned char thash[CX_MAC_BYTES];
     unsigned char csrf[CX_MAC_BYTES];
@@ -91,7 +91,7 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = session_find(ctx, db, &k, token, cf_time_unix(), &s);
+        rc = auth_session_find(ctx, db, &k, token, cf_time_unix(), &s);
     }
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, s.user_id, &user);
@@ -102,6 +102,7 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
     }
     if (rc == CF_OK) {
         snprintf(s.role, sizeof(s.role), "%s", user.role);
+        s.totp = user.has_totp;
         rc = auth_user_email(db, &k, s.user_id, s.email, sizeof(s.email));
     }
     if (rc == CF_OK) {
@@ -134,7 +135,7 @@ auth_logout(const struct auth_ctx *ctx, const char *token)
         in_tx = rc == CF_OK;
     }
     if (rc == CF_OK) {
-        rc = session_find(ctx, db, &k, token, cf_time_unix(), &s);
+        rc = auth_session_find(ctx, db, &k, token, cf_time_unix(), &s);
     }
     if (rc == CF_OK) {
         rc = auth_store_session_delete(db, s.id);

@@ -108,6 +108,7 @@ store_user_row(struct db_stmt *st, struct auth_user *u)
     u->has_password = db_col_text(st, 3) != NULL;
     u->failed_count = (unsigned)db_col_int64(st, 4);
     u->locked_until = db_col_int64(st, 5);
+    u->has_totp = db_col_int64(st, 6) != 0;
 }
 
 enum cf_rc
@@ -119,7 +120,8 @@ auth_store_user_by_index(struct db *db, const unsigned char *idx,
 
     rc = store_row(db, &st,
                    "SELECT id, role, state, password_hash, failed_count, "
-                   "locked_until FROM users WHERE email_index = ?1",
+                   "locked_until, totp_sealed IS NOT NULL FROM users "
+                   "WHERE email_index = ?1",
                    ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_END);
     if (rc != CF_OK) {
         return rc;
@@ -140,7 +142,8 @@ auth_store_user_by_id(struct db *db, int64_t id, struct auth_user *out)
 
     rc = store_row(db, &st,
                    "SELECT id, role, state, password_hash, failed_count, "
-                   "locked_until FROM users WHERE id = ?1",
+                   "locked_until, totp_sealed IS NOT NULL FROM users "
+                   "WHERE id = ?1",
                    ARG_INT, id, ARG_END);
     if (rc != CF_OK) {
         return rc;
@@ -453,4 +456,117 @@ auth_store_sessions_delete(struct db *db, int64_t user_id, int64_t session_id,
         *count = db_changes(db);
     }
     return rc;
+}
+
+/* ---- TOTP ------------------------------------------------------------ */
+
+static enum cf_rc
+store_blob_col(struct db_stmt *st, int col, struct cf_buf *out)
+{
+    const void *p;
+    size_t n = 0;
+
+    p = db_col_blob(st, col, &n);
+    return p != NULL && n > 0 ? cf_buf_add(out, p, n) : CF_OK;
+}
+
+enum cf_rc
+auth_store_totp_get(struct db *db, int64_t id, struct cf_buf *active,
+                    struct cf_buf *pending, int64_t *last_step)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT totp_sealed, totp_pending, totp_last_step FROM "
+                   "users WHERE id = ?1",
+                   ARG_INT, id, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = active != NULL ? store_blob_col(st, 0, active) : CF_OK;
+    if (rc == CF_OK && pending != NULL) {
+        rc = store_blob_col(st, 1, pending);
+    }
+    *last_step = db_col_int64(st, 2);
+    db_stmt_done(st);
+    return rc;
+}
+
+enum cf_rc
+auth_store_totp_pending(struct db *db, int64_t id, const struct cf_buf *sealed)
+{
+    return store_run(db, "UPDATE users SET totp_pending = ?1 WHERE id = ?2",
+                     ARG_BLOB, sealed->data, sealed->len, ARG_INT, id, ARG_END);
+}
+
+enum cf_rc
+auth_store_totp_activate(struct db *db, int64_t id, int64_t step)
+{
+    return store_run(db,
+                     "UPDATE users SET totp_sealed = totp_pending, "
+                     "totp_pending = NULL, totp_last_step = ?1 WHERE id = ?2",
+                     ARG_INT, step, ARG_INT, id, ARG_END);
+}
+
+enum cf_rc
+auth_store_totp_clear(struct db *db, int64_t id)
+{
+    enum cf_rc rc;
+
+    rc = store_run(db,
+                   "UPDATE users SET totp_sealed = NULL, totp_pending = NULL, "
+                   "totp_last_step = 0 WHERE id = ?1",
+                   ARG_INT, id, ARG_END);
+    if (rc == CF_OK) {
+        rc = store_run(db, "DELETE FROM recovery_codes WHERE user_id = ?1",
+                       ARG_INT, id, ARG_END);
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_store_totp_step(struct db *db, int64_t id, int64_t step)
+{
+    return store_run(db, "UPDATE users SET totp_last_step = ?1 WHERE id = ?2",
+                     ARG_INT, step, ARG_INT, id, ARG_END);
+}
+
+enum cf_rc
+auth_store_recovery_add(struct db *db, int64_t id, const unsigned char *hash)
+{
+    return store_run(db,
+                     "INSERT INTO recovery_codes (user_id, code_hash) VALUES "
+                     "(?1, ?2)",
+                     ARG_INT, id, ARG_BLOB, hash, (size_t)CX_MAC_BYTES,
+                     ARG_END);
+}
+
+enum cf_rc
+auth_store_recovery_clear(struct db *db, int64_t id)
+{
+    return store_run(db, "DELETE FROM recovery_codes WHERE user_id = ?1",
+                     ARG_INT, id, ARG_END);
+}
+
+enum cf_rc
+auth_store_recovery_use(struct db *db, int64_t id, const unsigned char *hash)
+{
+    enum cf_rc rc;
+
+    rc = store_run(db,
+                   "UPDATE recovery_codes SET used = 1 WHERE user_id = ?1 AND "
+                   "code_hash = ?2 AND used = 0",
+                   ARG_INT, id, ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
+    if (rc == CF_OK && db_changes(db) != 1) {
+        rc = CF_ENOTFOUND;
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_store_session_mfa(struct db *db, int64_t session_id)
+{
+    return store_run(db, "UPDATE sessions SET mfa_ok = 1 WHERE id = ?1",
+                     ARG_INT, session_id, ARG_END);
 }

@@ -102,5 +102,16 @@ const struct db_migration db_schema_tenant[] = {
         " device TEXT"
         ");"
         "CREATE INDEX access_log_user ON access_log (user_id, time);"},
+    /* TOTP second factor and recovery codes (auth/totp.c) */
+    {3, "ALTER TABLE users ADD COLUMN totp_sealed BLOB;"
+        "ALTER TABLE users ADD COLUMN totp_pending BLOB;"
+        "ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL "
+        "DEFAULT 0;"
+        "CREATE TABLE recovery_codes ("
+        " user_id INTEGER NOT NULL REFERENCES users (id),"
+        " code_hash BLOB NOT NULL,"
+        " used INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (user_id, code_hash)"
+        ");"},
 };
 const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

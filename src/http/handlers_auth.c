@@ -345,11 +345,12 @@ http_h_me(struct http_req *req, struct http_resp *resp)
 
     cf_time_fmt(req->session.created, created);
     cf_time_fmt(req->session.expires, expires);
-    doc = json_pack("{s:{s:I, s:s, s:s}, s:s, s:{s:s, s:s, s:b}}", "user", "id",
-                    (json_int_t)req->session.user_id, "email",
-                    req->session.email, "role", req->session.role, "csrf_token",
-                    req->session.csrf, "session", "created", created, "expires",
-                    expires, "mfa_ok", req->session.mfa_ok);
+    doc = json_pack("{s:{s:I, s:s, s:s, s:b}, s:s, s:{s:s, s:s, s:b}}", "user",
+                    "id", (json_int_t)req->session.user_id, "email",
+                    req->session.email, "role", req->session.role, "totp",
+                    req->session.totp, "csrf_token", req->session.csrf,
+                    "session", "created", created, "expires", expires, "mfa_ok",
+                    req->session.mfa_ok);
     if (doc == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
@@ -567,5 +568,125 @@ http_h_me_password(struct http_req *req, struct http_resp *resp)
     }
     json_decref(doc);
     auth_job_free(job);
+    return rc;
+}
+
+/* ---- 2FA: /api/v1/me/totp, /api/v1/auth/totp ------------------------ */
+
+enum cf_rc
+http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    struct cf_buf svg;
+    char uri[AUTH_OTPAUTH_MAX];
+    json_t *doc = NULL;
+    enum cf_rc rc;
+
+    cf_buf_init(&svg, (size_t)256 * 1024);
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_totp_begin(&ctx, req->session.user_id, uri, &svg);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_OK) {
+        doc = json_pack("{s:s, s:s}", "otpauth_uri", uri, "qr_svg",
+                        cf_buf_str(&svg));
+        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    }
+    cf_memzero(uri, sizeof(uri));
+    json_decref(doc);
+    cf_buf_release(&svg);
+    return rc;
+}
+
+enum cf_rc
+http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
+    json_t *list = NULL;
+    json_t *doc = NULL;
+    enum cf_rc rc;
+    size_t i;
+
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_totp_confirm(&ctx, req->session.user_id,
+                               body_str(req, "code"), codes);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_EAUTH) {
+        return http_fail(req, 400, "invalid_code",
+                         "this code does not match; check the clock of "
+                         "the device");
+    }
+    if (rc == CF_ENOTFOUND) {
+        return http_fail(req, 400, "no_enrolment", "start the enrolment first");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    list = json_array();
+    for (i = 0; list != NULL && i < AUTH_RECOVERY_CODES; i++) {
+        json_array_append_new(list, json_string(codes[i]));
+    }
+    cf_memzero(codes, sizeof(codes));
+    doc = list != NULL ? json_pack("{s:O}", "recovery_codes", list) : NULL;
+    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    json_decref(doc);
+    json_decref(list);
+    return rc;
+}
+
+enum cf_rc
+http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    json_t *doc;
+    enum cf_rc rc;
+
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_totp_disable(&ctx, req->session.user_id);
+    }
+    cx_data_key_free(key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    doc = json_pack("{s:b}", "ok", 1);
+    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    json_decref(doc);
+    return rc;
+}
+
+enum cf_rc
+http_h_auth_totp(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    const char *token;
+    json_t *doc;
+    enum cf_rc rc;
+
+    token =
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    rc = auth_ctx_init(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_totp_verify(&ctx, token != NULL ? token : "",
+                              body_str(req, "code"));
+    }
+    cx_data_key_free(key);
+    if (rc == CF_EAUTH) {
+        return http_fail(req, 401, "invalid_code", "wrong or used code");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    doc = json_pack("{s:b}", "ok", 1);
+    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+    json_decref(doc);
     return rc;
 }

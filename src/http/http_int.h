@@ -22,6 +22,9 @@
 /* Any signed-in account of the tenant (session cookie; CSRF checked on
  * state-changing methods). Roles and permissions refine this later. */
 #define HTTP_PERM_SESSION "session"
+/* A session that may still owe its second factor: only the TOTP step and
+ * logout accept it. */
+#define HTTP_PERM_SESSION_PARTIAL "session.partial"
 
 #define HTTP_REQUEST_ID_LEN 32
 #define HTTP_ERR_MSG_MAX 200
@@ -241,6 +244,10 @@ enum cf_rc http_h_me_sessions_delete(struct http_req *req,
                                      struct http_resp *resp);
 enum cf_rc http_h_me_logins(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_password(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_totp_begin(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_totp_delete(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_auth_totp(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_setup_page(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_account_page(struct http_req *req, struct http_resp *resp);
 /* Find the session of the request's cookie (req->session); CF_EAUTH when

@@ -81,6 +81,17 @@ static const struct http_input logins_input = {
     .nquery = CF_ARRAY_LEN(logins_query),
 };
 
+static const struct http_field code_body[] = {
+    {"code", HTTP_T_STRING, 32, true,
+     "a 6-digit authenticator code or a recovery code"},
+};
+
+static const struct http_input code_input = {
+    .body = code_body,
+    .nbody = CF_ARRAY_LEN(code_body),
+    .json_body = true,
+};
+
 /* An empty JSON object. */
 static const struct http_input empty_object_input = {.json_body = true};
 
@@ -112,8 +123,20 @@ const struct http_route http_routes[] = {
      "Log in with e-mail and password: session cookie; 401 for any "
      "failure, 429 when the address is banned (COMMITMENT A5, A6)."},
     {"POST", "/api/v1/auth/logout", HTTP_HOST_TENANT, http_h_auth_logout,
-     HTTP_PERM_SESSION, &empty_object_input, HTTP_RATE_WRITE,
+     HTTP_PERM_SESSION_PARTIAL, &empty_object_input, HTTP_RATE_WRITE,
      "End the current session."},
+    {"POST", "/api/v1/auth/totp", HTTP_HOST_TENANT, http_h_auth_totp,
+     HTTP_PERM_SESSION_PARTIAL, &code_input, HTTP_RATE_AUTH,
+     "Second step of a login: an authenticator or recovery code "
+     "(COMMITMENT A7)."},
+    {"POST", "/api/v1/me/totp", HTTP_HOST_TENANT, http_h_me_totp_begin,
+     HTTP_PERM_SESSION, &empty_object_input, HTTP_RATE_WRITE,
+     "Start 2FA enrolment: otpauth URI and QR code (SVG)."},
+    {"POST", "/api/v1/me/totp/confirm", HTTP_HOST_TENANT,
+     http_h_me_totp_confirm, HTTP_PERM_SESSION, &code_input, HTTP_RATE_AUTH,
+     "Activate 2FA with a first code; returns the recovery codes once."},
+    {"DELETE", "/api/v1/me/totp", HTTP_HOST_TENANT, http_h_me_totp_delete,
+     HTTP_PERM_SESSION, &http_input_none, HTTP_RATE_WRITE, "Turn 2FA off."},
     {"GET", "/api/v1/me", HTTP_HOST_TENANT, http_h_me, HTTP_PERM_SESSION,
      &http_input_none, HTTP_RATE_READ,
      "The signed-in account, its session and its CSRF token."},

@@ -200,7 +200,7 @@ req_changes_state(const char *method)
  * session's CSRF token and, when the browser sends one, a same-origin
  * Origin (COMMITMENT B5). */
 static enum cf_rc
-req_session(struct http_req *req)
+req_session(struct http_req *req, bool partial_ok)
 {
     const char *csrf;
     const char *origin;
@@ -219,13 +219,21 @@ req_session(struct http_req *req)
         http_rc_status(rc, &status, &code, &msg);
         return http_fail(req, status, code, "%s", msg);
     }
+    if (!partial_ok && !req->session.mfa_ok) {
+        return http_fail(req, 401, "mfa_required",
+                         "enter the code of your authenticator first");
+    }
     if (!req_changes_state(req->method)) {
         return CF_OK;
     }
+    /* a session still owing its second factor has not been shown its
+     * CSRF token (it may only take the TOTP step or log out): the
+     * SameSite=Strict cookie and the Origin check below stand for it */
     csrf =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-    if (csrf == NULL || strlen(csrf) != AUTH_CSRF_LEN ||
-        !cx_equal(csrf, req->session.csrf, AUTH_CSRF_LEN)) {
+    if (req->session.mfa_ok &&
+        (csrf == NULL || strlen(csrf) != AUTH_CSRF_LEN ||
+         !cx_equal(csrf, req->session.csrf, AUTH_CSRF_LEN))) {
         return http_fail(req, 403, "csrf", "missing or wrong X-CSRF-Token");
     }
     origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
@@ -262,7 +270,10 @@ req_authorize(struct http_req *req)
         return CF_OK;
     }
     if (strcmp(perm, HTTP_PERM_SESSION) == 0) {
-        return req_session(req);
+        return req_session(req, false);
+    }
+    if (strcmp(perm, HTTP_PERM_SESSION_PARTIAL) == 0) {
+        return req_session(req, true);
     }
     return http_fail(req, 403, "forbidden", "not allowed");
 }

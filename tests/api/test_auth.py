@@ -375,7 +375,8 @@ def test_me_shape(ids, owner_token):
     body = r.json()
     assert set(body) == {"user", "csrf_token", "session"}, body
     user = body["user"]
-    assert set(user) == {"id", "email", "role"}, user
+    assert set(user) == {"id", "email", "role", "totp"}, user
+    assert user["totp"] is False
     assert isinstance(user["id"], int) and not isinstance(user["id"], bool)
     assert user["id"] > 0
     assert user["email"] == OWNER
@@ -468,7 +469,9 @@ def test_openapi_lists_auth_routes(ids):
     expected = {
         "/api/v1/auth/setup": ("post", "PUBLIC"),
         "/api/v1/auth/login": ("post", "PUBLIC"),
-        "/api/v1/auth/logout": ("post", "session"),
+        # logout also serves a session still owing its second factor
+        "/api/v1/auth/logout": ("post", "session.partial"),
+        "/api/v1/auth/totp": ("post", "session.partial"),
         "/api/v1/me": ("get", "session"),
     }
     for path, (method, perm) in expected.items():

@@ -12,7 +12,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <liboath/oath.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "audit/audit.h"
 #include "auth/auth.h"
@@ -962,6 +964,89 @@ test_ip_ban_login(void **state)
                      1);
 }
 
+/* 2FA end to end in the domain: enrol, confirm, a login that needs the
+ * second step, a code accepted once, a recovery code accepted once
+ * (COMMITMENT A7). Codes come from liboath, as an authenticator's would. */
+static void
+test_totp_flow(void **state)
+{
+    struct acct *a = *state;
+    struct auth_strength v;
+    struct auth_session s;
+    struct cf_buf svg;
+    char uri[AUTH_OTPAUTH_MAX];
+    char link[CX_TOKEN_LEN + 1];
+    char tok[CX_TOKEN_LEN + 1];
+    char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
+    char otp[7];
+    char *secret = NULL;
+    size_t slen = 0;
+    const char *b32;
+    time_t now;
+    bool mfa = false;
+    unsigned retry = 0;
+
+    assert_int_equal(oath_init(), OATH_OK);
+    assert_int_equal(auth_owner_create(&a->ctx, "t@acme.example", link), CF_OK);
+    assert_int_equal(
+        auth_setup_complete(&a->ctx, link, GOOD_PW, strlen(GOOD_PW), &v),
+        CF_OK);
+    cf_buf_init(&svg, 1 << 20);
+    assert_int_equal(auth_totp_begin(&a->ctx, 1, uri, &svg), CF_OK);
+    assert_true(strncmp(cf_buf_str(&svg), "<svg", 4) == 0);
+    b32 = strstr(uri, "secret=");
+    assert_non_null(b32);
+    b32 += 7;
+    assert_int_equal(oath_base32_decode(b32, strcspn(b32, "&"), &secret, &slen),
+                     OATH_OK);
+    assert_int_equal(slen, 20);
+    now = time(NULL);
+    if (now % 30 > 20) { /* stay inside one step */
+        struct timespec ts = {.tv_sec = 31 - now % 30};
+
+        nanosleep(&ts, NULL);
+        now = time(NULL);
+    }
+    assert_int_equal(auth_totp_confirm(&a->ctx, 1, "000000", codes), CF_EAUTH);
+    assert_int_equal(oath_totp_generate(secret, slen, now, 30, 0, 6, otp),
+                     OATH_OK);
+    assert_int_equal(auth_totp_confirm(&a->ctx, 1, otp, codes), CF_OK);
+    assert_int_equal(strlen(codes[0]), AUTH_RECOVERY_LEN);
+    assert_int_equal(auth_login(&a->ctx, "t@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok, &mfa, &retry),
+                     CF_OK);
+    assert_true(mfa);
+    assert_int_equal(auth_session_get(&a->ctx, tok, &s), CF_OK);
+    assert_false(s.mfa_ok);
+    /* the confirming code is used up; the next step's is fresh */
+    assert_int_equal(auth_totp_verify(&a->ctx, tok, otp), CF_EAUTH);
+    assert_int_equal(oath_totp_generate(secret, slen, now + 30, 30, 0, 6, otp),
+                     OATH_OK);
+    assert_int_equal(auth_totp_verify(&a->ctx, tok, otp), CF_OK);
+    assert_int_equal(auth_session_get(&a->ctx, tok, &s), CF_OK);
+    assert_true(s.mfa_ok);
+    assert_int_equal(auth_login(&a->ctx, "t@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok, &mfa, &retry),
+                     CF_OK);
+    assert_int_equal(auth_totp_verify(&a->ctx, tok, otp), CF_EAUTH);
+    assert_int_equal(auth_totp_verify(&a->ctx, tok, codes[3]), CF_OK);
+    assert_int_equal(auth_login(&a->ctx, "t@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok, &mfa, &retry),
+                     CF_OK);
+    assert_int_equal(auth_totp_verify(&a->ctx, tok, codes[3]), CF_EAUTH);
+    /* the secret is sealed at rest (invariant 3) */
+    assert_int_equal(acct_count(a, "SELECT length(totp_sealed) FROM users"),
+                     20 + CX_FIELD_OVERHEAD);
+    assert_int_equal(auth_totp_disable(&a->ctx, 1), CF_OK);
+    assert_int_equal(auth_login(&a->ctx, "t@acme.example", GOOD_PW,
+                                strlen(GOOD_PW), tok, &mfa, &retry),
+                     CF_OK);
+    assert_false(mfa);
+    cf_memzero(secret, slen);
+    free(secret);
+    cf_buf_release(&svg);
+}
+
 int
 main(void)
 {
@@ -982,6 +1067,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_lockout, acct_setup,
                                         acct_teardown),
         cmocka_unit_test_setup_teardown(test_ip_ban_login, acct_setup,
+                                        acct_teardown),
+        cmocka_unit_test_setup_teardown(test_totp_flow, acct_setup,
                                         acct_teardown),
     };
 
