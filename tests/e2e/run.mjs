@@ -14,6 +14,7 @@
 // CHROMIUM_BIN (default /usr/bin/chromium).
 
 import { execFile, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { accessSync, constants as fsc, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -47,6 +48,9 @@ const WEAK_PASSWORD = 'password1234';
 const WRONG_PASSWORD = 'not-the-Right-one-at-all-2024';
 // The tests sign in many times from one address: no per-address limits.
 const TEST_CONF = '[limits]\nread_per_minute = 0\nwrite_per_minute = 0\nauth_per_minute = 0\n';
+// The label of the code field of the second sign-in step, FR or EN.
+const CODE_LABEL = /^(Code de l.application d.authentification ou code de secours|Authenticator app code or recovery code)$/;
+const CSRF_RE = /^[0-9a-f]{64}$/;
 const HEALTH_TIMEOUT_MS = 30_000;
 const CLI_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 60_000;
@@ -163,6 +167,39 @@ function postTenant(port, slug, urlPath, body) {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(data);
+  });
+}
+
+// One GET to the tenant host with a cookie header, certificate not checked;
+// resolves with { status, body } (the body parsed as JSON, or null).
+function getTenant(port, slug, urlPath, cookie) {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        servername: `${slug}.localhost`,
+        headers: { Host: `${slug}.localhost:${port}`, Accept: 'application/json', Cookie: cookie },
+        rejectUnauthorized: false,
+        timeout: STEP_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          let parsed = null;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            parsed = null;
+          }
+          resolve({ status: res.statusCode, body: parsed });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
   });
 }
 
@@ -326,14 +363,14 @@ function noProblems(problems) {
 }
 
 // The secret is in no URL the page used, no console message and no web
-// storage of the page.
-async function secretNowhere(page, urls, consoleText, secret) {
+// storage of the page (what: how to name it in the failure).
+async function secretNowhere(page, urls, consoleText, secret, what = 'password') {
   const forms = [secret, encodeURIComponent(secret)];
   for (const u of urls) {
-    check(!forms.some((f) => u.includes(f)), `the password appears in a URL: ${u}`);
+    check(!forms.some((f) => u.includes(f)), `the ${what} appears in a URL: ${u}`);
   }
   for (const text of consoleText) {
-    check(!text.includes(secret), 'the password appears in a console message');
+    check(!text.includes(secret), `the ${what} appears in a console message`);
   }
   const stored = await page.evaluate(() => {
     const all = [];
@@ -345,7 +382,7 @@ async function secretNowhere(page, urls, consoleText, secret) {
     }
     return all.join('\n');
   });
-  check(!stored.includes(secret), 'the password is kept in localStorage or sessionStorage');
+  check(!stored.includes(secret), `the ${what} is kept in localStorage or sessionStorage`);
 }
 
 function checkCsp(res, what) {
@@ -384,6 +421,72 @@ async function signIn(page, base, password = OWNER_PASSWORD) {
 
 async function statusText(page, selector) {
   return ((await page.locator(selector).textContent()) || '').trim();
+}
+
+// ------------------------------------------------------------------- TOTP
+
+// RFC 4648 base32 (A-Z 2-7), blanks and padding ignored, to bytes.
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const out = [];
+  let bits = 0;
+  let value = 0;
+  for (const ch of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const v = alphabet.indexOf(ch);
+    check(v >= 0, `"${ch}" is not a base32 character`);
+    value = ((value << 5) | v) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+// The 30-second step of a time (milliseconds since the epoch).
+function totpStep(ms = Date.now()) {
+  return Math.floor(ms / 1000 / 30);
+}
+
+// RFC 6238 / RFC 4226: HMAC-SHA-1 of the step, dynamic truncation, 6 digits.
+function totpCode(key, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const off = mac[mac.length - 1] & 0x0f;
+  const bin = ((mac[off] & 0x7f) << 24) | (mac[off + 1] << 16) | (mac[off + 2] << 8) | mac[off + 3];
+  return String(bin % 1_000_000).padStart(6, '0');
+}
+
+// A 6-digit code that is the code of no step near this one (so the server
+// cannot take it, whatever the drift it allows).
+function wrongCode(key, step) {
+  const near = new Set();
+  for (let d = -3; d <= 3; d++) near.add(totpCode(key, step + d));
+  for (let n = 0; ; n++) {
+    const code = String(n * 137).padStart(6, '0').slice(-6);
+    if (!near.has(code)) return code;
+  }
+}
+
+// Waits until the current 30-second step is young (at most 15 s old), so a
+// code computed now stays the current one for what follows.
+async function awayFromStepEnd() {
+  const into = (Date.now() / 1000) % 30;
+  if (into > 15) await sleep((30 - into) * 1000 + 300);
+}
+
+// From /login, with the e-mail and password typed in: submits and waits for
+// the code field of the second step.
+async function passwordThenCodeStep(page, password = OWNER_PASSWORD) {
+  await page.getByLabel(/Adresse e-mail|E-mail address/).fill(OWNER_EMAIL);
+  await page.getByLabel(/^(Mot de passe|Password)$/).fill(password);
+  await page.locator('#login-submit').click();
+  const code = page.getByLabel(CODE_LABEL);
+  await code.waitFor();
+  check(await page.locator('#login-form').isHidden(), 'the password form stays beside the code step');
+  return code;
 }
 
 // ------------------------------------------------------------------ tests
@@ -443,9 +546,9 @@ const tests = [
         check(focused === 'email', `clicking the label focused "${focused}", not the e-mail field`);
         await email.fill('alice@example.com');
         check((await email.inputValue()) === 'alice@example.com', 'cannot type in the e-mail field');
-        const submit = page.locator('form button[type="submit"]');
+        const submit = page.locator('#login-form button[type="submit"]');
         // login.js enables the button once its handler is in place.
-        await page.waitForSelector('form button[type="submit"]:not([disabled])');
+        await page.waitForSelector('#login-form button[type="submit"]:not([disabled])');
         check(await submit.isEnabled(), 'the submit button is not enabled');
         noProblems(problems);
       } finally {
@@ -720,6 +823,300 @@ const tests = [
         await page.goto(`${base}account`, { waitUntil: 'load' });
         await page.waitForURL((u) => u.pathname === '/login');
         await waitI18n(page);
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: '2FA: enrol from /account (QR code, secret, code) shows the 10 recovery codes once',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      // The helper against RFC 6238 (appendix B, T = 59 s, last 6 digits).
+      check(totpCode(Buffer.from('12345678901234567890'), totpStep(59_000)) === '287082',
+        'the TOTP helper of the test fails the RFC 6238 test vector');
+      check(base32Decode('GEZDGNBVGY3TQOJQ').toString() === '1234567890', 'the base32 decoder of the test is wrong');
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[400, '/api/v1/me/totp/confirm']]);
+      try {
+        const sent = {};
+        page.on('request', (req) => {
+          const p = new URL(req.url()).pathname;
+          if (p.startsWith('/api/v1/me/totp')) {
+            sent[`${req.method()} ${p}`] = { csrf: req.headers()['x-csrf-token'] || '', body: req.postData() };
+          }
+        });
+        await signIn(page, base);
+        const section = page.getByRole('region', { name: 'Double authentification' });
+        await section.waitFor();
+        await page.locator('#totp-state').filter({ hasText: /^Désactivée/ }).waitFor();
+        const enable = section.getByRole('button', { name: 'Activer', exact: true });
+        check(await enable.isVisible(), 'no "Activer" button while 2FA is off');
+        check(await section.getByRole('button', { name: 'Désactiver', exact: true }).isHidden(), '"Désactiver" shows while 2FA is off');
+
+        // Enrol early in a 30 s step: the code of the confirmation stays current.
+        await awayFromStepEnd();
+        await enable.click();
+        const svg = page.locator('#totp-qr svg');
+        await svg.waitFor();
+        const qr = await svg.evaluate((el) => ({
+          ns: el.namespaceURI,
+          paths: el.querySelectorAll('path').length,
+          d: (el.querySelector('path')?.getAttribute('d') || '').length,
+          width: el.getBoundingClientRect().width,
+        }));
+        check(qr.ns === 'http://www.w3.org/2000/svg' && qr.paths === 1 && qr.d > 100 && qr.width > 100,
+          `the QR code is not drawn as an SVG: ${JSON.stringify(qr)}`);
+        check(sent['POST /api/v1/me/totp'] && CSRF_RE.test(sent['POST /api/v1/me/totp'].csrf),
+          'POST /api/v1/me/totp was sent without a 64-hex X-CSRF-Token');
+        const shown = await statusText(page, '#totp-secret');
+        const secret = shown.replace(/\s+/g, '');
+        check(/^[A-Z2-7]{16,}$/.test(secret), `the secret shown for manual entry is "${shown}"`);
+        const key = base32Decode(secret);
+
+        const code = page.getByLabel(/^(Code à 6 chiffres affiché par l.application|6-digit code shown by the app)$/);
+        check((await code.getAttribute('inputmode')) === 'numeric', 'the code field is not inputmode=numeric');
+        check((await code.getAttribute('autocomplete')) === 'one-time-code', 'the code field is not autocomplete=one-time-code');
+        const confirm = section.getByRole('button', { name: 'Confirmer' });
+
+        // A wrong code: the error next to the field, 2FA still off.
+        await code.fill(wrongCode(key, totpStep()));
+        await confirm.click();
+        await page.locator('#totp-code-error').filter({ hasText: /ne correspond pas/ }).waitFor();
+        check((await code.getAttribute('aria-invalid')) === 'true', 'the code field is not aria-invalid after a wrong code');
+        check(/^Désactivée/.test(await statusText(page, '#totp-state')), 'a wrong code turned 2FA on');
+
+        // The current step's code: on, with the recovery codes.
+        const step = totpStep();
+        await code.fill(totpCode(key, step));
+        const [answer] = await Promise.all([
+          page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/me/totp/confirm'),
+          confirm.click(),
+        ]);
+        check(answer.status() === 200, `the confirmation answered ${answer.status()}`);
+        const items = page.locator('#totp-recovery-list li');
+        await items.nth(9).waitFor();
+        const recoveryCodes = (await items.allTextContents()).map((c) => c.trim());
+        check(recoveryCodes.length === 10, `${recoveryCodes.length} recovery codes shown, not 10`);
+        check(recoveryCodes.every((c) => /^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/.test(c)),
+          `the recovery codes look wrong: ${recoveryCodes.join(' ')}`);
+        check(new Set(recoveryCodes).size === 10, 'the recovery codes are not all different');
+        const note = await statusText(page, '#totp-recovery-note');
+        check(/codes de secours/.test(note) && /lieu sûr/.test(note), `the note by the recovery codes is "${note}"`);
+        check(CSRF_RE.test(sent['POST /api/v1/me/totp/confirm']?.csrf || ''),
+          'the confirmation was sent without a 64-hex X-CSRF-Token');
+        ctx.totp = { key, lastStep: step, recoveryCodes };
+        await page.locator('#totp-state').filter({ hasText: /^Activée/ }).waitFor();
+        check(await section.getByRole('button', { name: 'Désactiver', exact: true }).isVisible(), 'no "Désactiver" button once 2FA is on');
+        check(await enable.isHidden(), '"Activer" still shows once 2FA is on');
+        check(await page.locator('#totp-enrol').isHidden(), 'the QR code and the secret stay once 2FA is on');
+        check((await page.locator('#totp-qr svg').count()) === 0, 'the QR code is still in the page');
+
+        // Shown once: a reload says 2FA is on (from /me) and lists no code.
+        await page.reload({ waitUntil: 'load' });
+        await page.locator('#account-email').filter({ hasText: OWNER_EMAIL }).waitFor();
+        await page.locator('#totp-state').filter({ hasText: /^Activée/ }).waitFor();
+        check((await items.count()) === 0, 'the recovery codes show again after a reload');
+        check(await page.locator('#totp-recovery').isHidden(), 'the recovery block shows after a reload');
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, secret, 'TOTP secret');
+        for (const c of recoveryCodes) await secretNowhere(page, urls, consoleText, c, 'recovery code');
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: '2FA: sign-in asks for the code; wrong and replayed codes are refused; the next step\'s code lands on /account',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      check(ctx.totp, '2FA is not on (the enrolment test failed)');
+      const { key } = ctx.totp;
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[401, '/api/v1/auth/totp']]);
+      try {
+        const totpRequests = [];
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/api/v1/auth/totp') {
+            totpRequests.push({ body: req.postDataJSON(), csrf: req.headers()['x-csrf-token'] });
+          }
+        });
+        const res = await page.goto(`${base}login`, { waitUntil: 'load' });
+        checkCsp(res, '/login');
+        await waitI18n(page, 'fr');
+
+        // The second step: a code field, the half-open session can do nothing else.
+        let code = await passwordThenCodeStep(page);
+        check(new URL(page.url()).pathname === '/login', `the code step left /login (${page.url()})`);
+        check((await code.getAttribute('inputmode')) === 'numeric', 'the code field is not inputmode=numeric');
+        check((await code.getAttribute('autocomplete')) === 'one-time-code', 'the code field is not autocomplete=one-time-code');
+        check((await page.evaluate(() => document.activeElement?.id)) === 'totp-code', 'the code field does not get the focus');
+        const half = (await context.cookies()).find((c) => c.name === '__Host-coffre_session' && c.value);
+        check(half, 'no session cookie at the code step');
+        const me = await getTenant(ctx.port, TENANT_SLUG, '/api/v1/me', `${half.name}=${half.value}`);
+        check(me.status === 401 && me.body?.error?.code === 'mfa_required',
+          `before the code, /api/v1/me answered ${me.status} ${me.body?.error?.code}`);
+
+        // "Annuler": back to the password step, the half-open session ended.
+        await page.getByRole('button', { name: 'Annuler' }).click();
+        await page.locator('#login-form').waitFor();
+        check(await page.locator('#totp-form').isHidden(), 'the code step stays after "Annuler"');
+        const left = (await context.cookies()).find((c) => c.name === '__Host-coffre_session' && c.value);
+        check(!left, 'the session cookie is still there after "Annuler"');
+
+        // The session gone under the code step (401 unauthorized): back to the password.
+        code = await passwordThenCodeStep(page);
+        await context.clearCookies();
+        await code.fill(totpCode(key, totpStep() + 1));
+        await page.locator('#totp-submit').click();
+        await page.locator('#login-status').filter({ hasText: /a expiré/ }).waitFor();
+        check(await page.locator('#login-form').isVisible(), 'an ended session does not bring back the password step');
+        check(await page.locator('#totp-form').isHidden(), 'the code step stays after the session ended');
+
+        // A wrong code: the message next to the field.
+        code = await passwordThenCodeStep(page);
+        await code.fill(wrongCode(key, totpStep()));
+        await page.locator('#totp-submit').click();
+        const error = page.locator('#totp-code-error');
+        await error.filter({ hasText: /Code incorrect/ }).waitFor();
+        check((await code.getAttribute('aria-invalid')) === 'true', 'the code field is not aria-invalid after a wrong code');
+        check(new URL(page.url()).pathname === '/login', `a wrong code left /login (${page.url()})`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(/Wrong or already used code/.test(await statusText(page, '#totp-code-error')),
+          `the code error in English is "${await statusText(page, '#totp-code-error')}"`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+
+        // The code the confirmation used: refused as a replay (or too old).
+        await code.fill(totpCode(key, ctx.totp.lastStep));
+        await Promise.all([
+          page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/auth/totp'),
+          page.locator('#totp-submit').click(),
+        ]);
+        await error.filter({ hasText: /Code incorrect/ }).waitFor();
+        check(new URL(page.url()).pathname === '/login', `a replayed code left /login (${page.url()})`);
+
+        // The next step's code (one step of drift is accepted): /account.
+        const next = totpStep() + 1;
+        await code.fill(totpCode(key, next));
+        await Promise.all([
+          page.waitForURL((u) => u.pathname === '/account'),
+          code.press('Enter'),
+        ]);
+        ctx.totp.lastStep = next;
+        await page.locator('#account-email').filter({ hasText: OWNER_EMAIL }).waitFor();
+        await page.locator('#totp-state').filter({ hasText: /^Activée/ }).waitFor();
+
+        check(totpRequests.length === 4, `${totpRequests.length} requests to /api/v1/auth/totp, not 4`);
+        for (const r of totpRequests) {
+          check(r.body && Object.keys(r.body).join() === 'code' && /^\d{6}$/.test(r.body.code),
+            `a second-step request sent ${JSON.stringify(r.body)}`);
+        }
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: '2FA: a recovery code signs in; turning 2FA off from /account; the next sign-in needs no code',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      check(ctx.totp, '2FA is not on (the enrolment test failed)');
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' });
+      try {
+        const deletes = [];
+        const loginAnswers = [];
+        let totpCalls = 0;
+        page.on('request', (req) => {
+          const p = new URL(req.url()).pathname;
+          if (p === '/api/v1/me/totp' && req.method() === 'DELETE') {
+            deletes.push({ csrf: req.headers()['x-csrf-token'] || '', body: req.postData() });
+          }
+          if (p === '/api/v1/auth/totp') totpCalls++;
+        });
+        // (The body of a login answer followed at once by a navigation may
+        // be gone before it is read: only the first one is checked.)
+        page.on('response', (r) => {
+          if (new URL(r.url()).pathname === '/api/v1/auth/login') {
+            loginAnswers.push(r.json().catch(() => null));
+          }
+        });
+
+        // Sign in with a recovery code instead of the app's code.
+        await page.goto(`${base}login`, { waitUntil: 'load' });
+        await waitI18n(page, 'fr');
+        const code = await passwordThenCodeStep(page);
+        await code.fill(ctx.totp.recoveryCodes[0]);
+        await Promise.all([
+          page.waitForURL((u) => u.pathname === '/account'),
+          page.locator('#totp-submit').click(),
+        ]);
+        await page.locator('#account-email').filter({ hasText: OWNER_EMAIL }).waitFor();
+        await page.locator('#totp-state').filter({ hasText: /^Activée/ }).waitFor();
+        const section = page.getByRole('region', { name: 'Double authentification' });
+        const disable = section.getByRole('button', { name: 'Désactiver', exact: true });
+
+        // Dismissing the confirm() dialog sends nothing.
+        const dialogs = [];
+        page.once('dialog', (d) => {
+          dialogs.push({ type: d.type(), message: d.message() });
+          d.dismiss().catch(() => {});
+        });
+        await disable.click();
+        await sleep(300);
+        check(dialogs.length === 1 && dialogs[0].type === 'confirm',
+          `"Désactiver" opened ${JSON.stringify(dialogs)}, not one confirm() dialog`);
+        check(/Désactiver la double authentification/.test(dialogs[0].message),
+          `the confirm() dialog says "${dialogs[0].message}"`);
+        check(deletes.length === 0, 'DELETE /api/v1/me/totp was sent although the dialog was dismissed');
+        check(/^Activée/.test(await statusText(page, '#totp-state')), 'dismissing the dialog turned 2FA off');
+
+        // Accepting it turns 2FA off.
+        page.once('dialog', (d) => {
+          d.accept().catch(() => {});
+        });
+        const [answer] = await Promise.all([
+          page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/me/totp' && r.request().method() === 'DELETE'),
+          disable.click(),
+        ]);
+        check(answer.status() === 200, `DELETE /api/v1/me/totp answered ${answer.status()}`);
+        check(deletes.length === 1 && CSRF_RE.test(deletes[0].csrf),
+          'DELETE /api/v1/me/totp was sent without a 64-hex X-CSRF-Token');
+        await page.locator('#totp-state').filter({ hasText: /^Désactivée/ }).waitFor();
+        await page.locator('#totp-status').filter({ hasText: /désactivée/ }).waitFor();
+        check(await section.getByRole('button', { name: 'Activer', exact: true }).isVisible(), 'no "Activer" button once 2FA is off');
+        check(await disable.isHidden(), '"Désactiver" still shows once 2FA is off');
+        ctx.totp = null;
+        await page.reload({ waitUntil: 'load' });
+        await page.locator('#totp-state').filter({ hasText: /^Désactivée/ }).waitFor();
+
+        // Sign out, sign in: the password alone opens /account.
+        await Promise.all([
+          page.waitForURL((u) => u.pathname === '/login'),
+          page.getByRole('button', { name: 'Se déconnecter' }).click(),
+        ]);
+        await waitI18n(page);
+        await settle(page);
+        // (signIn waits for /account: a code step would stop it on /login.)
+        await signIn(page, base);
+        const answers = await Promise.all(loginAnswers);
+        check(answers.length === 2, `${answers.length} login answers seen, not 2`);
+        check(answers[0]?.mfa_required === true, `the first login answered ${JSON.stringify(answers[0])}`);
+        check(totpCalls === 1, `${totpCalls} requests to /api/v1/auth/totp, not 1 (the recovery code)`);
+        const session = (await context.cookies()).find((c) => c.name === '__Host-coffre_session' && c.value);
+        check(session, 'no session cookie after the sign-in without code');
+        const me = await getTenant(ctx.port, TENANT_SLUG, '/api/v1/me', `${session.name}=${session.value}`);
+        check(me.status === 200 && me.body?.user?.totp === false,
+          `after turning 2FA off, /api/v1/me answered ${me.status} totp=${me.body?.user?.totp}`);
         await settle(page);
         await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
         noProblems(problems);

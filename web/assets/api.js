@@ -43,6 +43,11 @@ export function postJSON(path, body, headers) {
   return call('POST', path, body === undefined ? {} : body, headers);
 }
 
+// A DELETE without a body (the routes that take none refuse one).
+export function deleteJSON(path, headers) {
+  return call('DELETE', path, undefined, headers);
+}
+
 // The error code of an error body ({"error":{"code":...}}), or ''.
 export function errorCode(data) {
   const code = data && data.error && data.error.code;

@@ -6,13 +6,22 @@
 // message, as the server gives the same answer. 429 is the ban of the
 // client address (Retry-After says for how long), 503 a full worker pool.
 //
-// The submit button is disabled in the HTML and enabled here, once the
-// handler is in place, so the form is never sent natively (the password
-// would go to /login as a form body). The password never leaves this
-// script except in the body of the login request.
+// With two-factor authentication on, the login answers
+// {"mfa_required": true}: the session it opened is only good for the second
+// step. The password form then gives way to a code form, which posts
+// {code} to /api/v1/auth/totp (an authenticator code or a recovery code; no
+// CSRF token: that session was never shown one, the SameSite cookie and the
+// Origin check stand for it). 200: /account. 401 invalid_code: a message
+// next to the field. Any other 401 (the session ended): back to the
+// password step. "Annuler" ends the half-open session and goes back too.
+//
+// The submit buttons are disabled in the HTML and enabled here, once the
+// handlers are in place, so a form is never sent natively (the password
+// would go to /login as a form body). The password and the code never
+// leave this script except in the body of their request.
 
 import { ready, setText } from './app.js';
-import { formatWait, postJSON } from './api.js';
+import { errorCode, formatWait, postJSON } from './api.js';
 
 const form = document.getElementById('login-form');
 const email = document.getElementById('email');
@@ -20,7 +29,14 @@ const password = document.getElementById('password');
 const submit = document.getElementById('login-submit');
 const status = document.getElementById('login-status');
 
+const totpForm = document.getElementById('totp-form');
+const totpCode = document.getElementById('totp-code');
+const totpSubmit = document.getElementById('totp-submit');
+const totpCancel = document.getElementById('totp-cancel');
+const totpStatus = document.getElementById('totp-status');
+
 let busy = false;
+let totpBusy = false;
 
 function fieldError(input, key) {
   const slot = document.getElementById(`${input.id}-error`);
@@ -35,10 +51,28 @@ function fieldError(input, key) {
   }
 }
 
-// The message next to the form; kind 'error' (default) or 'ok'.
-function showStatus(key, vars, kind = 'error') {
-  setText(status, key, vars);
-  status.setAttribute('data-kind', kind);
+// The message next to a form (the password one unless el says otherwise);
+// kind 'error' (default) or 'ok'.
+function showStatus(key, vars, kind = 'error', el = status) {
+  setText(el, key, vars);
+  el.setAttribute('data-kind', kind);
+}
+
+// The messages every request of the page shares: ban or rate limit (429),
+// busy server (503), no answer (0), anything else.
+function showOtherError(res, el, bannedKeys) {
+  if (res.status === 429) {
+    const wait = formatWait(res.retryAfter);
+    const [withWait, without] = bannedKeys;
+    showStatus(wait ? withWait : without, wait ? { wait } : null, 'error', el);
+  } else if (res.status === 503) {
+    const wait = formatWait(res.retryAfter);
+    showStatus(wait ? 'common.error.busy_wait' : 'common.error.busy', wait ? { wait } : null, 'error', el);
+  } else if (res.status === 0) {
+    showStatus('common.error.network', null, 'error', el);
+  } else {
+    showStatus('common.error.unexpected', { status: res.status }, 'error', el);
+  }
 }
 
 function setBusy(on) {
@@ -83,6 +117,11 @@ async function onSubmit(event) {
   });
   if (res.status === 200) {
     password.value = '';
+    if (res.data && res.data.mfa_required === true) {
+      setBusy(false);
+      showTotpStep();
+      return;
+    }
     showStatus('login.success', null, 'ok');
     window.location.assign('/account');
     return; // stays busy until the next page
@@ -94,17 +133,88 @@ async function onSubmit(event) {
     password.value = '';
     showStatus('login.error.credentials');
     password.focus();
-  } else if (res.status === 429) {
-    const wait = formatWait(res.retryAfter);
-    showStatus(wait ? 'login.error.banned' : 'login.error.banned_later', wait ? { wait } : null);
-  } else if (res.status === 503) {
-    const wait = formatWait(res.retryAfter);
-    showStatus(wait ? 'common.error.busy_wait' : 'common.error.busy', wait ? { wait } : null);
-  } else if (res.status === 0) {
-    showStatus('common.error.network');
   } else {
-    showStatus('common.error.unexpected', { status: res.status });
+    showOtherError(res, status, ['login.error.banned', 'login.error.banned_later']);
   }
+}
+
+// ------------------------------------------------ second step: the code
+
+function setTotpBusy(on) {
+  totpBusy = on;
+  totpSubmit.disabled = on;
+  totpCancel.disabled = on;
+  totpForm.setAttribute('aria-busy', on ? 'true' : 'false');
+  setText(totpSubmit, on ? 'login.totp_submitting' : 'login.totp_submit');
+}
+
+function showTotpStep() {
+  showStatus('');
+  status.removeAttribute('data-kind');
+  form.hidden = true;
+  totpCode.value = '';
+  fieldError(totpCode, null);
+  showStatus('', null, 'error', totpStatus);
+  totpForm.hidden = false;
+  setTotpBusy(false);
+  totpCode.focus();
+}
+
+// Back to e-mail + password, with a message (key) or none.
+function showPasswordStep(key) {
+  totpForm.hidden = true;
+  totpCode.value = '';
+  fieldError(totpCode, null);
+  showStatus('', null, 'error', totpStatus);
+  form.hidden = false;
+  setBusy(false);
+  if (key) showStatus(key);
+  else showStatus('');
+  password.focus();
+}
+
+async function onTotpSubmit(event) {
+  event.preventDefault();
+  if (totpBusy) return;
+  showStatus('', null, 'error', totpStatus);
+  // "123 456" and "abcd-efgh-jkmn" as typed: blanks are not part of a code.
+  const code = totpCode.value.replace(/\s+/g, '');
+  if (!code) {
+    fieldError(totpCode, 'login.totp_missing');
+    totpCode.focus();
+    return;
+  }
+  fieldError(totpCode, null);
+  setTotpBusy(true);
+  const res = await postJSON('/api/v1/auth/totp', { code });
+  if (res.status === 200) {
+    totpCode.value = '';
+    showStatus('login.success', null, 'ok', totpStatus);
+    window.location.assign('/account');
+    return; // stays busy until the next page
+  }
+  setTotpBusy(false);
+  const reason = errorCode(res.data);
+  if ((res.status === 401 && reason === 'invalid_code') || res.status === 400) {
+    // Wrong, already used, or not a code at all (400: far too long).
+    totpCode.value = '';
+    fieldError(totpCode, 'login.totp_invalid');
+    totpCode.focus();
+  } else if (res.status === 401) {
+    // unauthorized: the half-open session is over (expired, ended).
+    showPasswordStep('login.error.session_over');
+  } else {
+    showOtherError(res, totpStatus, ['common.error.too_many_wait', 'common.error.too_many']);
+  }
+}
+
+async function onTotpCancel() {
+  if (totpBusy) return;
+  setTotpBusy(true);
+  // End the half-open session; whatever the answer, the step is left.
+  await postJSON('/api/v1/auth/logout', {});
+  setTotpBusy(false);
+  showPasswordStep(null);
 }
 
 function onInput(event) {
@@ -117,6 +227,13 @@ form.addEventListener('submit', (event) => {
 });
 email.addEventListener('input', onInput);
 password.addEventListener('input', onInput);
+totpForm.addEventListener('submit', (event) => {
+  onTotpSubmit(event).catch(() => setTotpBusy(false));
+});
+totpCancel.addEventListener('click', () => {
+  onTotpCancel().catch(() => showPasswordStep(null));
+});
+totpCode.addEventListener('input', onInput);
 
 ready.then(() => {
   submit.disabled = false;
