@@ -100,6 +100,34 @@ body_str(struct http_req *req, const char *field)
     return json_string_value(json_object_get(req->json, field));
 }
 
+/* Answer with doc (taken; NULL means allocation failed). */
+static enum cf_rc
+answer(struct http_resp *resp, int status, json_t *doc)
+{
+    enum cf_rc rc;
+
+    rc = doc != NULL ? http_resp_json(resp, status, doc) : CF_ERR(CF_ENOMEM);
+    json_decref(doc);
+    return rc;
+}
+
+static enum cf_rc
+answer_ok(struct http_resp *resp)
+{
+    return answer(resp, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* 400 weak_password with the policy's verdict beside the error. */
+static enum cf_rc
+answer_weak(struct http_resp *resp, const struct auth_strength *v)
+{
+    return answer(resp, 400,
+                  json_pack("{s:{s:s, s:s}, s:o}", "error", "code",
+                            "weak_password", "message",
+                            "the password does not meet the policy", "strength",
+                            strength_json(v)));
+}
+
 /* ---- POST /api/v1/password/strength --------------------------------- */
 
 static void
@@ -210,13 +238,9 @@ http_h_auth_setup(struct http_req *req, struct http_resp *resp)
         rc = http_fail(req, 400, "invalid_token",
                        "this link is unknown, used or expired");
     } else if (rc == CF_EINVAL && !job->verdict.acceptable) {
-        doc = json_pack("{s:{s:s, s:s}, s:o}", "error", "code", "weak_password",
-                        "message", "the password does not meet the policy",
-                        "strength", strength_json(&job->verdict));
-        rc = doc != NULL ? http_resp_json(resp, 400, doc) : CF_ERR(CF_ENOMEM);
+        rc = answer_weak(resp, &job->verdict);
     } else if (rc == CF_OK) {
-        doc = json_pack("{s:b}", "ok", 1);
-        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+        rc = answer_ok(resp);
     }
     json_decref(doc);
     auth_job_free(job);
@@ -313,7 +337,6 @@ http_h_auth_logout(struct http_req *req, struct http_resp *resp)
     struct cx_data_key *key = NULL;
     struct auth_ctx ctx;
     const char *token;
-    json_t *doc;
     enum cf_rc rc;
 
     token =
@@ -329,10 +352,7 @@ http_h_auth_logout(struct http_req *req, struct http_resp *resp)
     snprintf(resp->cookie, sizeof(resp->cookie),
              SESSION_COOKIE "=; Path=/; Secure; HttpOnly; SameSite=Strict; "
                             "Max-Age=0");
-    doc = json_pack("{s:b}", "ok", 1);
-    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
-    json_decref(doc);
-    return rc;
+    return answer_ok(resp);
 }
 
 enum cf_rc
@@ -558,13 +578,9 @@ http_h_me_password(struct http_req *req, struct http_resp *resp)
         rc = http_fail(req, 400, "wrong_password",
                        "the current password is not right");
     } else if (rc == CF_EINVAL && !job->verdict.acceptable) {
-        doc = json_pack("{s:{s:s, s:s}, s:o}", "error", "code", "weak_password",
-                        "message", "the password does not meet the policy",
-                        "strength", strength_json(&job->verdict));
-        rc = doc != NULL ? http_resp_json(resp, 400, doc) : CF_ERR(CF_ENOMEM);
+        rc = answer_weak(resp, &job->verdict);
     } else if (rc == CF_OK) {
-        doc = json_pack("{s:b}", "ok", 1);
-        rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
+        rc = answer_ok(resp);
     }
     json_decref(doc);
     auth_job_free(job);
@@ -645,7 +661,6 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
 {
     struct cx_data_key *key = NULL;
     struct auth_ctx ctx;
-    json_t *doc;
     enum cf_rc rc;
 
     rc = auth_ctx_init(req, &ctx, &key);
@@ -656,10 +671,7 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    doc = json_pack("{s:b}", "ok", 1);
-    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
-    json_decref(doc);
-    return rc;
+    return answer_ok(resp);
 }
 
 enum cf_rc
@@ -668,7 +680,6 @@ http_h_auth_totp(struct http_req *req, struct http_resp *resp)
     struct cx_data_key *key = NULL;
     struct auth_ctx ctx;
     const char *token;
-    json_t *doc;
     enum cf_rc rc;
 
     token =
@@ -685,8 +696,5 @@ http_h_auth_totp(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    doc = json_pack("{s:b}", "ok", 1);
-    rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
-    json_decref(doc);
-    return rc;
+    return answer_ok(resp);
 }
