@@ -69,7 +69,8 @@ auth_audit(struct db *db, const struct auth_keys *k, const struct auth_ctx *ctx,
     struct audit_event ev = {0};
 
     snprintf(target, sizeof(target), "user:%lld", (long long)user_id);
-    ev.principal = principal;
+    /* NULL: the account acts on itself */
+    ev.principal = principal != NULL ? principal : target;
     ev.action = action;
     ev.target = target;
     ev.success = success;
@@ -205,7 +206,6 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     unsigned char thash[CX_MAC_BYTES];
     int64_t now = cf_time_unix();
     int64_t user_id = 0;
-    char principal[32];
     bool in_tx = false;
     enum cf_rc rc;
 
@@ -265,10 +265,8 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     if (rc == CF_OK) {
         rc = auth_store_set_password(db, user_id, hash, verdict->score, now);
     }
-    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
     if (rc == CF_OK) {
-        rc = auth_audit(db, &k, ctx, principal, "user.password_set", user_id,
-                        true);
+        rc = auth_audit(db, &k, ctx, NULL, "user.password_set", user_id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);

@@ -150,7 +150,8 @@ CF_MUST_CHECK enum cf_rc auth_store_journal(struct db *db, int64_t user_id,
                                             const char *outcome,
                                             const struct auth_ctx *ctx);
 
-/* account.c helpers shared with login.c and session.c */
+/* account.c helpers shared with login.c and session.c; auth_audit's
+ * principal NULL means "user:<user_id>" (the account acts on itself) */
 CF_MUST_CHECK enum cf_rc auth_audit(struct db *db, const struct auth_keys *k,
                                     const struct auth_ctx *ctx,
                                     const char *principal, const char *action,

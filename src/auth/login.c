@@ -96,7 +96,6 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     char token[CX_TOKEN_LEN + 1];
     char hash[CX_PWHASH_STR_MAX];
     char device[64];
-    char principal[32];
     unsigned char thash[CX_MAC_BYTES];
     bool rehash = cx_pwhash_needs_rehash(old_hash, &ctx->cfg->cost);
     int64_t sid = 0;
@@ -131,10 +130,8 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     if (rc == CF_OK) {
         rc = auth_store_journal(db, user->id, NULL, "success", ctx);
     }
-    snprintf(principal, sizeof(principal), "user:%lld", (long long)user->id);
     if (rc == CF_OK) {
-        rc =
-            auth_audit(db, k, ctx, principal, "session.create", user->id, true);
+        rc = auth_audit(db, k, ctx, NULL, "session.create", user->id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);

@@ -34,7 +34,6 @@ auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
-    char principal[32];
     int64_t n = 0;
     bool in_tx = false;
     enum cf_rc rc;
@@ -53,10 +52,8 @@ auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
     if (rc == CF_OK && session_id > 0 && n == 0) {
         rc = CF_ENOTFOUND; /* not one of this account's sessions */
     }
-    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
     if (rc == CF_OK && n > 0) {
-        rc =
-            auth_audit(db, &k, ctx, principal, "session.revoke", user_id, true);
+        rc = auth_audit(db, &k, ctx, NULL, "session.revoke", user_id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);
@@ -104,7 +101,6 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     struct auth_pw_context pctx = {0};
     char email[AUTH_EMAIL_MAX + 1] = "";
     char hash[CX_PWHASH_STR_MAX] = "";
-    char principal[32];
     int64_t now = cf_time_unix();
     int64_t ended = 0;
     bool in_tx = false;
@@ -159,9 +155,8 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     if (rc == CF_OK) {
         rc = auth_store_sessions_delete(db, user_id, 0, keep_id, &ended);
     }
-    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
     if (rc == CF_OK) {
-        rc = auth_audit(db, &k, ctx, principal, "user.password_change", user_id,
+        rc = auth_audit(db, &k, ctx, NULL, "user.password_change", user_id,
                         true);
     }
     if (rc == CF_OK) {

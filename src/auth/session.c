@@ -122,7 +122,6 @@ auth_logout(const struct auth_ctx *ctx, const char *token)
     struct auth_keys k = {0};
     struct db *db = NULL;
     struct auth_session s = {0};
-    char principal[32];
     bool in_tx = false;
     enum cf_rc rc;
 
@@ -143,10 +142,8 @@ auth_logout(const struct auth_ctx *ctx, const char *token)
     if (rc == CF_OK) {
         rc = auth_store_journal(db, s.user_id, NULL, "logout", ctx);
     }
-    snprintf(principal, sizeof(principal), "user:%lld", (long long)s.user_id);
     if (rc == CF_OK) {
-        rc = auth_audit(db, &k, ctx, principal, "session.delete", s.user_id,
-                        true);
+        rc = auth_audit(db, &k, ctx, NULL, "session.delete", s.user_id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);

@@ -259,7 +259,6 @@ auth_totp_confirm(const struct auth_ctx *ctx, int64_t user_id, const char *code,
     struct cf_buf pending;
     char fresh[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
     unsigned char hash[CX_MAC_BYTES];
-    char principal[32];
     int64_t last = 0;
     int64_t step = 0;
     bool in_tx = false;
@@ -298,10 +297,8 @@ auth_totp_confirm(const struct auth_ctx *ctx, int64_t user_id, const char *code,
             rc = auth_store_recovery_add(db, user_id, hash);
         }
     }
-    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
     if (rc == CF_OK) {
-        rc = auth_audit(db, &k, ctx, principal, "user.totp_enable", user_id,
-                        true);
+        rc = auth_audit(db, &k, ctx, NULL, "user.totp_enable", user_id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);
@@ -327,7 +324,6 @@ auth_totp_disable(const struct auth_ctx *ctx, int64_t user_id)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
-    char principal[32];
     bool in_tx = false;
     enum cf_rc rc;
 
@@ -342,10 +338,8 @@ auth_totp_disable(const struct auth_ctx *ctx, int64_t user_id)
     if (rc == CF_OK) {
         rc = auth_store_totp_clear(db, user_id);
     }
-    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
     if (rc == CF_OK) {
-        rc = auth_audit(db, &k, ctx, principal, "user.totp_disable", user_id,
-                        true);
+        rc = auth_audit(db, &k, ctx, NULL, "user.totp_disable", user_id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);
