@@ -300,4 +300,18 @@ CF_MUST_CHECK enum cf_rc auth_totp_verify(const struct auth_ctx *ctx,
 CF_MUST_CHECK enum cf_rc auth_totp_enabled(const struct auth_ctx *ctx,
                                            int64_t user_id, bool *on);
 
+/* What a person typed at the second step. */
+enum auth_code_kind {
+    AUTH_CODE_INVALID = 0,
+    AUTH_CODE_TOTP,     /* 6 digits */
+    AUTH_CODE_RECOVERY, /* 12 characters of the recovery alphabet */
+};
+#define AUTH_CODE_NORM_MAX 12
+
+/* Classify in (spaces and, for recovery codes, dashes ignored; any case)
+ * and write its canonical form to norm. Bounded, allocation-free, fuzzed
+ * (tests/fuzz/fuzz_code.c). */
+enum auth_code_kind auth_code_parse(const char *in,
+                                    char norm[AUTH_CODE_NORM_MAX + 1]);
+
 #endif

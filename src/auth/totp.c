@@ -21,6 +21,9 @@
 #define TOTP_AD "users.totp"
 #define TOTP_AD_LEN 10
 
+/* Recovery codes: no 0/o, 1/l/i to misread. */
+static const char totp_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+
 static pthread_once_t totp_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -176,10 +179,12 @@ totp_check(const struct auth_keys *k, const struct cf_buf *sealed,
     int r;
     enum cf_rc rc;
 
-    if (strlen(code) != TOTP_DIGITS ||
-        strspn(code, "0123456789") != TOTP_DIGITS || sealed->len == 0) {
+    char norm[AUTH_CODE_NORM_MAX + 1];
+
+    if (auth_code_parse(code, norm) != AUTH_CODE_TOTP || sealed->len == 0) {
         return CF_EAUTH;
     }
+    code = norm;
     cf_buf_init(&secret, 256);
     rc = cx_field_open(k->field, TOTP_AD, TOTP_AD_LEN, sealed->data,
                        sealed->len, &secret);
@@ -200,7 +205,6 @@ totp_check(const struct auth_keys *k, const struct cf_buf *sealed,
 static void
 totp_recovery_new(char out[AUTH_RECOVERY_LEN + 1])
 {
-    static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
     unsigned char raw[12];
     size_t i;
     size_t o = 0;
@@ -212,40 +216,69 @@ totp_recovery_new(char out[AUTH_RECOVERY_LEN + 1])
         }
         /* 31 symbols: the bias of raw % 31 is under 1 %, and 12 symbols
          * give about 59 bits */
-        out[o++] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
+        out[o++] = totp_alphabet[raw[i] % (sizeof(totp_alphabet) - 1)];
     }
     out[o] = '\0';
     cf_memzero(raw, sizeof(raw));
 }
 
-/* The keyed hash of a recovery code as typed: dashes and spaces dropped,
- * lower case. CF_EINVAL when it cannot be one. */
-static enum cf_rc
-totp_recovery_hash(const struct auth_keys *k, const char *code,
-                   unsigned char out[CX_MAC_BYTES])
+enum auth_code_kind
+auth_code_parse(const char *in, char norm[AUTH_CODE_NORM_MAX + 1])
 {
-    char norm[16];
     size_t n = 0;
-    enum cf_rc rc;
+    size_t digits = 0;
+    bool dash = false;
 
-    for (; *code; code++) {
-        char c = *code;
+    norm[0] = '\0';
+    for (; *in; in++) {
+        char c = *in;
 
-        if (c == '-' || c == ' ') {
+        if (c == ' ') {
             continue;
         }
-        if (n == 12) {
-            return CF_EINVAL;
+        if (c == '-') {
+            dash = true;
+            continue;
+        }
+        if (n == AUTH_CODE_NORM_MAX) {
+            norm[0] = '\0';
+            return AUTH_CODE_INVALID;
         }
         if (c >= 'A' && c <= 'Z') {
             c = (char)(c | 0x20);
         }
+        if (c >= '0' && c <= '9') {
+            digits++;
+        }
+        if (strchr(totp_alphabet, c) == NULL && !(c >= '0' && c <= '9')) {
+            norm[0] = '\0';
+            return AUTH_CODE_INVALID;
+        }
         norm[n++] = c;
     }
-    if (n != 12) {
+    norm[n] = '\0';
+    if (n == TOTP_DIGITS && digits == n && !dash) {
+        return AUTH_CODE_TOTP;
+    }
+    if (n == AUTH_CODE_NORM_MAX && strspn(norm, totp_alphabet) == n) {
+        return AUTH_CODE_RECOVERY;
+    }
+    norm[0] = '\0';
+    return AUTH_CODE_INVALID;
+}
+
+/* The keyed hash of a recovery code; CF_EINVAL when it cannot be one. */
+static enum cf_rc
+totp_recovery_hash(const struct auth_keys *k, const char *code,
+                   unsigned char out[CX_MAC_BYTES])
+{
+    char norm[AUTH_CODE_NORM_MAX + 1];
+    enum cf_rc rc;
+
+    if (auth_code_parse(code, norm) != AUTH_CODE_RECOVERY) {
         return CF_EINVAL;
     }
-    rc = cx_mac(k->token, norm, n, out);
+    rc = cx_mac(k->token, norm, strlen(norm), out);
     cf_memzero(norm, sizeof(norm));
     return rc;
 }
