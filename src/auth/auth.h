@@ -112,7 +112,8 @@ CF_MUST_CHECK enum cf_rc auth_email_normalize(const char *email, char **out);
 #define AUTH_LOCK_AFTER 5                    /* consecutive failures */
 #define AUTH_LOCK_FIRST_S 60
 #define AUTH_LOCK_MAX_S 3600
-#define AUTH_CSRF_LEN 64 /* hex */
+#define AUTH_CSRF_LEN 64   /* hex */
+#define AUTH_STEP_UP_S 300 /* sensitive changes need a proof this recent */
 #define AUTH_EMAIL_MAX 254
 
 struct auth_ipban;
@@ -151,6 +152,7 @@ struct auth_session {
     bool mfa_ok; /* passed the second factor, or has none */
     bool totp;   /* the account has 2FA on */
     int64_t created;
+    int64_t auth_at; /* last proof of identity: login, code, step-up */
     int64_t expires; /* the earlier of the idle and absolute limits */
     char csrf[AUTH_CSRF_LEN + 1];
 };
@@ -313,5 +315,13 @@ enum auth_code_kind {
  * (tests/fuzz/fuzz_code.c). */
 enum auth_code_kind auth_code_parse(const char *in,
                                     char norm[AUTH_CODE_NORM_MAX + 1]);
+
+/* Step-up: check password_secret for the session of token and record
+ * the proof (sensitive changes need one within AUTH_STEP_UP_S). CF_EAUTH
+ * for a wrong password (counted like a failed login). Argon2id: call from
+ * the worker pool. */
+CF_MUST_CHECK enum cf_rc auth_step_up(const struct auth_ctx *ctx,
+                                      const char *token,
+                                      const char *password_secret, size_t len);
 
 #endif

@@ -207,4 +207,10 @@ CF_MUST_CHECK enum cf_rc auth_store_recovery_use(struct db *db, int64_t id,
 CF_MUST_CHECK enum cf_rc auth_store_session_mfa(struct db *db,
                                                 int64_t session_id);
 
+/* step-up (store.c) */
+CF_MUST_CHECK enum cf_rc auth_store_session_auth_at(struct db *db, int64_t id,
+                                                    int64_t *auth_at);
+CF_MUST_CHECK enum cf_rc auth_store_session_proved(struct db *db, int64_t id,
+                                                   int64_t now);
+
 #endif

@@ -47,6 +47,9 @@ auth_session_find(const struct auth_ctx *ctx, struct db *db,
     rc = auth_store_session_find(db, thash, &out->id, &out->user_id,
                                  &out->created, &last_seen, &out->expires,
                                  &out->mfa_ok);
+    if (rc == CF_OK) {
+        rc = auth_store_session_auth_at(db, out->id, &out->auth_at);
+    }
     if (rc == CF_ENOTFOUND) {
         return CF_EAUTH;
     }
@@ -155,6 +158,53 @@ auth_logout(const struct auth_ctx *ctx, const char *token)
     if (db != NULL) {
         db_pool_put(ctx->pool, db);
     }
+    auth_keys_close(&k);
+    return rc;
+}
+
+enum cf_rc
+auth_step_up(const struct auth_ctx *ctx, const char *token,
+             const char *password_secret, size_t len)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct auth_session s = {0};
+    struct auth_user user;
+    char hash[CX_PWHASH_STR_MAX] = "";
+    int64_t now = cf_time_unix();
+    enum cf_rc rc;
+
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    }
+    if (rc == CF_OK) {
+        rc = auth_session_find(ctx, db, &k, token, now, &s);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_user_by_id(db, s.user_id, &user);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_user_hash(db, s.user_id, hash, sizeof(hash));
+    }
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (user.locked_until > now ||
+        cx_pwhash_verify(hash, password_secret, len) != CF_OK) {
+        rc = auth_login_failed(
+            ctx, db, &k, &user, NULL,
+            user.locked_until > now ? "locked" : "bad_password", now);
+        rc = rc == CF_OK ? CF_EAUTH : rc;
+        goto out;
+    }
+    rc = auth_store_session_proved(db, s.id, now);
+out:
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    cf_memzero(hash, sizeof(hash));
+    cf_memzero(&s, sizeof(s));
     auth_keys_close(&k);
     return rc;
 }

@@ -265,7 +265,8 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
     rc = store_run(db,
                    "INSERT INTO sessions (token_hash, user_id, created, "
                    "last_seen, expires, mfa_ok, client_ip, user_agent, "
-                   "device) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   "device, auth_at) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, "
+                   "?8, ?3)",
                    ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, user_id,
                    ARG_INT, now, ARG_INT, expires, ARG_INT, (int64_t)mfa_ok,
                    ARG_TEXT, ip, ARG_TEXT, ua, ARG_TEXT, device, ARG_END);
@@ -569,4 +570,27 @@ auth_store_session_mfa(struct db *db, int64_t session_id)
 {
     return store_run(db, "UPDATE sessions SET mfa_ok = 1 WHERE id = ?1",
                      ARG_INT, session_id, ARG_END);
+}
+
+enum cf_rc
+auth_store_session_auth_at(struct db *db, int64_t id, int64_t *auth_at)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st, "SELECT auth_at FROM sessions WHERE id = ?1",
+                   ARG_INT, id, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *auth_at = db_col_int64(st, 0);
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_session_proved(struct db *db, int64_t id, int64_t now)
+{
+    return store_run(db, "UPDATE sessions SET auth_at = ?1 WHERE id = ?2",
+                     ARG_INT, now, ARG_INT, id, ARG_END);
 }

@@ -482,6 +482,9 @@ auth_totp_verify(const struct auth_ctx *ctx, const char *token,
         rc = auth_store_session_mfa(db, s.id);
     }
     if (rc == CF_OK) {
+        rc = auth_store_session_proved(db, s.id, now);
+    }
+    if (rc == CF_OK) {
         rc = auth_store_set_failures(db, s.user_id, 0, 0);
     }
     if (rc == CF_OK) {

@@ -113,5 +113,7 @@ const struct db_migration db_schema_tenant[] = {
         " used INTEGER NOT NULL DEFAULT 0,"
         " PRIMARY KEY (user_id, code_hash)"
         ");"},
+    /* step-up: when the session's owner last proved who they are */
+    {4, "ALTER TABLE sessions ADD COLUMN auth_at INTEGER NOT NULL DEFAULT 0;"},
 };
 const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

@@ -587,6 +587,58 @@ http_h_me_password(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
+/* ---- step-up --------------------------------------------------------- */
+
+/* Sensitive changes need a proof of identity from the last few minutes. */
+static enum cf_rc
+require_step_up(struct http_req *req)
+{
+    if (cf_time_unix() - req->session.auth_at <= AUTH_STEP_UP_S) {
+        return CF_OK;
+    }
+    return http_fail(req, 403, "step_up_required",
+                     "confirm your password first");
+}
+
+static void
+step_up_job(struct http_req *req)
+{
+    struct auth_job *job = req->job_state;
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    const char *token;
+    json_t *pw = json_object_get(req->json, "password");
+
+    token =
+        MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+    job->rc = auth_ctx_init(req, &ctx, &key);
+    if (job->rc == CF_OK) {
+        job->rc = auth_step_up(&ctx, token != NULL ? token : "",
+                               json_string_value(pw), json_string_length(pw));
+    }
+    cx_data_key_free(key);
+}
+
+enum cf_rc
+http_h_auth_step_up(struct http_req *req, struct http_resp *resp)
+{
+    struct auth_job *job;
+    enum cf_rc rc;
+
+    if (!atomic_load(&req->deferred_done)) {
+        return auth_defer(req, resp, step_up_job);
+    }
+    job = auth_job_take(req);
+    rc = job->rc;
+    if (rc == CF_EAUTH) {
+        rc = http_fail(req, 400, "wrong_password", "the password is not right");
+    } else if (rc == CF_OK) {
+        rc = answer_ok(resp);
+    }
+    auth_job_free(job);
+    return rc;
+}
+
 /* ---- 2FA: /api/v1/me/totp, /api/v1/auth/totp ------------------------ */
 
 enum cf_rc
@@ -599,6 +651,10 @@ http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
     json_t *doc = NULL;
     enum cf_rc rc;
 
+    rc = require_step_up(req);
+    if (rc != CF_OK) {
+        return rc;
+    }
     cf_buf_init(&svg, (size_t)256 * 1024);
     rc = auth_ctx_init(req, &ctx, &key);
     if (rc == CF_OK) {
@@ -627,6 +683,10 @@ http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
     enum cf_rc rc;
     size_t i;
 
+    rc = require_step_up(req);
+    if (rc != CF_OK) {
+        return rc;
+    }
     rc = auth_ctx_init(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_totp_confirm(&ctx, req->session.user_id,
@@ -663,6 +723,10 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
     struct auth_ctx ctx;
     enum cf_rc rc;
 
+    rc = require_step_up(req);
+    if (rc != CF_OK) {
+        return rc;
+    }
     rc = auth_ctx_init(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_totp_disable(&ctx, req->session.user_id);

@@ -248,6 +248,7 @@ enum cf_rc http_h_me_totp_begin(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_totp_delete(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_auth_totp(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_auth_step_up(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_setup_page(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_account_page(struct http_req *req, struct http_resp *resp);
 /* Find the session of the request's cookie (req->session); CF_EAUTH when

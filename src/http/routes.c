@@ -92,6 +92,16 @@ static const struct http_input code_input = {
     .json_body = true,
 };
 
+static const struct http_field stepup_body[] = {
+    {"password", HTTP_T_STRING, 1024, true, "my password"},
+};
+
+static const struct http_input stepup_input = {
+    .body = stepup_body,
+    .nbody = CF_ARRAY_LEN(stepup_body),
+    .json_body = true,
+};
+
 /* An empty JSON object. */
 static const struct http_input empty_object_input = {.json_body = true};
 
@@ -129,6 +139,10 @@ const struct http_route http_routes[] = {
      HTTP_PERM_SESSION_PARTIAL, &code_input, HTTP_RATE_AUTH,
      "Second step of a login: an authenticator or recovery code "
      "(COMMITMENT A7)."},
+    {"POST", "/api/v1/auth/step-up", HTTP_HOST_TENANT, http_h_auth_step_up,
+     HTTP_PERM_SESSION, &stepup_input, HTTP_RATE_AUTH,
+     "Confirm my password: 2FA changes need this within 5 minutes "
+     "(a login or a code counts too)."},
     {"POST", "/api/v1/me/totp", HTTP_HOST_TENANT, http_h_me_totp_begin,
      HTTP_PERM_SESSION, &empty_object_input, HTTP_RATE_WRITE,
      "Start 2FA enrolment: otpauth URI and QR code (SVG)."},
