@@ -245,6 +245,19 @@ fmt_status() { # n200 n503 nother last_other
 }
 disturbed() { [ "$1" -le 10 ] || printf '   (disturbed: other work on the machine)'; }
 
+# When wrk stops, the logins it had in flight are still queued in coffre's
+# worker pool and get hashed anyway (up to CONNECTIONS x a hash time): wait
+# until coffre is idle (under 10 % of a core over half a second, at most
+# 60 s) so that this work does not land in the next measurement.
+wait_coffre_idle() {
+  local a b
+  for _ in $(seq 1 120); do
+    a=$(proc_ticks "$COFFRE_PID"); sleep 0.5; b=$(proc_ticks "$COFFRE_PID")
+    [ $(( (b - a) * 100 / TICK )) -ge 5 ] || return 0
+  done
+  echo "  (coffre still busy 60 s after the load stopped)"
+}
+
 # pwhash_run ROUND: raw ms/hash on one core, then two processes side by side.
 pwhash_run() {
   local round=$1
@@ -300,14 +313,19 @@ $(pct "$other" $((t1 - t0))) $(awk -v n="$n200" -v t="$srv" -v tick="$TICK" 'BEG
 
 # health_run NAME ROUND: /healthz, wrk -t1 -c HEALTH_CONNECTIONS
 health_run() {
-  local name=$1 round=$2 out=$TMP/wrk-$1.$2 s0 s1 b0 b1 t0 t1
+  local name=$1 round=$2 out=$TMP/wrk-$1.$2 s0 s1 b0 b1 t0 t1 wrkcpu other
+  local TIMEFORMAT='%U %S'
   s0=$(proc_ticks "$COFFRE_PID"); b0=$(busy_ticks); t0=$(date +%s%N)
-  wrk -t1 -c"$HEALTH_CONNECTIONS" -d"$HEALTH_DURATION" --latency \
-    -H "Host: localhost:$PORT" "$BASE/healthz" >"$out" 2>&1 || true
+  { time wrk -t1 -c"$HEALTH_CONNECTIONS" -d"$HEALTH_DURATION" --latency \
+      -H "Host: localhost:$PORT" "$BASE/healthz" >"$out" 2>&1 || true; } 2>"$out.time"
   t1=$(date +%s%N); b1=$(busy_ticks); s1=$(proc_ticks "$COFFRE_PID")
-  # rps p50 p99 non2xx server% machine-busy%
+  wrkcpu=$(awk -v tick="$TICK" '{ printf "%.0f", ($1 + $2) * tick }' "$out.time")
+  # other: everything but coffre and this wrk (the flood's wrk, a few
+  # requests a second, counts here)
+  other=$(( (b1 - b0) - (s1 - s0) - wrkcpu )); [ "$other" -ge 0 ] || other=0
+  # rps p50 p99 non2xx coffre% wrk% other%
   echo "$(parse_wrk "$out" 2>"$TMP/err-$name.$round") $(pct $((s1 - s0)) $((t1 - t0))) \
-$(pct $((b1 - b0)) $((t1 - t0)))" >"$TMP/res-$name.$round"
+$(pct "$wrkcpu" $((t1 - t0))) $(pct "$other" $((t1 - t0)))" >"$TMP/res-$name.$round"
 }
 
 # ---------------------------------------------------------------- runs
@@ -325,6 +343,7 @@ for round in $(seq 1 "$ROUNDS"); do
   [ "$ROUNDS" = 1 ] || echo "round $round/$ROUNDS"
 
   # 1. raw Argon2id
+  wait_coffre_idle
   pwhash_run "$round"
   read -r raw ours par pw_other rawcpu <"$TMP/res-pwhash.$round"
   raw1=$(awk -v m="$raw" 'BEGIN { printf "%.2f", 1000 / m }')
@@ -348,6 +367,7 @@ for round in $(seq 1 "$ROUNDS"); do
     "$eff" "$(awk -v m="$rawcpu" 'BEGIN { if (m > 0) printf "%.2f", 1000 / m; else print "-" }')" "$ratio"
 
   # 3. /healthz idle, then under a login flood
+  wait_coffre_idle
   health_run health-idle "$round"
   flood_secs=$((HEALTH_SECS + 4))
   wrk -t"$THREADS" -c"$FLOOD_CONNECTIONS" -d"${flood_secs}s" --timeout 30s \
@@ -359,14 +379,14 @@ for round in $(seq 1 "$ROUNDS"); do
   FLOOD_PID=
   read -r fn200 fn503 fnother flast fsecs < <(login_status "$TMP/wrk-flood.$round")
   for name in health-idle health-flood; do
-    read -r rps p50 p99 non2xx srv busy <"$TMP/res-$name.$round"
-    printf '  %-12s %9s req/s   p50 %7s ms   p99 %7s ms   cpu: coffre %s%%, machine %s%% of %d cores' \
-      "${name#health-}" "$rps" "$p50" "$p99" "$srv" "$busy" "$NCPU"
+    read -r rps p50 p99 non2xx srv wrkc other <"$TMP/res-$name.$round"
+    printf '  healthz %-6s %9s req/s   p50 %7s ms   p99 %7s ms   cpu: coffre %s%% wrk %s%% other %s%%%s' \
+      "${name#health-}" "$rps" "$p50" "$p99" "$srv" "$wrkc" "$other" "$(disturbed "$other")"
     [ "$non2xx" = 0 ] || printf '   NON-2xx: %s' "$non2xx"
     if [ -s "$TMP/err-$name.$round" ]; then printf '   %s' "$(cat "$TMP/err-$name.$round")"; fi
     printf '\n'
   done
-  printf '  flood      wrk -t%s -c%s -d%ss: %s logins/s, %s\n' "$THREADS" "$FLOOD_CONNECTIONS" "$flood_secs" \
+  printf '  login flood  wrk -t%s -c%s -d%ss: %s logins/s, %s\n' "$THREADS" "$FLOOD_CONNECTIONS" "$flood_secs" \
     "$(awk -v n="$fn200" -v s="$fsecs" 'BEGIN { printf "%.2f", (s > 0) ? n / s : 0 }')" \
     "$(fmt_status "$fn200" "$fn503" "$fnother" "$flast")"
   if [ "$fn503" = 0 ]; then echo "            no 503 from the worker pool during the flood"; fi

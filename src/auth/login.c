@@ -199,7 +199,25 @@ auth_login(const struct auth_ctx *ctx, const char *email,
     } else if (user.locked_until > now) {
         outcome = "locked";
     }
+    /* The hash takes ~100 ms: give the tenant database back meanwhile, so
+     * other requests of the tenant (and other logins) are not held behind
+     * it; re-read the account afterwards, as it may have changed. */
+    db_pool_put(ctx->pool, db);
+    db = NULL;
     verify = cx_pwhash_verify(hash, password_secret, len);
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (found) {
+        rc = auth_store_user_by_id(db, user.id, &user);
+        if (rc != CF_OK) {
+            goto out;
+        }
+        if (outcome == NULL && user.locked_until > now) {
+            outcome = "locked"; /* locked by a concurrent failure */
+        }
+    }
     if (outcome == NULL && verify != CF_OK) {
         outcome = "bad_password";
     }
