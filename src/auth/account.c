@@ -59,6 +59,21 @@ auth_keys_close(struct auth_keys *k)
     memset(k, 0, sizeof(*k));
 }
 
+void
+auth_db_release(const struct auth_ctx *ctx, struct db **db)
+{
+    if (*db != NULL) {
+        db_pool_put(ctx->pool, *db);
+        *db = NULL;
+    }
+}
+
+enum cf_rc
+auth_db_reacquire(const struct auth_ctx *ctx, struct db **db)
+{
+    return db_pool_get(ctx->pool, ctx->tenant_id, 0, db);
+}
+
 /* Audit event of an account change, in the caller's transaction. */
 enum cf_rc
 auth_audit(struct db *db, const struct auth_keys *k, const struct auth_ctx *ctx,
@@ -248,7 +263,11 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
         goto out;
     }
     /* slow: the caller runs this in the worker pool */
+    auth_db_release(ctx, &db);
     rc = cx_pwhash(password_secret, len, &ctx->cfg->cost, hash);
+    if (rc == CF_OK) {
+        rc = auth_db_reacquire(ctx, &db);
+    }
     if (rc != CF_OK) {
         goto out;
     }

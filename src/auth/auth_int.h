@@ -213,4 +213,11 @@ CF_MUST_CHECK enum cf_rc auth_store_session_auth_at(struct db *db, int64_t id,
 CF_MUST_CHECK enum cf_rc auth_store_session_proved(struct db *db, int64_t id,
                                                    int64_t now);
 
+/* Give *db back to the pool for the duration of a slow hash and borrow
+ * it again: auth_db_release() then auth_db_reacquire(). Other requests of
+ * the tenant are not held behind an Argon2id computation. */
+void auth_db_release(const struct auth_ctx *ctx, struct db **db);
+CF_MUST_CHECK enum cf_rc auth_db_reacquire(const struct auth_ctx *ctx,
+                                           struct db **db);
+
 #endif

@@ -202,10 +202,9 @@ auth_login(const struct auth_ctx *ctx, const char *email,
     /* The hash takes ~100 ms: give the tenant database back meanwhile, so
      * other requests of the tenant (and other logins) are not held behind
      * it; re-read the account afterwards, as it may have changed. */
-    db_pool_put(ctx->pool, db);
-    db = NULL;
+    auth_db_release(ctx, &db);
     verify = cx_pwhash_verify(hash, password_secret, len);
-    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    rc = auth_db_reacquire(ctx, &db);
     if (rc != CF_OK) {
         goto out;
     }

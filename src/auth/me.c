@@ -103,6 +103,7 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     char hash[CX_PWHASH_STR_MAX] = "";
     int64_t now = cf_time_unix();
     int64_t ended = 0;
+    bool verified;
     bool in_tx = false;
     enum cf_rc rc;
 
@@ -120,7 +121,13 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     if (rc != CF_OK) {
         goto out;
     }
-    if (cx_pwhash_verify(hash, current_secret, current_len) != CF_OK) {
+    auth_db_release(ctx, &db);
+    verified = cx_pwhash_verify(hash, current_secret, current_len) == CF_OK;
+    rc = auth_db_reacquire(ctx, &db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (!verified) {
         auth_ipban_failed(ctx->ipban, ctx->cfg, ctx->client_ip, now);
         if (auth_store_journal(db, user_id, NULL, "bad_password", ctx) !=
             CF_OK) {
@@ -143,7 +150,11 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
         rc = CF_EINVAL;
     }
     if (rc == CF_OK) {
+        auth_db_release(ctx, &db);
         rc = cx_pwhash(new_secret, new_len, &ctx->cfg->cost, hash);
+        if (rc == CF_OK) {
+            rc = auth_db_reacquire(ctx, &db);
+        }
     }
     if (rc == CF_OK) {
         rc = db_begin(db);

@@ -172,6 +172,7 @@ auth_step_up(const struct auth_ctx *ctx, const char *token,
     struct auth_user user;
     char hash[CX_PWHASH_STR_MAX] = "";
     int64_t now = cf_time_unix();
+    bool verified;
     enum cf_rc rc;
 
     rc = auth_keys_open(ctx, &k);
@@ -190,8 +191,13 @@ auth_step_up(const struct auth_ctx *ctx, const char *token,
     if (rc != CF_OK) {
         goto out;
     }
-    if (user.locked_until > now ||
-        cx_pwhash_verify(hash, password_secret, len) != CF_OK) {
+    auth_db_release(ctx, &db);
+    verified = cx_pwhash_verify(hash, password_secret, len) == CF_OK;
+    rc = auth_db_reacquire(ctx, &db);
+    if (rc != CF_OK) {
+        goto out;
+    }
+    if (user.locked_until > now || !verified) {
         rc = auth_login_failed(
             ctx, db, &k, &user, NULL,
             user.locked_until > now ? "locked" : "bad_password", now);
