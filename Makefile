@@ -157,6 +157,7 @@ build/bench/%: bench/%.c $(REL_OBJS)
 bench: build/coffre build/bench/pwhash
 	bench/http.sh
 	build/bench/pwhash
+	bench/login.sh
 
 tls-check: build/coffre
 	scripts/tls-check.sh
