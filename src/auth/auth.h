@@ -265,7 +265,7 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
                      size_t current_len, const char *new_secret, size_t new_len,
                      struct auth_strength *verdict);
 
-/* ---- second factor: TOTP (COMMITMENT A7, A12) ----------------------
+/* ---- second factor: TOTP (COMMITMENT A7) ----------------------
  * RFC 6238 with liboath: SHA-1, 6 digits, 30 s steps, one step of drift
  * either way. The 160-bit secret is sealed with the tenant's field key; a
  * code is accepted once (its step is remembered); ten single-use recovery

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The second factor (COMMITMENT A7, A12): TOTP as RFC 6238 (liboath;
+ * The second factor (COMMITMENT A7): TOTP as RFC 6238 (liboath;
  * SHA-1, 6 digits, 30 s, one step of drift either way), enrolment through
  * an otpauth:// URI and its QR code (libqrencode, drawn as SVG), activation
  * only after a valid code, a code accepted once, ten single-use recovery

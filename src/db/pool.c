@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The pool of open tenant databases: at most `capacity` handles open at
+ * The pool of open tenant databases (COMMITMENT B2: one database file per
+ * tenant, opened by tenant id only): at most `capacity` handles open at
  * once (each costs three file descriptors with WAL: the database, -wal and
  * -shm), kept in least-recently-used order. A slot is borrowed by one
  * thread at a time; a second thread asking for the same tenant waits on the

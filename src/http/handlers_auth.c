@@ -226,7 +226,6 @@ enum cf_rc
 http_h_auth_setup(struct http_req *req, struct http_resp *resp)
 {
     struct auth_job *job;
-    json_t *doc = NULL;
     enum cf_rc rc;
 
     if (!atomic_load(&req->deferred_done)) {
@@ -242,7 +241,6 @@ http_h_auth_setup(struct http_req *req, struct http_resp *resp)
     } else if (rc == CF_OK) {
         rc = answer_ok(resp);
     }
-    json_decref(doc);
     auth_job_free(job);
     return rc;
 }
@@ -566,7 +564,6 @@ enum cf_rc
 http_h_me_password(struct http_req *req, struct http_resp *resp)
 {
     struct auth_job *job;
-    json_t *doc = NULL;
     enum cf_rc rc;
 
     if (!atomic_load(&req->deferred_done)) {
@@ -582,7 +579,6 @@ http_h_me_password(struct http_req *req, struct http_resp *resp)
     } else if (rc == CF_OK) {
         rc = answer_ok(resp);
     }
-    json_decref(doc);
     auth_job_free(job);
     return rc;
 }
