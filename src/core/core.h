@@ -172,6 +172,25 @@ struct cf_log_request {
 };
 void cf_log_request(const struct cf_log_request *r);
 
+/* ---- outgoing mail ------------------------------------------------
+ * Domain modules compose messages and hand them to a cf_mailer; the
+ * transport (ops/mail.c: a queue and SMTP through libcurl) delivers them.
+ * The domain never learns how, and tests can read what was sent from a
+ * real SMTP sink.
+ */
+struct cf_mail {
+    const char *to;      /* one address; CR, LF and NUL refused */
+    const char *subject; /* UTF-8, one line */
+    const char *body;    /* UTF-8 plain text, lines end with \n */
+};
+struct cf_mailer {
+    /* Queue a copy of m for delivery: CF_OK once queued (delivery is
+     * asynchronous, retried), CF_EINVAL for a bad address or header,
+     * CF_EBUSY when the queue is full. Any thread. */
+    enum cf_rc (*send)(void *arg, const struct cf_mail *m);
+    void *arg;
+};
+
 /* ---- configuration ------------------------------------------------ */
 
 #define CF_CONF_STR 256
@@ -203,6 +222,12 @@ struct cf_config {
     unsigned ip_ban_minutes;
     unsigned worker_threads;
     unsigned worker_queue;
+    char mail_smtp_url[CF_CONF_STR]; /* empty: mail is off */
+    char mail_from[CF_CONF_STR];
+    char mail_username[CF_CONF_STR];
+    char mail_password_file[CF_CONF_STR];
+    char mail_ca_file[CF_CONF_STR];
+    unsigned mail_queue;
     enum cf_log_level log_level;
 };
 
