@@ -4,7 +4,7 @@
 CC        ?= gcc
 FUZZ_CC   ?= clang
 PKGS      := libmicrohttpd gnutls libsodium sqlite3 jansson inih libutf8proc \
-             liboath libqrencode
+             liboath libqrencode libcurl
 DATA      ?= ./var
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PY        := /usr/bin/python3

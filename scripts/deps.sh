@@ -12,6 +12,7 @@ pkgs=(
   libmicrohttpd-dev libgnutls28-dev gnutls-bin libsodium-dev libsqlite3-dev
   sqlite3 libjansson-dev libinih-dev libcmocka-dev
   libzxcvbn-dev libutf8proc-dev liboath-dev libqrencode-dev
+  libcurl4-gnutls-dev python3-aiosmtpd
   python3 python3-pytest python3-requests
   openssl testssl.sh wrk nginx-light chromium ca-certificates
 )
