@@ -13,9 +13,10 @@ declare -A may=(
   [tenant]="core db crypto audit"
   [audit]="core db crypto"
   [auth]="core db crypto audit"
-  [ops]="core db crypto tenant audit auth"
-  [http]="core db crypto tenant audit auth ops"
-  [cli]="core db crypto tenant audit auth ops http"
+  [authz]="core db"
+  [ops]="core db crypto tenant audit auth authz"
+  [http]="core db crypto tenant audit auth authz ops"
+  [cli]="core db crypto tenant audit auth authz ops http"
 )
 declare -A lib_home=(
   [sodium.h]=crypto

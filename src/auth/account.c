@@ -219,8 +219,11 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     char email[AUTH_EMAIL_MAX + 1] = "";
     char hash[CX_PWHASH_STR_MAX];
     unsigned char thash[CX_MAC_BYTES];
+    char purpose[16] = "";
     int64_t now = cf_time_unix();
     int64_t user_id = 0;
+    int64_t ended = 0;
+    bool reset = false;
     bool in_tx = false;
     enum cf_rc rc;
 
@@ -240,7 +243,7 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     if (rc != CF_OK) {
         goto out;
     }
-    rc = auth_store_link_find(db, thash, now, &user_id);
+    rc = auth_store_link_find(db, thash, now, &user_id, purpose);
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, user_id, &user);
     }
@@ -277,15 +280,22 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     }
     in_tx = true;
     /* the link may have been used meanwhile: take it inside the tx */
-    rc = auth_store_link_find(db, thash, now, &user_id);
+    rc = auth_store_link_find(db, thash, now, &user_id, purpose);
     if (rc == CF_OK) {
         rc = auth_store_link_use(db, thash);
     }
     if (rc == CF_OK) {
         rc = auth_store_set_password(db, user_id, hash, verdict->score, now);
     }
+    reset = strcmp(purpose, "reset") == 0;
+    if (rc == CF_OK && reset) {
+        /* whoever held a session may be the reason for the reset */
+        rc = auth_store_sessions_delete(db, user_id, 0, 0, &ended);
+    }
     if (rc == CF_OK) {
-        rc = auth_audit(db, &k, ctx, NULL, "user.password_set", user_id, true);
+        rc = auth_audit(db, &k, ctx, NULL,
+                        reset ? "user.password_reset" : "user.password_set",
+                        user_id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);
@@ -294,6 +304,9 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
         goto out;
     }
     in_tx = false;
+    if (reset) {
+        auth_notify(ctx, db, &k, user_id, AUTH_NOTICE_PASSWORD_CHANGED, NULL);
+    }
     rc = CF_OK;
 out:
     if (in_tx) {

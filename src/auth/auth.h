@@ -115,6 +115,8 @@ CF_MUST_CHECK enum cf_rc auth_email_normalize(const char *email, char **out);
 #define AUTH_CSRF_LEN 64   /* hex */
 #define AUTH_STEP_UP_S 300 /* sensitive changes need a proof this recent */
 #define AUTH_EMAIL_MAX 254
+#define AUTH_RESET_TTL_S ((int64_t)30 * 60) /* password-reset links */
+#define AUTH_RESET_PER_HOUR 3 /* reset mails to one account, at most */
 
 struct auth_ipban;
 
@@ -141,9 +143,27 @@ struct auth_ctx {
     const char *client_ip;    /* may be NULL */
     const char *user_agent;   /* may be NULL */
     const char *request_id;   /* may be NULL */
+    const struct cf_mailer *mailer; /* account notices; NULL: none */
+    const char *base_url; /* "https://SLUG.BASE:PORT", for links in mail */
 };
 
-/* The account behind a valid session. */
+#define AUTH_PAT_PREFIX "coffre_pat_"
+#define AUTH_PAT_LEN (sizeof(AUTH_PAT_PREFIX) - 1 + CX_TOKEN_LEN)
+#define AUTH_TOKEN_ID_LEN 32    /* hex of 128 random bits */
+#define AUTH_TOKEN_NAME_MAX 64  /* characters */
+#define AUTH_TOKEN_DAYS_MAX 365 /* COMMITMENT A10: at most a year */
+#define AUTH_TOKEN_DAYS_DEFAULT 90
+#define AUTH_TOKENS_MAX 50 /* live tokens per account */
+#define AUTH_PERMS_MAX 512 /* space-separated permission names */
+
+/* A tenant's 2FA policy (COMMITMENT A12). */
+enum auth_mfa_policy {
+    AUTH_MFA_ADMINS = 0, /* owners and admins need 2FA (the default) */
+    AUTH_MFA_OPTIONAL,
+    AUTH_MFA_ALL,
+};
+
+/* The account behind a valid session or API token. */
 struct auth_session {
     int64_t id;
     int64_t user_id;
@@ -155,6 +175,10 @@ struct auth_session {
     int64_t auth_at; /* last proof of identity: login, code, step-up */
     int64_t expires; /* the earlier of the idle and absolute limits */
     char csrf[AUTH_CSRF_LEN + 1];
+    enum auth_mfa_policy mfa_policy; /* the tenant's */
+    bool via_token;                  /* an API token, not a cookie */
+    char token_id[AUTH_TOKEN_ID_LEN + 1];
+    char permissions[AUTH_PERMS_MAX]; /* the token's, space-separated */
 };
 
 /*
@@ -192,6 +216,18 @@ CF_MUST_CHECK enum cf_rc auth_login(const struct auth_ctx *ctx,
                                     char token_out[CX_TOKEN_LEN + 1],
                                     bool *mfa_required, unsigned *retry_after);
 
+/*
+ * Ask for a password reset of email (COMMITMENT A1): when an active
+ * account has this address, a single-use link valid AUTH_RESET_TTL_S is
+ * mailed to it (at most AUTH_RESET_PER_HOUR an hour). CF_OK whether or
+ * not the address has an account, so nobody learns which addresses do;
+ * CF_EINVAL only when email is not an address. Journaled either way.
+ * Completing the link (auth_setup_complete) ends every session of the
+ * account and mails a notice.
+ */
+CF_MUST_CHECK enum cf_rc auth_reset_request(const struct auth_ctx *ctx,
+                                            const char *email);
+
 /* The session of token, refreshing its idle timer. CF_EAUTH when unknown
  * or expired (an expired session is deleted). */
 CF_MUST_CHECK enum cf_rc auth_session_get(const struct auth_ctx *ctx,
@@ -225,6 +261,7 @@ struct auth_session_info {
 /* One line of an account's access journal. */
 struct auth_login_info {
     int64_t id;
+    int64_t user_id; /* 0: no account matched */
     char time[CF_TIME_RFC3339_LEN];
     char outcome[16];
     char client_ip[64];
@@ -323,5 +360,77 @@ enum auth_code_kind auth_code_parse(const char *in,
 CF_MUST_CHECK enum cf_rc auth_step_up(const struct auth_ctx *ctx,
                                       const char *token,
                                       const char *password_secret, size_t len);
+
+/* ---- personal API tokens (COMMITMENT A10) --------------------------
+ * "coffre_pat_" + 43 base64url characters (256 bits), shown once; only a
+ * keyed hash is stored. Each carries a name, an expiry of at most a year
+ * and a subset of its account's permissions (checked by the caller
+ * against authz/, which auth does not see).
+ */
+struct auth_token_info {
+    char id[AUTH_TOKEN_ID_LEN + 1];
+    char name[AUTH_TOKEN_NAME_MAX * 4 + 1];
+    char permissions[AUTH_PERMS_MAX];
+    int64_t created;
+    int64_t expires;
+    int64_t last_used; /* 0: never */
+};
+typedef enum cf_rc (*auth_token_fn)(const struct auth_token_info *t, void *arg);
+
+/*
+ * Create a token for user_id: name (1-AUTH_TOKEN_NAME_MAX characters,
+ * printable), valid days (1-AUTH_TOKEN_DAYS_MAX), permissions (non-empty,
+ * space-separated names already checked by the caller). token_out gets
+ * the token (shown once), *info what is stored. CF_EINVAL for a bad name
+ * or days, CF_ECONFLICT past AUTH_TOKENS_MAX live tokens. Audited.
+ */
+CF_MUST_CHECK enum cf_rc auth_token_create(const struct auth_ctx *ctx,
+                                           int64_t user_id, const char *name,
+                                           unsigned days,
+                                           const char *permissions,
+                                           char token_out[AUTH_PAT_LEN + 1],
+                                           struct auth_token_info *info);
+/* Call fn for each live token of user_id, newest first. */
+CF_MUST_CHECK enum cf_rc auth_tokens_list(const struct auth_ctx *ctx,
+                                          int64_t user_id, auth_token_fn fn,
+                                          void *arg);
+/* Revoke user_id's token id (CF_ENOTFOUND when it is not theirs). */
+CF_MUST_CHECK enum cf_rc auth_token_revoke(const struct auth_ctx *ctx,
+                                           int64_t user_id, const char *id);
+/* The account behind a live token (via_token set, permissions filled).
+ * CF_EAUTH when malformed, unknown, expired or the account is not
+ * active. */
+CF_MUST_CHECK enum cf_rc auth_token_get(const struct auth_ctx *ctx,
+                                        const char *token,
+                                        struct auth_session *out);
+
+/* ---- tenant security settings ------------------------------------ */
+
+/* The tenant's 2FA policy, and setting it (audited, principal from ctx). */
+CF_MUST_CHECK enum cf_rc auth_mfa_policy_get(const struct auth_ctx *ctx,
+                                             enum auth_mfa_policy *out);
+CF_MUST_CHECK enum cf_rc auth_mfa_policy_set(const struct auth_ctx *ctx,
+                                             enum auth_mfa_policy p);
+/* "optional", "admins", "all"; and back (CF_EINVAL when unknown). */
+const char *auth_mfa_policy_name(enum auth_mfa_policy p);
+CF_MUST_CHECK enum cf_rc auth_mfa_policy_parse(const char *s,
+                                               enum auth_mfa_policy *out);
+
+/* ---- administration of accounts ---------------------------------- */
+
+/* fn of auth_admin_logins: a line and its account's address ("" when
+ * no account matched). */
+typedef enum cf_rc (*auth_login_admin_fn)(const struct auth_login_info *l,
+                                          const char *email, void *arg);
+/* Call fn for at most limit lines older than before (0: newest), of
+ * user_id only when > 0, of outcome only when not NULL, newest first. */
+CF_MUST_CHECK enum cf_rc auth_admin_logins(const struct auth_ctx *ctx,
+                                           int64_t user_id, const char *outcome,
+                                           int64_t before, unsigned limit,
+                                           auth_login_admin_fn fn, void *arg);
+/* Clear user_id's failure counter and lock (audited user.unlock with
+ * ctx->principal). CF_ENOTFOUND for no such account. */
+CF_MUST_CHECK enum cf_rc auth_admin_unlock(const struct auth_ctx *ctx,
+                                           int64_t user_id);
 
 #endif

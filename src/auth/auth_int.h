@@ -57,6 +57,12 @@ CF_MUST_CHECK enum cf_rc auth_text_normalize(const char *in, size_t len,
  * empty texts are no-ops. */
 void auth_text_release(struct auth_text *t);
 
+/* A name people give to something (an API token): NFKC, 1 to max_cp code
+ * points, printable (no control or format character), no space at either
+ * end. CF_EINVAL otherwise; *out as for auth_text_normalize(). */
+CF_MUST_CHECK enum cf_rc auth_label_normalize(const char *in, size_t max_cp,
+                                              struct auth_text *out);
+
 /* ---- the common-password list (COMMITMENT A2) ------------------------- */
 
 /* Generated from data/common-passwords.txt: lower-case ASCII entries,
@@ -129,7 +135,16 @@ CF_MUST_CHECK enum cf_rc auth_store_link_insert(struct db *db,
 /* The user of an unused, unexpired link (CF_ENOTFOUND otherwise). */
 CF_MUST_CHECK enum cf_rc auth_store_link_find(struct db *db,
                                               const unsigned char *hash,
-                                              int64_t now, int64_t *user_id);
+                                              int64_t now, int64_t *user_id,
+                                              char purpose[16]);
+/* How many links of purpose user_id received since since. */
+CF_MUST_CHECK enum cf_rc auth_store_links_since(struct db *db, int64_t user_id,
+                                                const char *purpose,
+                                                int64_t since, int64_t *count);
+/* Has user_id signed in before (*any), and from device (*seen)? */
+CF_MUST_CHECK enum cf_rc auth_store_device_seen(struct db *db, int64_t user_id,
+                                                const char *device, bool *any,
+                                                bool *seen);
 CF_MUST_CHECK enum cf_rc auth_store_link_use(struct db *db,
                                              const unsigned char *hash);
 CF_MUST_CHECK enum cf_rc
@@ -167,7 +182,9 @@ CF_MUST_CHECK enum cf_rc
 auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
                          int64_t now, int64_t current_id, auth_session_fn fn,
                          void *arg);
+/* user_id < 0: every account's lines; outcome NULL: every outcome */
 CF_MUST_CHECK enum cf_rc auth_store_logins_each(struct db *db, int64_t user_id,
+                                                const char *outcome,
                                                 int64_t before, unsigned limit,
                                                 auth_login_fn fn, void *arg);
 /* session_id > 0: that session of user_id; 0: all of user_id but keep_id */
@@ -212,6 +229,54 @@ CF_MUST_CHECK enum cf_rc auth_store_session_auth_at(struct db *db, int64_t id,
                                                     int64_t *auth_at);
 CF_MUST_CHECK enum cf_rc auth_store_session_proved(struct db *db, int64_t id,
                                                    int64_t now);
+
+/* ---- notices by mail (notify.c) ----------------------------------- */
+
+enum auth_notice {
+    AUTH_NOTICE_RESET = 0,        /* detail: the reset link */
+    AUTH_NOTICE_PASSWORD_CHANGED, /* detail unused */
+    AUTH_NOTICE_LOCKED,           /* at the first lock */
+    AUTH_NOTICE_NEW_DEVICE,       /* detail: "Firefox on Linux, 192.0.2.1" */
+    AUTH_NOTICE_CODE_REPLAY,      /* a used 2FA code was presented */
+};
+
+/* Mail notice what to user_id's address through ctx->mailer (nothing
+ * when there is none). Call after the change is committed, outside any
+ * transaction; a failure is logged, never returned. */
+void auth_notify(const struct auth_ctx *ctx, struct db *db,
+                 const struct auth_keys *k, int64_t user_id,
+                 enum auth_notice what, const char *detail);
+
+/* API tokens (store.c); fn gets each token with its sealed name */
+typedef enum cf_rc (*auth_store_token_fn)(struct auth_token_info *t,
+                                          const void *name_sealed,
+                                          size_t name_len, void *arg);
+CF_MUST_CHECK enum cf_rc
+auth_store_token_insert(struct db *db, const struct auth_token_info *t,
+                        int64_t user_id, const unsigned char *hash,
+                        const struct cf_buf *name_sealed);
+CF_MUST_CHECK enum cf_rc auth_store_tokens_count(struct db *db, int64_t user_id,
+                                                 int64_t now, int64_t *count);
+CF_MUST_CHECK enum cf_rc auth_store_tokens_each(struct db *db, int64_t user_id,
+                                                int64_t now,
+                                                auth_store_token_fn fn,
+                                                void *arg);
+CF_MUST_CHECK enum cf_rc auth_store_token_delete(struct db *db, int64_t user_id,
+                                                 const char *id,
+                                                 int64_t *count);
+CF_MUST_CHECK enum cf_rc
+auth_store_token_find(struct db *db, const unsigned char *hash, int64_t now,
+                      struct auth_token_info *t, int64_t *user_id);
+CF_MUST_CHECK enum cf_rc auth_store_token_used(struct db *db, const char *id,
+                                               int64_t now);
+/* The tenant's settings table (CF_ENOTFOUND: never set). */
+CF_MUST_CHECK enum cf_rc auth_store_setting_get(struct db *db, const char *key,
+                                                char *out, size_t cap);
+CF_MUST_CHECK enum cf_rc auth_store_setting_set(struct db *db, const char *key,
+                                                const char *value);
+/* The tenant's 2FA policy as read from db (default when unset). */
+CF_MUST_CHECK enum cf_rc auth_mfa_policy_read(struct db *db,
+                                              enum auth_mfa_policy *out);
 
 /* Give *db back to the pool for the duration of a slow hash and borrow
  * it again: auth_db_release() then auth_db_reacquire(). Other requests of

@@ -83,6 +83,9 @@ auth_login_failed(const struct auth_ctx *ctx, struct db *db,
     } else {
         db_rollback(db);
     }
+    if (rc == CF_OK && failures == AUTH_LOCK_AFTER) {
+        auth_notify(ctx, db, k, user->id, AUTH_NOTICE_LOCKED, NULL);
+    }
     auth_ipban_failed(ctx->ipban, ctx->cfg, ctx->client_ip, now);
     return rc;
 }
@@ -96,8 +99,11 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     char token[CX_TOKEN_LEN + 1];
     char hash[CX_PWHASH_STR_MAX];
     char device[64];
+    char detail[160];
     unsigned char thash[CX_MAC_BYTES];
     bool rehash = cx_pwhash_needs_rehash(old_hash, &ctx->cfg->cost);
+    bool signed_in_before = false;
+    bool device_seen = false;
     int64_t sid = 0;
     enum cf_rc rc = CF_OK;
 
@@ -122,6 +128,10 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     }
     auth_device_label(ctx->user_agent, device, sizeof(device));
     if (rc == CF_OK) {
+        rc = auth_store_device_seen(db, user->id, device, &signed_in_before,
+                                    &device_seen);
+    }
+    if (rc == CF_OK) {
         /* with 2FA on, the session can only take the second step */
         rc = auth_store_session_insert(
             db, thash, user->id, now, now + (int64_t)ctx->cfg->session_max_s,
@@ -140,6 +150,12 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     }
     if (rc == CF_OK) {
         memcpy(token_out, token, sizeof(token));
+        /* the first sign-in ever is no news; another device is */
+        if (signed_in_before && !device_seen) {
+            snprintf(detail, sizeof(detail), "%s, %s", device,
+                     ctx->client_ip != NULL ? ctx->client_ip : "?");
+            auth_notify(ctx, db, k, user->id, AUTH_NOTICE_NEW_DEVICE, detail);
+        }
     }
 out:
     cf_memzero(token, sizeof(token));

@@ -83,7 +83,7 @@ auth_logins_list(const struct auth_ctx *ctx, int64_t user_id, int64_t before,
     if (rc != CF_OK) {
         return rc;
     }
-    rc = auth_store_logins_each(db, user_id, before, limit, fn, arg);
+    rc = auth_store_logins_each(db, user_id, NULL, before, limit, fn, arg);
     db_pool_put(ctx->pool, db);
     return rc;
 }
@@ -173,6 +173,9 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     if (rc == CF_OK) {
         rc = db_commit(db);
         in_tx = false;
+    }
+    if (rc == CF_OK) {
+        auth_notify(ctx, db, &k, user_id, AUTH_NOTICE_PASSWORD_CHANGED, NULL);
     }
 out:
     if (in_tx) {

@@ -782,3 +782,32 @@ out:
     auth_text_release(&nfkc);
     return rc;
 }
+
+enum cf_rc
+auth_label_normalize(const char *in, size_t max_cp, struct auth_text *out)
+{
+    utf8proc_int32_t cp;
+    size_t i = 0;
+    enum cf_rc rc;
+
+    rc = auth_text_normalize(in, strlen(in), 0, out);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    if (out->ncp == 0 || out->ncp > max_cp || out->s[0] == ' ' ||
+        out->s[out->len - 1] == ' ') {
+        auth_text_release(out);
+        return CF_ERR(CF_EINVAL);
+    }
+    while (i < out->len) {
+        i += pw_next_cp(out->s, out->len, i, &cp);
+        /* format characters (CF) are fine inside a password, not in a
+         * label shown to people */
+        if (!pw_cp_printable(cp) ||
+            utf8proc_category(cp) == UTF8PROC_CATEGORY_CF) {
+            auth_text_release(out);
+            return CF_ERR(CF_EINVAL);
+        }
+    }
+    return CF_OK;
+}

@@ -109,6 +109,9 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         rc = auth_user_email(db, &k, s.user_id, s.email, sizeof(s.email));
     }
     if (rc == CF_OK) {
+        rc = auth_mfa_policy_read(db, &s.mfa_policy);
+    }
+    if (rc == CF_OK) {
         *out = s;
     }
     if (db != NULL) {

@@ -230,19 +230,61 @@ auth_store_link_insert(struct db *db, const unsigned char *hash,
 
 enum cf_rc
 auth_store_link_find(struct db *db, const unsigned char *hash, int64_t now,
-                     int64_t *user_id)
+                     int64_t *user_id, char purpose[16])
 {
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
     rc = store_row(db, &st,
-                   "SELECT user_id FROM user_links WHERE token_hash = ?1 "
-                   "AND used = 0 AND expires > ?2",
+                   "SELECT user_id, purpose FROM user_links WHERE "
+                   "token_hash = ?1 AND used = 0 AND expires > ?2",
                    ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, now, ARG_END);
     if (rc != CF_OK) {
         return rc;
     }
     *user_id = db_col_int64(st, 0);
+    store_copy(purpose, 16, db_col_text(st, 1));
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_links_since(struct db *db, int64_t user_id, const char *purpose,
+                       int64_t since, int64_t *count)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc =
+        store_row(db, &st,
+                  "SELECT count(*) FROM user_links WHERE user_id = ?1 AND "
+                  "purpose = ?2 AND created >= ?3",
+                  ARG_INT, user_id, ARG_TEXT, purpose, ARG_INT, since, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *count = db_col_int64(st, 0);
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_device_seen(struct db *db, int64_t user_id, const char *device,
+                       bool *any, bool *seen)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT count(*), coalesce(sum(device = ?2), 0) FROM "
+                   "(SELECT device FROM access_log WHERE user_id = ?1 AND "
+                   "outcome = 'success' ORDER BY id DESC LIMIT 1000)",
+                   ARG_INT, user_id, ARG_TEXT, device, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *any = db_col_int64(st, 0) > 0;
+    *seen = db_col_int64(st, 1) > 0;
     db_stmt_done(st);
     return CF_OK;
 }
@@ -398,8 +440,9 @@ auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
 }
 
 enum cf_rc
-auth_store_logins_each(struct db *db, int64_t user_id, int64_t before,
-                       unsigned limit, auth_login_fn fn, void *arg)
+auth_store_logins_each(struct db *db, int64_t user_id, const char *outcome,
+                       int64_t before, unsigned limit, auth_login_fn fn,
+                       void *arg)
 {
     struct db_stmt *st = NULL;
     struct auth_login_info l;
@@ -407,8 +450,9 @@ auth_store_logins_each(struct db *db, int64_t user_id, int64_t before,
     bool row = false;
 
     rc = db_prepare(db,
-                    "SELECT id, time, outcome, client_ip, device FROM "
-                    "access_log WHERE user_id = ?1 AND id < ?2 "
+                    "SELECT id, time, outcome, client_ip, device, user_id "
+                    "FROM access_log WHERE (?1 < 0 OR user_id = ?1) AND "
+                    "id < ?2 AND (?4 IS NULL OR outcome = ?4) "
                     "ORDER BY id DESC LIMIT ?3",
                     &st);
     if (rc != CF_OK) {
@@ -421,6 +465,10 @@ auth_store_logins_each(struct db *db, int64_t user_id, int64_t before,
     if (rc == CF_OK) {
         rc = db_bind_int64(st, 3, (int64_t)limit);
     }
+    if (rc == CF_OK) {
+        rc = outcome != NULL ? db_bind_text(st, 4, outcome)
+                             : db_bind_null(st, 4);
+    }
     while (rc == CF_OK) {
         rc = db_step(st, &row);
         if (rc != CF_OK || !row) {
@@ -432,6 +480,7 @@ auth_store_logins_each(struct db *db, int64_t user_id, int64_t before,
         store_copy(l.outcome, sizeof(l.outcome), db_col_text(st, 2));
         store_copy(l.client_ip, sizeof(l.client_ip), db_col_text(st, 3));
         store_copy(l.device, sizeof(l.device), db_col_text(st, 4));
+        l.user_id = db_col_int64(st, 5);
         rc = fn(&l, arg);
     }
     db_stmt_done(st);
@@ -593,4 +642,154 @@ auth_store_session_proved(struct db *db, int64_t id, int64_t now)
 {
     return store_run(db, "UPDATE sessions SET auth_at = ?1 WHERE id = ?2",
                      ARG_INT, now, ARG_INT, id, ARG_END);
+}
+
+/* ---- API tokens ---------------------------------------------------- */
+
+enum cf_rc
+auth_store_token_insert(struct db *db, const struct auth_token_info *t,
+                        int64_t user_id, const unsigned char *hash,
+                        const struct cf_buf *name_sealed)
+{
+    return store_run(db,
+                     "INSERT INTO api_tokens (id, user_id, token_hash, "
+                     "name_sealed, permissions, created, expires) VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     ARG_TEXT, t->id, ARG_INT, user_id, ARG_BLOB, hash,
+                     (size_t)CX_MAC_BYTES, ARG_BLOB, name_sealed->data,
+                     name_sealed->len, ARG_TEXT, t->permissions, ARG_INT,
+                     t->created, ARG_INT, t->expires, ARG_END);
+}
+
+enum cf_rc
+auth_store_tokens_count(struct db *db, int64_t user_id, int64_t now,
+                        int64_t *count)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT count(*) FROM api_tokens WHERE user_id = ?1 AND "
+                   "expires > ?2",
+                   ARG_INT, user_id, ARG_INT, now, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *count = db_col_int64(st, 0);
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_tokens_each(struct db *db, int64_t user_id, int64_t now,
+                       auth_store_token_fn fn, void *arg)
+{
+    struct db_stmt *st = NULL;
+    struct auth_token_info t;
+    const void *p;
+    size_t n = 0;
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = db_prepare(db,
+                    "SELECT id, name_sealed, permissions, created, expires, "
+                    "last_used FROM api_tokens WHERE user_id = ?1 AND "
+                    "expires > ?2 ORDER BY created DESC, id",
+                    &st);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 1, user_id);
+    }
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 2, now);
+    }
+    while (rc == CF_OK) {
+        rc = db_step(st, &row);
+        if (rc != CF_OK || !row) {
+            break;
+        }
+        memset(&t, 0, sizeof(t));
+        store_copy(t.id, sizeof(t.id), db_col_text(st, 0));
+        p = db_col_blob(st, 1, &n);
+        store_copy(t.permissions, sizeof(t.permissions), db_col_text(st, 2));
+        t.created = db_col_int64(st, 3);
+        t.expires = db_col_int64(st, 4);
+        t.last_used = db_col_int64(st, 5);
+        rc = fn(&t, p, n, arg);
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+enum cf_rc
+auth_store_token_delete(struct db *db, int64_t user_id, const char *id,
+                        int64_t *count)
+{
+    enum cf_rc rc;
+
+    rc = store_run(db, "DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2",
+                   ARG_TEXT, id, ARG_INT, user_id, ARG_END);
+    if (rc == CF_OK) {
+        *count = db_changes(db);
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_store_token_find(struct db *db, const unsigned char *hash, int64_t now,
+                      struct auth_token_info *t, int64_t *user_id)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT id, user_id, permissions, created, expires, "
+                   "last_used FROM api_tokens WHERE token_hash = ?1 AND "
+                   "expires > ?2",
+                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, now, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    memset(t, 0, sizeof(*t));
+    store_copy(t->id, sizeof(t->id), db_col_text(st, 0));
+    *user_id = db_col_int64(st, 1);
+    store_copy(t->permissions, sizeof(t->permissions), db_col_text(st, 2));
+    t->created = db_col_int64(st, 3);
+    t->expires = db_col_int64(st, 4);
+    t->last_used = db_col_int64(st, 5);
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_token_used(struct db *db, const char *id, int64_t now)
+{
+    return store_run(db, "UPDATE api_tokens SET last_used = ?1 WHERE id = ?2",
+                     ARG_INT, now, ARG_TEXT, id, ARG_END);
+}
+
+/* ---- settings ------------------------------------------------------ */
+
+enum cf_rc
+auth_store_setting_get(struct db *db, const char *key, char *out, size_t cap)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st, "SELECT value FROM settings WHERE key = ?1",
+                   ARG_TEXT, key, ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    store_copy(out, cap, db_col_text(st, 0));
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_setting_set(struct db *db, const char *key, const char *value)
+{
+    return store_run(db,
+                     "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     ARG_TEXT, key, ARG_TEXT, value, ARG_END);
 }

@@ -468,6 +468,9 @@ auth_totp_verify(const struct auth_ctx *ctx, const char *token,
             in_tx = false;
         }
         rc = auth_login_failed(ctx, db, &k, &user, NULL, outcome, now);
+        if (rc == CF_OK && strcmp(outcome, "totp_replay") == 0) {
+            auth_notify(ctx, db, &k, s.user_id, AUTH_NOTICE_CODE_REPLAY, NULL);
+        }
         rc = rc == CF_OK ? CF_EAUTH : rc;
         goto out;
     }

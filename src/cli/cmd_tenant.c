@@ -18,12 +18,17 @@ static const char tenant_usage[] =
     "       coffre tenant owner SLUG EMAIL [--data DIR]\n"
     "       coffre tenant list [--data DIR]\n"
     "       coffre tenant show SLUG [--data DIR]\n"
+    "       coffre tenant policy SLUG [--mfa optional|admins|all] "
+    "[--data DIR]\n"
     "\n"
     "A slug has 3 to 40 characters of a-z, 0-9 and '-', does not start or\n"
     "end with '-', and is not reserved (www, api, admin, ...). The tenant\n"
     "answers at https://SLUG.<base_domain>:<port>/.\n"
     "--owner (or `tenant owner`) creates an owner account and prints a\n"
-    "single-use setup link, valid 24 hours, to choose its password.\n";
+    "single-use setup link, valid 24 hours, to choose its password.\n"
+    "policy prints the tenant's security policy; --mfa sets who must use\n"
+    "two-factor authentication: admins (owners and admins, the default),\n"
+    "all, or optional.\n";
 
 static enum cf_rc
 tenant_print_line(const struct tenant *t, void *arg)
@@ -42,7 +47,7 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
     struct auth_ctx ctx;
     char principal[128];
     char token[CX_TOKEN_LEN + 1];
-    char port[16];
+    char url[512];
     enum cf_rc rc;
 
     auth_config_from(&d->cfg, &acfg);
@@ -72,11 +77,59 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
                 cf_rc_str(rc));
         return cli_exit_for(rc);
     }
-    cli_listen_port(d->cfg.listen, port, sizeof(port));
-    printf("owner: %s\nsetup: https://%s.%s:%s/setup#%s\n"
+    tenant_url(t->slug, d->cfg.base_domain, d->cfg.listen, url, sizeof(url));
+    printf("owner: %s\nsetup: %s/setup#%s\n"
            "(single use, valid 24 hours; shown only now)\n",
-           email, t->slug, d->cfg.base_domain, port, token);
+           email, url, token);
     cf_memzero(token, sizeof(token));
+    return CLI_OK;
+}
+
+/* Print (and with mfa, first set) the tenant's 2FA policy. */
+static int
+tenant_do_policy(struct cli_data *d, const char *slug, const char *mfa)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_config acfg;
+    struct auth_ctx ctx;
+    struct tenant t;
+    enum auth_mfa_policy p = AUTH_MFA_ADMINS;
+    char principal[128];
+    enum cf_rc rc;
+
+    if (mfa != NULL && auth_mfa_policy_parse(mfa, &p) != CF_OK) {
+        fprintf(stderr, "coffre: --mfa is optional, admins or all\n");
+        return CLI_EUSAGE;
+    }
+    rc = tenant_find(d->control, slug, &t);
+    if (rc == CF_ENOTFOUND) {
+        fprintf(stderr, "coffre: no tenant '%s'\n", slug);
+        return CLI_ENOTFOUND;
+    }
+    auth_config_from(&d->cfg, &acfg);
+    cli_principal(principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = tenant_key_open(d->control, d->kr, t.id, &key);
+    }
+    if (rc == CF_OK) {
+        ctx = (struct auth_ctx){.pool = d->pool,
+                                .tenant_id = t.id,
+                                .tenant_slug = t.slug,
+                                .tenant_key = key,
+                                .cfg = &acfg,
+                                .principal = principal};
+        rc = mfa != NULL ? auth_mfa_policy_set(&ctx, p) : CF_OK;
+    }
+    if (rc == CF_OK) {
+        rc = auth_mfa_policy_get(&ctx, &p);
+    }
+    cx_data_key_free(key);
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: cannot read or set the policy (%s)\n",
+                cf_rc_str(rc));
+        return cli_exit_for(rc);
+    }
+    printf("mfa: %s\n", auth_mfa_policy_name(p));
     return CLI_OK;
 }
 
@@ -104,7 +157,7 @@ tenant_do_create(struct cli_data *d, const char *slug, const char *name,
     struct tenant t;
     const char *reason = NULL;
     char principal[128];
-    char port[16];
+    char url[512];
     enum cf_rc rc;
 
     if (tenant_slug_check(slug, &reason) != CF_OK) {
@@ -127,9 +180,8 @@ tenant_do_create(struct cli_data *d, const char *slug, const char *name,
                 cf_rc_str(rc));
         return cli_exit_for(rc);
     }
-    cli_listen_port(d->cfg.listen, port, sizeof(port));
-    printf("created tenant %s (%s)\nurl: https://%s.%s:%s/\n", t.slug, t.name,
-           t.slug, d->cfg.base_domain, port);
+    tenant_url(t.slug, d->cfg.base_domain, d->cfg.listen, url, sizeof(url));
+    printf("created tenant %s (%s)\nurl: %s/\n", t.slug, t.name, url);
     if (owner != NULL) {
         return tenant_add_owner(d, &t, owner);
     }
@@ -140,7 +192,7 @@ static int
 tenant_do_show(struct cli_data *d, const char *slug)
 {
     struct tenant t;
-    char port[16];
+    char url[512];
     enum cf_rc rc;
 
     rc = tenant_find(d->control, slug, &t);
@@ -153,11 +205,10 @@ tenant_do_show(struct cli_data *d, const char *slug)
                 cf_rc_str(rc));
         return cli_exit_for(rc);
     }
-    cli_listen_port(d->cfg.listen, port, sizeof(port));
+    tenant_url(t.slug, d->cfg.base_domain, d->cfg.listen, url, sizeof(url));
     printf("id: %lld\nslug: %s\nname: %s\ncreated: %s\nstate: %s\n"
-           "url: https://%s.%s:%s/\n",
-           (long long)t.id, t.slug, t.name, t.created, t.state, t.slug,
-           d->cfg.base_domain, port);
+           "url: %s/\n",
+           (long long)t.id, t.slug, t.name, t.created, t.state, url);
     return CLI_OK;
 }
 
@@ -168,12 +219,14 @@ cli_cmd_tenant(int argc, char **argv)
         {"data", required_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
         {"owner", required_argument, NULL, 'o'},
+        {"mfa", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = CLI_DEFAULT_DATA;
     const char *name = NULL;
     const char *owner = NULL;
+    const char *mfa = NULL;
     const char *sub;
     struct cli_data d;
     enum cf_rc rc;
@@ -181,7 +234,7 @@ cli_cmd_tenant(int argc, char **argv)
     int ex;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:n:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:n:o:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir = optarg;
@@ -191,6 +244,9 @@ cli_cmd_tenant(int argc, char **argv)
             break;
         case 'o':
             owner = optarg;
+            break;
+        case 'm':
+            mfa = optarg;
             break;
         case 'h':
             fputs(tenant_usage, stdout);
@@ -205,7 +261,13 @@ cli_cmd_tenant(int argc, char **argv)
         return CLI_EUSAGE;
     }
     sub = argv[optind];
+    if (mfa != NULL && strcmp(sub, "policy") != 0) {
+        fputs(tenant_usage, stderr);
+        return CLI_EUSAGE;
+    }
     if (!((strcmp(sub, "create") == 0 && optind + 2 == argc) ||
+          (strcmp(sub, "policy") == 0 && optind + 2 == argc && name == NULL &&
+           owner == NULL) ||
           (strcmp(sub, "owner") == 0 && optind + 3 == argc && name == NULL &&
            owner == NULL) ||
           (strcmp(sub, "show") == 0 && optind + 2 == argc && name == NULL &&
@@ -226,6 +288,8 @@ cli_cmd_tenant(int argc, char **argv)
         ex = tenant_do_owner(&d, argv[optind + 1], argv[optind + 2]);
     } else if (strcmp(sub, "show") == 0) {
         ex = tenant_do_show(&d, argv[optind + 1]);
+    } else if (strcmp(sub, "policy") == 0) {
+        ex = tenant_do_policy(&d, argv[optind + 1], mfa);
     } else {
         rc = tenant_each(d.control, tenant_print_line, NULL);
         ex = cli_exit_for(rc);

@@ -115,5 +115,21 @@ const struct db_migration db_schema_tenant[] = {
         ");"},
     /* step-up: when the session's owner last proved who they are */
     {4, "ALTER TABLE sessions ADD COLUMN auth_at INTEGER NOT NULL DEFAULT 0;"},
+    /* personal API tokens; the tenant's security settings */
+    {5, "CREATE TABLE api_tokens ("
+        " id TEXT PRIMARY KEY,"
+        " user_id INTEGER NOT NULL REFERENCES users (id),"
+        " token_hash BLOB NOT NULL UNIQUE,"
+        " name_sealed BLOB NOT NULL,"
+        " permissions TEXT NOT NULL,"
+        " created INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL,"
+        " last_used INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX api_tokens_user ON api_tokens (user_id);"
+        "CREATE TABLE settings ("
+        " key TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL"
+        ");"},
 };
 const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

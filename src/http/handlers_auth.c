@@ -173,9 +173,8 @@ http_h_pw_strength(struct http_req *req, struct http_resp *resp)
 
 /* ---- the request's auth context ------------------------------------ */
 
-/* Build ctx for req's tenant; *key is the tenant key the caller frees. */
-static enum cf_rc
-auth_ctx_init(struct http_req *req, struct auth_ctx *ctx,
+enum cf_rc
+http_auth_ctx(struct http_req *req, struct auth_ctx *ctx,
               struct cx_data_key **key)
 {
     struct http_server *srv = req->srv;
@@ -188,6 +187,8 @@ auth_ctx_init(struct http_req *req, struct auth_ctx *ctx,
     if (rc != CF_OK) {
         return rc;
     }
+    tenant_url(req->tenant.slug, srv->app->cfg->base_domain,
+               srv->app->cfg->listen, req->tenant_url, sizeof(req->tenant_url));
     *ctx = (struct auth_ctx){
         .pool = srv->app->pool,
         .tenant_id = req->tenant.id,
@@ -199,6 +200,8 @@ auth_ctx_init(struct http_req *req, struct auth_ctx *ctx,
         .user_agent = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                   "User-Agent"),
         .request_id = req->id,
+        .mailer = srv->app->mailer,
+        .base_url = req->tenant_url,
     };
     return CF_OK;
 }
@@ -213,7 +216,7 @@ setup_job(struct http_req *req)
     struct auth_ctx ctx;
     json_t *pw = json_object_get(req->json, "password");
 
-    job->rc = auth_ctx_init(req, &ctx, &key);
+    job->rc = http_auth_ctx(req, &ctx, &key);
     if (job->rc == CF_OK) {
         job->rc = auth_setup_complete(&ctx, body_str(req, "token"),
                                       json_string_value(pw),
@@ -245,6 +248,32 @@ http_h_auth_setup(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
+/* ---- POST /api/v1/auth/reset ---------------------------------------- */
+
+enum cf_rc
+http_h_auth_reset(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    const char *email = json_string_value(json_object_get(req->json, "email"));
+    enum cf_rc rc;
+
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_reset_request(&ctx, email != NULL ? email : "");
+    }
+    cx_data_key_free(key);
+    if (rc == CF_EINVAL) {
+        return http_fail(req, 400, "invalid_email",
+                         "this is not an e-mail address");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    /* the same answer whether or not the address has an account */
+    return answer(resp, 200, json_pack("{s:b}", "ok", 1));
+}
+
 /* ---- POST /api/v1/auth/login ---------------------------------------- */
 
 static void
@@ -255,7 +284,7 @@ login_job(struct http_req *req)
     struct auth_ctx ctx;
     json_t *pw = json_object_get(req->json, "password");
 
-    job->rc = auth_ctx_init(req, &ctx, &key);
+    job->rc = http_auth_ctx(req, &ctx, &key);
     if (job->rc == CF_OK) {
         job->rc = auth_login(&ctx, body_str(req, "email"),
                              json_string_value(pw), json_string_length(pw),
@@ -316,9 +345,30 @@ http_session_authenticate(struct http_req *req)
     if (token == NULL) {
         return CF_EAUTH;
     }
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_session_get(&ctx, token, &req->session);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_OK) {
+        req->has_session = true;
+    }
+    return rc;
+}
+
+enum cf_rc
+http_token_authenticate(struct http_req *req, const char *token)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    enum cf_rc rc;
+
+    if (!req->has_tenant) {
+        return CF_EAUTH;
+    }
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_token_get(&ctx, token, &req->session);
     }
     cx_data_key_free(key);
     if (rc == CF_OK) {
@@ -339,7 +389,7 @@ http_h_auth_logout(struct http_req *req, struct http_resp *resp)
 
     token =
         MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_logout(&ctx, token != NULL ? token : "");
     }
@@ -408,7 +458,7 @@ http_h_me_sessions(struct http_req *req, struct http_resp *resp)
     if (list == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_sessions_list(&ctx, req->session.user_id, req->session.id,
                                 session_item, list);
@@ -433,7 +483,7 @@ me_revoke(struct http_req *req, struct http_resp *resp, int64_t id)
     json_t *doc;
     enum cf_rc rc;
 
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_sessions_revoke(&ctx, req->session.user_id, id,
                                   req->session.id, &ended);
@@ -482,17 +532,21 @@ struct logins_walk {
     int64_t last;
 };
 
+json_t *
+http_login_json(const struct auth_login_info *l)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)l->id,
+                     "time", l->time, "outcome", l->outcome, "client_ip",
+                     l->client_ip, "device", l->device);
+}
+
 static enum cf_rc
 login_item(const struct auth_login_info *l, void *arg)
 {
     struct logins_walk *w = arg;
 
     w->last = l->id;
-    return json_array_append_new(
-               w->list,
-               json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)l->id,
-                         "time", l->time, "outcome", l->outcome, "client_ip",
-                         l->client_ip, "device", l->device)) == 0
+    return json_array_append_new(w->list, http_login_json(l)) == 0
                ? CF_OK
                : CF_ERR(CF_ENOMEM);
 }
@@ -522,7 +576,7 @@ http_h_me_logins(struct http_req *req, struct http_resp *resp)
         json_decref(w.list);
         return http_fail(req, 400, "bad_request", "limit is from 1 to 100");
     }
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_logins_list(&ctx, req->session.user_id, (int64_t)before,
                               (unsigned)limit, login_item, &w);
@@ -550,7 +604,7 @@ password_job(struct http_req *req)
     json_t *cur = json_object_get(req->json, "current");
     json_t *pw = json_object_get(req->json, "new");
 
-    job->rc = auth_ctx_init(req, &ctx, &key);
+    job->rc = http_auth_ctx(req, &ctx, &key);
     if (job->rc == CF_OK) {
         job->rc = auth_password_change(
             &ctx, req->session.user_id, req->session.id, json_string_value(cur),
@@ -586,8 +640,8 @@ http_h_me_password(struct http_req *req, struct http_resp *resp)
 /* ---- step-up --------------------------------------------------------- */
 
 /* Sensitive changes need a proof of identity from the last few minutes. */
-static enum cf_rc
-require_step_up(struct http_req *req)
+enum cf_rc
+http_require_step_up(struct http_req *req)
 {
     if (cf_time_unix() - req->session.auth_at <= AUTH_STEP_UP_S) {
         return CF_OK;
@@ -607,7 +661,7 @@ step_up_job(struct http_req *req)
 
     token =
         MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    job->rc = auth_ctx_init(req, &ctx, &key);
+    job->rc = http_auth_ctx(req, &ctx, &key);
     if (job->rc == CF_OK) {
         job->rc = auth_step_up(&ctx, token != NULL ? token : "",
                                json_string_value(pw), json_string_length(pw));
@@ -647,12 +701,12 @@ http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
     json_t *doc = NULL;
     enum cf_rc rc;
 
-    rc = require_step_up(req);
+    rc = http_require_step_up(req);
     if (rc != CF_OK) {
         return rc;
     }
     cf_buf_init(&svg, (size_t)256 * 1024);
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_totp_begin(&ctx, req->session.user_id, uri, &svg);
     }
@@ -679,11 +733,11 @@ http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
     enum cf_rc rc;
     size_t i;
 
-    rc = require_step_up(req);
+    rc = http_require_step_up(req);
     if (rc != CF_OK) {
         return rc;
     }
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_totp_confirm(&ctx, req->session.user_id,
                                body_str(req, "code"), codes);
@@ -719,11 +773,11 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
     struct auth_ctx ctx;
     enum cf_rc rc;
 
-    rc = require_step_up(req);
+    rc = http_require_step_up(req);
     if (rc != CF_OK) {
         return rc;
     }
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_totp_disable(&ctx, req->session.user_id);
     }
@@ -744,7 +798,7 @@ http_h_auth_totp(struct http_req *req, struct http_resp *resp)
 
     token =
         MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    rc = auth_ctx_init(req, &ctx, &key);
+    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_totp_verify(&ctx, token != NULL ? token : "",
                               body_str(req, "code"));

@@ -23,6 +23,7 @@ struct http_app {
     struct db_pool *pool;
     const struct cx_keyring *kr;
     struct ops_workers *workers;
+    const struct cf_mailer *mailer; /* account notices; NULL: none */
 };
 
 struct http_server;

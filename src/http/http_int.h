@@ -25,6 +25,10 @@
 /* A session that may still owe its second factor: only the TOTP step and
  * logout accept it. */
 #define HTTP_PERM_SESSION_PARTIAL "session.partial"
+/* A full session or a personal API token (Authorization: Bearer
+ * coffre_pat_...). Every other permission is a name of authz/'s
+ * catalogue: the principal's role must hold it, and a token carry it. */
+#define HTTP_PERM_PRINCIPAL "principal"
 
 #define HTTP_REQUEST_ID_LEN 32
 #define HTTP_ERR_MSG_MAX 200
@@ -39,7 +43,10 @@ enum http_type {
     HTTP_T_STRING = 1,
     HTTP_T_INT,
     HTTP_T_BOOL,
+    HTTP_T_STRINGS, /* JSON bodies only: an array of at most max strings,
+                       each of at most HTTP_STRINGS_ITEM_MAX characters */
 };
+#define HTTP_STRINGS_ITEM_MAX 64
 
 /* One allowed query parameter or JSON field. */
 struct http_field {
@@ -83,6 +90,9 @@ struct http_route {
     const struct http_input *input;
     enum http_rate rate;
     const char *summary; /* one line for the OpenAPI document */
+    /* still open to an account that must enrol in 2FA (COMMITMENT A12):
+     * its own account, the enrolment routes */
+    bool mfa_enrolment;
 };
 
 extern const struct http_route http_routes[];
@@ -143,6 +153,7 @@ struct http_req {
     enum tenant_host_kind host_kind;
     bool has_tenant;
     struct tenant tenant;
+    char tenant_url[320]; /* https://SLUG.BASE:PORT, for links in mail */
     struct cf_buf body;
     json_t *json;
     /* an error found before the handler runs */
@@ -236,6 +247,13 @@ enum cf_rc http_h_pw_strength(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_auth_setup(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_auth_login(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_auth_logout(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_auth_reset(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_permissions(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_tokens(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_token_create(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_me_token_delete(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_logins(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_unlock(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_sessions(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_session_delete(struct http_req *req,
@@ -254,5 +272,20 @@ enum cf_rc http_h_account_page(struct http_req *req, struct http_resp *resp);
 /* Find the session of the request's cookie (req->session); CF_EAUTH when
  * there is none or it is not valid. */
 CF_MUST_CHECK enum cf_rc http_session_authenticate(struct http_req *req);
+/* The API token of the Authorization header (token is what follows
+ * "Bearer "): fills req->session like a session. CF_EAUTH when it is not
+ * a live token of the request's tenant. */
+/* The auth/ context of req's tenant; *key is the tenant key the caller
+ * frees with cx_data_key_free(). */
+CF_MUST_CHECK enum cf_rc http_auth_ctx(struct http_req *req,
+                                       struct auth_ctx *ctx,
+                                       struct cx_data_key **key);
+/* 403 step_up_required unless the session proved its owner within
+ * AUTH_STEP_UP_S (a login, a code or POST /api/v1/auth/step-up). */
+CF_MUST_CHECK enum cf_rc http_require_step_up(struct http_req *req);
+/* One access-journal line as JSON {id, time, outcome, client_ip, device}. */
+json_t *http_login_json(const struct auth_login_info *l);
+CF_MUST_CHECK enum cf_rc http_token_authenticate(struct http_req *req,
+                                                 const char *token);
 
 #endif

@@ -111,6 +111,11 @@ input_query_cb(void *cls, enum MHD_ValueKind kind, const char *key,
             w->failed = true;
         }
         break;
+    case HTTP_T_STRINGS: /* never declared for a query */
+        (void)http_fail(w->req, 400, "bad_request",
+                        "query parameter '%s' cannot be a list", show);
+        w->failed = true;
+        break;
     }
     w->seen++;
     return w->failed ? MHD_NO : MHD_YES;
@@ -138,6 +143,35 @@ http_input_check_query(struct http_req *req)
                 return http_fail(req, 400, "missing_parameter",
                                  "query parameter '%s' is required", f->name);
             }
+        }
+    }
+    return CF_OK;
+}
+
+/* An array of at most f->max short strings. */
+static enum cf_rc
+input_strings_check(const struct http_field *f, json_t *v, const char **code,
+                    char *msg, size_t msglen)
+{
+    size_t i;
+    json_t *item;
+
+    *code = "bad_request";
+    if (!json_is_array(v) || json_array_size(v) > f->max) {
+        snprintf(msg, msglen,
+                 "field '%s' must be a list of at most %zu strings", f->name,
+                 f->max);
+        return CF_EINVAL;
+    }
+    json_array_foreach(v, i, item)
+    {
+        if (!json_is_string(item) ||
+            input_utf8_len(json_string_value(item), json_string_length(item)) >
+                HTTP_STRINGS_ITEM_MAX) {
+            snprintf(msg, msglen,
+                     "field '%s' must hold strings of at most %d characters",
+                     f->name, HTTP_STRINGS_ITEM_MAX);
+            return CF_EINVAL;
         }
     }
     return CF_OK;
@@ -177,6 +211,8 @@ input_field_check(const struct http_field *f, json_t *v, const char **code,
             return CF_OK;
         }
         break;
+    case HTTP_T_STRINGS:
+        return input_strings_check(f, v, code, msg, msglen);
     }
     *code = "bad_request";
     snprintf(msg, msglen, "field '%s' must be a %s", f->name,

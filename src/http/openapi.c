@@ -27,6 +27,11 @@ openapi_schema(const struct http_field *f)
     case HTTP_T_BOOL:
         return json_pack("{s:s, s:s}", "type", "boolean", "description",
                          f->doc);
+    case HTTP_T_STRINGS:
+        return json_pack("{s:s, s:I, s:{s:s, s:i}, s:s}", "type", "array",
+                         "maxItems", (json_int_t)f->max, "items", "type",
+                         "string", "maxLength", HTTP_STRINGS_ITEM_MAX,
+                         "description", f->doc);
     }
     return NULL;
 }

@@ -8,6 +8,8 @@
  */
 #include "core/compat.h"
 
+#include "auth/auth.h"
+#include "authz/authz.h"
 #include "http/http_int.h"
 
 const struct http_input http_input_none = {0};
@@ -59,6 +61,16 @@ static const struct http_input login_input = {
     .json_body = true,
 };
 
+static const struct http_field reset_body[] = {
+    {"email", HTTP_T_STRING, 254, true, "the account's e-mail address"},
+};
+
+static const struct http_input reset_input = {
+    .body = reset_body,
+    .nbody = CF_ARRAY_LEN(reset_body),
+    .json_body = true,
+};
+
 static const struct http_field password_body[] = {
     {"current", HTTP_T_STRING, 1024, true, "the current password"},
     {"new", HTTP_T_STRING, 1024, true, "the new password"},
@@ -102,85 +114,149 @@ static const struct http_input stepup_input = {
     .json_body = true,
 };
 
+static const struct http_field token_body[] = {
+    {"name", HTTP_T_STRING, AUTH_TOKEN_NAME_MAX, true,
+     "what the token is for (shown in the list)"},
+    {"expires_days", HTTP_T_INT, AUTH_TOKEN_DAYS_MAX, false,
+     "days of validity, 1 to 365 (90)"},
+    {"permissions", HTTP_T_STRINGS, 16, true,
+     "permission names of the catalogue that my role holds"},
+};
+
+static const struct http_input token_input = {
+    .body = token_body,
+    .nbody = CF_ARRAY_LEN(token_body),
+    .json_body = true,
+};
+
+static const struct http_field admin_logins_query[] = {
+    {"user", HTTP_T_INT, (size_t)INT64_MAX, false, "only this account's lines"},
+    {"outcome", HTTP_T_STRING, 16, false,
+     "only lines with this outcome (success, bad_password, locked, ...)"},
+    {"before", HTTP_T_INT, (size_t)INT64_MAX, false,
+     "only lines older than this id (paging)"},
+    {"limit", HTTP_T_INT, 100, false, "at most this many lines (50)"},
+};
+
+static const struct http_input admin_logins_input = {
+    .query = admin_logins_query,
+    .nquery = CF_ARRAY_LEN(admin_logins_query),
+};
+
 /* An empty JSON object. */
 static const struct http_input empty_object_input = {.json_body = true};
 
 const struct http_route http_routes[] = {
     {"GET", "/healthz", HTTP_HOST_ANY, http_h_healthz, HTTP_PUBLIC,
-     &http_input_none, HTTP_RATE_PROBE, "Liveness: the process answers."},
+     &http_input_none, HTTP_RATE_PROBE, "Liveness: the process answers.",
+     false},
     {"GET", "/readyz", HTTP_HOST_PLATFORM, http_h_readyz, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_PROBE,
-     "Readiness: databases open, master key loaded."},
+     "Readiness: databases open, master key loaded.", false},
     {"GET", "/metrics", HTTP_HOST_PLATFORM, http_h_metrics, HTTP_PERM_METRICS,
      &http_input_none, HTTP_RATE_READ,
-     "Prometheus metrics; bearer token from coffre.conf."},
+     "Prometheus metrics; bearer token from coffre.conf.", false},
     {"GET", "/api/v1/openapi.json", HTTP_HOST_ANY, http_h_openapi, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_READ,
-     "This document, generated from the route table."},
+     "This document, generated from the route table.", false},
     {"POST", "/api/v1/slug/check", HTTP_HOST_PLATFORM, http_h_slug_check,
      HTTP_PUBLIC, &slug_check_input, HTTP_RATE_WRITE,
      "Whether a slug is acceptable (syntax only; never tells whether a "
-     "tenant exists)."},
+     "tenant exists).",
+     false},
     {"POST", "/api/v1/password/strength", HTTP_HOST_ANY, http_h_pw_strength,
      HTTP_PUBLIC, &strength_input, HTTP_RATE_WRITE,
      "Judge a candidate password against the policy (COMMITMENT A2, A3): "
-     "zxcvbn score, entropy, problems and hints in French and English."},
+     "zxcvbn score, entropy, problems and hints in French and English.",
+     false},
     {"POST", "/api/v1/auth/setup", HTTP_HOST_TENANT, http_h_auth_setup,
      HTTP_PUBLIC, &setup_input, HTTP_RATE_AUTH,
-     "Complete a setup link with a password (COMMITMENT A2, A4)."},
+     "Complete a setup link with a password (COMMITMENT A2, A4).", false},
     {"POST", "/api/v1/auth/login", HTTP_HOST_TENANT, http_h_auth_login,
      HTTP_PUBLIC, &login_input, HTTP_RATE_AUTH,
      "Log in with e-mail and password: session cookie; 401 for any "
-     "failure, 429 when the address is banned (COMMITMENT A5, A6)."},
+     "failure, 429 when the address is banned (COMMITMENT A5, A6).",
+     false},
+    {"POST", "/api/v1/auth/reset", HTTP_HOST_TENANT, http_h_auth_reset,
+     HTTP_PUBLIC, &reset_input, HTTP_RATE_AUTH,
+     "Ask for a password-reset link by e-mail: the same answer whether or "
+     "not the address has an account; the link works once, for 30 "
+     "minutes, and ends every session when used.",
+     false},
     {"POST", "/api/v1/auth/logout", HTTP_HOST_TENANT, http_h_auth_logout,
      HTTP_PERM_SESSION_PARTIAL, &empty_object_input, HTTP_RATE_WRITE,
-     "End the current session."},
+     "End the current session.", true},
     {"POST", "/api/v1/auth/totp", HTTP_HOST_TENANT, http_h_auth_totp,
      HTTP_PERM_SESSION_PARTIAL, &code_input, HTTP_RATE_AUTH,
      "Second step of a login: an authenticator or recovery code "
-     "(COMMITMENT A7)."},
+     "(COMMITMENT A7).",
+     true},
     {"POST", "/api/v1/auth/step-up", HTTP_HOST_TENANT, http_h_auth_step_up,
      HTTP_PERM_SESSION, &stepup_input, HTTP_RATE_AUTH,
      "Confirm my password: 2FA changes need this within 5 minutes "
-     "(a login or a code counts too)."},
+     "(a login or a code counts too).",
+     true},
     {"POST", "/api/v1/me/totp", HTTP_HOST_TENANT, http_h_me_totp_begin,
      HTTP_PERM_SESSION, &empty_object_input, HTTP_RATE_WRITE,
-     "Start 2FA enrolment: otpauth URI and QR code (SVG)."},
+     "Start 2FA enrolment: otpauth URI and QR code (SVG).", true},
     {"POST", "/api/v1/me/totp/confirm", HTTP_HOST_TENANT,
      http_h_me_totp_confirm, HTTP_PERM_SESSION, &code_input, HTTP_RATE_AUTH,
-     "Activate 2FA with a first code; returns the recovery codes once."},
+     "Activate 2FA with a first code; returns the recovery codes once.", true},
     {"DELETE", "/api/v1/me/totp", HTTP_HOST_TENANT, http_h_me_totp_delete,
-     HTTP_PERM_SESSION, &http_input_none, HTTP_RATE_WRITE, "Turn 2FA off."},
+     HTTP_PERM_SESSION, &http_input_none, HTTP_RATE_WRITE, "Turn 2FA off.",
+     true},
     {"GET", "/api/v1/me", HTTP_HOST_TENANT, http_h_me, HTTP_PERM_SESSION,
      &http_input_none, HTTP_RATE_READ,
-     "The signed-in account, its session and its CSRF token."},
+     "The signed-in account, its session and its CSRF token.", true},
     {"GET", "/api/v1/me/sessions", HTTP_HOST_TENANT, http_h_me_sessions,
      HTTP_PERM_SESSION, &http_input_none, HTTP_RATE_READ,
-     "My live sessions: device, address, created, last seen."},
+     "My live sessions: device, address, created, last seen.", false},
     {"DELETE", "/api/v1/me/sessions/{id}", HTTP_HOST_TENANT,
      http_h_me_session_delete, HTTP_PERM_SESSION, &http_input_none,
-     HTTP_RATE_WRITE, "End one of my sessions."},
+     HTTP_RATE_WRITE, "End one of my sessions.", false},
     {"DELETE", "/api/v1/me/sessions", HTTP_HOST_TENANT,
      http_h_me_sessions_delete, HTTP_PERM_SESSION, &http_input_none,
-     HTTP_RATE_WRITE, "End all my sessions but this one."},
+     HTTP_RATE_WRITE, "End all my sessions but this one.", false},
     {"GET", "/api/v1/me/logins", HTTP_HOST_TENANT, http_h_me_logins,
      HTTP_PERM_SESSION, &logins_input, HTTP_RATE_READ,
-     "My access journal, newest first (COMMITMENT C1)."},
+     "My access journal, newest first (COMMITMENT C1).", false},
     {"POST", "/api/v1/me/password", HTTP_HOST_TENANT, http_h_me_password,
      HTTP_PERM_SESSION, &password_input, HTTP_RATE_AUTH,
-     "Change my password; my other sessions end (COMMITMENT A2, A4)."},
+     "Change my password; my other sessions end (COMMITMENT A2, A4).", false},
+    {"GET", "/api/v1/permissions", HTTP_HOST_TENANT, http_h_permissions,
+     HTTP_PERM_PRINCIPAL, &http_input_none, HTTP_RATE_READ,
+     "The permission catalogue and the built-in roles (COMMITMENT B1).", false},
+    {"GET", "/api/v1/me/tokens", HTTP_HOST_TENANT, http_h_me_tokens,
+     HTTP_PERM_SESSION, &http_input_none, HTTP_RATE_READ,
+     "My personal API tokens (never the tokens themselves).", false},
+    {"POST", "/api/v1/me/tokens", HTTP_HOST_TENANT, http_h_me_token_create,
+     HTTP_PERM_SESSION, &token_input, HTTP_RATE_WRITE,
+     "Create a personal API token, shown once (COMMITMENT A10); needs a "
+     "step-up.",
+     false},
+    {"DELETE", "/api/v1/me/tokens/{id}", HTTP_HOST_TENANT,
+     http_h_me_token_delete, HTTP_PERM_SESSION, &http_input_none,
+     HTTP_RATE_WRITE, "Revoke one of my API tokens.", false},
+    {"GET", "/api/v1/admin/logins", HTTP_HOST_TENANT, http_h_admin_logins,
+     "audit.read", &admin_logins_input, HTTP_RATE_READ,
+     "The access journal of every account, filtered and paged "
+     "(COMMITMENT C1).",
+     false},
+    {"POST", "/api/v1/admin/users/{id}/unlock", HTTP_HOST_TENANT,
+     http_h_admin_unlock, "user.manage", &empty_object_input, HTTP_RATE_WRITE,
+     "Unlock a locked account (COMMITMENT A5).", false},
     {"GET", "/setup", HTTP_HOST_TENANT, http_h_setup_page, HTTP_PUBLIC,
-     &http_input_none, HTTP_RATE_READ, "Password setup page."},
+     &http_input_none, HTTP_RATE_READ, "Password setup page.", false},
     {"GET", "/account", HTTP_HOST_TENANT, http_h_account_page, HTTP_PUBLIC,
-     &http_input_none, HTTP_RATE_READ, "My account page."},
+     &http_input_none, HTTP_RATE_READ, "My account page.", false},
     {"GET", "/", HTTP_HOST_TENANT, http_h_tenant_home, HTTP_PUBLIC,
-     &http_input_none, HTTP_RATE_READ, "Tenant home page."},
+     &http_input_none, HTTP_RATE_READ, "Tenant home page.", false},
     {"GET", "/login", HTTP_HOST_TENANT, http_h_login_page, HTTP_PUBLIC,
-     &http_input_none, HTTP_RATE_READ, "Sign-in page."},
+     &http_input_none, HTTP_RATE_READ, "Sign-in page.", false},
     {"GET", "/", HTTP_HOST_PLATFORM, http_h_platform_home, HTTP_PUBLIC,
-     &http_input_none, HTTP_RATE_READ, "Platform home page."},
+     &http_input_none, HTTP_RATE_READ, "Platform home page.", false},
     {"GET", "/assets/{path*}", HTTP_HOST_ANY, http_h_asset, HTTP_PUBLIC,
-     &http_input_none, HTTP_RATE_READ, "Embedded web assets."},
+     &http_input_none, HTTP_RATE_READ, "Embedded web assets.", false},
 };
 
 const size_t http_routes_count = CF_ARRAY_LEN(http_routes);
@@ -284,6 +360,25 @@ route_fields_ok(const struct http_field *f, size_t n)
     return true;
 }
 
+/* PUBLIC, one of the pseudo-permissions, or a catalogue name. */
+static bool
+route_permission_ok(const struct http_route *r)
+{
+    static const char *const pseudo[] = {
+        HTTP_PUBLIC,         HTTP_PERM_METRICS,
+        HTTP_PERM_SESSION,   HTTP_PERM_SESSION_PARTIAL,
+        HTTP_PERM_PRINCIPAL,
+    };
+    size_t i;
+
+    for (i = 0; i < CF_ARRAY_LEN(pseudo); i++) {
+        if (strcmp(r->permission, pseudo[i]) == 0) {
+            return true;
+        }
+    }
+    return authz_perm_find(r->permission) != NULL;
+}
+
 enum cf_rc
 http_routes_check(char *err, size_t errlen)
 {
@@ -302,8 +397,8 @@ http_routes_check(char *err, size_t errlen)
             missing = "host scope";
         } else if (r->handler == NULL) {
             missing = "handler";
-        } else if (r->permission == NULL || r->permission[0] == '\0') {
-            missing = "permission (or explicit PUBLIC)";
+        } else if (r->permission == NULL || !route_permission_ok(r)) {
+            missing = "a known permission (or explicit PUBLIC)";
         } else if (r->input == NULL) {
             missing = "input whitelist";
         } else if (!route_fields_ok(r->input->query, r->input->nquery) ||

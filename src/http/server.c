@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authz/authz.h"
 #include "http/http_int.h"
 
 /* TLS 1.3 and 1.2 only, ECDHE with AEAD only, X25519 first
@@ -247,14 +248,96 @@ req_session(struct http_req *req, bool partial_ok)
     return CF_OK;
 }
 
+/* The personal API token of an Authorization: Bearer header, or NULL
+ * when the request carries none (it then relies on the cookie). */
+static const char *
+req_api_token(struct http_req *req)
+{
+    const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                   "Authorization");
+
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+        return NULL;
+    }
+    return auth + 7;
+}
+
+/* Does the space-separated list hold perm? */
+static bool
+req_perm_listed(const char *list, const char *perm)
+{
+    size_t n = strlen(perm);
+    const char *p = list;
+
+    while ((p = strstr(p, perm)) != NULL) {
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+/* COMMITMENT A12: under the tenant's 2FA policy, may this account use
+ * this route before it enrols? */
+static enum cf_rc
+req_mfa_policy(struct http_req *req)
+{
+    const struct auth_session *s = &req->session;
+    bool need;
+
+    if (s->totp || req->route->mfa_enrolment) {
+        return CF_OK;
+    }
+    switch (s->mfa_policy) {
+    case AUTH_MFA_OPTIONAL:
+        need = false;
+        break;
+    case AUTH_MFA_ALL:
+        need = true;
+        break;
+    case AUTH_MFA_ADMINS:
+    default:
+        need = authz_role_privileged(s->role) &&
+               strncmp(req->route->pattern, "/api/v1/admin/", 14) == 0;
+        break;
+    }
+    if (!need) {
+        return CF_OK;
+    }
+    return http_fail(req, 403, "mfa_enrolment_required",
+                     "turn on two-factor authentication first");
+}
+
+/* A full session, or an API token (no CSRF: it is not sent by browsers
+ * on their own). */
+static enum cf_rc
+req_principal(struct http_req *req)
+{
+    const char *token = req_api_token(req);
+    enum cf_rc rc;
+
+    if (token == NULL) {
+        return req_session(req, false);
+    }
+    rc = http_token_authenticate(req, token);
+    if (rc == CF_EAUTH) {
+        return http_fail(req, 401, "unauthorized",
+                         "unknown, revoked or expired token");
+    }
+    return rc;
+}
+
 /* The route's declared permission (COMMITMENT B3): PUBLIC, the
- * operator's metrics token, or a signed-in account. Roles and finer
- * permissions arrive with the authorization module. */
+ * operator's metrics token, the account's own session, or a permission
+ * of authz/'s catalogue held by the principal's role (and carried by its
+ * token). Deny by default. */
 static enum cf_rc
 req_authorize(struct http_req *req)
 {
     const char *perm = req->route->permission;
     const char *token = req->srv->app->cfg->metrics_token;
+    enum cf_rc rc;
 
     if (strcmp(perm, HTTP_PUBLIC) == 0) {
         return CF_OK;
@@ -269,13 +352,31 @@ req_authorize(struct http_req *req)
         }
         return CF_OK;
     }
-    if (strcmp(perm, HTTP_PERM_SESSION) == 0) {
-        return req_session(req, false);
+    if (strcmp(perm, HTTP_PERM_SESSION) == 0 ||
+        strcmp(perm, HTTP_PERM_SESSION_PARTIAL) == 0) {
+        /* an account's own settings, tokens included, need the person */
+        if (req_api_token(req) != NULL) {
+            return http_fail(req, 403, "session_required",
+                             "API tokens cannot be used here; sign in");
+        }
+        rc = req_session(req, strcmp(perm, HTTP_PERM_SESSION_PARTIAL) == 0);
+        if (rc == CF_OK && req->session.mfa_ok) {
+            rc = req_mfa_policy(req);
+        }
+        return rc;
     }
-    if (strcmp(perm, HTTP_PERM_SESSION_PARTIAL) == 0) {
-        return req_session(req, true);
+    rc = req_principal(req);
+    if (rc != CF_OK) {
+        return rc;
     }
-    return http_fail(req, 403, "forbidden", "not allowed");
+    if (strcmp(perm, HTTP_PERM_PRINCIPAL) != 0 &&
+        (!authz_role_has(req->session.role, perm) ||
+         (req->session.via_token &&
+          !req_perm_listed(req->session.permissions, perm)))) {
+        return http_fail(req, 403, "forbidden", "this needs the permission %s",
+                         perm);
+    }
+    return req_mfa_policy(req);
 }
 
 static enum cf_rc

@@ -146,3 +146,17 @@ tenant_host_parse(const char *host, const char *base_domain,
     label[0] = '\0';
     return CF_OK;
 }
+
+void
+tenant_url(const char *slug, const char *base_domain, const char *listen,
+           char *out, size_t cap)
+{
+    const char *colon = strrchr(listen, ':');
+    const char *port = colon != NULL ? colon + 1 : "8443";
+
+    if (strcmp(port, "443") == 0) {
+        snprintf(out, cap, "https://%s.%s", slug, base_domain);
+    } else {
+        snprintf(out, cap, "https://%s.%s:%s", slug, base_domain, port);
+    }
+}

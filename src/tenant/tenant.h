@@ -90,4 +90,9 @@ CF_MUST_CHECK enum cf_rc tenant_host_parse(const char *host,
                                            enum tenant_host_kind *kind,
                                            char *label);
 
+/* The address of slug's pages: "https://SLUG.BASE_DOMAIN:PORT" (no
+ * trailing slash; the port of listen, left out when it is 443). */
+void tenant_url(const char *slug, const char *base_domain, const char *listen,
+                char *out, size_t cap);
+
 #endif

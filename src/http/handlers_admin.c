@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Handlers of the permission catalogue, personal API tokens (COMMITMENT
+ * A10) and the first administration routes (A5, C1). The route's
+ * permission was checked before any of these runs; what they check is
+ * what only they know: that a token asks for permissions its account
+ * holds, and that an id is well formed.
+ */
+#include "core/compat.h"
+
+#include "auth/auth.h"
+#include "authz/authz.h"
+#include "http/http_int.h"
+
+static enum cf_rc
+answer_doc(struct http_resp *resp, int status, json_t *doc)
+{
+    enum cf_rc rc;
+
+    rc = doc != NULL ? http_resp_json(resp, status, doc) : CF_ERR(CF_ENOMEM);
+    json_decref(doc);
+    return rc;
+}
+
+/* A space-separated permission list as a JSON array. */
+static json_t *
+perms_json(const char *list)
+{
+    json_t *a = json_array();
+    const char *p = list;
+
+    while (a != NULL && *p != '\0') {
+        size_t n = strcspn(p, " ");
+
+        if (n > 0 && json_array_append_new(a, json_stringn(p, n)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+        p += n;
+        p += *p == ' ';
+    }
+    return a;
+}
+
+/* ---- GET /api/v1/permissions ------------------------------------------ */
+
+enum cf_rc
+http_h_permissions(struct http_req *req, struct http_resp *resp)
+{
+    json_t *perms = json_array();
+    json_t *roles = json_array();
+    size_t i;
+    size_t j;
+
+    (void)req;
+    for (i = 0; perms != NULL && i < authz_perms_count; i++) {
+        json_array_append_new(
+            perms, json_pack("{s:s, s:s, s:s}", "name", authz_perms[i].name,
+                             "fr", authz_perms[i].fr, "en", authz_perms[i].en));
+    }
+    for (i = 0; roles != NULL && i < authz_roles_count; i++) {
+        json_t *held = json_array();
+
+        for (j = 0; held != NULL && authz_roles[i].permissions[j] != NULL;
+             j++) {
+            json_array_append_new(held,
+                                  json_string(authz_roles[i].permissions[j]));
+        }
+        json_array_append_new(roles, json_pack("{s:s, s:o*}", "name",
+                                               authz_roles[i].name,
+                                               "permissions", held));
+    }
+    return answer_doc(
+        resp, 200,
+        json_pack("{s:o*, s:o*}", "permissions", perms, "roles", roles));
+}
+
+/* ---- /api/v1/me/tokens -------------------------------------------------- */
+
+static json_t *
+token_json(const struct auth_token_info *t)
+{
+    char created[CF_TIME_RFC3339_LEN];
+    char expires[CF_TIME_RFC3339_LEN];
+    char used[CF_TIME_RFC3339_LEN];
+
+    cf_time_fmt(t->created, created);
+    cf_time_fmt(t->expires, expires);
+    if (t->last_used > 0) {
+        cf_time_fmt(t->last_used, used);
+    }
+    return json_pack("{s:s, s:s, s:o*, s:s, s:s, s:o*}", "id", t->id, "name",
+                     t->name, "permissions", perms_json(t->permissions),
+                     "created", created, "expires", expires, "last_used",
+                     t->last_used > 0 ? json_string(used) : json_null());
+}
+
+static enum cf_rc
+token_item(const struct auth_token_info *t, void *arg)
+{
+    return json_array_append_new(arg, token_json(t)) == 0 ? CF_OK
+                                                          : CF_ERR(CF_ENOMEM);
+}
+
+enum cf_rc
+http_h_me_tokens(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    json_t *list = json_array();
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_tokens_list(&ctx, req->session.user_id, token_item, list);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_OK) {
+        rc = answer_doc(resp, 200, json_pack("{s:O}", "tokens", list));
+    }
+    json_decref(list);
+    return rc;
+}
+
+/*
+ * The requested permissions as a sorted, duplicate-free, space-separated
+ * list in out, each known to the catalogue and held by role. Answers 400
+ * unknown_permission or 403 permission_not_held itself (CF_EINVAL).
+ */
+static enum cf_rc
+token_perms(struct http_req *req, json_t *arr, const char *role, char *out,
+            size_t cap)
+{
+    size_t i;
+    size_t n = 0;
+    json_t *v;
+
+    out[0] = '\0';
+    if (json_array_size(arr) == 0) {
+        return http_fail(req, 400, "bad_request",
+                         "a token needs at least one permission");
+    }
+    json_array_foreach(arr, i, v)
+    {
+        if (authz_perm_find(json_string_value(v)) == NULL) {
+            return http_fail(req, 400, "unknown_permission",
+                             "unknown permission '%.64s'",
+                             json_string_value(v));
+        }
+        if (!authz_role_has(role, json_string_value(v))) {
+            return http_fail(req, 403, "permission_not_held",
+                             "your role does not hold '%s'",
+                             json_string_value(v));
+        }
+    }
+    /* the catalogue's order, each once */
+    for (i = 0; i < authz_perms_count; i++) {
+        size_t j;
+        bool asked = false;
+
+        json_array_foreach(arr, j, v)
+        {
+            asked =
+                asked || strcmp(json_string_value(v), authz_perms[i].name) == 0;
+        }
+        if (asked) {
+            int w = snprintf(out + n, cap - n, "%s%s", n > 0 ? " " : "",
+                             authz_perms[i].name);
+
+            if (w < 0 || (size_t)w >= cap - n) {
+                return CF_ERR(CF_ETOOBIG);
+            }
+            n += (size_t)w;
+        }
+    }
+    return CF_OK;
+}
+
+enum cf_rc
+http_h_me_token_create(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_token_info info;
+    char perms[AUTH_PERMS_MAX];
+    char token[AUTH_PAT_LEN + 1] = "";
+    json_t *days = json_object_get(req->json, "expires_days");
+    json_t *doc;
+    const char *name = json_string_value(json_object_get(req->json, "name"));
+    unsigned d = AUTH_TOKEN_DAYS_DEFAULT;
+    enum cf_rc rc;
+
+    rc = http_require_step_up(req);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    if (days != NULL) {
+        if (json_integer_value(days) < 1 ||
+            json_integer_value(days) > AUTH_TOKEN_DAYS_MAX) {
+            return http_fail(req, 400, "invalid_expiry",
+                             "expires_days is from 1 to %d",
+                             AUTH_TOKEN_DAYS_MAX);
+        }
+        d = (unsigned)json_integer_value(days);
+    }
+    rc = token_perms(req, json_object_get(req->json, "permissions"),
+                     req->session.role, perms, sizeof(perms));
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc =
+            auth_token_create(&ctx, req->session.user_id,
+                              name != NULL ? name : "", d, perms, token, &info);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_EINVAL) {
+        return http_fail(req, 400, "invalid_name",
+                         "a token name is 1 to %d printable characters",
+                         AUTH_TOKEN_NAME_MAX);
+    }
+    if (rc == CF_ECONFLICT) {
+        return http_fail(req, 409, "too_many_tokens",
+                         "at most %d live tokens per account; revoke one",
+                         AUTH_TOKENS_MAX);
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    doc = token_json(&info);
+    if (doc != NULL && json_object_set_new(doc, "token", json_string(token))) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    cf_memzero(token, sizeof(token));
+    rc = answer_doc(resp, 201, doc);
+    return rc;
+}
+
+enum cf_rc
+http_h_me_token_delete(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    char id[AUTH_TOKEN_ID_LEN + 1];
+    size_t i;
+    enum cf_rc rc;
+
+    if (req->param_len != AUTH_TOKEN_ID_LEN) {
+        return CF_ENOTFOUND;
+    }
+    for (i = 0; i < AUTH_TOKEN_ID_LEN; i++) {
+        char c = req->param[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return CF_ENOTFOUND;
+        }
+        id[i] = c;
+    }
+    id[AUTH_TOKEN_ID_LEN] = '\0';
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_token_revoke(&ctx, req->session.user_id, id);
+    }
+    cx_data_key_free(key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return answer_doc(resp, 200, json_pack("{s:i}", "revoked", 1));
+}
+
+/* ---- GET /api/v1/admin/logins ---------------------------------------- */
+
+struct admin_walk {
+    json_t *list;
+    int64_t last;
+};
+
+static enum cf_rc
+admin_login_item(const struct auth_login_info *l, const char *email, void *arg)
+{
+    struct admin_walk *w = arg;
+    json_t *o = http_login_json(l);
+
+    w->last = l->id;
+    if (o == NULL ||
+        json_object_set_new(o, "user_id",
+                            l->user_id > 0 ? json_integer(l->user_id)
+                                           : json_null()) != 0 ||
+        json_object_set_new(o, "email",
+                            email[0] ? json_string(email) : json_null()) != 0) {
+        json_decref(o);
+        return CF_ERR(CF_ENOMEM);
+    }
+    return json_array_append_new(w->list, o) == 0 ? CF_OK : CF_ERR(CF_ENOMEM);
+}
+
+/* An optional whole-number query parameter (the whitelist checked it). */
+static uint64_t
+query_u64(struct http_req *req, const char *name, uint64_t dflt)
+{
+    const char *s =
+        MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    uint64_t v;
+
+    return s != NULL && cf_parse_u64(s, 0, INT64_MAX, &v) == CF_OK ? v : dflt;
+}
+
+enum cf_rc
+http_h_admin_logins(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    struct admin_walk w = {.list = json_array()};
+    const char *outcome;
+    uint64_t limit = query_u64(req, "limit", 50);
+    enum cf_rc rc;
+
+    if (w.list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    if (limit < 1 || limit > 100) {
+        json_decref(w.list);
+        return http_fail(req, 400, "bad_request", "limit is from 1 to 100");
+    }
+    outcome = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+                                          "outcome");
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_admin_logins(&ctx, (int64_t)query_u64(req, "user", 0),
+                               outcome, (int64_t)query_u64(req, "before", 0),
+                               (unsigned)limit, admin_login_item, &w);
+    }
+    cx_data_key_free(key);
+    if (rc == CF_OK) {
+        rc = answer_doc(resp, 200,
+                        json_pack("{s:O, s:o}", "logins", w.list, "next_before",
+                                  json_array_size(w.list) == limit
+                                      ? json_integer(w.last)
+                                      : json_null()));
+    }
+    json_decref(w.list);
+    return rc;
+}
+
+/* ---- POST /api/v1/admin/users/{id}/unlock ------------------------------ */
+
+enum cf_rc
+http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_data_key *key = NULL;
+    struct auth_ctx ctx;
+    char digits[24];
+    char principal[48];
+    uint64_t id;
+    enum cf_rc rc;
+
+    if (req->param_len == 0 || req->param_len >= sizeof(digits)) {
+        return CF_ENOTFOUND;
+    }
+    memcpy(digits, req->param, req->param_len);
+    digits[req->param_len] = '\0';
+    if (cf_parse_u64(digits, 1, INT64_MAX, &id) != CF_OK) {
+        return CF_ENOTFOUND;
+    }
+    if (req->session.via_token) {
+        snprintf(principal, sizeof(principal), "token:%s",
+                 req->session.token_id);
+    } else {
+        snprintf(principal, sizeof(principal), "user:%lld",
+                 (long long)req->session.user_id);
+    }
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = auth_admin_unlock(&ctx, (int64_t)id);
+    }
+    cx_data_key_free(key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return answer_doc(resp, 200, json_pack("{s:b}", "ok", 1));
+}
