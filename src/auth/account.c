@@ -214,12 +214,13 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     struct auth_keys k = {0};
     struct db *db = NULL;
     struct auth_user user;
-    struct auth_policy policy;
+    struct auth_tenant_policy pol;
     struct auth_pw_context pctx = {0};
     char email[AUTH_EMAIL_MAX + 1] = "";
     char hash[CX_PWHASH_STR_MAX];
     unsigned char thash[CX_MAC_BYTES];
     char purpose[16] = "";
+    bool reused = false;
     int64_t now = cf_time_unix();
     int64_t user_id = 0;
     int64_t ended = 0;
@@ -250,14 +251,24 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     if (rc == CF_OK) {
         rc = auth_user_email(db, &k, user_id, email, sizeof(email));
     }
+    if (rc == CF_OK) {
+        rc = auth_tenant_policy_read(db, &pol);
+    }
     if (rc != CF_OK) {
         goto out;
     }
-    auth_policy_defaults(&policy);
     pctx.email = email;
     pctx.tenant_slug = ctx->tenant_slug;
     pctx.privileged = auth_role_privileged(user.role);
-    rc = auth_password_evaluate(&policy, password_secret, len, &pctx, verdict);
+    rc = auth_password_evaluate(&pol.pw, password_secret, len, &pctx, verdict);
+    if (rc == CF_OK && verdict->acceptable) {
+        /* a reset must not bring back a recent password (A8) */
+        rc = auth_password_reused(ctx, &db, user_id, pol.history,
+                                  password_secret, len, &reused);
+        if (rc == CF_OK && reused) {
+            auth_strength_reused(verdict);
+        }
+    }
     if (rc != CF_OK) {
         goto out;
     }
@@ -285,7 +296,8 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
         rc = auth_store_link_use(db, thash);
     }
     if (rc == CF_OK) {
-        rc = auth_store_set_password(db, user_id, hash, verdict->score, now);
+        rc = auth_password_store(db, user_id, hash, verdict->score, now,
+                                 pol.history);
     }
     reset = strcmp(purpose, "reset") == 0;
     if (rc == CF_OK && reset) {

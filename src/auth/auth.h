@@ -42,6 +42,7 @@ enum auth_pw_problem {
     AUTH_PW_HAS_TENANT = 1u << 6,    /* contains the tenant slug */
     AUTH_PW_NOT_PRINTABLE = 1u << 7, /* control or unassigned characters */
     AUTH_PW_BAD_UTF8 = 1u << 8,
+    AUTH_PW_REUSED = 1u << 9, /* one of the account's recent passwords */
 };
 
 /* What the password is judged against (all may be NULL). */
@@ -176,7 +177,8 @@ struct auth_session {
     int64_t expires; /* the earlier of the idle and absolute limits */
     char csrf[AUTH_CSRF_LEN + 1];
     enum auth_mfa_policy mfa_policy; /* the tenant's */
-    bool via_token;                  /* an API token, not a cookie */
+    bool password_expired; /* older than the tenant's maximum age (A8) */
+    bool via_token;        /* an API token, not a cookie */
     char token_id[AUTH_TOKEN_ID_LEN + 1];
     char permissions[AUTH_PERMS_MAX]; /* the token's, space-separated */
 };
@@ -404,13 +406,41 @@ CF_MUST_CHECK enum cf_rc auth_token_get(const struct auth_ctx *ctx,
                                         const char *token,
                                         struct auth_session *out);
 
-/* ---- tenant security settings ------------------------------------ */
+/* ---- tenant security policy (COMMITMENT A2, A8, A12) ---------------
+ * What a tenant may set, each only stricter than the server's defaults:
+ * longer passwords or a higher zxcvbn score, a maximum password age for
+ * ordinary accounts (off by default) and for owners and admins (365 days
+ * by default), how many earlier passwords may not be reused, and who must
+ * use 2FA. Stored in the tenant's settings table; every change audited
+ * with its old and new value.
+ */
+#define AUTH_MAX_AGE_ADMIN_DAYS 365
+#define AUTH_HISTORY_DEFAULT 5
+#define AUTH_HISTORY_MAX 24
 
-/* The tenant's 2FA policy, and setting it (audited, principal from ctx). */
-CF_MUST_CHECK enum cf_rc auth_mfa_policy_get(const struct auth_ctx *ctx,
-                                             enum auth_mfa_policy *out);
-CF_MUST_CHECK enum cf_rc auth_mfa_policy_set(const struct auth_ctx *ctx,
-                                             enum auth_mfa_policy p);
+struct auth_tenant_policy {
+    struct auth_policy pw; /* merged: never weaker than the defaults */
+    enum auth_mfa_policy mfa;
+    unsigned max_age_days;       /* ordinary accounts; 0: no maximum */
+    unsigned max_age_days_admin; /* owners and admins, 1-365 */
+    unsigned history;            /* earlier passwords refused, 0-24 */
+};
+
+/* The tenant's policy (defaults for what was never set). */
+CF_MUST_CHECK enum cf_rc auth_tenant_policy_get(const struct auth_ctx *ctx,
+                                                struct auth_tenant_policy *out);
+/*
+ * Set one field by its name: "mfa" (optional, admins, all), "password_min"
+ * (12-128), "password_min_admin" (16-128), "password_score" (3-4),
+ * "max_age_days" (0-365), "max_age_days_admin" (1-365), "history" (0-24).
+ * CF_EINVAL with nothing changed for an unknown name or a value out of
+ * range. Audited (settings.<name>) with the old and new values.
+ */
+CF_MUST_CHECK enum cf_rc auth_tenant_policy_set(const struct auth_ctx *ctx,
+                                                const char *name,
+                                                const char *value);
+/* Write the policy as "name: value" lines (the names above) to f. */
+void auth_tenant_policy_print(const struct auth_tenant_policy *p, FILE *f);
 /* "optional", "admins", "all"; and back (CF_EINVAL when unknown). */
 const char *auth_mfa_policy_name(enum auth_mfa_policy p);
 CF_MUST_CHECK enum cf_rc auth_mfa_policy_parse(const char *s,

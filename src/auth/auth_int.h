@@ -99,6 +99,7 @@ void auth_keys_close(struct auth_keys *k);
 /* A user row, without secrets. */
 struct auth_user {
     int64_t id;
+    int64_t password_set; /* when the password was chosen; 0: none */
     char role[16];
     char state[16];
     bool has_password;
@@ -274,9 +275,45 @@ CF_MUST_CHECK enum cf_rc auth_store_setting_get(struct db *db, const char *key,
                                                 char *out, size_t cap);
 CF_MUST_CHECK enum cf_rc auth_store_setting_set(struct db *db, const char *key,
                                                 const char *value);
-/* The tenant's 2FA policy as read from db (default when unset). */
-CF_MUST_CHECK enum cf_rc auth_mfa_policy_read(struct db *db,
-                                              enum auth_mfa_policy *out);
+/* The tenant's policy as read from db (defaults for what is unset). */
+CF_MUST_CHECK enum cf_rc
+auth_tenant_policy_read(struct db *db, struct auth_tenant_policy *out);
+/* Is a password set at set_at too old for an account of role? */
+bool auth_password_too_old(const struct auth_tenant_policy *p, const char *role,
+                           int64_t set_at, int64_t now);
+/* Settings rows, each given to fn (store.c). */
+typedef enum cf_rc (*auth_setting_fn)(const char *key, const char *value,
+                                      void *arg);
+CF_MUST_CHECK enum cf_rc
+auth_store_settings_each(struct db *db, auth_setting_fn fn, void *arg);
+/* Password history (store.c): keep hash as one of user_id's earlier
+ * passwords, keeping only the newest keep of them; each earlier hash,
+ * newest first, at most limit. */
+CF_MUST_CHECK enum cf_rc auth_store_history_add(struct db *db, int64_t user_id,
+                                                const char *hash, int64_t now,
+                                                unsigned keep);
+typedef enum cf_rc (*auth_hash_fn)(const char *hash, void *arg);
+CF_MUST_CHECK enum cf_rc auth_store_history_each(struct db *db, int64_t user_id,
+                                                 unsigned limit,
+                                                 auth_hash_fn fn, void *arg);
+/* Set user_id's password to hash, keeping the one it replaces in the
+ * history (history: how many passwords, the new one included, may not be
+ * reused). In the caller's transaction. */
+CF_MUST_CHECK enum cf_rc auth_password_store(struct db *db, int64_t user_id,
+                                             const char *hash, int score,
+                                             int64_t now, unsigned history);
+/* Mark verdict as refused for reuse (with its hint). */
+void auth_strength_reused(struct auth_strength *verdict);
+/*
+ * Has user_id used new_secret recently (the current password and the
+ * policy's history)? Gives the database back during the Argon2id
+ * checks like auth_db_release(). *reused set.
+ */
+CF_MUST_CHECK enum cf_rc auth_password_reused(const struct auth_ctx *ctx,
+                                              struct db **db, int64_t user_id,
+                                              unsigned history,
+                                              const char *new_secret,
+                                              size_t new_len, bool *reused);
 
 /* Give *db back to the pool for the duration of a slow hash and borrow
  * it again: auth_db_release() then auth_db_reacquire(). Other requests of

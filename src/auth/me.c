@@ -97,13 +97,14 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     struct auth_keys k = {0};
     struct db *db = NULL;
     struct auth_user user;
-    struct auth_policy policy;
+    struct auth_tenant_policy pol;
     struct auth_pw_context pctx = {0};
     char email[AUTH_EMAIL_MAX + 1] = "";
     char hash[CX_PWHASH_STR_MAX] = "";
     int64_t now = cf_time_unix();
     int64_t ended = 0;
     bool verified;
+    bool reused = false;
     bool in_tx = false;
     enum cf_rc rc;
 
@@ -137,15 +138,25 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
         goto out;
     }
     rc = auth_user_email(db, &k, user_id, email, sizeof(email));
+    if (rc == CF_OK) {
+        rc = auth_tenant_policy_read(db, &pol);
+    }
     if (rc != CF_OK) {
         goto out;
     }
-    auth_policy_defaults(&policy);
     pctx.email = email;
     pctx.tenant_slug = ctx->tenant_slug;
     pctx.privileged =
         strcmp(user.role, "owner") == 0 || strcmp(user.role, "admin") == 0;
-    rc = auth_password_evaluate(&policy, new_secret, new_len, &pctx, verdict);
+    rc = auth_password_evaluate(&pol.pw, new_secret, new_len, &pctx, verdict);
+    if (rc == CF_OK && verdict->acceptable) {
+        /* COMMITMENT A8: not one of the recent passwords */
+        rc = auth_password_reused(ctx, &db, user_id, pol.history, new_secret,
+                                  new_len, &reused);
+        if (rc == CF_OK && reused) {
+            auth_strength_reused(verdict);
+        }
+    }
     if (rc == CF_OK && !verdict->acceptable) {
         rc = CF_EINVAL;
     }
@@ -161,7 +172,8 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
         in_tx = rc == CF_OK;
     }
     if (rc == CF_OK) {
-        rc = auth_store_set_password(db, user_id, hash, verdict->score, now);
+        rc = auth_password_store(db, user_id, hash, verdict->score, now,
+                                 pol.history);
     }
     if (rc == CF_OK) {
         rc = auth_store_sessions_delete(db, user_id, 0, keep_id, &ended);

@@ -571,6 +571,9 @@ static const struct pw_hint pw_hints[] = {
     {AUTH_PW_HAS_TENANT, "N’utilisez pas le nom de votre organisation.",
      "Do not use your organisation’s name."},
     {AUTH_PW_WEAK, "Trop facile à deviner.", "Too easy to guess."},
+    {AUTH_PW_REUSED,
+     "Vous avez déjà utilisé ce mot de passe : choisissez-en un nouveau.",
+     "You have used this password before: choose a new one."},
 };
 
 static const struct pw_hint pw_hint_advice = {
@@ -810,4 +813,14 @@ auth_label_normalize(const char *in, size_t max_cp, struct auth_text *out)
         }
     }
     return CF_OK;
+}
+
+void
+auth_strength_reused(struct auth_strength *verdict)
+{
+    verdict->acceptable = false;
+    verdict->problems |= AUTH_PW_REUSED;
+    if (verdict->nhints < AUTH_HINTS_MAX) {
+        pw_hint_push(verdict, &pw_hints[CF_ARRAY_LEN(pw_hints) - 1]);
+    }
 }

@@ -87,6 +87,7 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
     struct db *db = NULL;
     struct auth_user user;
     struct auth_session s = {0};
+    struct auth_tenant_policy pol;
     enum cf_rc rc;
 
     rc = auth_keys_open(ctx, &k);
@@ -109,7 +110,12 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         rc = auth_user_email(db, &k, s.user_id, s.email, sizeof(s.email));
     }
     if (rc == CF_OK) {
-        rc = auth_mfa_policy_read(db, &s.mfa_policy);
+        rc = auth_tenant_policy_read(db, &pol);
+    }
+    if (rc == CF_OK) {
+        s.mfa_policy = pol.mfa;
+        s.password_expired = auth_password_too_old(
+            &pol, user.role, user.password_set, cf_time_unix());
     }
     if (rc == CF_OK) {
         *out = s;

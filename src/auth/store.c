@@ -109,6 +109,7 @@ store_user_row(struct db_stmt *st, struct auth_user *u)
     u->failed_count = (unsigned)db_col_int64(st, 4);
     u->locked_until = db_col_int64(st, 5);
     u->has_totp = db_col_int64(st, 6) != 0;
+    u->password_set = db_col_int64(st, 7);
 }
 
 enum cf_rc
@@ -120,7 +121,8 @@ auth_store_user_by_index(struct db *db, const unsigned char *idx,
 
     rc = store_row(db, &st,
                    "SELECT id, role, state, password_hash, failed_count, "
-                   "locked_until, totp_sealed IS NOT NULL FROM users "
+                   "locked_until, totp_sealed IS NOT NULL, "
+                   "coalesce(password_set, 0) FROM users "
                    "WHERE email_index = ?1",
                    ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_END);
     if (rc != CF_OK) {
@@ -142,8 +144,8 @@ auth_store_user_by_id(struct db *db, int64_t id, struct auth_user *out)
 
     rc = store_row(db, &st,
                    "SELECT id, role, state, password_hash, failed_count, "
-                   "locked_until, totp_sealed IS NOT NULL FROM users "
-                   "WHERE id = ?1",
+                   "locked_until, totp_sealed IS NOT NULL, "
+                   "coalesce(password_set, 0) FROM users WHERE id = ?1",
                    ARG_INT, id, ARG_END);
     if (rc != CF_OK) {
         return rc;
@@ -792,4 +794,74 @@ auth_store_setting_set(struct db *db, const char *key, const char *value)
                      "INSERT INTO settings (key, value) VALUES (?1, ?2) "
                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      ARG_TEXT, key, ARG_TEXT, value, ARG_END);
+}
+
+enum cf_rc
+auth_store_settings_each(struct db *db, auth_setting_fn fn, void *arg)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = db_prepare(db, "SELECT key, value FROM settings", &st);
+    while (rc == CF_OK) {
+        rc = db_step(st, &row);
+        if (rc != CF_OK || !row) {
+            break;
+        }
+        rc = fn(db_col_text(st, 0), db_col_text(st, 1), arg);
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+/* ---- password history (COMMITMENT A8) -------------------------------- */
+
+enum cf_rc
+auth_store_history_add(struct db *db, int64_t user_id, const char *hash,
+                       int64_t now, unsigned keep)
+{
+    enum cf_rc rc;
+
+    rc = store_run(db,
+                   "INSERT INTO password_history (user_id, hash, set_at) "
+                   "VALUES (?1, ?2, ?3)",
+                   ARG_INT, user_id, ARG_TEXT, hash, ARG_INT, now, ARG_END);
+    if (rc == CF_OK) {
+        rc = store_run(db,
+                       "DELETE FROM password_history WHERE user_id = ?1 AND "
+                       "id NOT IN (SELECT id FROM password_history WHERE "
+                       "user_id = ?1 ORDER BY id DESC LIMIT ?2)",
+                       ARG_INT, user_id, ARG_INT, (int64_t)keep, ARG_END);
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_store_history_each(struct db *db, int64_t user_id, unsigned limit,
+                        auth_hash_fn fn, void *arg)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = db_prepare(db,
+                    "SELECT hash FROM password_history WHERE user_id = ?1 "
+                    "ORDER BY id DESC LIMIT ?2",
+                    &st);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 1, user_id);
+    }
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 2, (int64_t)limit);
+    }
+    while (rc == CF_OK) {
+        rc = db_step(st, &row);
+        if (rc != CF_OK || !row) {
+            break;
+        }
+        rc = fn(db_col_text(st, 0), arg);
+    }
+    db_stmt_done(st);
+    return rc;
 }

@@ -229,6 +229,7 @@ auth_token_get(const struct auth_ctx *ctx, const char *token,
     struct auth_user user;
     struct auth_token_info t;
     struct auth_session s = {0};
+    struct auth_tenant_policy pol;
     unsigned char hash[CX_MAC_BYTES];
     int64_t now = cf_time_unix();
     enum cf_rc rc;
@@ -254,7 +255,8 @@ auth_token_get(const struct auth_ctx *ctx, const char *token,
         rc = CF_EAUTH;
     }
     if (rc == CF_OK) {
-        rc = auth_mfa_policy_read(db, &s.mfa_policy);
+        rc = auth_tenant_policy_read(db, &pol);
+        s.mfa_policy = pol.mfa;
     }
     if (rc == CF_OK && now - t.last_used >= TOKEN_USED_EVERY_S) {
         rc = auth_store_token_used(db, t.id, now);

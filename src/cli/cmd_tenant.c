@@ -18,7 +18,7 @@ static const char tenant_usage[] =
     "       coffre tenant owner SLUG EMAIL [--data DIR]\n"
     "       coffre tenant list [--data DIR]\n"
     "       coffre tenant show SLUG [--data DIR]\n"
-    "       coffre tenant policy SLUG [--mfa optional|admins|all] "
+    "       coffre tenant policy SLUG [NAME=VALUE ...] [--mfa POLICY] "
     "[--data DIR]\n"
     "\n"
     "A slug has 3 to 40 characters of a-z, 0-9 and '-', does not start or\n"
@@ -26,9 +26,15 @@ static const char tenant_usage[] =
     "answers at https://SLUG.<base_domain>:<port>/.\n"
     "--owner (or `tenant owner`) creates an owner account and prints a\n"
     "single-use setup link, valid 24 hours, to choose its password.\n"
-    "policy prints the tenant's security policy; --mfa sets who must use\n"
-    "two-factor authentication: admins (owners and admins, the default),\n"
-    "all, or optional.\n";
+    "policy prints the tenant's security policy after setting each\n"
+    "NAME=VALUE given; a tenant can only be stricter than the defaults:\n"
+    "  mfa=admins|all|optional  who must use 2FA (admins: owners and admins)\n"
+    "  password_min=12-128      characters for ordinary accounts (12)\n"
+    "  password_min_admin=16-128  for owners and admins (16)\n"
+    "  password_score=3-4       lowest zxcvbn score (3)\n"
+    "  max_age_days=0-365       password age before a change is due (0: off)\n"
+    "  max_age_days_admin=1-365 the same for owners and admins (365)\n"
+    "  history=0-24             earlier passwords that cannot be reused (5)\n";
 
 static enum cf_rc
 tenant_print_line(const struct tenant *t, void *arg)
@@ -85,22 +91,19 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
     return CLI_OK;
 }
 
-/* Print (and with mfa, first set) the tenant's 2FA policy. */
+/* Print (and with settings, first change) the tenant's security policy. */
 static int
-tenant_do_policy(struct cli_data *d, const char *slug, const char *mfa)
+tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
 {
     struct cx_data_key *key = NULL;
     struct auth_config acfg;
     struct auth_ctx ctx;
+    struct auth_tenant_policy p;
     struct tenant t;
-    enum auth_mfa_policy p = AUTH_MFA_ADMINS;
     char principal[128];
     enum cf_rc rc;
+    int i;
 
-    if (mfa != NULL && auth_mfa_policy_parse(mfa, &p) != CF_OK) {
-        fprintf(stderr, "coffre: --mfa is optional, admins or all\n");
-        return CLI_EUSAGE;
-    }
     rc = tenant_find(d->control, slug, &t);
     if (rc == CF_ENOTFOUND) {
         fprintf(stderr, "coffre: no tenant '%s'\n", slug);
@@ -111,17 +114,35 @@ tenant_do_policy(struct cli_data *d, const char *slug, const char *mfa)
     if (rc == CF_OK) {
         rc = tenant_key_open(d->control, d->kr, t.id, &key);
     }
-    if (rc == CF_OK) {
-        ctx = (struct auth_ctx){.pool = d->pool,
-                                .tenant_id = t.id,
-                                .tenant_slug = t.slug,
-                                .tenant_key = key,
-                                .cfg = &acfg,
-                                .principal = principal};
-        rc = mfa != NULL ? auth_mfa_policy_set(&ctx, p) : CF_OK;
+    ctx = (struct auth_ctx){.pool = d->pool,
+                            .tenant_id = t.id,
+                            .tenant_slug = t.slug,
+                            .tenant_key = key,
+                            .cfg = &acfg,
+                            .principal = principal};
+    /* NAME=VALUE each; the first bad one stops, earlier ones stay set */
+    for (i = 0; rc == CF_OK && i < nset; i++) {
+        char name[32];
+        const char *eq = strchr(set[i], '=');
+
+        if (eq == NULL || (size_t)(eq - set[i]) >= sizeof(name)) {
+            rc = CF_EINVAL;
+        } else {
+            memcpy(name, set[i], (size_t)(eq - set[i]));
+            name[eq - set[i]] = '\0';
+            rc = auth_tenant_policy_set(&ctx, name, eq + 1);
+        }
+        if (rc == CF_EINVAL) {
+            fprintf(stderr,
+                    "coffre: '%s' is not NAME=VALUE with a known name and a "
+                    "value in range (see coffre tenant --help)\n",
+                    set[i]);
+            cx_data_key_free(key);
+            return CLI_EINPUT;
+        }
     }
     if (rc == CF_OK) {
-        rc = auth_mfa_policy_get(&ctx, &p);
+        rc = auth_tenant_policy_get(&ctx, &p);
     }
     cx_data_key_free(key);
     if (rc != CF_OK) {
@@ -129,7 +150,7 @@ tenant_do_policy(struct cli_data *d, const char *slug, const char *mfa)
                 cf_rc_str(rc));
         return cli_exit_for(rc);
     }
-    printf("mfa: %s\n", auth_mfa_policy_name(p));
+    auth_tenant_policy_print(&p, stdout);
     return CLI_OK;
 }
 
@@ -226,7 +247,7 @@ cli_cmd_tenant(int argc, char **argv)
     const char *dir = CLI_DEFAULT_DATA;
     const char *name = NULL;
     const char *owner = NULL;
-    const char *mfa = NULL;
+    char mfa[64] = "";
     const char *sub;
     struct cli_data d;
     enum cf_rc rc;
@@ -245,8 +266,8 @@ cli_cmd_tenant(int argc, char **argv)
         case 'o':
             owner = optarg;
             break;
-        case 'm':
-            mfa = optarg;
+        case 'm': /* the same as the argument mfa=VALUE */
+            snprintf(mfa, sizeof(mfa), "mfa=%s", optarg);
             break;
         case 'h':
             fputs(tenant_usage, stdout);
@@ -261,12 +282,12 @@ cli_cmd_tenant(int argc, char **argv)
         return CLI_EUSAGE;
     }
     sub = argv[optind];
-    if (mfa != NULL && strcmp(sub, "policy") != 0) {
+    if (mfa[0] != '\0' && strcmp(sub, "policy") != 0) {
         fputs(tenant_usage, stderr);
         return CLI_EUSAGE;
     }
     if (!((strcmp(sub, "create") == 0 && optind + 2 == argc) ||
-          (strcmp(sub, "policy") == 0 && optind + 2 == argc && name == NULL &&
+          (strcmp(sub, "policy") == 0 && optind + 2 <= argc && name == NULL &&
            owner == NULL) ||
           (strcmp(sub, "owner") == 0 && optind + 3 == argc && name == NULL &&
            owner == NULL) ||
@@ -289,7 +310,14 @@ cli_cmd_tenant(int argc, char **argv)
     } else if (strcmp(sub, "show") == 0) {
         ex = tenant_do_show(&d, argv[optind + 1]);
     } else if (strcmp(sub, "policy") == 0) {
-        ex = tenant_do_policy(&d, argv[optind + 1], mfa);
+        char *one[1] = {mfa};
+
+        ex = mfa[0] != '\0' ? tenant_do_policy(&d, argv[optind + 1], one, 1)
+                            : CLI_OK;
+        if (ex == CLI_OK) {
+            ex = tenant_do_policy(&d, argv[optind + 1], argv + optind + 2,
+                                  argc - optind - 2);
+        }
     } else {
         rc = tenant_each(d.control, tenant_print_line, NULL);
         ex = cli_exit_for(rc);

@@ -131,5 +131,13 @@ const struct db_migration db_schema_tenant[] = {
         " key TEXT PRIMARY KEY,"
         " value TEXT NOT NULL"
         ");"},
+    /* earlier password hashes, so they cannot be chosen again (A8) */
+    {6, "CREATE TABLE password_history ("
+        " id INTEGER PRIMARY KEY,"
+        " user_id INTEGER NOT NULL REFERENCES users (id),"
+        " hash TEXT NOT NULL,"
+        " set_at INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX password_history_user ON password_history (user_id);"},
 };
 const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

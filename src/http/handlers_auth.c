@@ -14,7 +14,7 @@
 
 static const char *const pw_problem_names[] = {
     "too_short", "too_long",   "weak",          "common",   "has_email",
-    "has_name",  "has_tenant", "not_printable", "bad_utf8",
+    "has_name",  "has_tenant", "not_printable", "bad_utf8", "reused",
 };
 
 /* The state a deferred identity job leaves for the answer. */
@@ -413,12 +413,15 @@ http_h_me(struct http_req *req, struct http_resp *resp)
 
     cf_time_fmt(req->session.created, created);
     cf_time_fmt(req->session.expires, expires);
-    doc = json_pack("{s:{s:I, s:s, s:s, s:b}, s:s, s:{s:s, s:s, s:b}}", "user",
-                    "id", (json_int_t)req->session.user_id, "email",
+    doc = json_pack("{s:{s:I, s:s, s:s, s:b, s:b}, s:s, s:{s:s, s:s, s:b}, "
+                    "s:{s:s}}",
+                    "user", "id", (json_int_t)req->session.user_id, "email",
                     req->session.email, "role", req->session.role, "totp",
-                    req->session.totp, "csrf_token", req->session.csrf,
-                    "session", "created", created, "expires", expires, "mfa_ok",
-                    req->session.mfa_ok);
+                    req->session.totp, "password_expired",
+                    req->session.password_expired, "csrf_token",
+                    req->session.csrf, "session", "created", created, "expires",
+                    expires, "mfa_ok", req->session.mfa_ok, "policy", "mfa",
+                    auth_mfa_policy_name(req->session.mfa_policy));
     if (doc == NULL) {
         return CF_ERR(CF_ENOMEM);
     }

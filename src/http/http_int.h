@@ -81,6 +81,13 @@ struct http_resp;
 typedef enum cf_rc (*http_handler_fn)(struct http_req *req,
                                       struct http_resp *resp);
 
+/* Routes still open to an account with something to do first. */
+enum http_open {
+    HTTP_OPEN_MFA_ENROL = 1u << 0, /* 2FA required, not enrolled (A12) */
+    HTTP_OPEN_PW_CHANGE = 1u << 1, /* password past its maximum age (A8) */
+    HTTP_OPEN_ALL = HTTP_OPEN_MFA_ENROL | HTTP_OPEN_PW_CHANGE,
+};
+
 struct http_route {
     const char *method;
     const char *pattern; /* "/a/b", "/a/{id}", "/assets/{path*}" */
@@ -90,9 +97,9 @@ struct http_route {
     const struct http_input *input;
     enum http_rate rate;
     const char *summary; /* one line for the OpenAPI document */
-    /* still open to an account that must enrol in 2FA (COMMITMENT A12):
-     * its own account, the enrolment routes */
-    bool mfa_enrolment;
+    /* enum http_open bits: still open to an account that must first
+     * enrol in 2FA or change an expired password */
+    unsigned open;
 };
 
 extern const struct http_route http_routes[];

@@ -278,17 +278,16 @@ req_perm_listed(const char *list, const char *perm)
     return false;
 }
 
-/* COMMITMENT A12: under the tenant's 2FA policy, may this account use
- * this route before it enrols? */
+/* What the account must do before anything else: enrol in 2FA when the
+ * tenant's policy requires it (COMMITMENT A12), change a password past
+ * its maximum age (A8). Routes declare which of these they stay open to. */
 static enum cf_rc
-req_mfa_policy(struct http_req *req)
+req_account_gates(struct http_req *req)
 {
     const struct auth_session *s = &req->session;
+    unsigned open = req->route->open;
     bool need;
 
-    if (s->totp || req->route->mfa_enrolment) {
-        return CF_OK;
-    }
     switch (s->mfa_policy) {
     case AUTH_MFA_OPTIONAL:
         need = false;
@@ -302,11 +301,15 @@ req_mfa_policy(struct http_req *req)
                strncmp(req->route->pattern, "/api/v1/admin/", 14) == 0;
         break;
     }
-    if (!need) {
-        return CF_OK;
+    if (need && !s->totp && !(open & HTTP_OPEN_MFA_ENROL)) {
+        return http_fail(req, 403, "mfa_enrolment_required",
+                         "turn on two-factor authentication first");
     }
-    return http_fail(req, 403, "mfa_enrolment_required",
-                     "turn on two-factor authentication first");
+    if (s->password_expired && !s->via_token && !(open & HTTP_OPEN_PW_CHANGE)) {
+        return http_fail(req, 403, "password_expired",
+                         "your password is too old: choose a new one");
+    }
+    return CF_OK;
 }
 
 /* A full session, or an API token (no CSRF: it is not sent by browsers
@@ -361,7 +364,7 @@ req_authorize(struct http_req *req)
         }
         rc = req_session(req, strcmp(perm, HTTP_PERM_SESSION_PARTIAL) == 0);
         if (rc == CF_OK && req->session.mfa_ok) {
-            rc = req_mfa_policy(req);
+            rc = req_account_gates(req);
         }
         return rc;
     }
@@ -376,7 +379,7 @@ req_authorize(struct http_req *req)
         return http_fail(req, 403, "forbidden", "this needs the permission %s",
                          perm);
     }
-    return req_mfa_policy(req);
+    return req_account_gates(req);
 }
 
 static enum cf_rc

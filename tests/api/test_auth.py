@@ -373,10 +373,12 @@ def test_me_shape(ids, owner_token):
     assert r.status_code == 200, r.text
     assert r.headers.get("Cache-Control") == "no-store"
     body = r.json()
-    assert set(body) == {"user", "csrf_token", "session"}, body
+    assert set(body) == {"user", "csrf_token", "session", "policy"}, body
+    assert body["policy"] == {"mfa": "admins"}, body
     user = body["user"]
-    assert set(user) == {"id", "email", "role", "totp"}, user
+    assert set(user) == {"id", "email", "role", "totp", "password_expired"}, user
     assert user["totp"] is False
+    assert user["password_expired"] is False
     assert isinstance(user["id"], int) and not isinstance(user["id"], bool)
     assert user["id"] > 0
     assert user["email"] == OWNER
