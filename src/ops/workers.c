@@ -7,6 +7,9 @@
 #include "core/compat.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ops/ops.h"
 
@@ -27,11 +30,20 @@ struct ops_workers {
     pthread_t *threads;
 };
 
+/* Expensive jobs yield the processor to the threads that answer
+ * requests: a flood of Argon2id hashes must not slow /healthz or a page
+ * (invariant 7). On Linux the nice value is per thread. */
+#define WORKERS_NICE 10
+
 static void *
 workers_main(void *arg)
 {
     struct ops_workers *w = arg;
 
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKERS_NICE) !=
+        0) {
+        cf_log_warn("cannot lower the priority of a worker thread");
+    }
     for (;;) {
         struct ops_job job;
 
