@@ -28,19 +28,18 @@ auth_keys_open(const struct auth_ctx *ctx, struct auth_keys *k)
     enum cf_rc rc;
 
     memset(k, 0, sizeof(*k));
-    rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_FIELD, &k->field);
+    rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_FIELD, &k->field);
     if (rc == CF_OK) {
-        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_BLIND_INDEX,
-                                &k->index);
+        rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_BLIND_INDEX, &k->index);
     }
     if (rc == CF_OK) {
-        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_TOKEN, &k->token);
+        rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_TOKEN, &k->token);
     }
     if (rc == CF_OK) {
-        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_CSRF, &k->csrf);
+        rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_CSRF, &k->csrf);
     }
     if (rc == CF_OK) {
-        rc = cx_data_key_derive(ctx->tenant_key, CX_SUBKEY_AUDIT, &k->audit);
+        rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_AUDIT, &k->audit);
     }
     if (rc != CF_OK) {
         auth_keys_close(k);
@@ -51,11 +50,7 @@ auth_keys_open(const struct auth_ctx *ctx, struct auth_keys *k)
 void
 auth_keys_close(struct auth_keys *k)
 {
-    cx_data_key_free(k->field);
-    cx_data_key_free(k->index);
-    cx_data_key_free(k->token);
-    cx_data_key_free(k->csrf);
-    cx_data_key_free(k->audit);
+    /* borrowed from the keyset: nothing to free */
     memset(k, 0, sizeof(*k));
 }
 

@@ -137,7 +137,7 @@ struct auth_ctx {
     struct db_pool *pool;
     int64_t tenant_id;
     const char *tenant_slug;
-    const struct cx_data_key *tenant_key; /* the tenant's data key */
+    struct cx_keyset *keys; /* the tenant's data key and sub-keys */
     const struct auth_config *cfg;
     struct auth_ipban *ipban; /* NULL outside the server */
     const char *principal;    /* for audit events of the CLI: "cli:root" */

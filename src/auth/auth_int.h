@@ -84,13 +84,14 @@ bool auth_ipban_banned(struct auth_ipban *b, const char *ip, int64_t now,
 void auth_ipban_failed(struct auth_ipban *b, const struct auth_config *cfg,
                        const char *ip, int64_t now);
 
-/* Sub-keys of one request, derived from the tenant key. */
+/* Sub-keys of one request, borrowed from the tenant's keyset (valid
+ * while ctx->keys is). */
 struct auth_keys {
-    struct cx_data_key *field; /* seals e-mail and name */
-    struct cx_data_key *index; /* e-mail blind index */
-    struct cx_data_key *token; /* hashes of tokens */
-    struct cx_data_key *csrf;  /* CSRF tokens */
-    struct cx_data_key *audit; /* audit details */
+    const struct cx_data_key *field; /* seals e-mail and name */
+    const struct cx_data_key *index; /* e-mail blind index */
+    const struct cx_data_key *token; /* hashes of tokens */
+    const struct cx_data_key *csrf;  /* CSRF tokens */
+    const struct cx_data_key *audit; /* audit details */
 };
 CF_MUST_CHECK enum cf_rc auth_keys_open(const struct auth_ctx *ctx,
                                         struct auth_keys *k);

@@ -48,7 +48,7 @@ tenant_print_line(const struct tenant *t, void *arg)
 static int
 tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_config acfg;
     struct auth_ctx ctx;
     char principal[128];
@@ -58,17 +58,17 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
 
     auth_config_from(&d->cfg, &acfg);
     cli_principal(principal, sizeof(principal));
-    rc = tenant_key_open(d->control, d->kr, t->id, &key);
+    rc = tenant_keys_open(d->control, d->kr, t->id, &key);
     if (rc == CF_OK) {
         ctx = (struct auth_ctx){.pool = d->pool,
                                 .tenant_id = t->id,
                                 .tenant_slug = t->slug,
-                                .tenant_key = key,
+                                .keys = key,
                                 .cfg = &acfg,
                                 .principal = principal};
         rc = auth_owner_create(&ctx, email, token);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
         fprintf(stderr, "coffre: '%s' is not an e-mail address\n", email);
         return CLI_EINPUT;
@@ -95,7 +95,7 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
 static int
 tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_config acfg;
     struct auth_ctx ctx;
     struct auth_tenant_policy p;
@@ -112,12 +112,12 @@ tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
     auth_config_from(&d->cfg, &acfg);
     cli_principal(principal, sizeof(principal));
     if (rc == CF_OK) {
-        rc = tenant_key_open(d->control, d->kr, t.id, &key);
+        rc = tenant_keys_open(d->control, d->kr, t.id, &key);
     }
     ctx = (struct auth_ctx){.pool = d->pool,
                             .tenant_id = t.id,
                             .tenant_slug = t.slug,
-                            .tenant_key = key,
+                            .keys = key,
                             .cfg = &acfg,
                             .principal = principal};
     /* NAME=VALUE each; the first bad one stops, earlier ones stay set */
@@ -137,14 +137,14 @@ tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
                     "coffre: '%s' is not NAME=VALUE with a known name and a "
                     "value in range (see coffre tenant --help)\n",
                     set[i]);
-            cx_data_key_free(key);
+            cx_keyset_unref(key);
             return CLI_EINPUT;
         }
     }
     if (rc == CF_OK) {
         rc = auth_tenant_policy_get(&ctx, &p);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc != CF_OK) {
         fprintf(stderr, "coffre: cannot read or set the policy (%s)\n",
                 cf_rc_str(rc));

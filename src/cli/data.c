@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "tenant/tenant.h"
 
 static bool
 cli_path(char *out, const char *dir, const char *name)
@@ -198,6 +199,7 @@ cli_data_open(struct cli_data *d, const char *dir)
 void
 cli_data_close(struct cli_data *d)
 {
+    tenant_keys_forget(); /* wipe the cached tenant keys */
     db_pool_free(d->pool);
     d->pool = NULL;
     if (d->control != NULL) {

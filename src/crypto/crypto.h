@@ -96,6 +96,22 @@ CF_MUST_CHECK enum cf_rc cx_data_key_derive(const struct cx_data_key *key,
                                             struct cx_data_key **out);
 
 /*
+ * A keyset: a tenant data key with its sub-keys derived once, on first
+ * use, shared by threads (reference-counted). cx_keyset_new() takes root
+ * (freed even on failure); the last cx_keyset_unref() wipes every key.
+ * cx_keyset_sub() gives a sub-key that lives as long as the keyset.
+ */
+struct cx_keyset;
+CF_MUST_CHECK enum cf_rc cx_keyset_new(struct cx_data_key *root,
+                                       struct cx_keyset **out);
+struct cx_keyset *cx_keyset_ref(struct cx_keyset *ks);
+void cx_keyset_unref(struct cx_keyset *ks);
+const struct cx_data_key *cx_keyset_root(const struct cx_keyset *ks);
+CF_MUST_CHECK enum cf_rc cx_keyset_sub(struct cx_keyset *ks,
+                                       enum cx_subkey purpose,
+                                       const struct cx_data_key **out);
+
+/*
  * Authenticated encryption of one field (XChaCha20-Poly1305, random nonce):
  * appends nonce || ciphertext || tag to out. ad (may be NULL when adlen is
  * 0) binds the value to its place (table, column, row id).

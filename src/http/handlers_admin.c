@@ -105,7 +105,7 @@ token_item(const struct auth_token_info *t, void *arg)
 enum cf_rc
 http_h_me_tokens(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     json_t *list = json_array();
     enum cf_rc rc;
@@ -117,7 +117,7 @@ http_h_me_tokens(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_tokens_list(&ctx, req->session.user_id, token_item, list);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_OK) {
         rc = answer_doc(resp, 200, json_pack("{s:O}", "tokens", list));
     }
@@ -182,7 +182,7 @@ token_perms(struct http_req *req, json_t *arr, const char *role, char *out,
 enum cf_rc
 http_h_me_token_create(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     struct auth_token_info info;
     char perms[AUTH_PERMS_MAX];
@@ -200,8 +200,8 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
     if (days != NULL) {
         if (json_integer_value(days) < 1 ||
             json_integer_value(days) > AUTH_TOKEN_DAYS_MAX) {
-            return http_fail(req, 400, "invalid_expiry",
-                             "expires_days is from 1 to %d",
+            return http_fail(req, 400, "bad_request",
+                             "field 'expires_days' must be from 1 to %d",
                              AUTH_TOKEN_DAYS_MAX);
         }
         d = (unsigned)json_integer_value(days);
@@ -217,7 +217,7 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
             auth_token_create(&ctx, req->session.user_id,
                               name != NULL ? name : "", d, perms, token, &info);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
         return http_fail(req, 400, "invalid_name",
                          "a token name is 1 to %d printable characters",
@@ -244,7 +244,7 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_token_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     char id[AUTH_TOKEN_ID_LEN + 1];
     size_t i;
@@ -266,7 +266,7 @@ http_h_me_token_delete(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_token_revoke(&ctx, req->session.user_id, id);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -313,7 +313,7 @@ query_u64(struct http_req *req, const char *name, uint64_t dflt)
 enum cf_rc
 http_h_admin_logins(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     struct admin_walk w = {.list = json_array()};
     const char *outcome;
@@ -335,7 +335,7 @@ http_h_admin_logins(struct http_req *req, struct http_resp *resp)
                                outcome, (int64_t)query_u64(req, "before", 0),
                                (unsigned)limit, admin_login_item, &w);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_OK) {
         rc = answer_doc(resp, 200,
                         json_pack("{s:O, s:o}", "logins", w.list, "next_before",
@@ -352,7 +352,7 @@ http_h_admin_logins(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     char digits[24];
     char principal[48];
@@ -379,7 +379,7 @@ http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
         ctx.principal = principal;
         rc = auth_admin_unlock(&ctx, (int64_t)id);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }

@@ -175,7 +175,7 @@ http_h_pw_strength(struct http_req *req, struct http_resp *resp)
 
 enum cf_rc
 http_auth_ctx(struct http_req *req, struct auth_ctx *ctx,
-              struct cx_data_key **key)
+              struct cx_keyset **key)
 {
     struct http_server *srv = req->srv;
     enum cf_rc rc;
@@ -183,7 +183,7 @@ http_auth_ctx(struct http_req *req, struct auth_ctx *ctx,
     if (CF_NEVER(!req->has_tenant)) {
         return CF_ERR(CF_EINTERNAL);
     }
-    rc = tenant_key_open(srv->app->control, srv->app->kr, req->tenant.id, key);
+    rc = tenant_keys_open(srv->app->control, srv->app->kr, req->tenant.id, key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -193,7 +193,7 @@ http_auth_ctx(struct http_req *req, struct auth_ctx *ctx,
         .pool = srv->app->pool,
         .tenant_id = req->tenant.id,
         .tenant_slug = req->tenant.slug,
-        .tenant_key = *key,
+        .keys = *key,
         .cfg = &srv->auth_cfg,
         .ipban = srv->ipban,
         .client_ip = req->client_ip,
@@ -212,7 +212,7 @@ static void
 setup_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     json_t *pw = json_object_get(req->json, "password");
 
@@ -222,7 +222,7 @@ setup_job(struct http_req *req)
                                       json_string_value(pw),
                                       json_string_length(pw), &job->verdict);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -253,7 +253,7 @@ http_h_auth_setup(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_auth_reset(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     const char *email = json_string_value(json_object_get(req->json, "email"));
     enum cf_rc rc;
@@ -262,7 +262,7 @@ http_h_auth_reset(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_reset_request(&ctx, email != NULL ? email : "");
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
         return http_fail(req, 400, "invalid_email",
                          "this is not an e-mail address");
@@ -280,7 +280,7 @@ static void
 login_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     json_t *pw = json_object_get(req->json, "password");
 
@@ -290,7 +290,7 @@ login_job(struct http_req *req)
                              json_string_value(pw), json_string_length(pw),
                              job->token, &job->mfa_required, &job->retry_after);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -332,7 +332,7 @@ http_h_auth_login(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_session_authenticate(struct http_req *req)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     const char *token;
     enum cf_rc rc;
@@ -349,7 +349,7 @@ http_session_authenticate(struct http_req *req)
     if (rc == CF_OK) {
         rc = auth_session_get(&ctx, token, &req->session);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_OK) {
         req->has_session = true;
     }
@@ -359,7 +359,7 @@ http_session_authenticate(struct http_req *req)
 enum cf_rc
 http_token_authenticate(struct http_req *req, const char *token)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     enum cf_rc rc;
 
@@ -370,7 +370,7 @@ http_token_authenticate(struct http_req *req, const char *token)
     if (rc == CF_OK) {
         rc = auth_token_get(&ctx, token, &req->session);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_OK) {
         req->has_session = true;
     }
@@ -382,7 +382,7 @@ http_token_authenticate(struct http_req *req, const char *token)
 enum cf_rc
 http_h_auth_logout(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     const char *token;
     enum cf_rc rc;
@@ -393,7 +393,7 @@ http_h_auth_logout(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_logout(&ctx, token != NULL ? token : "");
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -452,7 +452,7 @@ session_item(const struct auth_session_info *s, void *arg)
 enum cf_rc
 http_h_me_sessions(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     json_t *list = json_array();
     json_t *doc = NULL;
@@ -466,7 +466,7 @@ http_h_me_sessions(struct http_req *req, struct http_resp *resp)
         rc = auth_sessions_list(&ctx, req->session.user_id, req->session.id,
                                 session_item, list);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_OK) {
         doc = json_pack("{s:O}", "sessions", list);
         rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
@@ -480,7 +480,7 @@ http_h_me_sessions(struct http_req *req, struct http_resp *resp)
 static enum cf_rc
 me_revoke(struct http_req *req, struct http_resp *resp, int64_t id)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     int64_t ended = 0;
     json_t *doc;
@@ -491,7 +491,7 @@ me_revoke(struct http_req *req, struct http_resp *resp, int64_t id)
         rc = auth_sessions_revoke(&ctx, req->session.user_id, id,
                                   req->session.id, &ended);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -557,7 +557,7 @@ login_item(const struct auth_login_info *l, void *arg)
 enum cf_rc
 http_h_me_logins(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     struct logins_walk w = {.list = json_array()};
     const char *s;
@@ -584,7 +584,7 @@ http_h_me_logins(struct http_req *req, struct http_resp *resp)
         rc = auth_logins_list(&ctx, req->session.user_id, (int64_t)before,
                               (unsigned)limit, login_item, &w);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_OK) {
         doc = json_pack("{s:O, s:o}", "logins", w.list, "next_before",
                         json_array_size(w.list) == limit ? json_integer(w.last)
@@ -602,7 +602,7 @@ static void
 password_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     json_t *cur = json_object_get(req->json, "current");
     json_t *pw = json_object_get(req->json, "new");
@@ -614,7 +614,7 @@ password_job(struct http_req *req)
             json_string_length(cur), json_string_value(pw),
             json_string_length(pw), &job->verdict);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -657,7 +657,7 @@ static void
 step_up_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     const char *token;
     json_t *pw = json_object_get(req->json, "password");
@@ -669,7 +669,7 @@ step_up_job(struct http_req *req)
         job->rc = auth_step_up(&ctx, token != NULL ? token : "",
                                json_string_value(pw), json_string_length(pw));
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -697,7 +697,7 @@ http_h_auth_step_up(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     struct cf_buf svg;
     char uri[AUTH_OTPAUTH_MAX];
@@ -713,7 +713,7 @@ http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_totp_begin(&ctx, req->session.user_id, uri, &svg);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_OK) {
         doc = json_pack("{s:s, s:s}", "otpauth_uri", uri, "qr_svg",
                         cf_buf_str(&svg));
@@ -728,7 +728,7 @@ http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
     json_t *list = NULL;
@@ -745,7 +745,7 @@ http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
         rc = auth_totp_confirm(&ctx, req->session.user_id,
                                body_str(req, "code"), codes);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_EAUTH) {
         return http_fail(req, 400, "invalid_code",
                          "this code does not match; check the clock of "
@@ -772,7 +772,7 @@ http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     enum cf_rc rc;
 
@@ -784,7 +784,7 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_totp_disable(&ctx, req->session.user_id);
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -794,7 +794,7 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_auth_totp(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_data_key *key = NULL;
+    struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     const char *token;
     enum cf_rc rc;
@@ -806,7 +806,7 @@ http_h_auth_totp(struct http_req *req, struct http_resp *resp)
         rc = auth_totp_verify(&ctx, token != NULL ? token : "",
                               body_str(req, "code"));
     }
-    cx_data_key_free(key);
+    cx_keyset_unref(key);
     if (rc == CF_EAUTH) {
         return http_fail(req, 401, "invalid_code", "wrong or used code");
     }

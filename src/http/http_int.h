@@ -283,10 +283,10 @@ CF_MUST_CHECK enum cf_rc http_session_authenticate(struct http_req *req);
  * "Bearer "): fills req->session like a session. CF_EAUTH when it is not
  * a live token of the request's tenant. */
 /* The auth/ context of req's tenant; *key is the tenant key the caller
- * frees with cx_data_key_free(). */
+ * frees with cx_keyset_unref(). */
 CF_MUST_CHECK enum cf_rc http_auth_ctx(struct http_req *req,
                                        struct auth_ctx *ctx,
-                                       struct cx_data_key **key);
+                                       struct cx_keyset **key);
 /* 403 step_up_required unless the session proved its owner within
  * AUTH_STEP_UP_S (a login, a code or POST /api/v1/auth/step-up). */
 CF_MUST_CHECK enum cf_rc http_require_step_up(struct http_req *req);

@@ -5,6 +5,8 @@
  */
 #include "core/compat.h"
 
+#include <pthread.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -107,16 +109,98 @@ out:
     return rc;
 }
 
+/* Recently used keysets, so a request does not unwrap its tenant's key
+ * and derive sub-keys again (see crypto/keyset.c). Keyed by tenant and
+ * key version: a new version replaces the entry. */
+#define KEY_CACHE_SLOTS 64
+
+static struct {
+    pthread_mutex_t mu;
+    uint64_t clock;
+    struct {
+        int64_t tenant_id;
+        int64_t version;
+        uint64_t used;
+        struct cx_keyset *ks;
+    } slot[KEY_CACHE_SLOTS];
+} key_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A new reference to the cached keyset of (tenant_id, version), or NULL. */
+static struct cx_keyset *
+key_cache_get(int64_t tenant_id, int64_t version)
+{
+    struct cx_keyset *ks = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&key_cache.mu);
+    for (i = 0; i < KEY_CACHE_SLOTS; i++) {
+        if (key_cache.slot[i].ks != NULL &&
+            key_cache.slot[i].tenant_id == tenant_id &&
+            key_cache.slot[i].version == version) {
+            key_cache.slot[i].used = ++key_cache.clock;
+            ks = cx_keyset_ref(key_cache.slot[i].ks);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&key_cache.mu);
+    return ks;
+}
+
+/* Keep a reference to ks for (tenant_id, version), in place of the
+ * tenant's older entry or else the least recently used one. */
+static void
+key_cache_put(int64_t tenant_id, int64_t version, struct cx_keyset *ks)
+{
+    struct cx_keyset *old;
+    size_t victim = 0;
+    size_t i;
+
+    pthread_mutex_lock(&key_cache.mu);
+    for (i = 0; i < KEY_CACHE_SLOTS; i++) {
+        if (key_cache.slot[i].ks == NULL ||
+            key_cache.slot[i].tenant_id == tenant_id) {
+            victim = i;
+            break;
+        }
+        if (key_cache.slot[i].used < key_cache.slot[victim].used) {
+            victim = i;
+        }
+    }
+    old = key_cache.slot[victim].ks;
+    key_cache.slot[victim].tenant_id = tenant_id;
+    key_cache.slot[victim].version = version;
+    key_cache.slot[victim].used = ++key_cache.clock;
+    key_cache.slot[victim].ks = cx_keyset_ref(ks);
+    pthread_mutex_unlock(&key_cache.mu);
+    cx_keyset_unref(old);
+}
+
+void
+tenant_keys_forget(void)
+{
+    size_t i;
+
+    pthread_mutex_lock(&key_cache.mu);
+    for (i = 0; i < KEY_CACHE_SLOTS; i++) {
+        cx_keyset_unref(key_cache.slot[i].ks);
+        key_cache.slot[i].ks = NULL;
+    }
+    pthread_mutex_unlock(&key_cache.mu);
+}
+
 enum cf_rc
-tenant_key_open(struct db *control, const struct cx_keyring *kr,
-                int64_t tenant_id, struct cx_data_key **out)
+tenant_keys_open(struct db *control, const struct cx_keyring *kr,
+                 int64_t tenant_id, struct cx_keyset **out)
 {
     struct db_stmt *st = NULL;
+    struct cx_data_key *key = NULL;
+    struct cx_keyset *ks = NULL;
     enum cf_rc rc = CF_EINTERNAL;
     bool row = false;
     const void *wrapped;
     size_t len = 0;
-    int64_t version;
+    int64_t version = 0;
+    bool hit = false;
 
     db_lock(control);
     rc = db_prepare(control,
@@ -138,18 +222,32 @@ tenant_key_open(struct db *control, const struct cx_keyring *kr,
         goto out;
     }
     version = db_col_int64(st, 0);
-    wrapped = db_col_blob(st, 1, &len);
     if (version < 1 || version > UINT32_MAX) {
         rc = CF_ERR(CF_ECRYPTO);
         goto out;
     }
-    rc =
-        cx_data_key_unwrap(kr, wrapped, len, tenant_id, (uint32_t)version, out);
+    ks = key_cache_get(tenant_id, version);
+    if (ks != NULL) {
+        hit = true;
+        goto out;
+    }
+    wrapped = db_col_blob(st, 1, &len);
+    rc = cx_data_key_unwrap(kr, wrapped, len, tenant_id, (uint32_t)version,
+                            &key);
+    if (rc == CF_OK) {
+        rc = cx_keyset_new(key, &ks);
+    }
 out:
     if (st != NULL) {
         db_stmt_done(st);
     }
     db_unlock(control);
+    if (rc == CF_OK) {
+        if (!hit) {
+            key_cache_put(tenant_id, version, ks);
+        }
+        *out = ks;
+    }
     return rc;
 }
 

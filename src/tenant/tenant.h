@@ -59,12 +59,18 @@ typedef enum cf_rc (*tenant_each_fn)(const struct tenant *t, void *arg);
 CF_MUST_CHECK enum cf_rc tenant_each(struct db *control, tenant_each_fn fn,
                                      void *arg);
 
-/* Open the current data key of tenant_id, unwrapped with the master key
- * (CF_ECRYPTO if it does not open). Caller frees with cx_data_key_free(). */
-CF_MUST_CHECK enum cf_rc tenant_key_open(struct db *control,
-                                         const struct cx_keyring *kr,
-                                         int64_t tenant_id,
-                                         struct cx_data_key **out);
+/* The keyset (data key and sub-keys, crypto/keyset.c) of tenant_id's
+ * newest key version: from a process-wide cache of recent tenants when
+ * the version matches, else unwrapped with kr and cached. The caller
+ * drops its reference with cx_keyset_unref(). CF_ENOTFOUND for no key,
+ * CF_ECRYPTO when it does not open. */
+CF_MUST_CHECK enum cf_rc tenant_keys_open(struct db *control,
+                                          const struct cx_keyring *kr,
+                                          int64_t tenant_id,
+                                          struct cx_keyset **out);
+/* Drop every cached keyset (at shutdown, and when a key must not
+ * outlive a change). */
+void tenant_keys_forget(void);
 
 /* Number of tenants. */
 CF_MUST_CHECK enum cf_rc tenant_count(struct db *control, int64_t *out);

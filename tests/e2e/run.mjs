@@ -11,7 +11,9 @@
 // passed, 1 otherwise.
 //
 // Environment: COFFRE_BIN (default ../../build/san/coffre from this file),
-// CHROMIUM_BIN (default /usr/bin/chromium).
+// CHROMIUM_BIN (default /usr/bin/chromium). The step-up tests age the
+// sessions' proofs of identity in the tenant database with the sqlite3
+// command-line tool (SQLITE3_BIN, default sqlite3 from PATH).
 
 import { execFile, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -28,6 +30,7 @@ const COFFRE_BIN = process.env.COFFRE_BIN
   ? path.resolve(process.env.COFFRE_BIN)
   : path.resolve(HERE, '../../build/san/coffre');
 const CHROMIUM_BIN = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const SQLITE3_BIN = process.env.SQLITE3_BIN || 'sqlite3';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -51,6 +54,9 @@ const TEST_CONF = '[limits]\nread_per_minute = 0\nwrite_per_minute = 0\nauth_per
 // The label of the code field of the second sign-in step, FR or EN.
 const CODE_LABEL = /^(Code de l.application d.authentification ou code de secours|Authenticator app code or recovery code)$/;
 const CSRF_RE = /^[0-9a-f]{64}$/;
+const PAT_RE = /^coffre_pat_[A-Za-z0-9_-]{43}$/;
+// Older than the 5 minutes a proof of identity is good for.
+const STALE_PROOF_S = 600;
 const HEALTH_TIMEOUT_MS = 30_000;
 const CLI_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 60_000;
@@ -170,17 +176,19 @@ function postTenant(port, slug, urlPath, body) {
   });
 }
 
-// One GET to the tenant host with a cookie header, certificate not checked;
-// resolves with { status, body } (the body parsed as JSON, or null).
-function getTenant(port, slug, urlPath, cookie) {
+// One request without body to the tenant host with the given headers,
+// certificate not checked; resolves with { status, body } (the body parsed
+// as JSON, or null).
+function requestTenant(port, slug, method, urlPath, headers) {
   return new Promise((resolve, reject) => {
-    const req = https.get(
+    const req = https.request(
       {
         host: '127.0.0.1',
         port,
+        method,
         path: urlPath,
         servername: `${slug}.localhost`,
-        headers: { Host: `${slug}.localhost:${port}`, Accept: 'application/json', Cookie: cookie },
+        headers: { Host: `${slug}.localhost:${port}`, Accept: 'application/json', ...headers },
         rejectUnauthorized: false,
         timeout: STEP_TIMEOUT_MS,
       },
@@ -200,7 +208,35 @@ function getTenant(port, slug, urlPath, cookie) {
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
+    req.end();
   });
+}
+
+// One GET to the tenant host with a cookie header; { status, body }.
+function getTenant(port, slug, urlPath, cookie) {
+  return requestTenant(port, slug, 'GET', urlPath, { Cookie: cookie });
+}
+
+// Runs one SQL statement with the sqlite3 tool; resolves with its output.
+function sqlite(dbFile, sql) {
+  return new Promise((resolve, reject) => {
+    execFile(SQLITE3_BIN, ['-batch', '-cmd', '.timeout 10000', dbFile, sql], { timeout: CLI_TIMEOUT_MS },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`sqlite3 ${path.basename(dbFile)} failed: ${oneLine(stderr || err.message)}`));
+        else resolve(stdout);
+      });
+  });
+}
+
+// Moves back every session's last proof of identity (login, second-step
+// code or step-up) in the test tenant's database, as time passing would:
+// the next sensitive change then answers 403 step_up_required.
+async function ageProofs(ctx, seconds = STALE_PROOF_S) {
+  const id = (await sqlite(path.join(ctx.data, 'control.db'),
+    `SELECT id FROM tenants WHERE slug = '${TENANT_SLUG}';`)).trim();
+  check(/^\d+$/.test(id), `no tenant "${TENANT_SLUG}" in control.db (got "${id}")`);
+  await sqlite(path.join(ctx.data, 'tenants', id, 'tenant.db'),
+    `UPDATE sessions SET auth_at = auth_at - ${Number(seconds)};`);
 }
 
 // The token of the `setup: https://SLUG.<base>:<port>/setup#TOKEN` line
@@ -410,8 +446,9 @@ async function signIn(page, base, password = OWNER_PASSWORD) {
   const res = await page.goto(`${base}login`, { waitUntil: 'load' });
   checkCsp(res, '/login');
   await waitI18n(page);
-  await page.getByLabel(/Adresse e-mail|E-mail address/).fill(OWNER_EMAIL);
-  await page.getByLabel(/^(Mot de passe|Password)$/).fill(password);
+  const form = page.locator('#login-form');
+  await form.getByLabel(/Adresse e-mail|E-mail address/).fill(OWNER_EMAIL);
+  await form.getByLabel(/^(Mot de passe|Password)$/).fill(password);
   await Promise.all([
     page.waitForURL((u) => u.pathname === '/account'),
     page.locator('#login-submit').click(),
@@ -480,8 +517,9 @@ async function awayFromStepEnd() {
 // From /login, with the e-mail and password typed in: submits and waits for
 // the code field of the second step.
 async function passwordThenCodeStep(page, password = OWNER_PASSWORD) {
-  await page.getByLabel(/Adresse e-mail|E-mail address/).fill(OWNER_EMAIL);
-  await page.getByLabel(/^(Mot de passe|Password)$/).fill(password);
+  const form = page.locator('#login-form');
+  await form.getByLabel(/Adresse e-mail|E-mail address/).fill(OWNER_EMAIL);
+  await form.getByLabel(/^(Mot de passe|Password)$/).fill(password);
   await page.locator('#login-submit').click();
   const code = page.getByLabel(CODE_LABEL);
   await code.waitFor();
@@ -537,7 +575,7 @@ const tests = [
 
         const title = await page.title();
         check(title === 'Connexion · coffre', `title is "${title}"`);
-        const email = page.getByLabel(/e-mail/i);
+        const email = page.locator('#login-form').getByLabel(/e-mail/i);
         check((await email.count()) === 1, 'no single field labelled "e-mail"');
         check((await email.getAttribute('type')) === 'email', 'the e-mail field is not type=email');
         // The label is tied to the field: clicking it moves the focus there.
@@ -660,6 +698,9 @@ const tests = [
         const strongScore = await meter.getAttribute('data-score');
         check(['3', '4'].includes(strongScore), `the meter score for a strong password is ${strongScore}`);
         check(await page.locator('#password2-error').isHidden(), 'the mismatch error stays after fixing the field');
+        // One wording for a first password and a reset link.
+        const heading = (await page.getByRole('heading', { level: 1 }).textContent())?.trim();
+        check(heading === 'Choose your password', `the heading in English is "${heading}"`);
         await confirm.press('Enter');
         await page.locator('#setup-status').filter({ hasText: /password is saved/ }).waitFor();
         check(await page.getByRole('link', { name: 'Go to sign-in' }).isVisible(), 'no link to the sign-in page after saving');
@@ -668,6 +709,10 @@ const tests = [
         await waitI18n(page, 'en');
         await settle(page);
         check((await page.title()) === 'Connexion · coffre', `after saving the page is "${await page.title()}"`);
+        // The sign-in page says it once (a reload does not).
+        await page.locator('#login-status').filter({ hasText: 'Your password is saved. Sign in with it.' }).waitFor();
+        check((await page.locator('#login-status').getAttribute('data-kind')) === 'ok', 'the notice on /login is not an "ok" message');
+        check(new URL(page.url()).hash === '', `the notice stays in the URL (${page.url()})`);
         await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
         await secretNowhere(page, urls, consoleText, WEAK_PASSWORD);
         noProblems(problems);
@@ -708,6 +753,8 @@ const tests = [
         await page.locator('#setup-submit').click();
         await page.locator('#setup-status').filter({ hasText: /Ce lien n.est plus valable\./ }).waitFor();
         check(await page.locator('#setup-form').isHidden(), 'the form stays after the link was refused');
+        const again = page.getByRole('link', { name: 'Demander un nouveau lien par e-mail' });
+        check((await again.getAttribute('href')) === '/login#forgot', 'no link from a dead link to /login#forgot');
         check(new URL(page.url()).pathname === '/setup', `the page left /setup (${page.url()})`);
         await settle(page);
         noProblems(problems);
@@ -727,8 +774,8 @@ const tests = [
         const res = await page.goto(`${base}login`, { waitUntil: 'load' });
         checkCsp(res, '/login');
         await waitI18n(page, 'fr');
-        const email = page.getByLabel('Adresse e-mail');
-        const password = page.getByLabel('Mot de passe');
+        const email = page.locator('#login-form').getByLabel('Adresse e-mail');
+        const password = page.locator('#login-form').getByLabel('Mot de passe');
         const submit = page.locator('#login-submit');
         const status = page.locator('#login-status');
         check((await status.getAttribute('aria-live')) === 'assertive', 'the message region is not aria-live');
@@ -1125,6 +1172,352 @@ const tests = [
       }
     },
   },
+  {
+    name: 'forgotten password: /login#forgot and the link ask for the e-mail; the same answer for any address; a refused address and the rate limit get their messages',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      const { context, page, problems, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[400, '/api/v1/auth/reset'], [429, '/api/v1/auth/reset']]);
+      try {
+        const resets = [];
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/api/v1/auth/reset') resets.push(req.postDataJSON());
+        });
+        const isReset = (r) => new URL(r.url()).pathname === '/api/v1/auth/reset';
+        const loginForm = page.locator('#login-form');
+        const forgotForm = page.locator('#forgot-form');
+        const field = forgotForm.getByLabel(/^(Adresse e-mail|E-mail address)$/);
+        const submit = page.locator('#forgot-submit');
+        const status = page.locator('#forgot-status');
+        const fieldError = page.locator('#forgot-email-error');
+
+        // The link of a dead setup link lands on the form itself.
+        const res = await page.goto(`${base}login#forgot`, { waitUntil: 'load' });
+        checkCsp(res, '/login');
+        await waitI18n(page, 'fr');
+        await forgotForm.waitFor();
+        check(await loginForm.isHidden(), 'the password form shows beside the forgotten-password form');
+        check(await page.getByRole('heading', { name: 'Mot de passe oublié', level: 2 }).isVisible(),
+          'no "Mot de passe oublié" heading');
+        await page.waitForSelector('#forgot-submit:not([disabled])');
+        check((await page.evaluate(() => document.activeElement?.id)) === 'forgot-email',
+          'the e-mail field of /login#forgot does not get the focus');
+
+        // Back to sign-in; the link from there, with the address already typed.
+        await page.getByRole('link', { name: 'Retour à la connexion' }).click();
+        await loginForm.waitFor();
+        check(await page.locator('#forgot-section').isHidden(), 'the forgotten-password form stays after "Retour à la connexion"');
+        await loginForm.getByLabel('Adresse e-mail').fill(OWNER_EMAIL);
+        await page.getByRole('link', { name: 'Mot de passe oublié ?' }).click();
+        await forgotForm.waitFor();
+        check(new URL(page.url()).hash === '#forgot', `the link went to ${page.url()}`);
+        check((await field.inputValue()) === OWNER_EMAIL, `the e-mail field holds "${await field.inputValue()}", not the address typed`);
+        check((await page.evaluate(() => document.activeElement?.id)) === 'forgot-email', 'the e-mail field does not get the focus');
+
+        // Empty: an error next to the field, nothing sent.
+        await field.fill('');
+        await submit.click();
+        await fieldError.filter({ hasText: 'Saisissez votre adresse e-mail.' }).waitFor();
+        check(resets.length === 0, 'an empty address was sent');
+
+        // An address the server refuses (an invisible character in it).
+        await field.fill('owner\u200b@acme.example');
+        const [refused] = await Promise.all([page.waitForResponse(isReset), submit.click()]);
+        check(refused.status() === 400, `an address with U+200B answered ${refused.status()}`);
+        await fieldError.filter({ hasText: /n.est pas valable/ }).waitFor();
+        check((await field.getAttribute('aria-invalid')) === 'true', 'the refused address is not aria-invalid');
+
+        // The owner's address: the neutral answer, the form gone.
+        await field.fill(OWNER_EMAIL);
+        const [sent] = await Promise.all([page.waitForResponse(isReset), submit.click()]);
+        check(sent.status() === 200, `POST /api/v1/auth/reset answered ${sent.status()}`);
+        await status.filter({ hasText: /^Si un compte utilise cette adresse/ }).waitFor();
+        const known = await statusText(page, '#forgot-status');
+        check(/30 minutes/.test(known), `the answer does not say how long the link is valid: "${known}"`);
+        check((await status.getAttribute('data-kind')) === 'ok', 'the answer is not shown as an "ok" message');
+        check((await status.getAttribute('aria-live')) === 'assertive', 'the answer is not in an aria-live region');
+        check(await fieldError.isHidden(), 'the field error stays after a good address');
+        check(await forgotForm.isHidden(), 'the form stays after the answer');
+
+        // An address without account: exactly the same words.
+        await page.getByRole('link', { name: 'Retour à la connexion' }).click();
+        await page.getByRole('link', { name: 'Mot de passe oublié ?' }).click();
+        await forgotForm.waitFor();
+        check((await statusText(page, '#forgot-status')) === '', 'the last answer stays on a new request');
+        await field.fill('nobody@acme.example');
+        const [unknown] = await Promise.all([page.waitForResponse(isReset), submit.click()]);
+        check(unknown.status() === 200, `an unknown address answered ${unknown.status()}`);
+        await status.filter({ hasText: /^Si un compte/ }).waitFor();
+        check((await statusText(page, '#forgot-status')) === known,
+          `an unknown address gave "${await statusText(page, '#forgot-status')}", not "${known}"`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(/^If an account uses this address, .*30 minutes\.$/.test(await statusText(page, '#forgot-status')),
+          `the answer in English is "${await statusText(page, '#forgot-status')}"`);
+
+        // The rate limit (lifted for these tests, so its answer is played here).
+        await page.route('**/api/v1/auth/reset', (route) => route.fulfill({
+          status: 429,
+          headers: { 'Retry-After': '120', 'Content-Type': 'application/json' },
+          body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many requests' } }),
+        }));
+        await page.getByRole('link', { name: 'Back to sign-in' }).click();
+        await page.getByRole('link', { name: 'Forgot your password?' }).click();
+        await forgotForm.waitFor();
+        await field.fill(OWNER_EMAIL);
+        await submit.click();
+        await status.filter({ hasText: 'Too many requests from your address. Try again in 2 min.' }).waitFor();
+        check(await forgotForm.isVisible(), 'the form is gone after a 429');
+        check(await submit.isEnabled(), 'the button stays disabled after a 429');
+        await page.unroute('**/api/v1/auth/reset');
+
+        check(resets.length === 4, `${resets.length} reset requests, not 4`);
+        for (const body of resets) {
+          check(body && Object.keys(body).join() === 'email', `a reset request sent ${JSON.stringify(body)}`);
+        }
+        check(resets[1].email === OWNER_EMAIL, `the owner's reset sent "${resets[1].email}"`);
+        for (const text of consoleText) check(!text.includes(OWNER_EMAIL), 'the address appears in a console message');
+        await settle(page);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'step-up: with a proof older than 5 minutes "Activer" opens "Confirmez votre mot de passe"; Escape changes nothing, a wrong password stays in the dialog, the right one carries the action out',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[403, '/api/v1/me/totp'], [400, '/api/v1/auth/step-up']]);
+      try {
+        const answers = [];
+        const stepUps = [];
+        page.on('response', (r) => {
+          const p = new URL(r.url()).pathname;
+          if (p === '/api/v1/me/totp' || p === '/api/v1/auth/step-up') answers.push(`${p} ${r.status()}`);
+        });
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/api/v1/auth/step-up') {
+            stepUps.push({ body: req.postDataJSON(), csrf: req.headers()['x-csrf-token'] || '' });
+          }
+        });
+        await signIn(page, base);
+        await page.locator('#totp-state').filter({ hasText: /^Désactivée/ }).waitFor();
+        await ageProofs(ctx);
+        const section = page.getByRole('region', { name: 'Double authentification' });
+        const enable = section.getByRole('button', { name: 'Activer', exact: true });
+        const dialog = page.getByRole('dialog', { name: 'Confirmez votre mot de passe' });
+        const password = dialog.getByLabel('Mot de passe');
+        check(await dialog.isHidden(), 'the password dialog shows before any action');
+
+        // Escape: the dialog closes, 2FA stays off, the focus is back on "Activer".
+        await enable.click();
+        await dialog.waitFor();
+        check((await page.evaluate(() => document.activeElement?.id)) === 'stepup-password',
+          'the password field of the dialog does not get the focus');
+        check(await page.locator('#stepup').evaluate((d) => d.open && d.matches(':modal')), 'the dialog is not modal');
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'hidden' });
+        await page.locator('#totp-status').filter({ hasText: /^Rien n.a été modifié/ }).waitFor();
+        check((await page.evaluate(() => document.activeElement?.id)) === 'totp-enable',
+          `after Escape the focus is on "${await page.evaluate(() => document.activeElement?.id)}"`);
+        check(await page.locator('#totp-enrol').isHidden(), 'the enrolment started although the dialog was closed');
+
+        // A wrong password: the message in the dialog, which stays open.
+        await enable.click();
+        await dialog.waitFor();
+        await password.fill(WRONG_PASSWORD);
+        await password.press('Enter');
+        await page.locator('#stepup-password-error').filter({ hasText: 'Mot de passe incorrect.' }).waitFor();
+        check(await dialog.isVisible(), 'the dialog closed after a wrong password');
+        check((await password.getAttribute('aria-invalid')) === 'true', 'the password field is not aria-invalid');
+        check((await password.inputValue()) === '', 'the wrong password stays in the field');
+
+        // The right one: the dialog closes and the enrolment starts.
+        await password.fill(OWNER_PASSWORD);
+        await Promise.all([
+          page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/me/totp' && r.status() === 200),
+          dialog.getByRole('button', { name: 'Confirmer' }).click(),
+        ]);
+        await dialog.waitFor({ state: 'hidden' });
+        await page.locator('#totp-qr svg').waitFor();
+        check((await page.evaluate(() => document.activeElement?.id)) === 'totp-code', 'the code field does not get the focus');
+        const expected = ['/api/v1/me/totp 403', '/api/v1/me/totp 403', '/api/v1/auth/step-up 400',
+          '/api/v1/auth/step-up 200', '/api/v1/me/totp 200'];
+        check(answers.join() === expected.join(), `the answers were ${answers.join(', ')}`);
+        for (const s of stepUps) {
+          check(CSRF_RE.test(s.csrf), 'a step-up was sent without a 64-hex X-CSRF-Token');
+          check(s.body && Object.keys(s.body).join() === 'password', `a step-up sent the fields ${Object.keys(s.body || {})}`);
+        }
+
+        // Left as it was: 2FA off.
+        await section.getByRole('button', { name: 'Annuler' }).click();
+        await page.locator('#totp-state').filter({ hasText: /^Désactivée/ }).waitFor();
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        await secretNowhere(page, urls, consoleText, WRONG_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'API tokens: the role\'s permissions to tick, the password asked on creation, the token shown once and copied, accepted as Bearer, then revoked',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      await ensureOwnerPassword(ctx);
+      const { context, page, problems, urls, consoleText } = await openPage(browser,
+        { locale: 'fr-FR', permissions: ['clipboard-read', 'clipboard-write'] },
+        [[403, '/api/v1/me/tokens']]);
+      const TOKEN_NAME = 'Sauvegarde nocturne';
+      try {
+        const changes = [];
+        page.on('request', (req) => {
+          const p = new URL(req.url()).pathname;
+          if (p.startsWith('/api/v1/me/tokens') && req.method() !== 'GET') {
+            changes.push({ method: req.method(), path: p, csrf: req.headers()['x-csrf-token'] || '', body: req.postData() });
+          }
+        });
+        const isCreate = (r) => new URL(r.url()).pathname === '/api/v1/me/tokens' && r.request().method() === 'POST';
+        await signIn(page, base);
+        const section = page.getByRole('region', { name: 'Jetons d’API' });
+        await section.waitFor();
+        await page.locator('#tokens-empty').filter({ hasText: 'Vous n’avez aucun jeton.' }).waitFor();
+
+        // The form offers what the owner's role holds, described in French.
+        const session = (await context.cookies()).find((c) => c.name === '__Host-coffre_session' && c.value);
+        check(session, 'no session cookie');
+        const catalogue = await getTenant(port, TENANT_SLUG, '/api/v1/permissions', `${session.name}=${session.value}`);
+        check(catalogue.status === 200, `GET /api/v1/permissions answered ${catalogue.status}`);
+        const owner = catalogue.body.roles.find((r) => r.name === 'owner');
+        const descr = new Map(catalogue.body.permissions.map((p) => [p.name, p.fr]));
+        await section.getByRole('button', { name: 'Nouveau jeton' }).click();
+        const name = section.getByLabel('Nom', { exact: true });
+        await name.waitFor();
+        check((await page.evaluate(() => document.activeElement?.id)) === 'token-name', 'the name field does not get the focus');
+        const boxes = page.locator('#token-perms-list input[type="checkbox"]');
+        const offered = await boxes.evaluateAll((all) => all.map((b) => b.value));
+        check([...offered].sort().join() === [...owner.permissions].sort().join(),
+          `the form offers ${offered.join(' ')}, the owner role holds ${owner.permissions.join(' ')}`);
+        check(await section.getByLabel(descr.get('audit.read')).isVisible(), `no box labelled "${descr.get('audit.read')}"`);
+        const days = section.getByLabel('Durée de validité (jours)');
+        check((await days.inputValue()) === '90', `the validity is ${await days.inputValue()} days by default`);
+
+        // Nothing ticked: an error, nothing sent.
+        await name.fill(TOKEN_NAME);
+        const create = section.getByRole('button', { name: 'Créer le jeton' });
+        await create.click();
+        await page.locator('#token-perms-error').filter({ hasText: 'Cochez au moins une permission.' }).waitFor();
+        check(changes.length === 0, 'the form was sent without any permission');
+
+        // Two permissions, 30 days, a proof older than 5 minutes: the dialog first.
+        await section.getByLabel(descr.get('doc.read')).check();
+        await section.getByLabel(descr.get('doc.write')).check();
+        await days.fill('30');
+        await ageProofs(ctx);
+        await create.click();
+        const dialog = page.getByRole('dialog', { name: 'Confirmez votre mot de passe' });
+        await dialog.waitFor();
+        await dialog.getByLabel('Mot de passe').fill(OWNER_PASSWORD);
+        const [created] = await Promise.all([
+          page.waitForResponse((r) => isCreate(r) && r.status() !== 403),
+          dialog.getByLabel('Mot de passe').press('Enter'),
+        ]);
+        check(created.status() === 201, `POST /api/v1/me/tokens answered ${created.status()} after the step-up`);
+        const value = page.getByLabel('Votre nouveau jeton');
+        await value.waitFor();
+        const token = await value.inputValue();
+        check(PAT_RE.test(token), `the token shown is "${token}"`);
+        check((await value.getAttribute('readonly')) !== null, 'the token field is not read-only');
+        check((await page.evaluate(() => document.activeElement?.id)) === 'token-value', 'the token field does not get the focus');
+        const note = await statusText(page, '#token-created-note');
+        check(note.includes(TOKEN_NAME) && /ne sera plus jamais affiché/.test(note), `the warning by the token is "${note}"`);
+        check(changes.length === 2 && changes.every((c) => c.method === 'POST' && CSRF_RE.test(c.csrf)),
+          `the creation requests were ${JSON.stringify(changes.map((c) => [c.method, c.csrf.length]))}`);
+        const body = JSON.parse(changes[1].body);
+        check(body.name === TOKEN_NAME && body.expires_days === 30 && [...body.permissions].sort().join() === 'doc.read,doc.write'
+          && Object.keys(body).sort().join() === 'expires_days,name,permissions', `the creation sent ${changes[1].body}`);
+
+        // "Copier" puts it in the clipboard.
+        await section.getByRole('button', { name: 'Copier' }).click();
+        await page.locator('#token-copy-status').filter({ hasText: /copié/ }).waitFor();
+        const clipboard = await page.evaluate(() => navigator.clipboard.readText());
+        check(clipboard === token, 'the clipboard does not hold the token');
+
+        // In the list: name, permissions, never used.
+        const item = page.locator('#tokens-list > li');
+        check((await item.count()) === 1, `${await item.count()} tokens listed, not 1`);
+        const listed = (await item.textContent()) || '';
+        check(listed.includes(TOKEN_NAME) && listed.includes('doc.read') && listed.includes('doc.write') && listed.includes('Jamais'),
+          `the token is listed as "${oneLine(listed)}"`);
+        check(!listed.includes(token), 'the list shows the token itself');
+
+        // The token works on the API, on its own (no cookie, no CSRF).
+        const bearer = { Authorization: `Bearer ${token}` };
+        const used = await requestTenant(port, TENANT_SLUG, 'GET', '/api/v1/permissions', bearer);
+        check(used.status === 200, `GET /api/v1/permissions with the token answered ${used.status}`);
+
+        // Shown once: the button empties the field; a reload shows it nowhere.
+        await section.getByRole('button', { name: 'J’ai copié le jeton' }).click();
+        check(await value.isHidden(), 'the token stays on the page');
+        check((await page.locator('#token-value').inputValue()) === '', 'the token field is not emptied');
+        await page.reload({ waitUntil: 'load' });
+        await item.first().waitFor();
+        check(!(await page.content()).includes(token), 'the token is in the page after a reload');
+        const expires = Date.parse(await item.locator('time').nth(1).getAttribute('datetime'));
+        const inDays = (expires - Date.now()) / 86_400_000;
+        check(inDays > 29 && inDays <= 30.01, `the token expires in ${inDays.toFixed(2)} days, not 30`);
+        const relisted = (await item.textContent()) || '';
+        check(!relisted.includes('Jamais'), `the token is still "never used" after a use: "${oneLine(relisted)}"`);
+
+        // In English, the button says which token it revokes.
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        await page.getByRole('region', { name: 'API tokens' }).waitFor();
+        check(await page.getByRole('button', { name: `Revoke the token “${TOKEN_NAME}”` }).isVisible(),
+          'no "Revoke the token" button in English');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+
+        // Revoke: dismissed, nothing sent; accepted, the token is gone.
+        const revoke = section.getByRole('button', { name: `Révoquer le jeton « ${TOKEN_NAME} »` });
+        const seen = [];
+        page.once('dialog', (d) => {
+          seen.push(d.message());
+          d.dismiss().catch(() => {});
+        });
+        await revoke.click();
+        await sleep(300);
+        check(seen.length === 1 && seen[0].includes(TOKEN_NAME), `"Révoquer" asked ${JSON.stringify(seen)}`);
+        check(!changes.some((c) => c.method === 'DELETE'), 'the token was revoked although the dialog was dismissed');
+        page.once('dialog', (d) => {
+          d.accept().catch(() => {});
+        });
+        const [gone] = await Promise.all([
+          page.waitForResponse((r) => r.request().method() === 'DELETE'
+            && new URL(r.url()).pathname.startsWith('/api/v1/me/tokens/')),
+          revoke.click(),
+        ]);
+        check(gone.status() === 200, `DELETE /api/v1/me/tokens/{id} answered ${gone.status()}`);
+        const del = changes.find((c) => c.method === 'DELETE');
+        check(del && CSRF_RE.test(del.csrf) && /^\/api\/v1\/me\/tokens\/[0-9a-f]{32}$/.test(del.path),
+          `the revocation was ${JSON.stringify(del && { path: del.path, csrf: del.csrf.length })}`);
+        await page.locator('#tokens-status').filter({ hasText: /est révoqué/ }).waitFor();
+        await page.locator('#tokens-empty').waitFor();
+        const after = await requestTenant(port, TENANT_SLUG, 'GET', '/api/v1/permissions', bearer);
+        check(after.status === 401, `the revoked token still answers ${after.status}`);
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, token, 'API token');
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
 
 // ------------------------------------------------------------------- main
@@ -1176,6 +1569,7 @@ async function main() {
       browser,
       port,
       token,
+      data,
       ownerReady: false,
       base: `https://${TENANT_SLUG}.localhost:${port}/`,
     };

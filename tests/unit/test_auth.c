@@ -768,7 +768,7 @@ test_ipban(void **state)
 struct acct {
     char dir[64];
     struct db_pool *pool;
-    struct cx_data_key *key;
+    struct cx_keyset *key;
     struct auth_config cfg;
     struct auth_ipban *ban;
     struct auth_ctx ctx;
@@ -789,7 +789,12 @@ acct_setup(void **state)
     assert_int_equal(db_pool_new(a->dir, 4, 1000, &a->pool), CF_OK);
     assert_int_equal(db_pool_get(a->pool, 1, DB_POOL_CREATE, &db), CF_OK);
     db_pool_put(a->pool, db);
-    assert_int_equal(cx_data_key_new(&a->key), CF_OK);
+    {
+        struct cx_data_key *root = NULL;
+
+        assert_int_equal(cx_data_key_new(&root), CF_OK);
+        assert_int_equal(cx_keyset_new(root, &a->key), CF_OK);
+    }
     /* a low Argon2id cost keeps the test fast; the policy is the same */
     a->cfg = (struct auth_config){.cost = {.memory_kib = 8 * 1024, .passes = 1},
                                   .session_idle_s = 1800,
@@ -801,7 +806,7 @@ acct_setup(void **state)
     a->ctx = (struct auth_ctx){.pool = a->pool,
                                .tenant_id = 1,
                                .tenant_slug = "acme",
-                               .tenant_key = a->key,
+                               .keys = a->key,
                                .cfg = &a->cfg,
                                .ipban = a->ban,
                                .principal = "cli:test",
@@ -819,7 +824,7 @@ acct_teardown(void **state)
     char cmd[128];
 
     db_pool_free(a->pool);
-    cx_data_key_free(a->key);
+    cx_keyset_unref(a->key);
     auth_ipban_free(a->ban);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", a->dir);
     assert_int_equal(system(cmd), 0);

@@ -211,6 +211,62 @@ test_create(void **state)
     assert_int_equal(seen, 2);
 }
 
+/* The keyset cache: one unwrap per tenant and key version, shared. */
+static void
+test_keys_cached(void **state)
+{
+    struct fixture *f = *state;
+    struct tenant a;
+    struct tenant b;
+    struct cx_keyset *k1 = NULL;
+    struct cx_keyset *k2 = NULL;
+    struct cx_keyset *k3 = NULL;
+    struct cx_keyset *kb = NULL;
+    const struct cx_data_key *s1 = NULL;
+    const struct cx_data_key *s2 = NULL;
+    unsigned char m1[CX_MAC_BYTES];
+    unsigned char m3[CX_MAC_BYTES];
+
+    assert_int_equal(
+        tenant_create(f->control, f->pool, f->kr, "acme", NULL, "cli:test", &a),
+        CF_OK);
+    assert_int_equal(
+        tenant_create(f->control, f->pool, f->kr, "beta", NULL, "cli:test", &b),
+        CF_OK);
+    assert_int_equal(tenant_keys_open(f->control, f->kr, a.id, &k1), CF_OK);
+    assert_int_equal(tenant_keys_open(f->control, f->kr, a.id, &k2), CF_OK);
+    assert_ptr_equal(k1, k2); /* the same keyset, not a second unwrap */
+    assert_int_equal(tenant_keys_open(f->control, f->kr, b.id, &kb), CF_OK);
+    assert_ptr_not_equal(k1, kb);
+    /* sub-keys are derived once and differ between tenants */
+    assert_int_equal(cx_keyset_sub(k1, CX_SUBKEY_TOKEN, &s1), CF_OK);
+    assert_int_equal(cx_keyset_sub(k2, CX_SUBKEY_TOKEN, &s2), CF_OK);
+    assert_ptr_equal(s1, s2);
+    assert_int_equal(cx_mac(s1, "x", 1, m1), CF_OK);
+    assert_int_equal(cx_keyset_sub(kb, CX_SUBKEY_TOKEN, &s2), CF_OK);
+    assert_int_equal(cx_mac(s2, "x", 1, m3), CF_OK);
+    assert_memory_not_equal(m1, m3, sizeof(m1));
+    cx_keyset_unref(kb);
+    kb = NULL;
+    assert_int_equal(cx_keyset_sub(k1, (enum cx_subkey)99, &s2), CF_EINVAL);
+    /* forgetting the cache leaves held references valid; the next open
+     * unwraps again into an equal key */
+    tenant_keys_forget();
+    assert_int_equal(cx_mac(s1, "x", 1, m3), CF_OK);
+    assert_memory_equal(m1, m3, sizeof(m1));
+    assert_int_equal(tenant_keys_open(f->control, f->kr, a.id, &k3), CF_OK);
+    assert_ptr_not_equal(k3, k1);
+    assert_int_equal(cx_keyset_sub(k3, CX_SUBKEY_TOKEN, &s2), CF_OK);
+    assert_int_equal(cx_mac(s2, "x", 1, m3), CF_OK);
+    assert_memory_equal(m1, m3, sizeof(m1));
+    assert_int_equal(tenant_keys_open(f->control, f->kr, 999, &kb),
+                     CF_ENOTFOUND);
+    cx_keyset_unref(k1);
+    cx_keyset_unref(k2);
+    cx_keyset_unref(k3);
+    tenant_keys_forget();
+}
+
 int
 main(void)
 {
@@ -218,6 +274,7 @@ main(void)
         cmocka_unit_test(test_slugs),
         cmocka_unit_test(test_hosts),
         cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_cached, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("tenant", tests, NULL, NULL);

@@ -16,9 +16,29 @@
 //   answer's 10 recovery codes are shown once, as a list, until "J’ai
 //   conservé ces codes" clears them (they are kept nowhere else).
 // - "Désactiver": after a confirm() dialog, DELETE /api/v1/me/totp.
+//
+// Personal API tokens: GET /api/v1/me/tokens lists them (never the token
+// itself) with a "Révoquer" button each (confirm(), then DELETE
+// /api/v1/me/tokens/{id}). "Nouveau jeton" opens a form: a name, a
+// validity of 1 to 365 days (90 by default) and one checkbox per
+// permission the account's role holds (GET /api/v1/permissions gives the
+// catalogue with its French and English descriptions and the permissions
+// of each role; /me gives the role). POST /api/v1/me/tokens answers the
+// token once: it is shown in a read-only field with a copy button until
+// "J’ai copié le jeton" empties the field; it is kept nowhere else.
+//
+// Step-up: a sensitive change (2FA on or off, a new token) answers 403
+// step_up_required when the session's last proof of identity is more than
+// 5 minutes old. Any action of the page that gets this answer opens the
+// "Confirmez votre mot de passe" dialog (a modal <dialog>: the focus goes
+// to its field, Escape or "Annuler" closes it and nothing changes), posts
+// {password} to /api/v1/auth/step-up and, on 200, sends the action again,
+// once. 400 wrong_password stays in the dialog with a message next to the
+// field. The password is only ever in that field and that request body.
+//
 // Every state-changing request carries X-CSRF-Token.
 
-import { ready, setText, t } from './app.js';
+import { getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, postJSON } from './api.js';
 
 const main = document.getElementById('main');
@@ -47,17 +67,54 @@ const totpRecoveryDone = document.getElementById('totp-recovery-done');
 const totpOn = document.getElementById('totp-on');
 const totpDisable = document.getElementById('totp-disable');
 
-const KNOWN_ROLES = ['owner', 'admin', 'member'];
+const tokensSection = document.getElementById('tokens');
+const tokensStatus = document.getElementById('tokens-status');
+const tokensLoading = document.getElementById('tokens-loading');
+const tokensEmpty = document.getElementById('tokens-empty');
+const tokensList = document.getElementById('tokens-list');
+const tokenCreated = document.getElementById('token-created');
+const tokenCreatedNote = document.getElementById('token-created-note');
+const tokenValue = document.getElementById('token-value');
+const tokenCopy = document.getElementById('token-copy');
+const tokenCopyStatus = document.getElementById('token-copy-status');
+const tokenCreatedDone = document.getElementById('token-created-done');
+const tokenNewRow = document.getElementById('token-new-row');
+const tokenNew = document.getElementById('token-new');
+const tokenForm = document.getElementById('token-form');
+const tokenName = document.getElementById('token-name');
+const tokenDays = document.getElementById('token-days');
+const tokenPerms = document.getElementById('token-perms');
+const tokenPermsList = document.getElementById('token-perms-list');
+const tokenCreate = document.getElementById('token-create');
+const tokenFormCancel = document.getElementById('token-form-cancel');
+
+const stepupDialog = document.getElementById('stepup');
+const stepupForm = document.getElementById('stepup-form');
+const stepupUsername = document.getElementById('stepup-username');
+const stepupPassword = document.getElementById('stepup-password');
+const stepupStatus = document.getElementById('stepup-status');
+const stepupSubmit = document.getElementById('stepup-submit');
+const stepupCancel = document.getElementById('stepup-cancel');
+
+const KNOWN_ROLES = ['owner', 'admin', 'member', 'guest', 'auditor'];
 const SVG_NS = 'http://www.w3.org/2000/svg';
 // What of the server's QR code SVG is kept: a white <rect>, a black <path>.
 const SVG_ELEMENTS = ['svg', 'rect', 'path'];
 const SVG_ATTRIBUTES = ['xmlns', 'viewBox', 'width', 'height', 'shape-rendering', 'fill', 'd', 'x', 'y'];
+const TOKEN_DAYS_MIN = 1;
+const TOKEN_DAYS_MAX = 365;
+const TOKEN_NAME_MAX = 64;
 
 let csrf = '';
+let role = '';
 let busy = false;
 let totpBusy = false;
+let tokenBusy = false;
 // 2FA as the server last said; enrolling: between "Activer" and the end.
 const totp = { on: false, enrolling: false };
+// The tokens as listed; the permission catalogue (name -> {fr, en}) and
+// the names the role holds, in catalogue order (null: not loaded).
+const tokens = { list: [], catalogue: new Map(), held: null };
 
 // A message in el (the page's status line unless said otherwise); kind
 // 'error' (default) or 'ok'. An empty key empties it.
@@ -72,12 +129,31 @@ function toLogin() {
   window.location.replace('/login');
 }
 
+// The message of an answer that is not the one hoped for: a step-up the
+// person called off, the tenant's 2FA rule, the session gone (then
+// /login), the rate limit, a busy server, no answer, anything else.
 function showError(res, el = status) {
-  if (res.status === 0) showStatus('common.error.network', null, 'error', el);
-  else if (res.status === 503 || res.status === 429) {
+  const code = errorCode(res.data);
+  if (res.stepUpCancelled) {
+    showStatus('stepup.cancelled', null, 'error', el);
+    if (res.opener && res.opener.isConnected) res.opener.focus();
+  } else if (res.status === 401) {
+    toLogin();
+  } else if (res.status === 403 && code === 'step_up_required') {
+    showStatus('stepup.still_required', null, 'error', el);
+  } else if (res.status === 403 && code === 'mfa_enrolment_required') {
+    showStatus('account.error.mfa_enrolment', null, 'error', el);
+  } else if (res.status === 0) {
+    showStatus('common.error.network', null, 'error', el);
+  } else if (res.status === 429) {
+    const wait = formatWait(res.retryAfter);
+    showStatus(wait ? 'common.error.too_many_wait' : 'common.error.too_many', wait ? { wait } : null, 'error', el);
+  } else if (res.status === 503) {
     const wait = formatWait(res.retryAfter);
     showStatus(wait ? 'common.error.busy_wait' : 'common.error.busy', wait ? { wait } : null, 'error', el);
-  } else showStatus('common.error.unexpected', { status: res.status }, 'error', el);
+  } else {
+    showStatus('common.error.unexpected', { status: res.status }, 'error', el);
+  }
 }
 
 function fieldError(input, key) {
@@ -86,6 +162,11 @@ function fieldError(input, key) {
   slot.hidden = !key;
   if (key) input.setAttribute('aria-invalid', 'true');
   else input.removeAttribute('aria-invalid');
+}
+
+function clearErrorOnInput(event) {
+  // A corrected field loses its error as soon as it is typed in.
+  if (event.target.getAttribute('aria-invalid') === 'true') fieldError(event.target, null);
 }
 
 async function load() {
@@ -104,7 +185,9 @@ async function load() {
   }
   csrf = typeof res.data.csrf_token === 'string' ? res.data.csrf_token : '';
   emailOut.textContent = user.email;
-  const role = typeof user.role === 'string' ? user.role : '';
+  // For password managers: which account the dialog's password is for.
+  stepupUsername.value = user.email;
+  role = typeof user.role === 'string' ? user.role : '';
   if (KNOWN_ROLES.includes(role)) {
     setText(roleOut, `account.role.${role}`);
   } else {
@@ -114,6 +197,7 @@ async function load() {
   totp.on = user.totp === true;
   renderTotp();
   details.hidden = false;
+  await loadTokens();
 }
 
 async function onSignout() {
@@ -130,6 +214,84 @@ async function onSignout() {
   busy = false;
   signout.disabled = false;
   showError(res);
+}
+
+// -------------------------------------------------------------- step-up
+
+// The dialog in use: { resolve } of the promise stepUp() gave, or null.
+let stepUpPending = null;
+let stepUpBusy = false;
+
+function setStepUpBusy(on) {
+  stepUpBusy = on;
+  stepupSubmit.disabled = on;
+  stepupCancel.disabled = on;
+  stepupForm.setAttribute('aria-busy', on ? 'true' : 'false');
+}
+
+// Opens the dialog; settles true once the password was confirmed, false
+// when the person closed it.
+function stepUp() {
+  if (stepUpPending) return Promise.resolve(false); // one at a time
+  return new Promise((resolve) => {
+    stepUpPending = { resolve };
+    stepupPassword.value = '';
+    fieldError(stepupPassword, null);
+    showStatus('', null, 'error', stepupStatus);
+    setStepUpBusy(false);
+    stepupDialog.showModal();
+    stepupPassword.focus();
+  });
+}
+
+function endStepUp(proved) {
+  const pending = stepUpPending;
+  stepUpPending = null;
+  stepupPassword.value = '';
+  fieldError(stepupPassword, null);
+  showStatus('', null, 'error', stepupStatus);
+  if (stepupDialog.open) stepupDialog.close();
+  if (pending) pending.resolve(proved);
+}
+
+// Sends the request send() makes and, if the server wants a fresh proof
+// of identity, asks for the password and sends it once more. A step-up
+// called off gives the first answer marked stepUpCancelled, with opener
+// (the control that started the action) to give the focus back to.
+async function withStepUp(send, opener) {
+  const first = await send();
+  if (first.status !== 403 || errorCode(first.data) !== 'step_up_required') return first;
+  if (!(await stepUp())) return { ...first, stepUpCancelled: true, opener };
+  return send();
+}
+
+async function onStepUpSubmit(event) {
+  event.preventDefault();
+  if (stepUpBusy || !stepUpPending) return;
+  showStatus('', null, 'error', stepupStatus);
+  if (!stepupPassword.value) {
+    fieldError(stepupPassword, 'stepup.password_missing');
+    stepupPassword.focus();
+    return;
+  }
+  fieldError(stepupPassword, null);
+  setStepUpBusy(true);
+  const res = await postJSON('/api/v1/auth/step-up', { password: stepupPassword.value },
+    { 'X-CSRF-Token': csrf });
+  setStepUpBusy(false);
+  if (res.status === 200) {
+    endStepUp(true);
+  } else if (res.status === 400) {
+    // wrong_password, or a password too long for the API to read.
+    stepupPassword.value = '';
+    fieldError(stepupPassword, 'stepup.wrong_password');
+    stepupPassword.focus();
+  } else if (res.status === 401) {
+    endStepUp(false);
+    toLogin();
+  } else {
+    showError(res, stepupStatus);
+  }
 }
 
 // ------------------------------------------- two-factor authentication
@@ -211,12 +373,8 @@ async function onEnable() {
   setTotpBusy(true);
   showStatus('', null, 'error', totpStatus);
   clearRecovery();
-  const res = await postJSON('/api/v1/me/totp', {}, { 'X-CSRF-Token': csrf });
+  const res = await withStepUp(() => postJSON('/api/v1/me/totp', {}, { 'X-CSRF-Token': csrf }), totpEnable);
   setTotpBusy(false);
-  if (res.status === 401) {
-    toLogin();
-    return;
-  }
   if (res.status !== 200) {
     showError(res, totpStatus);
     return;
@@ -254,7 +412,8 @@ async function onConfirm(event) {
   }
   fieldError(totpCode, null);
   setTotpBusy(true);
-  const res = await postJSON('/api/v1/me/totp/confirm', { code }, { 'X-CSRF-Token': csrf });
+  const res = await withStepUp(
+    () => postJSON('/api/v1/me/totp/confirm', { code }, { 'X-CSRF-Token': csrf }), totpCode);
   setTotpBusy(false);
   const reason = errorCode(res.data);
   const codes = res.data && res.data.recovery_codes;
@@ -280,8 +439,6 @@ async function onConfirm(event) {
     totp.enrolling = false;
     renderTotp();
     showStatus('totp.error.no_enrolment', null, 'error', totpStatus);
-  } else if (res.status === 401) {
-    toLogin();
   } else {
     showError(res, totpStatus);
   }
@@ -307,7 +464,7 @@ async function onDisable() {
   showStatus('', null, 'error', totpStatus);
   if (!window.confirm(t('totp.disable_confirm'))) return;
   setTotpBusy(true);
-  const res = await deleteJSON('/api/v1/me/totp', { 'X-CSRF-Token': csrf });
+  const res = await withStepUp(() => deleteJSON('/api/v1/me/totp', { 'X-CSRF-Token': csrf }), totpDisable);
   setTotpBusy(false);
   if (res.status === 200) {
     clearRecovery();
@@ -315,12 +472,331 @@ async function onDisable() {
     renderTotp();
     showStatus('totp.disabled', null, 'ok', totpStatus);
     totpEnable.focus();
-  } else if (res.status === 401) {
-    toLogin();
   } else {
     showError(res, totpStatus);
   }
 }
+
+// ------------------------------------------------------ API tokens
+
+function isToken(v) {
+  return v && typeof v === 'object' && typeof v.id === 'string' && v.id !== ''
+    && typeof v.name === 'string' && Array.isArray(v.permissions);
+}
+
+function setTokenBusy(on) {
+  tokenBusy = on;
+  tokensSection.setAttribute('aria-busy', on ? 'true' : 'false');
+  for (const button of [tokenNew, tokenCreate, tokenFormCancel]) button.disabled = on;
+  for (const button of tokensList.querySelectorAll('button')) button.disabled = on;
+}
+
+// An RFC 3339 time of the server as a <time> in the page's language.
+function timeNode(iso) {
+  const node = document.createElement('time');
+  const when = typeof iso === 'string' ? new Date(iso) : null;
+  if (!when || Number.isNaN(when.getTime())) {
+    node.textContent = typeof iso === 'string' ? iso : '';
+    return node;
+  }
+  node.dateTime = iso;
+  node.textContent = new Intl.DateTimeFormat(getLang() === 'en' ? 'en-GB' : 'fr-FR',
+    { dateStyle: 'medium', timeStyle: 'short' }).format(when);
+  return node;
+}
+
+// The description of a permission in the page's language, or ''.
+function permText(name) {
+  const entry = tokens.catalogue.get(name);
+  const text = entry && entry[getLang()];
+  return typeof text === 'string' ? text : '';
+}
+
+function detailsRow(list, label, value) {
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  dd.append(value);
+  list.append(dt, dd);
+}
+
+function tokenItem(tok) {
+  const item = document.createElement('li');
+  item.className = 'token-item';
+  item.dataset.id = tok.id;
+  const name = document.createElement('p');
+  name.className = 'token-name';
+  name.textContent = tok.name; // the person's text: never parsed as HTML
+  const meta = document.createElement('dl');
+  meta.className = 'token-meta';
+  const perms = document.createElement('ul');
+  perms.className = 'token-perms';
+  for (const p of tok.permissions) {
+    const li = document.createElement('li');
+    const code = document.createElement('code');
+    code.textContent = String(p);
+    const text = permText(String(p));
+    if (text) li.title = text;
+    li.append(code);
+    perms.append(li);
+  }
+  detailsRow(meta, t('tokens.col.permissions'), perms);
+  detailsRow(meta, t('tokens.col.created'), timeNode(tok.created));
+  const expired = Date.parse(tok.expires) <= Date.now();
+  detailsRow(meta, t(expired ? 'tokens.col.expired' : 'tokens.col.expires'), timeNode(tok.expires));
+  detailsRow(meta, t('tokens.col.last_used'),
+    typeof tok.last_used === 'string' ? timeNode(tok.last_used) : t('tokens.never'));
+  const revoke = document.createElement('button');
+  revoke.type = 'button';
+  revoke.className = 'button button-secondary button-small';
+  revoke.textContent = t('tokens.revoke');
+  // Several "Révoquer" buttons: the name says which one.
+  revoke.setAttribute('aria-label', t('tokens.revoke_named', { name: tok.name }));
+  revoke.disabled = tokenBusy;
+  revoke.addEventListener('click', () => {
+    onRevoke(tok, revoke).catch(() => setTokenBusy(false));
+  });
+  item.append(name, meta, revoke);
+  return item;
+}
+
+function renderTokenList() {
+  tokensList.replaceChildren(...tokens.list.map(tokenItem));
+  tokensList.hidden = tokens.list.length === 0;
+  tokensEmpty.hidden = tokens.list.length !== 0;
+}
+
+// One checkbox per permission of the role; the boxes ticked stay ticked
+// across a redraw (a language switch).
+function renderPermChoices() {
+  if (!tokens.held) return;
+  const ticked = new Set(checkedPerms());
+  const items = tokens.held.map((name, i) => {
+    const li = document.createElement('li');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.id = `token-perm-${i}`;
+    box.value = name;
+    box.checked = ticked.has(name);
+    box.addEventListener('change', () => fieldError(tokenPerms, null));
+    const label = document.createElement('label');
+    label.htmlFor = box.id;
+    const text = document.createElement('span');
+    text.textContent = permText(name) || name;
+    const code = document.createElement('code');
+    code.textContent = name;
+    label.append(text, ' ', code);
+    li.append(box, label);
+    return li;
+  });
+  tokenPermsList.replaceChildren(...items);
+}
+
+function checkedPerms() {
+  return [...tokenPermsList.querySelectorAll('input[type="checkbox"]:checked')].map((b) => b.value);
+}
+
+async function loadTokens() {
+  const [list, perms] = await Promise.all([
+    getJSON('/api/v1/me/tokens'),
+    getJSON('/api/v1/permissions'),
+  ]);
+  tokensLoading.hidden = true;
+  if (list.status === 401 || perms.status === 401) {
+    toLogin();
+    return;
+  }
+  if (list.status !== 200 || !list.data || !Array.isArray(list.data.tokens)) {
+    showError(list, tokensStatus);
+    return;
+  }
+  tokens.list = list.data.tokens.filter(isToken);
+  const catalogue = perms.data && perms.data.permissions;
+  const roles = perms.data && perms.data.roles;
+  if (perms.status !== 200 || !Array.isArray(catalogue) || !Array.isArray(roles)) {
+    renderTokenList();
+    showError(perms, tokensStatus);
+    return;
+  }
+  tokens.catalogue = new Map();
+  for (const p of catalogue) {
+    if (p && typeof p.name === 'string') tokens.catalogue.set(p.name, { fr: p.fr, en: p.en });
+  }
+  const mine = roles.find((r) => r && r.name === role);
+  const held = new Set(mine && Array.isArray(mine.permissions) ? mine.permissions : []);
+  // In catalogue order, and only names the catalogue knows.
+  tokens.held = [...tokens.catalogue.keys()].filter((name) => held.has(name));
+  renderTokenList();
+  renderPermChoices();
+  if (tokens.held.length === 0) {
+    showStatus('tokens.no_permission', null, 'error', tokensStatus);
+  } else {
+    tokenNewRow.hidden = false;
+  }
+}
+
+function openTokenForm() {
+  if (tokenBusy) return;
+  showStatus('', null, 'error', tokensStatus);
+  tokenName.value = '';
+  tokenDays.value = String(90);
+  for (const box of tokenPermsList.querySelectorAll('input[type="checkbox"]')) box.checked = false;
+  for (const el of [tokenName, tokenDays, tokenPerms]) fieldError(el, null);
+  tokenNewRow.hidden = true;
+  tokenForm.hidden = false;
+  tokenName.focus();
+}
+
+function closeTokenForm() {
+  tokenForm.hidden = true;
+  tokenNewRow.hidden = false;
+}
+
+// The form's values, or null (with the errors shown) when one is wrong.
+function tokenRequest() {
+  let first = null;
+  const name = tokenName.value.trim();
+  if (!name) {
+    fieldError(tokenName, 'tokens.name_missing');
+    first = tokenName;
+  } else if ([...name].length > TOKEN_NAME_MAX) {
+    fieldError(tokenName, 'tokens.name_long');
+    first = tokenName;
+  } else {
+    fieldError(tokenName, null);
+  }
+  const daysText = tokenDays.value.trim();
+  const days = Number(daysText);
+  if (!/^\d+$/.test(daysText) || days < TOKEN_DAYS_MIN || days > TOKEN_DAYS_MAX) {
+    fieldError(tokenDays, 'tokens.days_invalid');
+    first = first || tokenDays;
+  } else {
+    fieldError(tokenDays, null);
+  }
+  const permissions = checkedPerms();
+  let wrong = first !== null;
+  if (permissions.length === 0) {
+    fieldError(tokenPerms, 'tokens.permissions_missing');
+    first = first || tokenPermsList.querySelector('input');
+    wrong = true;
+  } else {
+    fieldError(tokenPerms, null);
+  }
+  if (wrong) {
+    if (first) first.focus();
+    return null;
+  }
+  return { name, expires_days: days, permissions };
+}
+
+function showCreated(tok) {
+  tokenValue.value = tok.token;
+  setText(tokenCreatedNote, 'tokens.created_note', { name: tok.name });
+  setText(tokenCopyStatus, '');
+  tokenCreated.hidden = false;
+  tokenValue.focus();
+  tokenValue.select();
+}
+
+function clearCreated() {
+  tokenValue.value = '';
+  setText(tokenCopyStatus, '');
+  tokenCreated.hidden = true;
+}
+
+async function onTokenSubmit(event) {
+  event.preventDefault();
+  if (tokenBusy) return;
+  showStatus('', null, 'error', tokensStatus);
+  const body = tokenRequest();
+  if (!body) return;
+  clearCreated();
+  setTokenBusy(true);
+  const res = await withStepUp(
+    () => postJSON('/api/v1/me/tokens', body, { 'X-CSRF-Token': csrf }), tokenCreate);
+  setTokenBusy(false);
+  const code = errorCode(res.data);
+  if ((res.status === 201 || res.status === 200) && res.data && typeof res.data.token === 'string'
+    && isToken(res.data)) {
+    const { token, ...listed } = res.data;
+    closeTokenForm();
+    tokens.list.unshift({ last_used: null, ...listed });
+    renderTokenList();
+    showStatus('tokens.created', { name: listed.name }, 'ok', tokensStatus);
+    showCreated({ token, name: listed.name });
+  } else if (res.status === 400 && code === 'invalid_expiry') {
+    fieldError(tokenDays, 'tokens.days_invalid');
+    tokenDays.focus();
+  } else if (res.status === 400 && code === 'unknown_permission') {
+    fieldError(tokenPerms, 'tokens.error.unknown_permission');
+    tokenPermsList.querySelector('input')?.focus();
+  } else if (res.status === 403 && code === 'permission_not_held') {
+    fieldError(tokenPerms, 'tokens.error.not_held');
+    tokenPermsList.querySelector('input')?.focus();
+  } else if (res.status === 409 && code === 'too_many_tokens') {
+    showStatus('tokens.error.too_many', null, 'error', tokensStatus);
+  } else if (res.status === 400 && code === 'invalid_name') {
+    fieldError(tokenName, 'tokens.name_refused');
+    tokenName.focus();
+  } else if (res.status === 400) {
+    showStatus('tokens.error.refused', null, 'error', tokensStatus);
+  } else {
+    showError(res, tokensStatus);
+  }
+}
+
+async function onCopy() {
+  const value = tokenValue.value;
+  if (!value) return;
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(value);
+    copied = true;
+  } catch {
+    // No clipboard API here (or refused): the older way, on the selection.
+    tokenValue.focus();
+    tokenValue.select();
+    try {
+      copied = document.execCommand('copy');
+    } catch {
+      copied = false;
+    }
+  }
+  setText(tokenCopyStatus, copied ? 'tokens.copied' : 'tokens.copy_failed');
+}
+
+function onCreatedDone() {
+  clearCreated();
+  showStatus('', null, 'error', tokensStatus);
+  tokenNew.focus();
+}
+
+async function onRevoke(tok, button) {
+  if (tokenBusy) return;
+  showStatus('', null, 'error', tokensStatus);
+  if (!window.confirm(t('tokens.revoke_confirm', { name: tok.name }))) return;
+  setTokenBusy(true);
+  const path = `/api/v1/me/tokens/${encodeURIComponent(tok.id)}`;
+  const res = await withStepUp(() => deleteJSON(path, { 'X-CSRF-Token': csrf }), button);
+  setTokenBusy(false);
+  if (res.status === 200 || (res.status === 404 && errorCode(res.data) === 'not_found')) {
+    // 404: it was not (or no longer) one of mine: gone either way.
+    const at = tokens.list.findIndex((x) => x.id === tok.id);
+    if (at >= 0) tokens.list.splice(at, 1);
+    renderTokenList();
+    showStatus(res.status === 200 ? 'tokens.revoked' : 'tokens.already_gone', { name: tok.name }, 'ok',
+      tokensStatus);
+    // The focus goes to the next token's button, else the one before, else "Nouveau jeton".
+    const buttons = tokensList.querySelectorAll('button');
+    const next = buttons[Math.min(Math.max(at, 0), buttons.length - 1)];
+    if (next) next.focus();
+    else if (!tokenNewRow.hidden) tokenNew.focus();
+  } else {
+    showError(res, tokensStatus);
+  }
+}
+
+// ----------------------------------------------------------- handlers
 
 totpEnable.addEventListener('click', () => {
   onEnable().catch(() => setTotpBusy(false));
@@ -328,16 +804,49 @@ totpEnable.addEventListener('click', () => {
 totpForm.addEventListener('submit', (event) => {
   onConfirm(event).catch(() => setTotpBusy(false));
 });
-totpCode.addEventListener('input', () => {
-  if (totpCode.getAttribute('aria-invalid') === 'true') fieldError(totpCode, null);
-});
+totpCode.addEventListener('input', clearErrorOnInput);
 totpEnrolCancel.addEventListener('click', onEnrolCancel);
 totpRecoveryDone.addEventListener('click', onRecoveryDone);
 totpDisable.addEventListener('click', () => {
   onDisable().catch(() => setTotpBusy(false));
 });
+
+tokenNew.addEventListener('click', openTokenForm);
+tokenFormCancel.addEventListener('click', () => {
+  if (tokenBusy) return;
+  closeTokenForm();
+  tokenNew.focus();
+});
+tokenForm.addEventListener('submit', (event) => {
+  onTokenSubmit(event).catch(() => setTokenBusy(false));
+});
+tokenName.addEventListener('input', clearErrorOnInput);
+tokenDays.addEventListener('input', clearErrorOnInput);
+tokenCopy.addEventListener('click', () => {
+  onCopy().catch(() => setText(tokenCopyStatus, 'tokens.copy_failed'));
+});
+tokenCreatedDone.addEventListener('click', onCreatedDone);
+// Redraw what is made here from server data (dates, descriptions).
+document.addEventListener('coffre:lang', () => {
+  renderTokenList();
+  renderPermChoices();
+});
+
+stepupForm.addEventListener('submit', (event) => {
+  onStepUpSubmit(event).catch(() => setStepUpBusy(false));
+});
+stepupPassword.addEventListener('input', clearErrorOnInput);
+stepupCancel.addEventListener('click', () => endStepUp(false));
+// Escape: closes the dialog, unless the password is on its way.
+stepupDialog.addEventListener('cancel', (event) => {
+  if (stepUpBusy) event.preventDefault();
+});
+stepupDialog.addEventListener('close', () => endStepUp(false));
+
 ready.then(() => {
   totpConfirm.disabled = false;
+  tokenCreate.disabled = false;
+  stepupSubmit.disabled = false;
 });
 
 signout.addEventListener('click', () => {

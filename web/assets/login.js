@@ -15,6 +15,17 @@
 // next to the field. Any other 401 (the session ended): back to the
 // password step. "Annuler" ends the half-open session and goes back too.
 //
+// "Mot de passe oublié ?" is a link to #forgot: the page then shows, in
+// place of the password form, a form asking for the e-mail, which posts
+// {email} to /api/v1/auth/reset. The server answers 200 whether or not an
+// account uses the address, so the page says the same neutral thing
+// either way (the link, if any, is valid 30 minutes); 400 invalid_email
+// goes next to the field, 429 is the rate limit. #signin (the "Retour à la
+// connexion" link) brings the password form back; /login#forgot opens the
+// form directly (the setup page links there). /login#password-set, where
+// the setup page goes once a password is saved, shows a notice above the
+// password form.
+//
 // The submit buttons are disabled in the HTML and enabled here, once the
 // handlers are in place, so a form is never sent natively (the password
 // would go to /login as a form body). The password and the code never
@@ -35,8 +46,20 @@ const totpSubmit = document.getElementById('totp-submit');
 const totpCancel = document.getElementById('totp-cancel');
 const totpStatus = document.getElementById('totp-status');
 
+// Not id="forgot": when the fragment names an element that cannot take the
+// focus, Chromium clears the focus once it scrolls there, which would undo
+// the move to the e-mail field on /login#forgot.
+const forgot = document.getElementById('forgot-section');
+const forgotForm = document.getElementById('forgot-form');
+const forgotEmail = document.getElementById('forgot-email');
+const forgotSubmit = document.getElementById('forgot-submit');
+const forgotStatus = document.getElementById('forgot-status');
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
+
 let busy = false;
 let totpBusy = false;
+let forgotBusy = false;
 
 function fieldError(input, key) {
   const slot = document.getElementById(`${input.id}-error`);
@@ -89,7 +112,7 @@ function validate() {
   if (!address) {
     fieldError(email, 'login.email_missing');
     first = email;
-  } else if (!/^[^\s@]+@[^\s@]+$/.test(address)) {
+  } else if (!EMAIL_RE.test(address)) {
     fieldError(email, 'login.email_invalid');
     first = email;
   } else {
@@ -217,6 +240,87 @@ async function onTotpCancel() {
   showPasswordStep(null);
 }
 
+// ------------------------------------------ forgotten password: #forgot
+
+function setForgotBusy(on) {
+  forgotBusy = on;
+  forgotSubmit.disabled = on;
+  forgotForm.setAttribute('aria-busy', on ? 'true' : 'false');
+  setText(forgotSubmit, on ? 'forgot.submitting' : 'forgot.submit');
+}
+
+// The e-mail form, fresh (the address typed for the sign-in, if any).
+function showForgot() {
+  if (!totpForm.hidden) return; // a half-open sign-in is not left this way
+  form.hidden = true;
+  forgot.hidden = false;
+  forgotForm.hidden = false;
+  showStatus('', null, 'error', forgotStatus);
+  forgotStatus.removeAttribute('data-kind');
+  fieldError(forgotEmail, null);
+  if (!forgotEmail.value) forgotEmail.value = email.value.trim();
+  setForgotBusy(false);
+  forgotEmail.focus();
+}
+
+function showSignIn() {
+  if (!totpForm.hidden) return;
+  forgot.hidden = true;
+  form.hidden = false;
+  if (!email.value && forgotEmail.value) email.value = forgotEmail.value.trim();
+  email.focus();
+}
+
+async function onForgotSubmit(event) {
+  event.preventDefault();
+  if (forgotBusy) return;
+  showStatus('', null, 'error', forgotStatus);
+  const address = forgotEmail.value.trim();
+  if (!address) {
+    fieldError(forgotEmail, 'login.email_missing');
+    forgotEmail.focus();
+    return;
+  }
+  if (!EMAIL_RE.test(address)) {
+    fieldError(forgotEmail, 'login.email_invalid');
+    forgotEmail.focus();
+    return;
+  }
+  fieldError(forgotEmail, null);
+  setForgotBusy(true);
+  const res = await postJSON('/api/v1/auth/reset', { email: address });
+  setForgotBusy(false);
+  if (res.status === 200) {
+    // The same words whatever the address: the server tells nothing more.
+    forgotForm.hidden = true;
+    showStatus('forgot.sent', null, 'ok', forgotStatus);
+    forgotStatus.focus();
+  } else if (res.status === 400) {
+    // invalid_email, or an address too long for the API to read.
+    fieldError(forgotEmail, 'forgot.email_refused');
+    forgotEmail.focus();
+  } else {
+    showOtherError(res, forgotStatus, ['common.error.too_many_wait', 'common.error.too_many']);
+  }
+}
+
+// What the fragment asks for: #forgot the e-mail form, #password-set the
+// notice of a saved password, anything else the sign-in form.
+function followHash(first) {
+  const hash = window.location.hash;
+  if (hash === '#forgot') {
+    showForgot();
+    return;
+  }
+  if (hash === '#password-set' && first) {
+    showStatus('login.password_set', null, 'ok');
+    // A reload must not say it again.
+    window.history.replaceState(null, '', window.location.pathname);
+    return;
+  }
+  if (!forgot.hidden) showSignIn();
+}
+
 function onInput(event) {
   // A corrected field loses its error as soon as it is typed in.
   if (event.target.getAttribute('aria-invalid') === 'true') fieldError(event.target, null);
@@ -234,7 +338,14 @@ totpCancel.addEventListener('click', () => {
   onTotpCancel().catch(() => showPasswordStep(null));
 });
 totpCode.addEventListener('input', onInput);
+forgotForm.addEventListener('submit', (event) => {
+  onForgotSubmit(event).catch(() => setForgotBusy(false));
+});
+forgotEmail.addEventListener('input', onInput);
+window.addEventListener('hashchange', () => followHash(false));
 
 ready.then(() => {
   submit.disabled = false;
+  forgotSubmit.disabled = false;
+  followHash(true);
 });

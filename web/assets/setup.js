@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 //
-// coffre: the account set-up page (/setup#TOKEN). The token comes from the
-// URL fragment, which the browser never sends to the server. The person
-// types the new password twice; a strength meter follows the first field
-// (POST /api/v1/password/strength, debounced, privileged: true since the
-// first accounts are owners) and shows the server's hints in the page's
-// language. The button is enabled only when the server finds the password
-// acceptable and both fields match. Then POST /api/v1/auth/setup
-// {token, password}; on success the page says so and goes to /login.
+// coffre: the password page (/setup#TOKEN). Two kinds of link land here:
+// the setup link of a new account and the reset link mailed on a
+// forgotten password; both are completed the same way and the page cannot
+// tell them apart, so its words fit both. The token comes from the URL
+// fragment, which the browser never sends to the server. The person types
+// the new password twice; a strength meter follows the first field
+// (POST /api/v1/password/strength, debounced, privileged: true: the link
+// does not say the account's role, so the page holds every account to the
+// owners' rule, which is the stricter one) and shows the server's hints in
+// the page's language. The button is enabled only when the server finds
+// the password acceptable and both fields match. Then POST
+// /api/v1/auth/setup {token, password}; on success the page says so and
+// goes to /login#password-set, where the sign-in page repeats that the
+// password is saved. (A reset also ends every session of the account; the
+// answer does not say which kind of link it was, so the page does not
+// claim it.) A dead link points to /login#forgot, to ask for a new one.
 //
 // The password is only ever sent in request bodies: never in a URL, never
 // stored (no localStorage, no sessionStorage) and never logged.
@@ -208,7 +216,7 @@ async function onSubmit(event) {
     showStatus('setup.done', null, 'ok');
     done.hidden = false;
     toLogin.focus();
-    setTimeout(() => window.location.assign('/login'), REDIRECT_MS);
+    setTimeout(() => window.location.assign('/login#password-set'), REDIRECT_MS);
     return;
   }
   if (res.status === 400 && code === 'weak_password') {
