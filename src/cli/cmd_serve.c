@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "http/http.h"
 
+#define SERVE_MAIL_GRACE_MS 5000
 #define SERVE_DRAIN_MS 10000
 
 static const char serve_usage[] =
@@ -46,6 +47,9 @@ serve_run(struct cli_data *d)
     struct http_app app = {0};
     struct http_server *srv = NULL;
     struct ops_workers *workers = NULL;
+    struct ops_mail *mail = NULL;
+    struct ops_mail_opts mail_opts;
+    struct cf_mailer mailer;
     char cert[PATH_MAX];
     char key[PATH_MAX];
     char err[512];
@@ -68,11 +72,6 @@ serve_run(struct cli_data *d)
         fprintf(stderr, "coffre: %s\n", err);
         return CLI_ECONFIG;
     }
-    rc = ops_workers_new(d->cfg.worker_threads, d->cfg.worker_queue, &workers);
-    if (rc != CF_OK) {
-        fprintf(stderr, "coffre: cannot start workers (%s)\n", cf_rc_str(rc));
-        return CLI_ERUNTIME;
-    }
     /* Threads started from here on inherit the mask: the signals reach
      * sigwait() below and nowhere else. */
     sigemptyset(&set);
@@ -80,6 +79,22 @@ serve_run(struct cli_data *d)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    ops_mail_opts_from(&d->cfg, &mail_opts);
+    rc = ops_mail_new(&mail_opts, &mail);
+    if (rc != CF_OK) {
+        fprintf(stderr,
+                "coffre: the [mail] settings are not usable (%s); the log "
+                "says why\n",
+                cf_rc_str(rc));
+        return CLI_ECONFIG;
+    }
+    ops_mail_mailer(mail, &mailer);
+    rc = ops_workers_new(d->cfg.worker_threads, d->cfg.worker_queue, &workers);
+    if (rc != CF_OK) {
+        fprintf(stderr, "coffre: cannot start workers (%s)\n", cf_rc_str(rc));
+        ops_mail_free(mail, 0);
+        return CLI_ERUNTIME;
+    }
     if (cf_log_async_start() != CF_OK) {
         cf_log_warn("writing the log synchronously: no memory for a buffer");
     }
@@ -91,6 +106,7 @@ serve_run(struct cli_data *d)
     app.pool = d->pool;
     app.kr = d->kr;
     app.workers = workers;
+    app.mailer = &mailer;
     rc = http_server_start(&app, cert, key, err, sizeof(err), &srv);
     if (rc != CF_OK) {
         fprintf(stderr, "coffre: %s\n", err);
@@ -115,6 +131,8 @@ serve_run(struct cli_data *d)
 out:
     http_server_stop(srv, 0);
     ops_workers_free(workers);
+    /* what is queued has a few seconds to go out */
+    ops_mail_free(mail, SERVE_MAIL_GRACE_MS);
     cf_log_async_stop();
     return ex;
 }

@@ -696,3 +696,19 @@ def assert_error(resp, status, code):
     err = error_of(resp)
     assert err["code"] == code, err
     return err
+
+
+# ---------------------------------------------------------------- mail
+
+@pytest.fixture
+def mail_sink():
+    """A real SMTP server for one test (tests/api/mailsink.py): STARTTLS
+    required, a throw-away CA. Put mail_sink.conf() in the server's
+    coffre.conf; read what arrived with mail_sink.wait_for(address)."""
+    from mailsink import MailSink
+
+    sink = MailSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
