@@ -120,6 +120,7 @@ serve_run(struct cli_data *d)
                 generated ? "self-signed, generated at this start"
                 : d->cfg.tls_cert_file[0] ? "configured"
                                           : "self-signed");
+    ops_mail_log_state(mail);
     if (sigwait(&set, &sig) != 0) {
         sig = SIGTERM;
     }

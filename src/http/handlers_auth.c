@@ -8,6 +8,7 @@
 #include "core/compat.h"
 
 #include "auth/auth.h"
+#include "authz/authz.h"
 #include "http/http_int.h"
 
 #define SESSION_COOKIE "__Host-coffre_session"
@@ -408,20 +409,29 @@ http_h_me(struct http_req *req, struct http_resp *resp)
 {
     char created[CF_TIME_RFC3339_LEN];
     char expires[CF_TIME_RFC3339_LEN];
+    const struct authz_role *role = authz_role_find(req->session.role);
+    json_t *perms = json_array();
     json_t *doc;
     enum cf_rc rc;
+    size_t i;
 
+    /* what the role holds: pages offer only what the account may do */
+    for (i = 0; perms != NULL && role != NULL && role->permissions[i] != NULL;
+         i++) {
+        json_array_append_new(perms, json_string(role->permissions[i]));
+    }
     cf_time_fmt(req->session.created, created);
     cf_time_fmt(req->session.expires, expires);
-    doc = json_pack("{s:{s:I, s:s, s:s, s:b, s:b}, s:s, s:{s:s, s:s, s:b}, "
-                    "s:{s:s}}",
-                    "user", "id", (json_int_t)req->session.user_id, "email",
-                    req->session.email, "role", req->session.role, "totp",
-                    req->session.totp, "password_expired",
-                    req->session.password_expired, "csrf_token",
-                    req->session.csrf, "session", "created", created, "expires",
-                    expires, "mfa_ok", req->session.mfa_ok, "policy", "mfa",
-                    auth_mfa_policy_name(req->session.mfa_policy));
+    doc =
+        json_pack("{s:{s:I, s:s, s:s, s:o*, s:b, s:b}, s:s, "
+                  "s:{s:s, s:s, s:b}, s:{s:s}}",
+                  "user", "id", (json_int_t)req->session.user_id, "email",
+                  req->session.email, "role", req->session.role, "permissions",
+                  perms, "totp", req->session.totp, "password_expired",
+                  req->session.password_expired, "csrf_token",
+                  req->session.csrf, "session", "created", created, "expires",
+                  expires, "mfa_ok", req->session.mfa_ok, "policy", "mfa",
+                  auth_mfa_policy_name(req->session.mfa_policy));
     if (doc == NULL) {
         return CF_ERR(CF_ENOMEM);
     }

@@ -1054,7 +1054,6 @@ ops_mail_new(const struct ops_mail_opts *o, struct ops_mail **out)
     }
     if (mail_empty(o->smtp_url)) {
         m->off = true;
-        cf_log_warn("mail is off: no [mail] smtp_url, messages are dropped");
         *out = m;
         m = NULL; /* transferred */
         rc = CF_OK;
@@ -1088,8 +1087,6 @@ ops_mail_new(const struct ops_mail_opts *o, struct ops_mail **out)
         goto out;
     }
     m->started = true;
-    cf_log_info("mail transport started", "url", m->url, "auth",
-                m->username != NULL ? "yes" : "no");
     *out = m;
     m = NULL; /* transferred */
     rc = CF_OK;
@@ -1148,4 +1145,18 @@ ops_mail_free(struct ops_mail *m, unsigned grace_ms)
     }
     cf_memzero(m, sizeof(*m));
     cf_free(m);
+}
+
+void
+ops_mail_log_state(const struct ops_mail *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    if (m->off) {
+        cf_log_warn("mail is off: no [mail] smtp_url, messages are dropped");
+        return;
+    }
+    cf_log_info("mail transport started", "url", m->url, "auth",
+                m->username != NULL ? "yes" : "no");
 }

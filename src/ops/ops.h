@@ -168,4 +168,8 @@ CF_MUST_CHECK enum cf_rc ops_mail_qp_encode(const char *text, size_t len,
 CF_MUST_CHECK enum cf_rc ops_mail_header_encode(const char *s, size_t name_len,
                                                 struct cf_buf *out);
 
+/* Log whether mail is off or where it goes (serve calls it once, after
+ * its "listening" line). NULL is a no-op. */
+void ops_mail_log_state(const struct ops_mail *m);
+
 #endif

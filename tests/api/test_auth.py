@@ -376,7 +376,10 @@ def test_me_shape(ids, owner_token):
     assert set(body) == {"user", "csrf_token", "session", "policy"}, body
     assert body["policy"] == {"mfa": "admins"}, body
     user = body["user"]
-    assert set(user) == {"id", "email", "role", "totp", "password_expired"}, user
+    assert set(user) == {"id", "email", "role", "permissions", "totp",
+                         "password_expired"}, user
+    # the owner role holds the whole catalogue
+    assert len(user["permissions"]) == 11 and "tenant.delete" in user["permissions"]
     assert user["totp"] is False
     assert user["password_expired"] is False
     assert isinstance(user["id"], int) and not isinstance(user["id"], bool)

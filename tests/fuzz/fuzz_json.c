@@ -25,6 +25,7 @@ static const struct http_field fuzz_fields[] = {
     {"count", HTTP_T_INT, 1000, false, "a bounded number"},
     {"big", HTTP_T_INT, SIZE_MAX, false, "any non-negative number"},
     {"flag", HTTP_T_BOOL, 1, false, "a boolean"},
+    {"tags", HTTP_T_STRINGS, 3, false, "at most three short strings"},
 };
 
 static const struct http_input fuzz_input_local = {
@@ -137,6 +138,24 @@ check_accepted(const struct http_input *input, json_t *doc)
                 fuzz_fail("accepted a non-boolean for a boolean field", key);
             }
             break;
+        case HTTP_T_STRINGS: {
+            size_t j;
+            json_t *item;
+
+            if (!json_is_array(val) || json_array_size(val) > f->max) {
+                fuzz_fail("accepted a bad list", key);
+            }
+            json_array_foreach(val, j, item)
+            {
+                if (!json_is_string(item) ||
+                    ref_utf8_chars(json_string_value(item),
+                                   json_string_length(item)) >
+                        HTTP_STRINGS_ITEM_MAX) {
+                    fuzz_fail("accepted a bad list item", key);
+                }
+            }
+            break;
+        }
         default:
             fuzz_fail("whitelist field of unknown type", key);
         }
