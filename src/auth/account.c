@@ -54,6 +54,48 @@ auth_keys_close(struct auth_keys *k)
     memset(k, 0, sizeof(*k));
 }
 
+enum cf_rc
+auth_tx_open(const struct auth_ctx *ctx, struct auth_keys *k, struct db **db)
+{
+    enum cf_rc rc;
+
+    *db = NULL;
+    rc = auth_keys_open(ctx, k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, db);
+    }
+    if (rc == CF_OK) {
+        rc = db_begin(*db);
+    }
+    if (rc != CF_OK) {
+        if (*db != NULL) {
+            db_pool_put(ctx->pool, *db);
+            *db = NULL;
+        }
+        auth_keys_close(k);
+    }
+    return rc;
+}
+
+enum cf_rc
+auth_tx_close(const struct auth_ctx *ctx, struct auth_keys *k, struct db **db,
+              enum cf_rc rc)
+{
+    if (*db == NULL) {
+        return rc;
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(*db);
+    }
+    if (rc != CF_OK) {
+        db_rollback(*db);
+    }
+    db_pool_put(ctx->pool, *db);
+    *db = NULL;
+    auth_keys_close(k);
+    return rc;
+}
+
 void
 auth_db_release(const struct auth_ctx *ctx, struct db **db)
 {

@@ -65,17 +65,9 @@ auth_admin_unlock(const struct auth_ctx *ctx, int64_t user_id)
     struct auth_keys k = {0};
     struct auth_user user;
     struct db *db = NULL;
-    bool in_tx = false;
     enum cf_rc rc;
 
-    rc = auth_keys_open(ctx, &k);
-    if (rc == CF_OK) {
-        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
-    }
-    if (rc == CF_OK) {
-        rc = db_begin(db);
-        in_tx = rc == CF_OK;
-    }
+    rc = auth_tx_open(ctx, &k, &db);
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, user_id, &user);
     }
@@ -87,16 +79,5 @@ auth_admin_unlock(const struct auth_ctx *ctx, int64_t user_id)
                         ctx->principal != NULL ? ctx->principal : "system",
                         "user.unlock", user_id, true);
     }
-    if (rc == CF_OK) {
-        rc = db_commit(db);
-        in_tx = rc != CF_OK;
-    }
-    if (in_tx) {
-        db_rollback(db);
-    }
-    if (db != NULL) {
-        db_pool_put(ctx->pool, db);
-    }
-    auth_keys_close(&k);
-    return rc;
+    return auth_tx_close(ctx, &k, &db, rc);
 }

@@ -316,6 +316,16 @@ CF_MUST_CHECK enum cf_rc auth_password_reused(const struct auth_ctx *ctx,
                                               const char *new_secret,
                                               size_t new_len, bool *reused);
 
+/* The frame of a change: the keys opened, the tenant database borrowed and
+ * a transaction begun (everything released again on failure); then
+ * committed when rc is CF_OK (a failed commit becomes the result) or
+ * rolled back, the database given back and the keys closed. */
+CF_MUST_CHECK enum cf_rc auth_tx_open(const struct auth_ctx *ctx,
+                                      struct auth_keys *k, struct db **db);
+CF_MUST_CHECK enum cf_rc auth_tx_close(const struct auth_ctx *ctx,
+                                       struct auth_keys *k, struct db **db,
+                                       enum cf_rc rc);
+
 /* Give *db back to the pool for the duration of a slow hash and borrow
  * it again: auth_db_release() then auth_db_reacquire(). Other requests of
  * the tenant are not held behind an Argon2id computation. */

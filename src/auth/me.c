@@ -35,17 +35,9 @@ auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
     struct auth_keys k = {0};
     struct db *db = NULL;
     int64_t n = 0;
-    bool in_tx = false;
     enum cf_rc rc;
 
-    rc = auth_keys_open(ctx, &k);
-    if (rc == CF_OK) {
-        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
-    }
-    if (rc == CF_OK) {
-        rc = db_begin(db);
-        in_tx = rc == CF_OK;
-    }
+    rc = auth_tx_open(ctx, &k, &db);
     if (rc == CF_OK) {
         rc = auth_store_sessions_delete(db, user_id, session_id, keep_id, &n);
     }
@@ -55,17 +47,7 @@ auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
     if (rc == CF_OK && n > 0) {
         rc = auth_audit(db, &k, ctx, NULL, "session.revoke", user_id, true);
     }
-    if (rc == CF_OK) {
-        rc = db_commit(db);
-        in_tx = false;
-    }
-    if (in_tx) {
-        db_rollback(db);
-    }
-    if (db != NULL) {
-        db_pool_put(ctx->pool, db);
-    }
-    auth_keys_close(&k);
+    rc = auth_tx_close(ctx, &k, &db, rc);
     if (rc == CF_OK) {
         *count = n;
     }

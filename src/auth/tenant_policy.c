@@ -200,7 +200,6 @@ auth_tenant_policy_set(const struct auth_ctx *ctx, const char *name,
     char old[16];
     char canon[16];
     unsigned v = 0;
-    bool in_tx = false;
     enum cf_rc rc;
 
     if (f != NULL) {
@@ -215,14 +214,7 @@ auth_tenant_policy_set(const struct auth_ctx *ctx, const char *name,
     if (rc != CF_OK) {
         return rc;
     }
-    rc = auth_keys_open(ctx, &k);
-    if (rc == CF_OK) {
-        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
-    }
-    if (rc == CF_OK) {
-        rc = db_begin(db);
-        in_tx = rc == CF_OK;
-    }
+    rc = auth_tx_open(ctx, &k, &db);
     if (rc == CF_OK) {
         rc = auth_tenant_policy_read(db, &p);
     }
@@ -243,18 +235,7 @@ auth_tenant_policy_set(const struct auth_ctx *ctx, const char *name,
         ev.details = details;
         rc = audit_append(db, k.audit, &ev);
     }
-    if (rc == CF_OK) {
-        rc = db_commit(db);
-        in_tx = rc != CF_OK;
-    }
-    if (in_tx) {
-        db_rollback(db);
-    }
-    if (db != NULL) {
-        db_pool_put(ctx->pool, db);
-    }
-    auth_keys_close(&k);
-    return rc;
+    return auth_tx_close(ctx, &k, &db, rc);
 }
 
 void

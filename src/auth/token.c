@@ -60,7 +60,6 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
     unsigned char hash[CX_MAC_BYTES];
     int64_t now = cf_time_unix();
     int64_t live = 0;
-    bool in_tx = false;
     enum cf_rc rc;
 
     cf_buf_init(&sealed, 4096);
@@ -80,7 +79,7 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
     t.expires = now + (int64_t)days * TOKEN_DAY_S;
     rc = cf_id_hex(t.id, AUTH_TOKEN_ID_LEN / 2);
     if (rc == CF_OK) {
-        rc = auth_keys_open(ctx, &k);
+        rc = auth_tx_open(ctx, &k, &db);
     }
     if (rc == CF_OK) {
         rc = token_hash(&k, token, hash);
@@ -88,13 +87,6 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
     if (rc == CF_OK) {
         rc = cx_field_seal(k.field, "api_tokens.name", 15, label.s, label.len,
                            &sealed);
-    }
-    if (rc == CF_OK) {
-        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
-    }
-    if (rc == CF_OK) {
-        rc = db_begin(db);
-        in_tx = rc == CF_OK;
     }
     if (rc == CF_OK) {
         rc = auth_store_tokens_count(db, user_id, now, &live);
@@ -108,19 +100,10 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
     if (rc == CF_OK) {
         rc = auth_audit(db, &k, ctx, NULL, "token.create", user_id, true);
     }
-    if (rc == CF_OK) {
-        rc = db_commit(db);
-        in_tx = rc != CF_OK;
-    }
+    rc = auth_tx_close(ctx, &k, &db, rc);
     if (rc == CF_OK) {
         memcpy(token_out, token, sizeof(token));
         *info = t;
-    }
-    if (in_tx) {
-        db_rollback(db);
-    }
-    if (db != NULL) {
-        db_pool_put(ctx->pool, db);
     }
     cf_memzero(secret, sizeof(secret));
     cf_memzero(token, sizeof(token));
@@ -186,17 +169,9 @@ auth_token_revoke(const struct auth_ctx *ctx, int64_t user_id, const char *id)
     struct auth_keys k = {0};
     struct db *db = NULL;
     int64_t n = 0;
-    bool in_tx = false;
     enum cf_rc rc;
 
-    rc = auth_keys_open(ctx, &k);
-    if (rc == CF_OK) {
-        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
-    }
-    if (rc == CF_OK) {
-        rc = db_begin(db);
-        in_tx = rc == CF_OK;
-    }
+    rc = auth_tx_open(ctx, &k, &db);
     if (rc == CF_OK) {
         rc = auth_store_token_delete(db, user_id, id, &n);
     }
@@ -206,18 +181,7 @@ auth_token_revoke(const struct auth_ctx *ctx, int64_t user_id, const char *id)
     if (rc == CF_OK) {
         rc = auth_audit(db, &k, ctx, NULL, "token.revoke", user_id, true);
     }
-    if (rc == CF_OK) {
-        rc = db_commit(db);
-        in_tx = rc != CF_OK;
-    }
-    if (in_tx) {
-        db_rollback(db);
-    }
-    if (db != NULL) {
-        db_pool_put(ctx->pool, db);
-    }
-    auth_keys_close(&k);
-    return rc;
+    return auth_tx_close(ctx, &k, &db, rc);
 }
 
 enum cf_rc
