@@ -158,6 +158,7 @@ bench: build/coffre build/bench/pwhash
 	bench/http.sh
 	build/bench/pwhash
 	bench/login.sh
+	bench/session.sh
 
 tls-check: build/coffre
 	scripts/tls-check.sh
