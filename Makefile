@@ -142,8 +142,12 @@ fuzz-replay: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@scripts/fuzz.sh run $(FUZZ_BINS)
 
-api: build/san/coffre
+api: build/san/coffre build/coffre
 	COFFRE_BIN=$(CURDIR)/build/san/coffre $(PY) -m pytest -q -p no:cacheprovider tests/api
+	@# the hardened release build (_FORTIFY_SOURCE, no sanitizer) through
+	@# the paths that lock accounts and send every kind of mail
+	COFFRE_BIN=$(CURDIR)/build/coffre $(PY) -m pytest -q -p no:cacheprovider \
+		tests/api/test_mail.py tests/api/test_tokens.py tests/api/test_policy.py
 
 e2e: build/san/coffre
 	COFFRE_BIN=$(CURDIR)/build/san/coffre node tests/e2e/run.mjs

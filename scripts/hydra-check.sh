@@ -15,7 +15,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/coffre-hydra.XXXXXX")
 PID=
 cleanup() {
   [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$TMP"
+  [ "${KEEP_TMP:-0}" = 1 ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
 }
 trap cleanup EXIT
 PORT=$($PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')

@@ -15,7 +15,7 @@
 
 struct notice_text {
     const char *subject;
-    /* printf formats: %1$s tenant, %2$s detail, %3$s base URL */
+    /* {t} the tenant, {d} the detail, {u} the base URL */
     const char *fr;
     const char *en;
 };
@@ -24,81 +24,99 @@ static const struct notice_text notice_texts[] = {
     [AUTH_NOTICE_RESET] =
         {"Réinitialisation du mot de passe / Password reset",
          "Une réinitialisation du mot de passe de votre compte sur l'espace "
-         "%1$s a été demandée.\nPour choisir un nouveau mot de passe, ouvrez "
-         "ce lien dans les 30 minutes (il ne sert qu'une fois) :\n\n%2$s\n\n"
+         "{t} a été demandée.\nPour choisir un nouveau mot de passe, ouvrez "
+         "ce lien dans les 30 minutes (il ne sert qu'une fois) :\n\n{d}\n\n"
          "Si vous n'avez rien demandé, ignorez ce message : votre mot de "
          "passe ne change pas.\n",
-         "Someone asked to reset the password of your account on the %1$s "
+         "Someone asked to reset the password of your account on the {t} "
          "workspace.\nTo choose a new password, open this link within 30 "
-         "minutes (it works once):\n\n%2$s\n\nIf you did not ask, ignore "
+         "minutes (it works once):\n\n{d}\n\nIf you did not ask, ignore "
          "this message: your password stays as it is.\n"},
     [AUTH_NOTICE_PASSWORD_CHANGED] =
         {"Mot de passe modifié / Password changed",
-         "Le mot de passe de votre compte sur l'espace %1$s vient d'être "
+         "Le mot de passe de votre compte sur l'espace {t} vient d'être "
          "modifié ; vos autres sessions ont été fermées.\nSi ce n'est pas "
-         "vous, demandez tout de suite une réinitialisation : %3$s/login\n",
-         "The password of your account on the %1$s workspace has just been "
+         "vous, demandez tout de suite une réinitialisation : {u}/login\n",
+         "The password of your account on the {t} workspace has just been "
          "changed; your other sessions were closed.\nIf this was not you, "
-         "ask for a reset right away: %3$s/login\n"},
+         "ask for a reset right away: {u}/login\n"},
     [AUTH_NOTICE_LOCKED] =
         {"Compte verrouillé / Account locked",
-         "Après plusieurs échecs de connexion, votre compte sur l'espace %1$s "
+         "Après plusieurs échecs de connexion, votre compte sur l'espace {t} "
          "est verrouillé pour un moment.\nSi ce n'est pas vous, quelqu'un "
          "essaie de deviner votre mot de passe : choisissez-en un nouveau "
-         "depuis %3$s/login et activez la double authentification.\n",
-         "After several failed sign-ins, your account on the %1$s workspace "
+         "depuis {u}/login et activez la double authentification.\n",
+         "After several failed sign-ins, your account on the {t} workspace "
          "is locked for a while.\nIf this was not you, someone is trying to "
-         "guess your password: choose a new one from %3$s/login and turn on "
+         "guess your password: choose a new one from {u}/login and turn on "
          "two-factor authentication.\n"},
     [AUTH_NOTICE_NEW_DEVICE] =
         {"Nouvelle connexion / New sign-in",
-         "Une connexion à votre compte sur l'espace %1$s a eu lieu depuis un "
-         "appareil inhabituel : %2$s.\nSi ce n'est pas vous, changez votre "
-         "mot de passe et fermez vos sessions : %3$s/account\n",
-         "Your account on the %1$s workspace was used from a device it had "
-         "not seen before: %2$s.\nIf this was not you, change your password "
-         "and end your sessions: %3$s/account\n"},
+         "Une connexion à votre compte sur l'espace {t} a eu lieu depuis un "
+         "appareil inhabituel : {d}.\nSi ce n'est pas vous, changez votre "
+         "mot de passe et fermez vos sessions : {u}/account\n",
+         "Your account on the {t} workspace was used from a device it had "
+         "not seen before: {d}.\nIf this was not you, change your password "
+         "and end your sessions: {u}/account\n"},
     [AUTH_NOTICE_CODE_REPLAY] =
         {"Code de double authentification réutilisé / 2FA code reused",
          "Un code de double authentification déjà utilisé a été présenté "
-         "pour votre compte sur l'espace %1$s ; il a été refusé.\nSi ce "
+         "pour votre compte sur l'espace {t} ; il a été refusé.\nSi ce "
          "n'est pas vous, quelqu'un connaît votre mot de passe : changez-le "
-         "depuis %3$s/account\n",
+         "depuis {u}/account\n",
          "A two-factor code that had already been used was presented for "
-         "your account on the %1$s workspace; it was refused.\nIf this was "
+         "your account on the {t} workspace; it was refused.\nIf this was "
          "not you, someone knows your password: change it from "
-         "%3$s/account\n"},
+         "{u}/account\n"},
 };
+
+/* Append tmpl to out with {t}, {d} and {u} replaced; no printf format
+ * ever sees text that is not a constant. False when cap is too small. */
+static bool
+notify_fill(const char *tmpl, const char *t, const char *d, const char *u,
+            char *out, size_t cap, size_t *n)
+{
+    const char *p;
+
+    for (p = tmpl; *p != '\0'; p++) {
+        const char *sub = NULL;
+        size_t len;
+
+        if (p[0] == '{' && p[1] != '\0' && p[2] == '}') {
+            sub = p[1] == 't' ? t : p[1] == 'd' ? d : p[1] == 'u' ? u : NULL;
+        }
+        if (sub != NULL) {
+            len = strlen(sub);
+            p += 2;
+        } else {
+            sub = p;
+            len = 1;
+        }
+        if (*n + len >= cap) {
+            return false;
+        }
+        memcpy(out + *n, sub, len);
+        *n += len;
+    }
+    out[*n] = '\0';
+    return true;
+}
 
 /* The message of what for the tenant, as one bilingual body. */
 static enum cf_rc
 notify_compose(const struct auth_ctx *ctx, enum auth_notice what,
                const char *detail, char *body, size_t cap)
 {
-    const struct notice_text *t = &notice_texts[what];
-    const char *base = ctx->base_url != NULL ? ctx->base_url : "";
-    const char *slug = ctx->tenant_slug != NULL ? ctx->tenant_slug : "";
+    const struct notice_text *nt = &notice_texts[what];
+    const char *u = ctx->base_url != NULL ? ctx->base_url : "";
+    const char *t = ctx->tenant_slug != NULL ? ctx->tenant_slug : "";
     const char *d = detail != NULL ? detail : "";
     size_t n = 0;
-    int w;
 
-    w = snprintf(body, cap, "Bonjour,\n\n");
-    n += w > 0 ? (size_t)w : 0;
-    /* the formats are the constant table above */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    w = snprintf(body + n, cap - n, t->fr, slug, d, base);
-    n += w > 0 ? (size_t)w : 0;
-    if (n < cap) {
-        w = snprintf(body + n, cap - n, "\n-- \nHello,\n\n");
-        n += w > 0 ? (size_t)w : 0;
-    }
-    if (n < cap) {
-        w = snprintf(body + n, cap - n, t->en, slug, d, base);
-        n += w > 0 ? (size_t)w : 0;
-    }
-#pragma GCC diagnostic pop
-    if (n >= cap) {
+    if (!notify_fill("Bonjour,\n\n", t, d, u, body, cap, &n) ||
+        !notify_fill(nt->fr, t, d, u, body, cap, &n) ||
+        !notify_fill("\n-- \nHello,\n\n", t, d, u, body, cap, &n) ||
+        !notify_fill(nt->en, t, d, u, body, cap, &n)) {
         return CF_ERR(CF_ETOOBIG);
     }
     return CF_OK;
