@@ -193,10 +193,6 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
     unsigned d = AUTH_TOKEN_DAYS_DEFAULT;
     enum cf_rc rc;
 
-    rc = http_require_step_up(req);
-    if (rc != CF_OK) {
-        return rc;
-    }
     if (days != NULL) {
         if (json_integer_value(days) < 1 ||
             json_integer_value(days) > AUTH_TOKEN_DAYS_MAX) {
@@ -208,6 +204,11 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
     }
     rc = token_perms(req, json_object_get(req->json, "permissions"),
                      req->session.role, perms, sizeof(perms));
+    if (rc != CF_OK) {
+        return rc;
+    }
+    /* the request is well formed: now the proof of identity */
+    rc = http_require_step_up(req);
     if (rc != CF_OK) {
         return rc;
     }

@@ -137,7 +137,8 @@ strength_job(struct http_req *req)
     struct auth_job *job = req->job_state;
     json_t *pw = json_object_get(req->json, "password");
     json_t *priv = json_object_get(req->json, "privileged");
-    struct auth_policy policy;
+    struct auth_tenant_policy tpol;
+    struct auth_ctx actx = {0};
     struct auth_pw_context ctx = {
         .email = body_str(req, "email"),
         .name = body_str(req, "name"),
@@ -145,10 +146,19 @@ strength_job(struct http_req *req)
         .privileged = priv != NULL && json_is_true(priv),
     };
 
-    auth_policy_defaults(&policy);
-    job->rc =
-        auth_password_evaluate(&policy, json_string_value(pw),
-                               json_string_length(pw), &ctx, &job->verdict);
+    /* on a tenant's host, the meter judges by that tenant's policy */
+    auth_policy_defaults(&tpol.pw);
+    job->rc = CF_OK;
+    if (req->has_tenant) {
+        actx.pool = req->srv->app->pool;
+        actx.tenant_id = req->tenant.id;
+        job->rc = auth_tenant_policy_get(&actx, &tpol);
+    }
+    if (job->rc == CF_OK) {
+        job->rc =
+            auth_password_evaluate(&tpol.pw, json_string_value(pw),
+                                   json_string_length(pw), &ctx, &job->verdict);
+    }
 }
 
 enum cf_rc

@@ -176,3 +176,22 @@ def test_policy_change_is_seen_by_a_running_server(srv):
                  "mfa_enrolment_required")
     policy(srv, "mfa=admins")
     assert call(srv, "GET", "/api/v1/me/logins", token=tok).status_code == 200
+
+
+def test_strength_meter_follows_the_tenant_policy(srv):
+    """On the tenant's host the meter judges by the tenant's policy; on the
+    platform host by the server's defaults."""
+    pw = "Hibou-calanque-violon-2290"            # 26 characters
+    r, _ = policy(srv, "password_min=30")
+    assert r.returncode == 0
+    try:
+        r = call(srv, "POST", "/api/v1/password/strength",
+                 body={"password": pw})
+        assert r.status_code == 200, r.text
+        assert r.json()["acceptable"] is False
+        assert "too_short" in r.json()["problems"]
+        r = call(srv, "POST", "/api/v1/password/strength",
+                 host=f"localhost:{srv.port}", body={"password": pw})
+        assert r.status_code == 200 and r.json()["acceptable"] is True, r.text
+    finally:
+        policy(srv, "password_min=12")

@@ -527,6 +527,9 @@ def test_create_needs_step_up(srv, other):
     sql(srv, "UPDATE sessions SET auth_at = auth_at - 600 WHERE id = "
         "(SELECT max(id) FROM sessions WHERE user_id = ?)", other.id)
     n = tokens_count(srv)
+    # the input is judged first: a bad request says what is wrong with it
+    assert_error(other.create(name="late", permissions=["doc.reed"]), 400,
+                 "unknown_permission")
     assert_error(other.create(name="late", permissions=["doc.read"]), 403,
                  "step_up_required")
     assert tokens_count(srv) == n
