@@ -421,9 +421,11 @@ CF_MUST_CHECK enum cf_rc auth_token_get(const struct auth_ctx *ctx,
 struct auth_tenant_policy {
     struct auth_policy pw; /* merged: never weaker than the defaults */
     enum auth_mfa_policy mfa;
-    unsigned max_age_days;       /* ordinary accounts; 0: no maximum */
-    unsigned max_age_days_admin; /* owners and admins, 1-365 */
-    unsigned history;            /* earlier passwords refused, 0-24 */
+    unsigned max_age_days;         /* ordinary accounts; 0: no maximum */
+    unsigned max_age_days_admin;   /* owners and admins, 1-365 */
+    unsigned history;              /* earlier passwords refused, 0-24 */
+    unsigned session_idle_minutes; /* 1-30; the server's if shorter */
+    unsigned session_max_hours;    /* 1-12; the server's if shorter */
 };
 
 /* The tenant's policy (defaults for what was never set). */
@@ -432,7 +434,8 @@ CF_MUST_CHECK enum cf_rc auth_tenant_policy_get(const struct auth_ctx *ctx,
 /*
  * Set one field by its name: "mfa" (optional, admins, all), "password_min"
  * (12-128), "password_min_admin" (16-128), "password_score" (3-4),
- * "max_age_days" (0-365), "max_age_days_admin" (1-365), "history" (0-24).
+ * "max_age_days" (0-365), "max_age_days_admin" (1-365), "history" (0-24),
+ * "session_idle_minutes" (1-30), "session_max_hours" (1-12).
  * CF_EINVAL with nothing changed for an unknown name or a value out of
  * range. Audited (settings.<name>) with the old and new values.
  */

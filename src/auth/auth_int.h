@@ -194,12 +194,13 @@ CF_MUST_CHECK enum cf_rc
 auth_store_sessions_delete(struct db *db, int64_t user_id, int64_t session_id,
                            int64_t keep_id, int64_t *count);
 
-/* session.c: the live session of token (expired ones are deleted) */
-CF_MUST_CHECK enum cf_rc auth_session_find(const struct auth_ctx *ctx,
-                                           struct db *db,
-                                           const struct auth_keys *k,
-                                           const char *token, int64_t now,
-                                           struct auth_session *out);
+/* session.c: the live session of token (expired ones are deleted), by
+ * the server's limits and the tenant's shorter ones; pol_out (may be
+ * NULL) receives the tenant's policy read on the way. */
+CF_MUST_CHECK enum cf_rc
+auth_session_find(const struct auth_ctx *ctx, struct db *db,
+                  const struct auth_keys *k, const char *token, int64_t now,
+                  struct auth_session *out, struct auth_tenant_policy *pol_out);
 /* login.c: count a failure of user (lockout, journal, ban) */
 CF_MUST_CHECK enum cf_rc
 auth_login_failed(const struct auth_ctx *ctx, struct db *db,

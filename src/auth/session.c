@@ -29,12 +29,15 @@ session_hex(const unsigned char *in, size_t n, char *out)
 enum cf_rc
 auth_session_find(const struct auth_ctx *ctx, struct db *db,
                   const struct auth_keys *k, const char *token, int64_t now,
-                  struct auth_session *out)
+                  struct auth_session *out, struct auth_tenant_policy *pol_out)
 {
     unsigned char thash[CX_MAC_BYTES];
     unsigned char csrf[CX_MAC_BYTES];
+    struct auth_tenant_policy pol;
     int64_t last_seen = 0;
     int64_t idle_end;
+    int64_t idle_s;
+    int64_t max_end;
     enum cf_rc rc;
 
     if (strlen(token) != CX_TOKEN_LEN) {
@@ -53,10 +56,26 @@ auth_session_find(const struct auth_ctx *ctx, struct db *db,
     if (rc == CF_ENOTFOUND) {
         return CF_EAUTH;
     }
+    if (rc == CF_OK) {
+        rc = auth_tenant_policy_read(db, &pol);
+    }
     if (rc != CF_OK) {
         return rc;
     }
-    idle_end = last_seen + (int64_t)ctx->cfg->session_idle_s;
+    out->mfa_policy = pol.mfa;
+    if (pol_out != NULL) {
+        *pol_out = pol;
+    }
+    /* the tenant may only shorten the server's limits (B5) */
+    idle_s = (int64_t)ctx->cfg->session_idle_s;
+    if ((int64_t)pol.session_idle_minutes * 60 < idle_s) {
+        idle_s = (int64_t)pol.session_idle_minutes * 60;
+    }
+    max_end = out->created + (int64_t)pol.session_max_hours * 3600;
+    if (max_end < out->expires) {
+        out->expires = max_end;
+    }
+    idle_end = last_seen + idle_s;
     if (now >= out->expires || now >= idle_end) {
         if (auth_store_session_delete(db, out->id) != CF_OK) {
             cf_log_warn("cannot delete an expired session");
@@ -72,7 +91,7 @@ auth_session_find(const struct auth_ctx *ctx, struct db *db,
         rc = auth_store_session_touch(db, out->id, now);
         last_seen = now;
     }
-    idle_end = last_seen + (int64_t)ctx->cfg->session_idle_s;
+    idle_end = last_seen + idle_s;
     if (idle_end < out->expires) {
         out->expires = idle_end;
     }
@@ -95,7 +114,7 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = auth_session_find(ctx, db, &k, token, cf_time_unix(), &s);
+        rc = auth_session_find(ctx, db, &k, token, cf_time_unix(), &s, &pol);
     }
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, s.user_id, &user);
@@ -110,10 +129,6 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         rc = auth_user_email(db, &k, s.user_id, s.email, sizeof(s.email));
     }
     if (rc == CF_OK) {
-        rc = auth_tenant_policy_read(db, &pol);
-    }
-    if (rc == CF_OK) {
-        s.mfa_policy = pol.mfa;
         s.password_expired = auth_password_too_old(
             &pol, user.role, user.password_set, cf_time_unix());
     }
@@ -146,7 +161,7 @@ auth_logout(const struct auth_ctx *ctx, const char *token)
         in_tx = rc == CF_OK;
     }
     if (rc == CF_OK) {
-        rc = auth_session_find(ctx, db, &k, token, cf_time_unix(), &s);
+        rc = auth_session_find(ctx, db, &k, token, cf_time_unix(), &s, NULL);
     }
     if (rc == CF_OK) {
         rc = auth_store_session_delete(db, s.id);
@@ -189,7 +204,7 @@ auth_step_up(const struct auth_ctx *ctx, const char *token,
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = auth_session_find(ctx, db, &k, token, now, &s);
+        rc = auth_session_find(ctx, db, &k, token, now, &s, NULL);
     }
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, s.user_id, &user);

@@ -59,6 +59,8 @@ static const struct policy_field policy_fields[] = {
     {"max_age_days_admin", POLICY_OFF(max_age_days_admin), 1,
      AUTH_MAX_AGE_ADMIN_DAYS, 1},
     {"history", POLICY_OFF(history), 0, AUTH_HISTORY_MAX, AUTH_HISTORY_MAX},
+    {"session_idle_minutes", POLICY_OFF(session_idle_minutes), 1, 30, 1},
+    {"session_max_hours", POLICY_OFF(session_max_hours), 1, 12, 1},
 };
 
 static const struct policy_field *
@@ -89,6 +91,8 @@ policy_defaults(struct auth_tenant_policy *p)
     p->max_age_days = 0;
     p->max_age_days_admin = AUTH_MAX_AGE_ADMIN_DAYS;
     p->history = AUTH_HISTORY_DEFAULT;
+    p->session_idle_minutes = 30;
+    p->session_max_hours = 12;
 }
 
 /* Parse value for f; CF_EINVAL when out of f's bounds. */

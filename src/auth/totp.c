@@ -431,7 +431,7 @@ auth_totp_verify(const struct auth_ctx *ctx, const char *token,
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = auth_session_find(ctx, db, &k, token, now, &s);
+        rc = auth_session_find(ctx, db, &k, token, now, &s, NULL);
     }
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, s.user_id, &user);

@@ -34,7 +34,9 @@ static const char tenant_usage[] =
     "  password_score=3-4       lowest zxcvbn score (3)\n"
     "  max_age_days=0-365       password age before a change is due (0: off)\n"
     "  max_age_days_admin=1-365 the same for owners and admins (365)\n"
-    "  history=0-24             earlier passwords that cannot be reused (5)\n";
+    "  history=0-24             earlier passwords that cannot be reused (5)\n"
+    "  session_idle_minutes=1-30  idle time before a session ends (30)\n"
+    "  session_max_hours=1-12   a session's longest life (12)\n";
 
 static enum cf_rc
 tenant_print_line(const struct tenant *t, void *arg)

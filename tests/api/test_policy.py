@@ -70,7 +70,7 @@ def test_defaults_printed():
     assert r.stdout.splitlines() == [
         "mfa: admins", "password_min: 12", "password_min_admin: 16",
         "password_score: 3", "max_age_days: 0", "max_age_days_admin: 365",
-        "history: 5"]
+        "history: 5", "session_idle_minutes: 30", "session_max_hours: 12"]
 
 
 @pytest.mark.parametrize("arg", [
@@ -78,6 +78,8 @@ def test_defaults_printed():
     "max_age_days=366", "max_age_days_admin=0", "max_age_days_admin=400",
     "history=25", "mfa=sometimes", "bogus=1", "password_min", "=3",
     "password_min=-1", "password_min=12x", "history=",
+    "session_idle_minutes=0", "session_idle_minutes=31",
+    "session_max_hours=0", "session_max_hours=13",
 ])
 def test_weaker_or_bad_settings_refused(srv, arg):
     before = query(srv.db_path, "SELECT key, value FROM settings ORDER BY key")
@@ -195,3 +197,34 @@ def test_strength_meter_follows_the_tenant_policy(srv):
         assert r.status_code == 200 and r.json()["acceptable"] is True, r.text
     finally:
         policy(srv, "password_min=12")
+
+
+def age_session(srv, token_col, seconds):
+    db = sqlite3.connect(srv.db_path, timeout=10)
+    with db:
+        db.execute(f"UPDATE sessions SET {token_col} = {token_col} - ?",
+                   (seconds,))
+    db.close()
+
+
+def test_tenant_may_shorten_session_limits(srv):
+    """COMMITMENT B5: idle 30 min and absolute 12 h by default; a tenant
+    may only shorten them, and a running server applies the change."""
+    tok = login_ok(srv, OWNER, srv.pw)
+    age_session(srv, "last_seen", 5 * 60)        # 5 minutes idle: fine
+    assert me(srv, tok).status_code == 200
+    r, lines = policy(srv, "session_idle_minutes=2")
+    assert r.returncode == 0 and lines["session_idle_minutes"] == "2"
+    age_session(srv, "last_seen", 3 * 60)        # 3 minutes idle: over 2
+    assert_error(me(srv, tok), 401, "unauthorized")
+    policy(srv, "session_idle_minutes=30")
+    # absolute limit: a session created 2 hours ago ends at 1 hour
+    tok = login_ok(srv, OWNER, srv.pw)
+    age_session(srv, "created", 2 * 3600)
+    assert me(srv, tok).status_code == 200
+    r, _ = policy(srv, "session_max_hours=1")
+    assert r.returncode == 0
+    assert_error(me(srv, tok), 401, "unauthorized")
+    policy(srv, "session_max_hours=12")
+    # a fresh session is unaffected
+    assert me(srv, login_ok(srv, OWNER, srv.pw)).status_code == 200
