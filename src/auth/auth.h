@@ -451,6 +451,59 @@ CF_MUST_CHECK enum cf_rc auth_mfa_policy_parse(const char *s,
 
 /* ---- administration of accounts ---------------------------------- */
 
+/* An account as an administrator sees it. */
+struct auth_account {
+    int64_t id;
+    char email[AUTH_EMAIL_MAX + 1];
+    char role[16];
+    char state[16]; /* active, invited (no password yet), disabled */
+    bool totp;
+    int64_t locked_until; /* unix time; past: not locked */
+    int64_t created;
+    char last_login[CF_TIME_RFC3339_LEN]; /* "" when never */
+};
+typedef enum cf_rc (*auth_account_fn)(const struct auth_account *a, void *arg);
+
+#define AUTH_INVITE_TTL_S ((int64_t)7 * 24 * 3600)
+
+/* Each account of the tenant, oldest first. */
+CF_MUST_CHECK enum cf_rc auth_accounts_list(const struct auth_ctx *ctx,
+                                            auth_account_fn fn, void *arg);
+/* One account (CF_ENOTFOUND). */
+CF_MUST_CHECK enum cf_rc auth_account_get(const struct auth_ctx *ctx,
+                                          int64_t id, struct auth_account *out);
+/*
+ * Invite email with role (the caller checked the role may be given): an
+ * account without password and a single-use link valid
+ * AUTH_INVITE_TTL_S, mailed. CF_EINVAL for a bad address, CF_ECONFLICT
+ * when the address has an account. *out is the new account.
+ */
+CF_MUST_CHECK enum cf_rc auth_account_invite(const struct auth_ctx *ctx,
+                                             const char *email,
+                                             const char *role,
+                                             struct auth_account *out);
+/* What auth_account_update does to the state. */
+enum {
+    AUTH_ACCOUNT_KEEP = 0,
+    AUTH_ACCOUNT_ENABLE,
+    AUTH_ACCOUNT_DISABLE, /* ends its sessions, revokes its tokens */
+};
+/* Change id's role (NULL: keep) and state (AUTH_ACCOUNT_*), all or
+ * nothing. CF_ECONFLICT when it would leave the tenant without an active
+ * owner; CF_ENOTFOUND. Audited with ctx->principal. */
+CF_MUST_CHECK enum cf_rc auth_account_update(const struct auth_ctx *ctx,
+                                             int64_t id, const char *role,
+                                             int state);
+/* Remove id with its sessions, tokens, links, codes and password
+ * history (CF_ECONFLICT for the last active owner). */
+CF_MUST_CHECK enum cf_rc auth_account_remove(const struct auth_ctx *ctx,
+                                             int64_t id);
+/* Turn id's 2FA off; end id's sessions (*ended). */
+CF_MUST_CHECK enum cf_rc auth_account_totp_reset(const struct auth_ctx *ctx,
+                                                 int64_t id);
+CF_MUST_CHECK enum cf_rc auth_account_logout(const struct auth_ctx *ctx,
+                                             int64_t id, int64_t *ended);
+
 /* fn of auth_admin_logins: a line and its account's address ("" when
  * no account matched). */
 typedef enum cf_rc (*auth_login_admin_fn)(const struct auth_login_info *l,

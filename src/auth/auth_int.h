@@ -241,6 +241,7 @@ enum auth_notice {
     AUTH_NOTICE_LOCKED,           /* at the first lock */
     AUTH_NOTICE_NEW_DEVICE,       /* detail: "Firefox on Linux, 192.0.2.1" */
     AUTH_NOTICE_CODE_REPLAY,      /* a used 2FA code was presented */
+    AUTH_NOTICE_INVITE,           /* detail: the invitation link */
 };
 
 /* Mail notice what to user_id's address through ctx->mailer (nothing
@@ -326,6 +327,25 @@ CF_MUST_CHECK enum cf_rc auth_tx_open(const struct auth_ctx *ctx,
 CF_MUST_CHECK enum cf_rc auth_tx_close(const struct auth_ctx *ctx,
                                        struct auth_keys *k, struct db **db,
                                        enum cf_rc rc);
+
+/* Accounts for administrators (store.c); id 0: every account. fn gets
+ * each with its sealed e-mail. */
+typedef enum cf_rc (*auth_store_account_fn)(struct auth_account *a,
+                                            const void *email_sealed,
+                                            size_t len, void *arg);
+CF_MUST_CHECK enum cf_rc auth_store_accounts_each(struct db *db, int64_t id,
+                                                  auth_store_account_fn fn,
+                                                  void *arg);
+/* Owners with a password and state active. */
+CF_MUST_CHECK enum cf_rc auth_store_owners_active(struct db *db,
+                                                  int64_t *count);
+/* users.role or users.state (field is "role" or "state"). */
+CF_MUST_CHECK enum cf_rc auth_store_user_set(struct db *db, int64_t id,
+                                             const char *field,
+                                             const char *value);
+CF_MUST_CHECK enum cf_rc auth_store_tokens_delete_all(struct db *db,
+                                                      int64_t user_id);
+CF_MUST_CHECK enum cf_rc auth_store_user_delete(struct db *db, int64_t id);
 
 /* Give *db back to the pool for the duration of a slow hash and borrow
  * it again: auth_db_release() then auth_db_reacquire(). Other requests of

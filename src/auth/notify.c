@@ -58,6 +58,15 @@ static const struct notice_text notice_texts[] = {
          "Your account on the {t} workspace was used from a device it had "
          "not seen before: {d}.\nIf this was not you, change your password "
          "and end your sessions: {u}/account\n"},
+    [AUTH_NOTICE_INVITE] =
+        {"Invitation à rejoindre l'espace {t} / Invitation to join {t}",
+         "Vous êtes invité à rejoindre l'espace {t}.\nPour choisir votre mot "
+         "de passe, ouvrez ce lien dans les 7 jours (il ne sert qu'une "
+         "fois) :\n\n{d}\n\nSi vous n'attendiez pas cette invitation, "
+         "ignorez ce message.\n",
+         "You are invited to join the {t} workspace.\nTo choose your "
+         "password, open this link within 7 days (it works once):\n\n{d}\n\n"
+         "If you did not expect this invitation, ignore this message.\n"},
     [AUTH_NOTICE_CODE_REPLAY] =
         {"Code de double authentification réutilisé / 2FA code reused",
          "Un code de double authentification déjà utilisé a été présenté "
@@ -129,6 +138,8 @@ auth_notify(const struct auth_ctx *ctx, struct db *db,
 {
     char email[AUTH_EMAIL_MAX + 1] = "";
     char body[NOTIFY_BODY_MAX];
+    char subject[256];
+    size_t sn = 0;
     struct cf_mail m;
     enum cf_rc rc;
 
@@ -140,9 +151,15 @@ auth_notify(const struct auth_ctx *ctx, struct db *db,
     if (rc == CF_OK) {
         rc = notify_compose(ctx, what, detail, body, sizeof(body));
     }
+    if (rc == CF_OK &&
+        !notify_fill(notice_texts[what].subject,
+                     ctx->tenant_slug != NULL ? ctx->tenant_slug : "", "", "",
+                     subject, sizeof(subject), &sn)) {
+        rc = CF_ERR(CF_ETOOBIG);
+    }
     if (rc == CF_OK) {
         m.to = email;
-        m.subject = notice_texts[what].subject;
+        m.subject = subject;
         m.body = body;
         rc = ctx->mailer->send(ctx->mailer->arg, &m);
     }

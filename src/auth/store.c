@@ -865,3 +865,121 @@ auth_store_history_each(struct db *db, int64_t user_id, unsigned limit,
     db_stmt_done(st);
     return rc;
 }
+
+/* ---- administration of accounts ------------------------------------- */
+
+static void
+store_account_row(struct db_stmt *st, struct auth_account *a,
+                  const void **sealed, size_t *sealed_len)
+{
+    int64_t locked_until;
+
+    memset(a, 0, sizeof(*a));
+    a->id = db_col_int64(st, 0);
+    store_copy(a->role, sizeof(a->role), db_col_text(st, 1));
+    store_copy(a->state, sizeof(a->state), db_col_text(st, 2));
+    if (strcmp(a->state, "active") == 0 && db_col_int64(st, 3) == 0) {
+        store_copy(a->state, sizeof(a->state), "invited");
+    }
+    a->totp = db_col_int64(st, 4) != 0;
+    locked_until = db_col_int64(st, 5);
+    a->locked_until = locked_until;
+    a->created = db_col_int64(st, 6);
+    store_copy(a->last_login, sizeof(a->last_login), db_col_text(st, 7));
+    *sealed = db_col_blob(st, 8, sealed_len);
+}
+
+#define STORE_ACCOUNT_COLS                                                     \
+    "SELECT u.id, u.role, u.state, u.password_hash IS NOT NULL, "              \
+    "u.totp_sealed IS NOT NULL, u.locked_until, u.created, "                   \
+    "(SELECT max(time) FROM access_log a WHERE a.user_id = u.id AND "          \
+    "a.outcome = 'success'), u.email_sealed FROM users u "
+
+enum cf_rc
+auth_store_accounts_each(struct db *db, int64_t id, auth_store_account_fn fn,
+                         void *arg)
+{
+    struct db_stmt *st = NULL;
+    struct auth_account a;
+    const void *sealed;
+    size_t n = 0;
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = db_prepare(
+        db, STORE_ACCOUNT_COLS "WHERE ?1 = 0 OR u.id = ?1 ORDER BY u.id", &st);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 1, id);
+    }
+    while (rc == CF_OK) {
+        rc = db_step(st, &row);
+        if (rc != CF_OK || !row) {
+            break;
+        }
+        store_account_row(st, &a, &sealed, &n);
+        rc = fn(&a, sealed, n, arg);
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+enum cf_rc
+auth_store_owners_active(struct db *db, int64_t *count)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+
+    rc = store_row(db, &st,
+                   "SELECT count(*) FROM users WHERE role = 'owner' AND "
+                   "state = 'active' AND password_hash IS NOT NULL",
+                   ARG_END);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    *count = db_col_int64(st, 0);
+    db_stmt_done(st);
+    return CF_OK;
+}
+
+enum cf_rc
+auth_store_user_set(struct db *db, int64_t id, const char *field,
+                    const char *value)
+{
+    /* field is one of two constants of users.c, never input */
+    if (strcmp(field, "role") == 0) {
+        return store_run(db, "UPDATE users SET role = ?1 WHERE id = ?2",
+                         ARG_TEXT, value, ARG_INT, id, ARG_END);
+    }
+    if (strcmp(field, "state") == 0) {
+        return store_run(db, "UPDATE users SET state = ?1 WHERE id = ?2",
+                         ARG_TEXT, value, ARG_INT, id, ARG_END);
+    }
+    return CF_ERR(CF_EINVAL);
+}
+
+enum cf_rc
+auth_store_tokens_delete_all(struct db *db, int64_t user_id)
+{
+    return store_run(db, "DELETE FROM api_tokens WHERE user_id = ?1", ARG_INT,
+                     user_id, ARG_END);
+}
+
+enum cf_rc
+auth_store_user_delete(struct db *db, int64_t id)
+{
+    static const char *const sql[] = {
+        "DELETE FROM api_tokens WHERE user_id = ?1",
+        "DELETE FROM sessions WHERE user_id = ?1",
+        "DELETE FROM user_links WHERE user_id = ?1",
+        "DELETE FROM recovery_codes WHERE user_id = ?1",
+        "DELETE FROM password_history WHERE user_id = ?1",
+        "DELETE FROM users WHERE id = ?1",
+    };
+    enum cf_rc rc = CF_OK;
+    size_t i;
+
+    for (i = 0; rc == CF_OK && i < CF_ARRAY_LEN(sql); i++) {
+        rc = store_run(db, sql[i], ARG_INT, id, ARG_END);
+    }
+    return rc;
+}

@@ -39,6 +39,9 @@ const struct authz_perm *authz_perm_find(const char *name);
 const struct authz_role *authz_role_find(const char *name);
 /* Does role hold perm? False for an unknown role or permission. */
 bool authz_role_has(const char *role, const char *perm);
+/* Does actor hold every permission of role? What an administrator may
+ * hand out or act upon (no escalation). False when either is unknown. */
+bool authz_role_covers(const char *actor, const char *role);
 /* Is role an owner or admin role? False when unknown. */
 bool authz_role_privileged(const char *role);
 

@@ -111,3 +111,20 @@ authz_role_privileged(const char *role)
 
     return r != NULL && r->privileged;
 }
+
+bool
+authz_role_covers(const char *actor, const char *role)
+{
+    const struct authz_role *r = authz_role_find(role);
+    size_t i;
+
+    if (r == NULL || authz_role_find(actor) == NULL) {
+        return false;
+    }
+    for (i = 0; r->permissions[i] != NULL; i++) {
+        if (!authz_role_has(actor, r->permissions[i])) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -348,15 +348,125 @@ http_h_admin_logins(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
-/* ---- POST /api/v1/admin/users/{id}/unlock ------------------------------ */
+/* ---- /api/v1/admin/users ------------------------------------------------ */
+
+static json_t *
+account_json(const struct auth_account *a)
+{
+    char created[CF_TIME_RFC3339_LEN];
+
+    cf_time_fmt(a->created, created);
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:b, s:b, s:o*, s:s}", "id", (json_int_t)a->id,
+        "email", a->email, "role", a->role, "state", a->state, "totp", a->totp,
+        "locked", a->locked_until > cf_time_unix(), "last_login",
+        a->last_login[0] ? json_string(a->last_login) : json_null(), "created",
+        created);
+}
+
+static enum cf_rc
+account_item(const struct auth_account *a, void *arg)
+{
+    return json_array_append_new(arg, account_json(a)) == 0 ? CF_OK
+                                                            : CF_ERR(CF_ENOMEM);
+}
 
 enum cf_rc
-http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
+http_h_admin_users(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    char digits[24];
+    json_t *list = json_array();
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_accounts_list(&ctx, account_item, list);
+    }
+    cx_keyset_unref(key);
+    if (rc == CF_OK) {
+        rc = answer_doc(resp, 200, json_pack("{s:O}", "users", list));
+    }
+    json_decref(list);
+    return rc;
+}
+
+/* The principal of an administrator's change, for the audit trail. */
+static void
+admin_principal(struct http_req *req, char *out, size_t cap)
+{
+    if (req->session.via_token) {
+        snprintf(out, cap, "token:%s", req->session.token_id);
+    } else {
+        snprintf(out, cap, "user:%lld", (long long)req->session.user_id);
+    }
+}
+
+/* COMMITMENT B1, no escalation: the acting role must hold every
+ * permission of role. Answers 400 unknown_role or 403 role_not_allowed
+ * itself. */
+static enum cf_rc
+admin_role_check(struct http_req *req, const char *role)
+{
+    if (authz_role_find(role) == NULL) {
+        return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
+                         role != NULL ? role : "");
+    }
+    if (!authz_role_covers(req->session.role, role)) {
+        return http_fail(req, 403, "role_not_allowed",
+                         "your role cannot give or manage the role '%s'", role);
+    }
+    return CF_OK;
+}
+
+enum cf_rc
+http_h_admin_invite(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_account a;
     char principal[48];
+    const char *email = json_string_value(json_object_get(req->json, "email"));
+    const char *role = json_string_value(json_object_get(req->json, "role"));
+    enum cf_rc rc;
+
+    rc = admin_role_check(req, role);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    admin_principal(req, principal, sizeof(principal));
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = auth_account_invite(&ctx, email != NULL ? email : "", role, &a);
+    }
+    cx_keyset_unref(key);
+    if (rc == CF_EINVAL) {
+        return http_fail(req, 400, "invalid_email",
+                         "this is not an e-mail address");
+    }
+    if (rc == CF_ECONFLICT) {
+        return http_fail(req, 409, "email_taken",
+                         "this address already has an account");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = answer_doc(resp, 201, json_pack("{s:o*}", "user", account_json(&a)));
+    cf_memzero(&a, sizeof(a));
+    return rc;
+}
+
+/* The {id} of an /api/v1/admin/users/{id}... route, and that account,
+ * which the acting role must cover. CF_ENOTFOUND (404) for a malformed
+ * or unknown id; answers 403 role_not_allowed itself. */
+static enum cf_rc
+admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
+{
+    char digits[24];
     uint64_t id;
     enum cf_rc rc;
 
@@ -368,19 +478,214 @@ http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
     if (cf_parse_u64(digits, 1, INT64_MAX, &id) != CF_OK) {
         return CF_ENOTFOUND;
     }
-    if (req->session.via_token) {
-        snprintf(principal, sizeof(principal), "token:%s",
-                 req->session.token_id);
-    } else {
-        snprintf(principal, sizeof(principal), "user:%lld",
-                 (long long)req->session.user_id);
+    rc = auth_account_get(ctx, (int64_t)id, a);
+    if (rc == CF_OK && !authz_role_covers(req->session.role, a->role)) {
+        rc = http_fail(req, 403, "role_not_allowed",
+                       "your role cannot manage an account with the role "
+                       "'%s'",
+                       a->role);
     }
+    return rc;
+}
+
+enum cf_rc
+http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_account a;
+    char principal[48];
+    const char *role = json_string_value(json_object_get(req->json, "role"));
+    const char *state = json_string_value(json_object_get(req->json, "state"));
+    enum cf_rc rc;
+
+    if (role == NULL && state == NULL) {
+        return http_fail(req, 400, "bad_request", "give a role or a state");
+    }
+    if (state != NULL && strcmp(state, "active") != 0 &&
+        strcmp(state, "disabled") != 0) {
+        return http_fail(req, 400, "bad_request",
+                         "field 'state' is active or disabled");
+    }
+    if (role != NULL) {
+        rc = admin_role_check(req, role);
+        if (rc != CF_OK) {
+            return rc;
+        }
+    }
+    admin_principal(req, principal, sizeof(principal));
     rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         ctx.principal = principal;
-        rc = auth_admin_unlock(&ctx, (int64_t)id);
+        rc = admin_target(req, &ctx, &a);
+    }
+    if (rc == CF_OK) {
+        rc = auth_account_update(&ctx, a.id, role,
+                                 state == NULL ? AUTH_ACCOUNT_KEEP
+                                 : strcmp(state, "active") == 0
+                                     ? AUTH_ACCOUNT_ENABLE
+                                     : AUTH_ACCOUNT_DISABLE);
+    }
+    if (rc == CF_OK) {
+        rc = auth_account_get(&ctx, a.id, &a);
     }
     cx_keyset_unref(key);
+    if (rc == CF_ECONFLICT) {
+        return http_fail(req, 409, "last_owner",
+                         "the tenant must keep an active owner");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = answer_doc(resp, 200, json_pack("{s:o*}", "user", account_json(&a)));
+    cf_memzero(&a, sizeof(a));
+    return rc;
+}
+
+enum cf_rc
+http_h_admin_user_delete(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_account a;
+    char principal[48];
+    enum cf_rc rc;
+
+    admin_principal(req, principal, sizeof(principal));
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = admin_target(req, &ctx, &a);
+    }
+    if (rc == CF_OK) {
+        rc = http_require_step_up(req);
+    }
+    if (rc == CF_OK) {
+        rc = auth_account_remove(&ctx, a.id);
+    }
+    cx_keyset_unref(key);
+    cf_memzero(&a, sizeof(a));
+    if (rc == CF_ECONFLICT) {
+        return http_fail(req, 409, "last_owner",
+                         "the tenant must keep an active owner");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return answer_doc(resp, 200, json_pack("{s:i}", "removed", 1));
+}
+
+enum cf_rc
+http_h_admin_user_totp(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_account a;
+    char principal[48];
+    enum cf_rc rc;
+
+    admin_principal(req, principal, sizeof(principal));
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = admin_target(req, &ctx, &a);
+    }
+    if (rc == CF_OK) {
+        rc = http_require_step_up(req);
+    }
+    if (rc == CF_OK) {
+        rc = auth_account_totp_reset(&ctx, a.id);
+    }
+    cx_keyset_unref(key);
+    cf_memzero(&a, sizeof(a));
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return answer_doc(resp, 200, json_pack("{s:b}", "ok", 1));
+}
+
+enum cf_rc
+http_h_admin_user_logout(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_account a;
+    char principal[48];
+    int64_t ended = 0;
+    enum cf_rc rc;
+
+    admin_principal(req, principal, sizeof(principal));
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = admin_target(req, &ctx, &a);
+    }
+    if (rc == CF_OK) {
+        rc = auth_account_logout(&ctx, a.id, &ended);
+    }
+    cx_keyset_unref(key);
+    cf_memzero(&a, sizeof(a));
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return answer_doc(resp, 200,
+                      json_pack("{s:I}", "ended", (json_int_t)ended));
+}
+
+enum cf_rc
+http_h_admin_user_perms(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_account a;
+    const struct authz_role *role;
+    json_t *perms = json_array();
+    enum cf_rc rc;
+    size_t i;
+
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = admin_target(req, &ctx, &a);
+    }
+    cx_keyset_unref(key);
+    if (rc != CF_OK) {
+        json_decref(perms);
+        return rc;
+    }
+    /* the catalogue's order; grants and groups will add to this */
+    role = authz_role_find(a.role);
+    for (i = 0; perms != NULL && role != NULL && i < authz_perms_count; i++) {
+        if (authz_role_has(a.role, authz_perms[i].name)) {
+            json_array_append_new(perms, json_string(authz_perms[i].name));
+        }
+    }
+    rc = answer_doc(
+        resp, 200,
+        json_pack("{s:s, s:o*}", "role", a.role, "permissions", perms));
+    cf_memzero(&a, sizeof(a));
+    return rc;
+}
+
+enum cf_rc
+http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_account a;
+    char principal[48];
+    enum cf_rc rc;
+
+    admin_principal(req, principal, sizeof(principal));
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = admin_target(req, &ctx, &a);
+    }
+    if (rc == CF_OK) {
+        rc = auth_admin_unlock(&ctx, a.id);
+    }
+    cx_keyset_unref(key);
+    cf_memzero(&a, sizeof(a));
     if (rc != CF_OK) {
         return rc;
     }

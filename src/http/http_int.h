@@ -261,6 +261,17 @@ enum cf_rc http_h_me_token_create(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_token_delete(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_logins(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_unlock(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_users(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_invite(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_user_patch(struct http_req *req,
+                                   struct http_resp *resp);
+enum cf_rc http_h_admin_user_delete(struct http_req *req,
+                                    struct http_resp *resp);
+enum cf_rc http_h_admin_user_totp(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_user_logout(struct http_req *req,
+                                    struct http_resp *resp);
+enum cf_rc http_h_admin_user_perms(struct http_req *req,
+                                   struct http_resp *resp);
 enum cf_rc http_h_me(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_sessions(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_session_delete(struct http_req *req,

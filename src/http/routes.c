@@ -143,6 +143,29 @@ static const struct http_input admin_logins_input = {
     .nquery = CF_ARRAY_LEN(admin_logins_query),
 };
 
+static const struct http_field invite_body[] = {
+    {"email", HTTP_T_STRING, 254, true, "the address to invite"},
+    {"role", HTTP_T_STRING, 32, true,
+     "owner, admin, member, guest or auditor (one the actor's role covers)"},
+};
+
+static const struct http_input invite_input = {
+    .body = invite_body,
+    .nbody = CF_ARRAY_LEN(invite_body),
+    .json_body = true,
+};
+
+static const struct http_field user_patch_body[] = {
+    {"role", HTTP_T_STRING, 32, false, "the new role"},
+    {"state", HTTP_T_STRING, 16, false, "active or disabled"},
+};
+
+static const struct http_input user_patch_input = {
+    .body = user_patch_body,
+    .nbody = CF_ARRAY_LEN(user_patch_body),
+    .json_body = true,
+};
+
 /* An empty JSON object. */
 static const struct http_input empty_object_input = {.json_body = true};
 
@@ -244,6 +267,32 @@ const struct http_route http_routes[] = {
      "The access journal of every account, filtered and paged "
      "(COMMITMENT C1).",
      0},
+    {"GET", "/api/v1/admin/users", HTTP_HOST_TENANT, http_h_admin_users,
+     "user.manage", &http_input_none, HTTP_RATE_READ,
+     "Every account of the tenant: role, state, 2FA, lock, last sign-in.", 0},
+    {"POST", "/api/v1/admin/users", HTTP_HOST_TENANT, http_h_admin_invite,
+     "user.manage", &invite_input, HTTP_RATE_WRITE,
+     "Invite an address with a role: a single-use link valid 7 days is "
+     "mailed (COMMITMENT B1).",
+     0},
+    {"PATCH", "/api/v1/admin/users/{id}", HTTP_HOST_TENANT,
+     http_h_admin_user_patch, "user.manage", &user_patch_input, HTTP_RATE_WRITE,
+     "Change an account's role or state; disabling ends its sessions and "
+     "revokes its tokens.",
+     0},
+    {"DELETE", "/api/v1/admin/users/{id}", HTTP_HOST_TENANT,
+     http_h_admin_user_delete, "user.manage", &http_input_none, HTTP_RATE_WRITE,
+     "Remove an account (needs a step-up).", 0},
+    {"POST", "/api/v1/admin/users/{id}/reset-totp", HTTP_HOST_TENANT,
+     http_h_admin_user_totp, "user.manage", &empty_object_input,
+     HTTP_RATE_WRITE,
+     "Turn off an account's 2FA, e.g. a lost phone (needs a step-up).", 0},
+    {"POST", "/api/v1/admin/users/{id}/logout", HTTP_HOST_TENANT,
+     http_h_admin_user_logout, "user.manage", &empty_object_input,
+     HTTP_RATE_WRITE, "End every session of an account.", 0},
+    {"GET", "/api/v1/admin/users/{id}/permissions", HTTP_HOST_TENANT,
+     http_h_admin_user_perms, "user.manage", &http_input_none, HTTP_RATE_READ,
+     "The effective permissions of an account.", 0},
     {"POST", "/api/v1/admin/users/{id}/unlock", HTTP_HOST_TENANT,
      http_h_admin_unlock, "user.manage", &empty_object_input, HTTP_RATE_WRITE,
      "Unlock a locked account (COMMITMENT A5).", 0},

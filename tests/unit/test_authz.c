@@ -304,6 +304,33 @@ test_routes_use_known_permissions(void **state)
     assert_true(catalogue_routes >= 2);
 }
 
+/* No escalation: what a role may hand out or act upon. */
+static void
+test_role_covers(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < authz_roles_count; i++) {
+        /* every role covers itself; the owner covers every role */
+        assert_true(authz_role_covers(authz_roles[i].name,
+                                      authz_roles[i].name));
+        assert_true(authz_role_covers("owner", authz_roles[i].name));
+    }
+    assert_false(authz_role_covers("admin", "owner"));
+    assert_true(authz_role_covers("admin", "member"));
+    assert_true(authz_role_covers("admin", "auditor"));
+    assert_false(authz_role_covers("member", "admin"));
+    assert_false(authz_role_covers("member", "auditor"));
+    assert_false(authz_role_covers("auditor", "guest"));
+    assert_true(authz_role_covers("member", "guest"));
+    assert_false(authz_role_covers("guest", "member"));
+    assert_false(authz_role_covers("nobody", "guest"));
+    assert_false(authz_role_covers("owner", "nobody"));
+    assert_false(authz_role_covers(NULL, "guest"));
+    assert_false(authz_role_covers("owner", NULL));
+}
+
 int
 main(void)
 {
@@ -315,6 +342,7 @@ main(void)
         cmocka_unit_test(test_deny_by_default),
         cmocka_unit_test(test_catalogue_invariants),
         cmocka_unit_test(test_routes_use_known_permissions),
+        cmocka_unit_test(test_role_covers),
     };
 
     return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
