@@ -6,6 +6,7 @@
  */
 #include "core/compat.h"
 
+#include "audit/audit.h"
 #include "auth/auth_int.h"
 
 struct admin_logins {
@@ -78,6 +79,30 @@ auth_admin_unlock(const struct auth_ctx *ctx, int64_t user_id)
         rc = auth_audit(db, &k, ctx,
                         ctx->principal != NULL ? ctx->principal : "system",
                         "user.unlock", user_id, true);
+    }
+    return auth_tx_close(ctx, &k, &db, rc);
+}
+
+enum cf_rc
+auth_admin_refused(const struct auth_ctx *ctx, int64_t user_id,
+                   const char *action)
+{
+    struct auth_keys k = {0};
+    struct audit_event ev = {0};
+    struct db *db = NULL;
+    char principal[32];
+    enum cf_rc rc;
+
+    snprintf(principal, sizeof(principal), "user:%lld", (long long)user_id);
+    rc = auth_tx_open(ctx, &k, &db);
+    if (rc == CF_OK) {
+        ev.principal = ctx->principal != NULL ? ctx->principal : principal;
+        ev.action = action;
+        ev.target = "tenant";
+        ev.success = false;
+        ev.client_ip = ctx->client_ip;
+        ev.request_id = ctx->request_id;
+        rc = audit_append(db, k.audit, &ev);
     }
     return auth_tx_close(ctx, &k, &db, rc);
 }

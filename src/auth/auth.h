@@ -178,6 +178,7 @@ struct auth_session {
     char csrf[AUTH_CSRF_LEN + 1];
     enum auth_mfa_policy mfa_policy; /* the tenant's */
     bool password_expired; /* older than the tenant's maximum age (A8) */
+    bool admin_ip_ok;      /* the client address may use admin routes (A12) */
     bool via_token;        /* an API token, not a cookie */
     char token_id[AUTH_TOKEN_ID_LEN + 1];
     char permissions[AUTH_PERMS_MAX]; /* the token's, space-separated */
@@ -417,6 +418,8 @@ CF_MUST_CHECK enum cf_rc auth_token_get(const struct auth_ctx *ctx,
 #define AUTH_MAX_AGE_ADMIN_DAYS 365
 #define AUTH_HISTORY_DEFAULT 5
 #define AUTH_HISTORY_MAX 24
+#define AUTH_ADMIN_IPS_MAX 1024 /* up to 32 CIDRs */
+#define AUTH_ADMIN_IPS_COUNT 32
 
 struct auth_tenant_policy {
     struct auth_policy pw; /* merged: never weaker than the defaults */
@@ -426,6 +429,10 @@ struct auth_tenant_policy {
     unsigned history;              /* earlier passwords refused, 0-24 */
     unsigned session_idle_minutes; /* 1-30; the server's if shorter */
     unsigned session_max_hours;    /* 1-12; the server's if shorter */
+    unsigned lockout_failures;     /* 3-5 consecutive failures lock */
+    /* COMMITMENT A12: addresses allowed on /api/v1/admin/ routes,
+     * canonical CIDRs separated by ","; "" allows any address */
+    char admin_ips[AUTH_ADMIN_IPS_MAX];
 };
 
 /* The tenant's policy (defaults for what was never set). */
@@ -442,6 +449,22 @@ CF_MUST_CHECK enum cf_rc auth_tenant_policy_get(const struct auth_ctx *ctx,
 CF_MUST_CHECK enum cf_rc auth_tenant_policy_set(const struct auth_ctx *ctx,
                                                 const char *name,
                                                 const char *value);
+/*
+ * Set several fields at once, all or nothing (one transaction, one audit
+ * event each): names[i] = values[i] as for auth_tenant_policy_set(), plus
+ * "lockout_failures" (3-5) and "admin_ips" (comma-separated IPv4/IPv6
+ * addresses or CIDRs, at most 32; "" for any). *bad is set to the index
+ * of the first refused pair on CF_EINVAL. When keep_ip is not NULL, an
+ * allow-list that would refuse keep_ip (the caller's own address) is
+ * refused with CF_ECONFLICT: nobody locks themself out.
+ */
+CF_MUST_CHECK enum cf_rc
+auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
+                          const char *const *values, size_t n,
+                          const char *keep_ip, size_t *bad);
+/* Is ip in list (canonical CIDRs, "," separated)? An empty list holds
+ * every address; an unparsable ip none. */
+bool auth_ip_in_list(const char *list, const char *ip);
 /* Write the policy as "name: value" lines (the names above) to f. */
 void auth_tenant_policy_print(const struct auth_tenant_policy *p, FILE *f);
 /* "optional", "admins", "all"; and back (CF_EINVAL when unknown). */
@@ -514,6 +537,12 @@ CF_MUST_CHECK enum cf_rc auth_admin_logins(const struct auth_ctx *ctx,
                                            int64_t user_id, const char *outcome,
                                            int64_t before, unsigned limit,
                                            auth_login_admin_fn fn, void *arg);
+/* Record a refused attempt of user_id (an audit event with outcome
+ * failure, action e.g. "admin.ip_refused"; principal ctx->principal or
+ * "user:<id>"). */
+CF_MUST_CHECK enum cf_rc auth_admin_refused(const struct auth_ctx *ctx,
+                                            int64_t user_id,
+                                            const char *action);
 /* Clear user_id's failure counter and lock (audited user.unlock with
  * ctx->principal). CF_ENOTFOUND for no such account. */
 CF_MUST_CHECK enum cf_rc auth_admin_unlock(const struct auth_ctx *ctx,

@@ -36,12 +36,12 @@ login_dummy_hash(const struct cx_pwhash_cost *cost, char out[CX_PWHASH_STR_MAX])
 }
 
 static int64_t
-login_lock_seconds(unsigned failures)
+login_lock_seconds(unsigned failures, unsigned after)
 {
     int64_t s = AUTH_LOCK_FIRST_S;
     unsigned i;
 
-    for (i = AUTH_LOCK_AFTER; i < failures && s < AUTH_LOCK_MAX_S; i++) {
+    for (i = after; i < failures && s < AUTH_LOCK_MAX_S; i++) {
         s *= 2;
     }
     return s < AUTH_LOCK_MAX_S ? s : AUTH_LOCK_MAX_S;
@@ -54,10 +54,18 @@ auth_login_failed(const struct auth_ctx *ctx, struct db *db,
                   const struct auth_keys *k, const struct auth_user *user,
                   const unsigned char *idx, const char *outcome, int64_t now)
 {
+    struct auth_tenant_policy pol;
     enum cf_rc rc;
     unsigned failures = 0;
+    unsigned after;
     int64_t locked_until = 0;
 
+    /* the tenant may lock sooner than AUTH_LOCK_AFTER, never later */
+    rc = auth_tenant_policy_read(db, &pol);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    after = pol.lockout_failures;
     rc = db_begin(db);
     if (rc != CF_OK) {
         return rc;
@@ -66,11 +74,11 @@ auth_login_failed(const struct auth_ctx *ctx, struct db *db,
         strcmp(outcome, "unknown_user") != 0) {
         failures = user->failed_count + 1;
         locked_until = user->locked_until;
-        if (failures >= AUTH_LOCK_AFTER) {
-            locked_until = now + login_lock_seconds(failures);
+        if (failures >= after) {
+            locked_until = now + login_lock_seconds(failures, after);
         }
         rc = auth_store_set_failures(db, user->id, failures, locked_until);
-        if (rc == CF_OK && failures == AUTH_LOCK_AFTER) {
+        if (rc == CF_OK && failures == after) {
             rc = auth_audit(db, k, ctx, "system", "user.lock", user->id, true);
         }
     }
@@ -83,7 +91,7 @@ auth_login_failed(const struct auth_ctx *ctx, struct db *db,
     } else {
         db_rollback(db);
     }
-    if (rc == CF_OK && failures == AUTH_LOCK_AFTER) {
+    if (rc == CF_OK && failures == after) {
         auth_notify(ctx, db, k, user->id, AUTH_NOTICE_LOCKED, NULL);
     }
     auth_ipban_failed(ctx->ipban, ctx->cfg, ctx->client_ip, now);

@@ -129,6 +129,7 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         rc = auth_user_email(db, &k, s.user_id, s.email, sizeof(s.email));
     }
     if (rc == CF_OK) {
+        s.admin_ip_ok = auth_ip_in_list(pol.admin_ips, ctx->client_ip);
         s.password_expired = auth_password_too_old(
             &pol, user.role, user.password_set, cf_time_unix());
     }

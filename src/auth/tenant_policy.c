@@ -8,6 +8,8 @@
  */
 #include "core/compat.h"
 
+#include <arpa/inet.h>
+
 #include "audit/audit.h"
 #include "auth/auth_int.h"
 
@@ -61,7 +63,10 @@ static const struct policy_field policy_fields[] = {
     {"history", POLICY_OFF(history), 0, AUTH_HISTORY_MAX, AUTH_HISTORY_MAX},
     {"session_idle_minutes", POLICY_OFF(session_idle_minutes), 1, 30, 1},
     {"session_max_hours", POLICY_OFF(session_max_hours), 1, 12, 1},
+    {"lockout_failures", POLICY_OFF(lockout_failures), 3, AUTH_LOCK_AFTER, 3},
 };
+
+#define ADMIN_IPS_NOBODY "-" /* an unreadable allow-list lets nobody in */
 
 static const struct policy_field *
 policy_field_find(const char *name)
@@ -93,6 +98,151 @@ policy_defaults(struct auth_tenant_policy *p)
     p->history = AUTH_HISTORY_DEFAULT;
     p->session_idle_minutes = 30;
     p->session_max_hours = 12;
+    p->lockout_failures = AUTH_LOCK_AFTER;
+    p->admin_ips[0] = '\0';
+}
+
+/* ---- the admin allow-list (COMMITMENT A12) ---------------------------- */
+
+struct cidr {
+    int family;
+    unsigned char addr[16];
+    unsigned prefix;
+};
+
+/* One address or CIDR (no spaces) into *c, the host bits cleared. */
+static enum cf_rc
+cidr_parse(const char *s, size_t len, struct cidr *c)
+{
+    char buf[64];
+    char *slash;
+    uint64_t prefix;
+    unsigned max;
+    unsigned i;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return CF_ERR(CF_EINVAL);
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    memset(c, 0, sizeof(*c));
+    slash = strchr(buf, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    if (inet_pton(AF_INET, buf, c->addr) == 1) {
+        c->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+        c->family = AF_INET6;
+        max = 128;
+    } else {
+        return CF_ERR(CF_EINVAL);
+    }
+    c->prefix = max;
+    if (slash != NULL) {
+        if (cf_parse_u64(slash + 1, 0, max, &prefix) != CF_OK) {
+            return CF_ERR(CF_EINVAL);
+        }
+        c->prefix = (unsigned)prefix;
+    }
+    for (i = c->prefix; i < max; i++) {
+        c->addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+    }
+    return CF_OK;
+}
+
+static bool
+cidr_holds(const struct cidr *c, int family, const unsigned char *addr)
+{
+    unsigned i;
+
+    if (c->family != family) {
+        return false;
+    }
+    for (i = 0; i < c->prefix; i++) {
+        unsigned bit = 0x80u >> (i % 8);
+
+        if ((c->addr[i / 8] & bit) != (addr[i / 8] & bit)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Check and rewrite in (items separated by "," and spaces) as canonical
+ * CIDRs into out. CF_EINVAL for a bad item or more than
+ * AUTH_ADMIN_IPS_COUNT. */
+static enum cf_rc
+admin_ips_canon(const char *in, char *out, size_t cap)
+{
+    const char *p = in;
+    size_t n = 0;
+    unsigned count = 0;
+
+    out[0] = '\0';
+    while (*p != '\0') {
+        struct cidr c;
+        char text[INET6_ADDRSTRLEN];
+        size_t len;
+        int w;
+
+        p += strspn(p, " ,");
+        len = strcspn(p, " ,");
+        if (len == 0) {
+            break;
+        }
+        if (++count > AUTH_ADMIN_IPS_COUNT || cidr_parse(p, len, &c) != CF_OK ||
+            inet_ntop(c.family, c.addr, text, sizeof(text)) == NULL) {
+            return CF_ERR(CF_EINVAL);
+        }
+        w = snprintf(out + n, cap - n, "%s%s/%u", n > 0 ? "," : "", text,
+                     c.prefix);
+        if (w < 0 || (size_t)w >= cap - n) {
+            return CF_ERR(CF_EINVAL);
+        }
+        n += (size_t)w;
+        p += len;
+    }
+    return CF_OK;
+}
+
+bool
+auth_ip_in_list(const char *list, const char *ip)
+{
+    unsigned char addr[16];
+    int family;
+    const char *p = list;
+
+    if (list == NULL || list[0] == '\0') {
+        return true;
+    }
+    if (ip == NULL) {
+        return false;
+    }
+    if (inet_pton(AF_INET, ip, addr) == 1) {
+        family = AF_INET;
+    } else if (inet_pton(AF_INET6, ip, addr) == 1) {
+        family = AF_INET6;
+        /* an IPv4 client seen through an IPv6 socket */
+        if (memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+            memmove(addr, addr + 12, 4);
+            family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    while (*p != '\0') {
+        struct cidr c;
+        size_t len = strcspn(p, ",");
+
+        if (cidr_parse(p, len, &c) == CF_OK && cidr_holds(&c, family, addr)) {
+            return true;
+        }
+        p += len;
+        p += *p == ',';
+    }
+    return false;
 }
 
 /* Parse value for f; CF_EINVAL when out of f's bounds. */
@@ -122,6 +272,14 @@ policy_read_one(const char *key, const char *value, void *arg)
         if (auth_mfa_policy_parse(value, &p->mfa) != CF_OK) {
             cf_log_error("unreadable 2FA policy: the strictest applies");
             p->mfa = AUTH_MFA_ALL;
+        }
+        return CF_OK;
+    }
+    if (strcmp(key, "admin_ips") == 0) {
+        if (admin_ips_canon(value, p->admin_ips, sizeof(p->admin_ips)) !=
+            CF_OK) {
+            cf_log_error("unreadable admin allow-list: nobody is let in");
+            snprintf(p->admin_ips, sizeof(p->admin_ips), ADMIN_IPS_NOBODY);
         }
         return CF_OK;
     }
@@ -181,6 +339,10 @@ policy_value(const struct auth_tenant_policy *p, const char *name, char *out,
     const struct policy_field *f = policy_field_find(name);
     unsigned v;
 
+    if (f == NULL && strcmp(name, "admin_ips") == 0) {
+        snprintf(out, cap, "%s", p->admin_ips);
+        return;
+    }
     if (f == NULL) {
         snprintf(out, cap, "%s", auth_mfa_policy_name(p->mfa));
         return;
@@ -189,57 +351,125 @@ policy_value(const struct auth_tenant_policy *p, const char *name, char *out,
     snprintf(out, cap, "%u", v);
 }
 
-enum cf_rc
-auth_tenant_policy_set(const struct auth_ctx *ctx, const char *name,
-                       const char *value)
+/* The canonical text of value for the field name, or CF_EINVAL. */
+static enum cf_rc
+policy_canon(const char *name, const char *value, char *out, size_t cap)
 {
-    struct auth_keys k = {0};
-    struct auth_tenant_policy p;
-    struct audit_event ev = {0};
-    struct db *db = NULL;
     const struct policy_field *f = policy_field_find(name);
     enum auth_mfa_policy mfa = AUTH_MFA_ALL;
-    char action[64];
-    char details[160];
-    char old[16];
-    char canon[16];
     unsigned v = 0;
     enum cf_rc rc;
 
+    if (value == NULL) {
+        return CF_ERR(CF_EINVAL);
+    }
     if (f != NULL) {
         rc = policy_parse(f, value, &v);
-        snprintf(canon, sizeof(canon), "%u", v);
+        snprintf(out, cap, "%u", v);
     } else if (strcmp(name, "mfa") == 0) {
         rc = auth_mfa_policy_parse(value, &mfa);
-        snprintf(canon, sizeof(canon), "%s", auth_mfa_policy_name(mfa));
+        snprintf(out, cap, "%s", auth_mfa_policy_name(mfa));
+    } else if (strcmp(name, "admin_ips") == 0) {
+        rc = admin_ips_canon(value, out, cap);
     } else {
         rc = CF_ERR(CF_EINVAL);
     }
+    return rc;
+}
+
+/* One setting changed, with its audit event (old and new values). */
+static enum cf_rc
+policy_apply(struct db *db, const struct auth_keys *k,
+             const struct auth_ctx *ctx, const struct auth_tenant_policy *p,
+             const char *name, const char *canon)
+{
+    struct audit_event ev = {0};
+    struct cf_buf details;
+    char action[64];
+    char old[AUTH_ADMIN_IPS_MAX];
+    enum cf_rc rc;
+
+    policy_value(p, name, old, sizeof(old));
+    if (strcmp(old, canon) == 0) {
+        return CF_OK; /* no change, no event */
+    }
+    rc = auth_store_setting_set(db, name, canon);
     if (rc != CF_OK) {
         return rc;
     }
-    rc = auth_tx_open(ctx, &k, &db);
+    cf_buf_init(&details, 4 * AUTH_ADMIN_IPS_MAX);
+    rc = cf_buf_adds(&details, "{\"old\":");
     if (rc == CF_OK) {
-        rc = auth_tenant_policy_read(db, &p);
+        rc = cf_buf_add_json_str(&details, old);
     }
     if (rc == CF_OK) {
-        policy_value(&p, name, old, sizeof(old));
-        rc = auth_store_setting_set(db, name, canon);
+        rc = cf_buf_adds(&details, ",\"new\":");
+    }
+    if (rc == CF_OK) {
+        rc = cf_buf_add_json_str(&details, canon);
+    }
+    if (rc == CF_OK) {
+        rc = cf_buf_adds(&details, "}");
     }
     if (rc == CF_OK) {
         snprintf(action, sizeof(action), "settings.%s", name);
-        snprintf(details, sizeof(details), "{\"old\":\"%s\",\"new\":\"%s\"}",
-                 old, canon);
         ev.principal = ctx->principal != NULL ? ctx->principal : "system";
         ev.action = action;
         ev.target = "tenant";
         ev.success = true;
         ev.client_ip = ctx->client_ip;
         ev.request_id = ctx->request_id;
-        ev.details = details;
-        rc = audit_append(db, k.audit, &ev);
+        ev.details = cf_buf_str(&details);
+        rc = audit_append(db, k->audit, &ev);
+    }
+    cf_buf_release(&details);
+    return rc;
+}
+
+enum cf_rc
+auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
+                          const char *const *values, size_t n,
+                          const char *keep_ip, size_t *bad)
+{
+    struct auth_keys k = {0};
+    struct auth_tenant_policy p;
+    struct db *db = NULL;
+    char canon[AUTH_ADMIN_IPS_MAX];
+    size_t i;
+    enum cf_rc rc;
+
+    /* every value is checked before anything is written */
+    for (i = 0; i < n; i++) {
+        if (policy_canon(names[i], values[i], canon, sizeof(canon)) != CF_OK) {
+            *bad = i;
+            return CF_ERR(CF_EINVAL);
+        }
+        if (keep_ip != NULL && strcmp(names[i], "admin_ips") == 0 &&
+            !auth_ip_in_list(canon, keep_ip)) {
+            *bad = i;
+            return CF_ECONFLICT;
+        }
+    }
+    rc = auth_tx_open(ctx, &k, &db);
+    if (rc == CF_OK) {
+        rc = auth_tenant_policy_read(db, &p);
+    }
+    for (i = 0; rc == CF_OK && i < n; i++) {
+        rc = policy_canon(names[i], values[i], canon, sizeof(canon));
+        if (rc == CF_OK) {
+            rc = policy_apply(db, &k, ctx, &p, names[i], canon);
+        }
     }
     return auth_tx_close(ctx, &k, &db, rc);
+}
+
+enum cf_rc
+auth_tenant_policy_set(const struct auth_ctx *ctx, const char *name,
+                       const char *value)
+{
+    size_t bad = 0;
+
+    return auth_tenant_policy_update(ctx, &name, &value, 1, NULL, &bad);
 }
 
 void
@@ -253,6 +483,7 @@ auth_tenant_policy_print(const struct auth_tenant_policy *p, FILE *f)
         policy_value(p, policy_fields[i].name, v, sizeof(v));
         fprintf(f, "%s: %s\n", policy_fields[i].name, v);
     }
+    fprintf(f, "admin_ips: %s\n", p->admin_ips[0] ? p->admin_ips : "any");
 }
 
 bool

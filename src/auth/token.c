@@ -221,6 +221,7 @@ auth_token_get(const struct auth_ctx *ctx, const char *token,
     if (rc == CF_OK) {
         rc = auth_tenant_policy_read(db, &pol);
         s.mfa_policy = pol.mfa;
+        s.admin_ip_ok = auth_ip_in_list(pol.admin_ips, ctx->client_ip);
     }
     if (rc == CF_OK && now - t.last_used >= TOKEN_USED_EVERY_S) {
         rc = auth_store_token_used(db, t.id, now);

@@ -155,6 +155,12 @@ http_h_account_page(struct http_req *req, struct http_resp *resp)
 }
 
 enum cf_rc
+http_h_admin_page(struct http_req *req, struct http_resp *resp)
+{
+    return page_render(req, resp, "/admin.html");
+}
+
+enum cf_rc
 http_h_platform_home(struct http_req *req, struct http_resp *resp)
 {
     return page_render(req, resp, "/platform.html");

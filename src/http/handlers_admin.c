@@ -691,3 +691,155 @@ http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
     }
     return answer_doc(resp, 200, json_pack("{s:b}", "ok", 1));
 }
+
+void
+http_admin_refused(struct http_req *req, const char *action)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    char principal[48];
+    enum cf_rc rc;
+
+    admin_principal(req, principal, sizeof(principal));
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = auth_admin_refused(&ctx, req->session.user_id, action);
+    }
+    cx_keyset_unref(key);
+    if (rc != CF_OK) {
+        cf_log_warn_rc(rc, "cannot record a refused administration", "action",
+                       action);
+    }
+}
+
+/* ---- /api/v1/admin/settings/security ---------------------------------- */
+
+static json_t *
+policy_json(const struct auth_tenant_policy *p)
+{
+    json_t *ips = json_array();
+    const char *s = p->admin_ips;
+
+    while (ips != NULL && *s != '\0') {
+        size_t n = strcspn(s, ",");
+
+        json_array_append_new(ips, json_stringn(s, n));
+        s += n;
+        s += *s == ',';
+    }
+    return json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:o*}", "mfa",
+        auth_mfa_policy_name(p->mfa), "password_min", (int)p->pw.min_len,
+        "password_min_admin", (int)p->pw.min_len_admin, "password_score",
+        p->pw.min_score, "max_age_days", (int)p->max_age_days,
+        "max_age_days_admin", (int)p->max_age_days_admin, "history",
+        (int)p->history, "session_idle_minutes", (int)p->session_idle_minutes,
+        "session_max_hours", (int)p->session_max_hours, "lockout_failures",
+        (int)p->lockout_failures, "admin_ips", ips);
+}
+
+enum cf_rc
+http_h_admin_settings(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_tenant_policy p;
+    enum cf_rc rc;
+
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        rc = auth_tenant_policy_get(&ctx, &p);
+    }
+    cx_keyset_unref(key);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return answer_doc(resp, 200, policy_json(&p));
+}
+
+#define SETTINGS_MAX 16
+
+enum cf_rc
+http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
+{
+    struct cx_keyset *key = NULL;
+    struct auth_ctx ctx;
+    struct auth_tenant_policy p;
+    const char *names[SETTINGS_MAX];
+    const char *values[SETTINGS_MAX];
+    char numbers[SETTINGS_MAX][24];
+    char ips[AUTH_ADMIN_IPS_MAX * 2];
+    char principal[48];
+    const char *name;
+    json_t *v;
+    size_t n = 0;
+    size_t bad = 0;
+    enum cf_rc rc;
+
+    json_object_foreach(req->json, name, v)
+    {
+        if (n >= SETTINGS_MAX) {
+            break;
+        }
+        names[n] = name;
+        if (json_is_integer(v)) {
+            snprintf(numbers[n], sizeof(numbers[n]), "%lld",
+                     (long long)json_integer_value(v));
+            values[n] = numbers[n];
+        } else if (json_is_array(v)) {
+            size_t i;
+            size_t len = 0;
+            json_t *item;
+
+            ips[0] = '\0';
+            json_array_foreach(v, i, item)
+            {
+                int w = snprintf(ips + len, sizeof(ips) - len, "%s%s",
+                                 i > 0 ? "," : "", json_string_value(item));
+
+                len += w > 0 ? (size_t)w : 0;
+                if (len >= sizeof(ips)) {
+                    return http_fail(req, 400, "invalid_setting",
+                                     "admin_ips is too long");
+                }
+            }
+            values[n] = ips;
+        } else {
+            values[n] = json_string_value(v);
+        }
+        n++;
+    }
+    if (n == 0) {
+        return http_fail(req, 400, "bad_request", "nothing to change");
+    }
+    rc = http_require_step_up(req);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    admin_principal(req, principal, sizeof(principal));
+    rc = http_auth_ctx(req, &ctx, &key);
+    if (rc == CF_OK) {
+        ctx.principal = principal;
+        rc = auth_tenant_policy_update(&ctx, names, values, n, req->client_ip,
+                                       &bad);
+    }
+    if (rc == CF_OK) {
+        rc = auth_tenant_policy_get(&ctx, &p);
+    }
+    cx_keyset_unref(key);
+    if (rc == CF_EINVAL) {
+        return http_fail(req, 400, "invalid_setting",
+                         "'%s' is out of range or not stricter than the "
+                         "server's defaults",
+                         names[bad]);
+    }
+    if (rc == CF_ECONFLICT) {
+        return http_fail(req, 409, "would_lock_you_out",
+                         "this allow-list does not hold your own address");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return answer_doc(resp, 200, policy_json(&p));
+}

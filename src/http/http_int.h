@@ -262,6 +262,9 @@ enum cf_rc http_h_me_token_delete(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_logins(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_unlock(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_users(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_settings(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_settings_patch(struct http_req *req,
+                                       struct http_resp *resp);
 enum cf_rc http_h_admin_invite(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_user_patch(struct http_req *req,
                                    struct http_resp *resp);
@@ -287,6 +290,7 @@ enum cf_rc http_h_auth_totp(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_auth_step_up(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_setup_page(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_account_page(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_page(struct http_req *req, struct http_resp *resp);
 /* Find the session of the request's cookie (req->session); CF_EAUTH when
  * there is none or it is not valid. */
 CF_MUST_CHECK enum cf_rc http_session_authenticate(struct http_req *req);
@@ -301,6 +305,9 @@ CF_MUST_CHECK enum cf_rc http_auth_ctx(struct http_req *req,
 /* 403 step_up_required unless the session proved its owner within
  * AUTH_STEP_UP_S (a login, a code or POST /api/v1/auth/step-up). */
 CF_MUST_CHECK enum cf_rc http_require_step_up(struct http_req *req);
+/* Record in the tenant's audit trail that req's principal was refused
+ * (COMMITMENT A12); failures are logged, never answered. */
+void http_admin_refused(struct http_req *req, const char *action);
 /* One access-journal line as JSON {id, time, outcome, client_ip, device}. */
 json_t *http_login_json(const struct auth_login_info *l);
 CF_MUST_CHECK enum cf_rc http_token_authenticate(struct http_req *req,

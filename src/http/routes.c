@@ -166,6 +166,36 @@ static const struct http_input user_patch_input = {
     .json_body = true,
 };
 
+static const struct http_field settings_body[] = {
+    {"mfa", HTTP_T_STRING, 16, false,
+     "who must use 2FA: admins, all, optional"},
+    {"password_min", HTTP_T_INT, AUTH_PW_MAX, false,
+     "characters for ordinary accounts, 12 or more"},
+    {"password_min_admin", HTTP_T_INT, AUTH_PW_MAX, false,
+     "characters for owners and admins, 16 or more"},
+    {"password_score", HTTP_T_INT, 4, false, "lowest zxcvbn score, 3 or 4"},
+    {"max_age_days", HTTP_T_INT, 365, false,
+     "password age before a change is due; 0: no maximum"},
+    {"max_age_days_admin", HTTP_T_INT, 365, false,
+     "the same for owners and admins, 1 or more"},
+    {"history", HTTP_T_INT, AUTH_HISTORY_MAX, false,
+     "earlier passwords that cannot be chosen again"},
+    {"session_idle_minutes", HTTP_T_INT, 30, false,
+     "idle minutes before a session ends, 1 or more"},
+    {"session_max_hours", HTTP_T_INT, 12, false,
+     "a session's longest life in hours, 1 or more"},
+    {"lockout_failures", HTTP_T_INT, AUTH_LOCK_AFTER, false,
+     "consecutive failures that lock an account, 3 or more"},
+    {"admin_ips", HTTP_T_STRINGS, AUTH_ADMIN_IPS_COUNT, false,
+     "addresses or CIDRs allowed on administration routes; [] for any"},
+};
+
+static const struct http_input settings_input = {
+    .body = settings_body,
+    .nbody = CF_ARRAY_LEN(settings_body),
+    .json_body = true,
+};
+
 /* An empty JSON object. */
 static const struct http_input empty_object_input = {.json_body = true};
 
@@ -267,6 +297,16 @@ const struct http_route http_routes[] = {
      "The access journal of every account, filtered and paged "
      "(COMMITMENT C1).",
      0},
+    {"GET", "/api/v1/admin/settings/security", HTTP_HOST_TENANT,
+     http_h_admin_settings, "settings.security", &http_input_none,
+     HTTP_RATE_READ,
+     "The tenant's security policy (COMMITMENT A2, A5, A8, A12, B5).", 0},
+    {"PATCH", "/api/v1/admin/settings/security", HTTP_HOST_TENANT,
+     http_h_admin_settings_patch, "settings.security", &settings_input,
+     HTTP_RATE_WRITE,
+     "Make the security policy stricter (all or nothing, audited with old "
+     "and new values; needs a step-up).",
+     0},
     {"GET", "/api/v1/admin/users", HTTP_HOST_TENANT, http_h_admin_users,
      "user.manage", &http_input_none, HTTP_RATE_READ,
      "Every account of the tenant: role, state, 2FA, lock, last sign-in.", 0},
@@ -300,6 +340,8 @@ const struct http_route http_routes[] = {
      &http_input_none, HTTP_RATE_READ, "Password setup page.", 0},
     {"GET", "/account", HTTP_HOST_TENANT, http_h_account_page, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_READ, "My account page.", 0},
+    {"GET", "/admin", HTTP_HOST_TENANT, http_h_admin_page, HTTP_PUBLIC,
+     &http_input_none, HTTP_RATE_READ, "Administration page.", 0},
     {"GET", "/", HTTP_HOST_TENANT, http_h_tenant_home, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_READ, "Tenant home page.", 0},
     {"GET", "/login", HTTP_HOST_TENANT, http_h_login_page, HTTP_PUBLIC,

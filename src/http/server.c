@@ -286,7 +286,14 @@ req_account_gates(struct http_req *req)
 {
     const struct auth_session *s = &req->session;
     unsigned open = req->route->open;
+    bool admin_route = strncmp(req->route->pattern, "/api/v1/admin/", 14) == 0;
     bool need;
+
+    if (admin_route && !s->admin_ip_ok) {
+        http_admin_refused(req, "admin.ip_refused");
+        return http_fail(req, 403, "ip_not_allowed",
+                         "administration is not allowed from this address");
+    }
 
     switch (s->mfa_policy) {
     case AUTH_MFA_OPTIONAL:
@@ -297,8 +304,7 @@ req_account_gates(struct http_req *req)
         break;
     case AUTH_MFA_ADMINS:
     default:
-        need = authz_role_privileged(s->role) &&
-               strncmp(req->route->pattern, "/api/v1/admin/", 14) == 0;
+        need = authz_role_privileged(s->role) && admin_route;
         break;
     }
     if (need && !s->totp && !(open & HTTP_OPEN_MFA_ENROL)) {

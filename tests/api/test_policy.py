@@ -70,7 +70,8 @@ def test_defaults_printed():
     assert r.stdout.splitlines() == [
         "mfa: admins", "password_min: 12", "password_min_admin: 16",
         "password_score: 3", "max_age_days: 0", "max_age_days_admin: 365",
-        "history: 5", "session_idle_minutes: 30", "session_max_hours: 12"]
+        "history: 5", "session_idle_minutes: 30", "session_max_hours: 12",
+        "lockout_failures: 5", "admin_ips: any"]
 
 
 @pytest.mark.parametrize("arg", [
@@ -80,6 +81,8 @@ def test_defaults_printed():
     "password_min=-1", "password_min=12x", "history=",
     "session_idle_minutes=0", "session_idle_minutes=31",
     "session_max_hours=0", "session_max_hours=13",
+    "lockout_failures=2", "lockout_failures=6", "admin_ips=10.0.0.0/33",
+    "admin_ips=not-an-address", "admin_ips=1.2.3.4/8/8",
 ])
 def test_weaker_or_bad_settings_refused(srv, arg):
     before = query(srv.db_path, "SELECT key, value FROM settings ORDER BY key")
