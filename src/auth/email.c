@@ -99,7 +99,12 @@ email_valid(const char *s, size_t len)
         utf8proc_ssize_t step = utf8proc_iterate(
             (const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
 
-        if (step <= 0 || email_cp_refused(cp)) {
+        /* the characters of quoted local parts and address lists:
+         * legal in RFC 5321 in quotes, refused here (and by the mail
+         * transport), so every address that has an account can be mailed */
+        if (step <= 0 || email_cp_refused(cp) ||
+            (cp < 0x80 && strchr("\"(),:;<>[\\]", (int)cp) != NULL &&
+             cp != 0)) {
             return false;
         }
         i += (size_t)step;

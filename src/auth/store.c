@@ -181,7 +181,9 @@ auth_store_user_email(struct db *db, int64_t id, struct cf_buf *sealed)
     const void *p;
     size_t n = 0;
 
-    rc = store_row(db, &st, "SELECT email_sealed FROM users WHERE id = ?1",
+    rc = store_row(db, &st,
+                   "SELECT email_sealed FROM users WHERE id = ?1 AND "
+                   "state != 'removed'",
                    ARG_INT, id, ARG_END);
     if (rc != CF_OK) {
         return rc;
@@ -906,8 +908,10 @@ auth_store_accounts_each(struct db *db, int64_t id, auth_store_account_fn fn,
     enum cf_rc rc;
     bool row = false;
 
-    rc = db_prepare(
-        db, STORE_ACCOUNT_COLS "WHERE ?1 = 0 OR u.id = ?1 ORDER BY u.id", &st);
+    rc = db_prepare(db,
+                    STORE_ACCOUNT_COLS "WHERE (?1 = 0 OR u.id = ?1) AND "
+                                       "u.state != 'removed' ORDER BY u.id",
+                    &st);
     if (rc == CF_OK) {
         rc = db_bind_int64(st, 1, id);
     }
@@ -973,13 +977,26 @@ auth_store_user_delete(struct db *db, int64_t id)
         "DELETE FROM user_links WHERE user_id = ?1",
         "DELETE FROM recovery_codes WHERE user_id = ?1",
         "DELETE FROM password_history WHERE user_id = ?1",
-        "DELETE FROM users WHERE id = ?1",
     };
+    unsigned char tomb[CX_MAC_BYTES];
     enum cf_rc rc = CF_OK;
     size_t i;
 
     for (i = 0; rc == CF_OK && i < CF_ARRAY_LEN(sql); i++) {
         rc = store_run(db, sql[i], ARG_INT, id, ARG_END);
+    }
+    /* The row stays as a tombstone with nothing personal in it, so that
+     * its id is never given to another account (the journal and the audit
+     * trail name user:<id>); a random blind index frees the address. */
+    cx_random_buf(tomb, sizeof(tomb));
+    if (rc == CF_OK) {
+        rc = store_run(db,
+                       "UPDATE users SET state = 'removed', email_index = ?1, "
+                       "email_sealed = ?2, name_sealed = NULL, "
+                       "password_hash = NULL, password_score = NULL, "
+                       "totp_sealed = NULL, totp_pending = NULL WHERE id = ?3",
+                       ARG_BLOB, tomb, sizeof(tomb), ARG_BLOB, "", (size_t)0,
+                       ARG_INT, id, ARG_END);
     }
     return rc;
 }

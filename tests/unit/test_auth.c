@@ -543,6 +543,17 @@ test_email_normalize(void **state)
          "ample.com",
          NULL},                                  /* NBSP -> space */
         {"alice\xe2\x80\xa8@example.com", NULL}, /* line separator */
+        /* what a mail header would misread: quotes, comments, lists */
+        {"\"alice\"@example.com", NULL},
+        {"alice(x)@example.com", NULL},
+        {"a,b@example.com", NULL},
+        {"a;b@example.com", NULL},
+        {"a:b@example.com", NULL},
+        {"<alice@example.com>", NULL},
+        {"a\\b@example.com", NULL},
+        {"alice@[192.0.2.1]", NULL},
+        {"o'brien+x@example.com", "o'brien+x@example.com"},
+        {"a{b}|c~d`e@example.com", "a{b}|c~d`e@example.com"},
     };
     char *out = NULL;
     char *again = NULL;
