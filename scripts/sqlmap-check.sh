@@ -47,8 +47,10 @@ COOKIE=$(json -D - -o /dev/null -d "{\"email\":\"$OWNER\",\"password\":\"$GOOD\"
 CSRF=$(curl -ks -H "Host: $HOST" -H "Cookie: $COOKIE" "$BASE/api/v1/me" \
   | sed -n 's/.*"csrf_token":"\([0-9a-f]*\)".*/\1/p')
 [ -n "$CSRF" ] || { echo "sqlmap-check: could not sign in" >&2; exit 1; }
-json -o /dev/null -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
-  -d '{"email":"member@acme.example","role":"member"}' "$BASE/api/v1/admin/users"
+MEMBER=$(json -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
+  -d '{"email":"member@acme.example","role":"member"}' "$BASE/api/v1/admin/users" \
+  | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+[ -n "$MEMBER" ] || { echo "sqlmap-check: could not invite a member" >&2; exit 1; }
 
 fail=0
 probe() { # name, then sqlmap arguments
@@ -66,13 +68,16 @@ probe() { # name, then sqlmap arguments
   fi
 }
 echo "sqlmap-check: sqlmap $(sqlmap --version 2>/dev/null | head -n1) --level $LEVEL --risk $RISK"
-probe logins -u "$BASE/api/v1/admin/logins?user=1&outcome=success&before=100&limit=10"
-probe invite -u "$BASE/api/v1/admin/users" --method POST \
+probe logins -u "$BASE/api/v1/admin/logins?user=$MEMBER&outcome=success&before=100&limit=10"
+# the headers (Host, User-Agent, Referer, Cookie) were tested by the first
+# probe; the others test their own parameters only
+SKIP=(--skip "Host,User-Agent,Referer,Cookie,X-CSRF-Token")
+probe invite "${SKIP[@]}" -u "$BASE/api/v1/admin/users" --method POST \
   --data '{"email":"x@acme.example","role":"member"}'
-probe patch -u "$BASE/api/v1/admin/users/2*" --method PATCH \
+probe patch "${SKIP[@]}" -u "$BASE/api/v1/admin/users/$MEMBER*" --method PATCH \
   --data '{"role":"guest","state":"active"}'
-probe perms -u "$BASE/api/v1/admin/users/2*/permissions"
-probe tokens -u "$BASE/api/v1/me/tokens" --method POST \
+probe perms "${SKIP[@]}" -u "$BASE/api/v1/admin/users/$MEMBER*/permissions"
+probe tokens "${SKIP[@]}" -u "$BASE/api/v1/me/tokens" --method POST \
   --data '{"name":"ci","expires_days":30,"permissions":["audit.read"]}'
 if ! kill -0 "$PID" 2>/dev/null; then
   echo "sqlmap-check: the server died during the run" >&2

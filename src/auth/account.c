@@ -339,7 +339,7 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     reset = strcmp(purpose, "reset") == 0;
     if (rc == CF_OK && reset) {
         /* whoever held a session may be the reason for the reset */
-        rc = auth_store_sessions_delete(db, user_id, 0, 0, &ended);
+        rc = auth_store_sessions_delete(db, user_id, NULL, 0, &ended);
     }
     if (rc == CF_OK) {
         rc = auth_audit(db, &k, ctx, NULL,

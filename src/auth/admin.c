@@ -37,7 +37,7 @@ admin_login_one(const struct auth_login_info *l, void *arg)
 }
 
 enum cf_rc
-auth_admin_logins(const struct auth_ctx *ctx, int64_t user_id,
+auth_admin_logins(const struct auth_ctx *ctx, const char *user_pid,
                   const char *outcome, int64_t before, unsigned limit,
                   auth_login_admin_fn fn, void *arg)
 {
@@ -50,8 +50,8 @@ auth_admin_logins(const struct auth_ctx *ctx, int64_t user_id,
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &a.db);
     }
     if (rc == CF_OK) {
-        rc = auth_store_logins_each(a.db, user_id > 0 ? user_id : -1, outcome,
-                                    before, limit, admin_login_one, &a);
+        rc = auth_store_logins_each(a.db, -1, user_pid, outcome, before, limit,
+                                    admin_login_one, &a);
     }
     if (a.db != NULL) {
         db_pool_put(ctx->pool, a.db);

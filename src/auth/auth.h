@@ -116,6 +116,7 @@ CF_MUST_CHECK enum cf_rc auth_email_normalize(const char *email, char **out);
 #define AUTH_CSRF_LEN 64   /* hex */
 #define AUTH_STEP_UP_S 300 /* sensitive changes need a proof this recent */
 #define AUTH_EMAIL_MAX 254
+#define AUTH_ID_LEN 32 /* public ids: hex of 128 random bits */
 #define AUTH_RESET_TTL_S ((int64_t)30 * 60) /* password-reset links */
 #define AUTH_RESET_PER_HOUR 3 /* reset mails to one account, at most */
 
@@ -166,8 +167,10 @@ enum auth_mfa_policy {
 
 /* The account behind a valid session or API token. */
 struct auth_session {
-    int64_t id;
+    int64_t id; /* row numbers: internal, never shown */
     int64_t user_id;
+    char pid[AUTH_ID_LEN + 1];      /* the session's public id */
+    char user_pid[AUTH_ID_LEN + 1]; /* the account's public id */
     char role[16];
     char email[AUTH_EMAIL_MAX + 1];
     bool mfa_ok; /* passed the second factor, or has none */
@@ -254,6 +257,7 @@ void auth_ipban_free(struct auth_ipban *b);
 /* One session of an account, for the owner's list (no token in it). */
 struct auth_session_info {
     int64_t id;
+    char pid[AUTH_ID_LEN + 1]; /* what the API shows */
     int64_t created;
     int64_t last_seen;
     char client_ip[64];
@@ -264,7 +268,8 @@ struct auth_session_info {
 /* One line of an account's access journal. */
 struct auth_login_info {
     int64_t id;
-    int64_t user_id; /* 0: no account matched */
+    int64_t user_id;                /* 0: no account matched */
+    char user_pid[AUTH_ID_LEN + 1]; /* "" when no account matched */
     char time[CF_TIME_RFC3339_LEN];
     char outcome[16];
     char client_ip[64];
@@ -280,12 +285,11 @@ typedef enum cf_rc (*auth_login_fn)(const struct auth_login_info *l, void *arg);
 CF_MUST_CHECK enum cf_rc auth_sessions_list(const struct auth_ctx *ctx,
                                             int64_t user_id, int64_t current_id,
                                             auth_session_fn fn, void *arg);
-/* End session_id of user_id (CF_ENOTFOUND when it is not theirs), or,
- * with session_id 0, every session of user_id but keep_id; *count gets
- * how many ended. Audited. */
+/* End the session of public id pid of user_id (CF_ENOTFOUND when it is
+ * not theirs), or, with pid NULL, every session of user_id but keep_id;
+ * *count gets how many ended. Audited. */
 CF_MUST_CHECK enum cf_rc auth_sessions_revoke(const struct auth_ctx *ctx,
-                                              int64_t user_id,
-                                              int64_t session_id,
+                                              int64_t user_id, const char *pid,
                                               int64_t keep_id, int64_t *count);
 /* Call fn for at most limit journal lines of user_id older than before
  * (0: from the newest), newest first (COMMITMENT C1). */
@@ -476,7 +480,8 @@ CF_MUST_CHECK enum cf_rc auth_mfa_policy_parse(const char *s,
 
 /* An account as an administrator sees it. */
 struct auth_account {
-    int64_t id;
+    int64_t id;                /* internal */
+    char pid[AUTH_ID_LEN + 1]; /* what the API shows */
     char email[AUTH_EMAIL_MAX + 1];
     char role[16];
     char state[16]; /* active, invited (no password yet), disabled */
@@ -492,9 +497,10 @@ typedef enum cf_rc (*auth_account_fn)(const struct auth_account *a, void *arg);
 /* Each account of the tenant, oldest first. */
 CF_MUST_CHECK enum cf_rc auth_accounts_list(const struct auth_ctx *ctx,
                                             auth_account_fn fn, void *arg);
-/* One account (CF_ENOTFOUND). */
+/* The account of public id pid (CF_ENOTFOUND, also for a removed one). */
 CF_MUST_CHECK enum cf_rc auth_account_get(const struct auth_ctx *ctx,
-                                          int64_t id, struct auth_account *out);
+                                          const char *pid,
+                                          struct auth_account *out);
 /*
  * Invite email with role (the caller checked the role may be given): an
  * account without password and a single-use link valid
@@ -531,11 +537,13 @@ CF_MUST_CHECK enum cf_rc auth_account_logout(const struct auth_ctx *ctx,
  * no account matched). */
 typedef enum cf_rc (*auth_login_admin_fn)(const struct auth_login_info *l,
                                           const char *email, void *arg);
-/* Call fn for at most limit lines older than before (0: newest), of
- * user_id only when > 0, of outcome only when not NULL, newest first. */
+/* Call fn for at most limit lines older than before (0: newest), of the
+ * account of public id user_pid only when not NULL, of outcome only when
+ * not NULL, newest first. */
 CF_MUST_CHECK enum cf_rc auth_admin_logins(const struct auth_ctx *ctx,
-                                           int64_t user_id, const char *outcome,
-                                           int64_t before, unsigned limit,
+                                           const char *user_pid,
+                                           const char *outcome, int64_t before,
+                                           unsigned limit,
                                            auth_login_admin_fn fn, void *arg);
 /* Record a refused attempt of user_id (an audit event with outcome
  * failure, action e.g. "admin.ip_refused"; principal ctx->principal or

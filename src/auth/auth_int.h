@@ -100,6 +100,7 @@ void auth_keys_close(struct auth_keys *k);
 /* A user row, without secrets. */
 struct auth_user {
     int64_t id;
+    char pid[AUTH_ID_LEN + 1];
     int64_t password_set; /* when the password was chosen; 0: none */
     char role[16];
     char state[16];
@@ -158,7 +159,8 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
 CF_MUST_CHECK enum cf_rc
 auth_store_session_find(struct db *db, const unsigned char *hash, int64_t *id,
                         int64_t *user_id, int64_t *created, int64_t *last_seen,
-                        int64_t *expires, bool *mfa_ok);
+                        int64_t *expires, bool *mfa_ok,
+                        char pid[AUTH_ID_LEN + 1]);
 CF_MUST_CHECK enum cf_rc auth_store_session_touch(struct db *db, int64_t id,
                                                   int64_t now);
 CF_MUST_CHECK enum cf_rc auth_store_session_delete(struct db *db, int64_t id);
@@ -184,14 +186,16 @@ CF_MUST_CHECK enum cf_rc
 auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
                          int64_t now, int64_t current_id, auth_session_fn fn,
                          void *arg);
-/* user_id < 0: every account's lines; outcome NULL: every outcome */
+/* user_id < 0: every account's lines; user_pid (when not NULL): only the
+ * account of that public id; outcome NULL: every outcome */
 CF_MUST_CHECK enum cf_rc auth_store_logins_each(struct db *db, int64_t user_id,
+                                                const char *user_pid,
                                                 const char *outcome,
                                                 int64_t before, unsigned limit,
                                                 auth_login_fn fn, void *arg);
-/* session_id > 0: that session of user_id; 0: all of user_id but keep_id */
+/* pid: that session of user_id; NULL: all of user_id but keep_id */
 CF_MUST_CHECK enum cf_rc
-auth_store_sessions_delete(struct db *db, int64_t user_id, int64_t session_id,
+auth_store_sessions_delete(struct db *db, int64_t user_id, const char *pid,
                            int64_t keep_id, int64_t *count);
 
 /* session.c: the live session of token (expired ones are deleted), by
@@ -328,12 +332,13 @@ CF_MUST_CHECK enum cf_rc auth_tx_close(const struct auth_ctx *ctx,
                                        struct auth_keys *k, struct db **db,
                                        enum cf_rc rc);
 
-/* Accounts for administrators (store.c); id 0: every account. fn gets
+/* Accounts for administrators (store.c); pid NULL: every account. fn gets
  * each with its sealed e-mail. */
 typedef enum cf_rc (*auth_store_account_fn)(struct auth_account *a,
                                             const void *email_sealed,
                                             size_t len, void *arg);
-CF_MUST_CHECK enum cf_rc auth_store_accounts_each(struct db *db, int64_t id,
+CF_MUST_CHECK enum cf_rc auth_store_accounts_each(struct db *db,
+                                                  const char *pid,
                                                   auth_store_account_fn fn,
                                                   void *arg);
 /* Owners with a password and state active. */

@@ -30,7 +30,7 @@ auth_sessions_list(const struct auth_ctx *ctx, int64_t user_id,
 
 enum cf_rc
 auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
-                     int64_t session_id, int64_t keep_id, int64_t *count)
+                     const char *pid, int64_t keep_id, int64_t *count)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
@@ -39,9 +39,9 @@ auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
 
     rc = auth_tx_open(ctx, &k, &db);
     if (rc == CF_OK) {
-        rc = auth_store_sessions_delete(db, user_id, session_id, keep_id, &n);
+        rc = auth_store_sessions_delete(db, user_id, pid, keep_id, &n);
     }
-    if (rc == CF_OK && session_id > 0 && n == 0) {
+    if (rc == CF_OK && pid != NULL && n == 0) {
         rc = CF_ENOTFOUND; /* not one of this account's sessions */
     }
     if (rc == CF_OK && n > 0) {
@@ -65,7 +65,8 @@ auth_logins_list(const struct auth_ctx *ctx, int64_t user_id, int64_t before,
     if (rc != CF_OK) {
         return rc;
     }
-    rc = auth_store_logins_each(db, user_id, NULL, before, limit, fn, arg);
+    rc =
+        auth_store_logins_each(db, user_id, NULL, NULL, before, limit, fn, arg);
     db_pool_put(ctx->pool, db);
     return rc;
 }
@@ -158,7 +159,7 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
                                  pol.history);
     }
     if (rc == CF_OK) {
-        rc = auth_store_sessions_delete(db, user_id, 0, keep_id, &ended);
+        rc = auth_store_sessions_delete(db, user_id, NULL, keep_id, &ended);
     }
     if (rc == CF_OK) {
         rc = auth_audit(db, &k, ctx, NULL, "user.password_change", user_id,

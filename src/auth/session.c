@@ -49,7 +49,7 @@ auth_session_find(const struct auth_ctx *ctx, struct db *db,
     }
     rc = auth_store_session_find(db, thash, &out->id, &out->user_id,
                                  &out->created, &last_seen, &out->expires,
-                                 &out->mfa_ok);
+                                 &out->mfa_ok, out->pid);
     if (rc == CF_OK) {
         rc = auth_store_session_auth_at(db, out->id, &out->auth_at);
     }
@@ -125,6 +125,7 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
     }
     if (rc == CF_OK) {
         snprintf(s.role, sizeof(s.role), "%s", user.role);
+        memcpy(s.user_pid, user.pid, sizeof(s.user_pid));
         s.totp = user.has_totp;
         rc = auth_user_email(db, &k, s.user_id, s.email, sizeof(s.email));
     }

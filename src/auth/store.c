@@ -110,6 +110,7 @@ store_user_row(struct db_stmt *st, struct auth_user *u)
     u->locked_until = db_col_int64(st, 5);
     u->has_totp = db_col_int64(st, 6) != 0;
     u->password_set = db_col_int64(st, 7);
+    store_copy(u->pid, sizeof(u->pid), db_col_text(st, 8));
 }
 
 enum cf_rc
@@ -122,7 +123,7 @@ auth_store_user_by_index(struct db *db, const unsigned char *idx,
     rc = store_row(db, &st,
                    "SELECT id, role, state, password_hash, failed_count, "
                    "locked_until, totp_sealed IS NOT NULL, "
-                   "coalesce(password_set, 0) FROM users "
+                   "coalesce(password_set, 0), public_id FROM users "
                    "WHERE email_index = ?1",
                    ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_END);
     if (rc != CF_OK) {
@@ -145,7 +146,8 @@ auth_store_user_by_id(struct db *db, int64_t id, struct auth_user *out)
     rc = store_row(db, &st,
                    "SELECT id, role, state, password_hash, failed_count, "
                    "locked_until, totp_sealed IS NOT NULL, "
-                   "coalesce(password_set, 0) FROM users WHERE id = ?1",
+                   "coalesce(password_set, 0), public_id FROM users "
+                   "WHERE id = ?1",
                    ARG_INT, id, ARG_END);
     if (rc != CF_OK) {
         return rc;
@@ -160,13 +162,19 @@ auth_store_user_insert(struct db *db, const unsigned char *idx,
                        const struct cf_buf *email, const char *role,
                        int64_t now, int64_t *id)
 {
+    char pid[AUTH_ID_LEN + 1];
     enum cf_rc rc;
 
+    rc = cf_id_hex(pid, AUTH_ID_LEN / 2);
+    if (rc != CF_OK) {
+        return rc;
+    }
     rc = store_run(db,
                    "INSERT INTO users (email_index, email_sealed, role, "
-                   "created) VALUES (?1, ?2, ?3, ?4)",
+                   "created, public_id) VALUES (?1, ?2, ?3, ?4, ?5)",
                    ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_BLOB, email->data,
-                   email->len, ARG_TEXT, role, ARG_INT, now, ARG_END);
+                   email->len, ARG_TEXT, role, ARG_INT, now, ARG_TEXT, pid,
+                   ARG_END);
     if (rc == CF_OK) {
         *id = db_last_insert_id(db);
     }
@@ -306,16 +314,22 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
                           bool mfa_ok, const char *ip, const char *ua,
                           const char *device, int64_t *id)
 {
+    char pid[AUTH_ID_LEN + 1];
     enum cf_rc rc;
 
+    rc = cf_id_hex(pid, AUTH_ID_LEN / 2);
+    if (rc != CF_OK) {
+        return rc;
+    }
     rc = store_run(db,
                    "INSERT INTO sessions (token_hash, user_id, created, "
                    "last_seen, expires, mfa_ok, client_ip, user_agent, "
-                   "device, auth_at) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, "
-                   "?8, ?3)",
+                   "device, auth_at, public_id) VALUES (?1, ?2, ?3, ?3, ?4, "
+                   "?5, ?6, ?7, ?8, ?3, ?9)",
                    ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, user_id,
                    ARG_INT, now, ARG_INT, expires, ARG_INT, (int64_t)mfa_ok,
-                   ARG_TEXT, ip, ARG_TEXT, ua, ARG_TEXT, device, ARG_END);
+                   ARG_TEXT, ip, ARG_TEXT, ua, ARG_TEXT, device, ARG_TEXT, pid,
+                   ARG_END);
     if (rc == CF_OK) {
         *id = db_last_insert_id(db);
     }
@@ -325,14 +339,15 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
 enum cf_rc
 auth_store_session_find(struct db *db, const unsigned char *hash, int64_t *id,
                         int64_t *user_id, int64_t *created, int64_t *last_seen,
-                        int64_t *expires, bool *mfa_ok)
+                        int64_t *expires, bool *mfa_ok,
+                        char pid[AUTH_ID_LEN + 1])
 {
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
     rc = store_row(db, &st,
-                   "SELECT id, user_id, created, last_seen, expires, mfa_ok "
-                   "FROM sessions WHERE token_hash = ?1",
+                   "SELECT id, user_id, created, last_seen, expires, mfa_ok, "
+                   "public_id FROM sessions WHERE token_hash = ?1",
                    ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
     if (rc != CF_OK) {
         return rc;
@@ -343,6 +358,7 @@ auth_store_session_find(struct db *db, const unsigned char *hash, int64_t *id,
     *last_seen = db_col_int64(st, 3);
     *expires = db_col_int64(st, 4);
     *mfa_ok = db_col_int64(st, 5) != 0;
+    store_copy(pid, AUTH_ID_LEN + 1, db_col_text(st, 6));
     db_stmt_done(st);
     return CF_OK;
 }
@@ -411,8 +427,9 @@ auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
     bool row = false;
 
     rc = db_prepare(db,
-                    "SELECT id, created, last_seen, client_ip, device FROM "
-                    "sessions WHERE user_id = ?1 AND last_seen > ?2 AND "
+                    "SELECT id, created, last_seen, client_ip, device, "
+                    "public_id FROM sessions WHERE user_id = ?1 AND "
+                    "last_seen > ?2 AND "
                     "expires > ?3 ORDER BY id DESC",
                     &st);
     if (rc != CF_OK) {
@@ -436,6 +453,7 @@ auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
         s.last_seen = db_col_int64(st, 2);
         store_copy(s.client_ip, sizeof(s.client_ip), db_col_text(st, 3));
         store_copy(s.device, sizeof(s.device), db_col_text(st, 4));
+        store_copy(s.pid, sizeof(s.pid), db_col_text(st, 5));
         s.current = s.id == current_id;
         rc = fn(&s, arg);
     }
@@ -444,9 +462,9 @@ auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
 }
 
 enum cf_rc
-auth_store_logins_each(struct db *db, int64_t user_id, const char *outcome,
-                       int64_t before, unsigned limit, auth_login_fn fn,
-                       void *arg)
+auth_store_logins_each(struct db *db, int64_t user_id, const char *user_pid,
+                       const char *outcome, int64_t before, unsigned limit,
+                       auth_login_fn fn, void *arg)
 {
     struct db_stmt *st = NULL;
     struct auth_login_info l;
@@ -454,10 +472,12 @@ auth_store_logins_each(struct db *db, int64_t user_id, const char *outcome,
     bool row = false;
 
     rc = db_prepare(db,
-                    "SELECT id, time, outcome, client_ip, device, user_id "
-                    "FROM access_log WHERE (?1 < 0 OR user_id = ?1) AND "
-                    "id < ?2 AND (?4 IS NULL OR outcome = ?4) "
-                    "ORDER BY id DESC LIMIT ?3",
+                    "SELECT a.id, a.time, a.outcome, a.client_ip, a.device, "
+                    "a.user_id, u.public_id FROM access_log a LEFT JOIN "
+                    "users u ON u.id = a.user_id WHERE (?1 < 0 OR "
+                    "a.user_id = ?1) AND (?5 IS NULL OR u.public_id = ?5) "
+                    "AND a.id < ?2 AND (?4 IS NULL OR a.outcome = ?4) "
+                    "ORDER BY a.id DESC LIMIT ?3",
                     &st);
     if (rc != CF_OK) {
         return rc;
@@ -473,6 +493,10 @@ auth_store_logins_each(struct db *db, int64_t user_id, const char *outcome,
         rc = outcome != NULL ? db_bind_text(st, 4, outcome)
                              : db_bind_null(st, 4);
     }
+    if (rc == CF_OK) {
+        rc = user_pid != NULL ? db_bind_text(st, 5, user_pid)
+                              : db_bind_null(st, 5);
+    }
     while (rc == CF_OK) {
         rc = db_step(st, &row);
         if (rc != CF_OK || !row) {
@@ -485,6 +509,7 @@ auth_store_logins_each(struct db *db, int64_t user_id, const char *outcome,
         store_copy(l.client_ip, sizeof(l.client_ip), db_col_text(st, 3));
         store_copy(l.device, sizeof(l.device), db_col_text(st, 4));
         l.user_id = db_col_int64(st, 5);
+        store_copy(l.user_pid, sizeof(l.user_pid), db_col_text(st, 6));
         rc = fn(&l, arg);
     }
     db_stmt_done(st);
@@ -492,15 +517,16 @@ auth_store_logins_each(struct db *db, int64_t user_id, const char *outcome,
 }
 
 enum cf_rc
-auth_store_sessions_delete(struct db *db, int64_t user_id, int64_t session_id,
+auth_store_sessions_delete(struct db *db, int64_t user_id, const char *pid,
                            int64_t keep_id, int64_t *count)
 {
     enum cf_rc rc;
 
-    if (session_id > 0) {
-        rc =
-            store_run(db, "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2",
-                      ARG_INT, session_id, ARG_INT, user_id, ARG_END);
+    if (pid != NULL) {
+        rc = store_run(db,
+                       "DELETE FROM sessions WHERE public_id = ?1 AND "
+                       "user_id = ?2",
+                       ARG_TEXT, pid, ARG_INT, user_id, ARG_END);
     } else {
         rc = store_run(db,
                        "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2",
@@ -889,17 +915,18 @@ store_account_row(struct db_stmt *st, struct auth_account *a,
     a->created = db_col_int64(st, 6);
     store_copy(a->last_login, sizeof(a->last_login), db_col_text(st, 7));
     *sealed = db_col_blob(st, 8, sealed_len);
+    store_copy(a->pid, sizeof(a->pid), db_col_text(st, 9));
 }
 
 #define STORE_ACCOUNT_COLS                                                     \
     "SELECT u.id, u.role, u.state, u.password_hash IS NOT NULL, "              \
     "u.totp_sealed IS NOT NULL, u.locked_until, u.created, "                   \
     "(SELECT max(time) FROM access_log a WHERE a.user_id = u.id AND "          \
-    "a.outcome = 'success'), u.email_sealed FROM users u "
+    "a.outcome = 'success'), u.email_sealed, u.public_id FROM users u "
 
 enum cf_rc
-auth_store_accounts_each(struct db *db, int64_t id, auth_store_account_fn fn,
-                         void *arg)
+auth_store_accounts_each(struct db *db, const char *pid,
+                         auth_store_account_fn fn, void *arg)
 {
     struct db_stmt *st = NULL;
     struct auth_account a;
@@ -908,12 +935,13 @@ auth_store_accounts_each(struct db *db, int64_t id, auth_store_account_fn fn,
     enum cf_rc rc;
     bool row = false;
 
-    rc = db_prepare(db,
-                    STORE_ACCOUNT_COLS "WHERE (?1 = 0 OR u.id = ?1) AND "
-                                       "u.state != 'removed' ORDER BY u.id",
-                    &st);
+    rc =
+        db_prepare(db,
+                   STORE_ACCOUNT_COLS "WHERE (?1 = '' OR u.public_id = ?1) AND "
+                                      "u.state != 'removed' ORDER BY u.id",
+                   &st);
     if (rc == CF_OK) {
-        rc = db_bind_int64(st, 1, id);
+        rc = db_bind_text(st, 1, pid != NULL ? pid : "");
     }
     while (rc == CF_OK) {
         rc = db_step(st, &row);

@@ -228,6 +228,7 @@ auth_token_get(const struct auth_ctx *ctx, const char *token,
     }
     if (rc == CF_OK) {
         snprintf(s.role, sizeof(s.role), "%s", user.role);
+        memcpy(s.user_pid, user.pid, sizeof(s.user_pid));
         s.totp = user.has_totp;
         s.mfa_ok = true; /* a token stands for a completed sign-in */
         s.via_token = true;

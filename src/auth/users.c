@@ -47,10 +47,10 @@ account_open_one(struct auth_account *a, const void *sealed, size_t len,
     return rc;
 }
 
-/* fn for each account, or (id > 0) the one account into *one. */
+/* fn for each account, or (pid not NULL) the one account into *one. */
 static enum cf_rc
 accounts_walk(const struct auth_ctx *ctx, struct db *db,
-              const struct auth_keys *k, int64_t id, auth_account_fn fn,
+              const struct auth_keys *k, const char *pid, auth_account_fn fn,
               void *arg, struct auth_account *one)
 {
     struct account_walk w = {k, {0}, fn, arg, one};
@@ -60,8 +60,9 @@ accounts_walk(const struct auth_ctx *ctx, struct db *db,
     cf_buf_init(&w.clear, 4096);
     if (one != NULL) {
         one->id = 0;
+        one->pid[0] = '\0';
     }
-    rc = auth_store_accounts_each(db, id, account_open_one, &w);
+    rc = auth_store_accounts_each(db, pid, account_open_one, &w);
     cf_buf_release(&w.clear);
     if (rc == CF_OK && one != NULL && one->id == 0) {
         rc = CF_ENOTFOUND;
@@ -81,7 +82,7 @@ auth_accounts_list(const struct auth_ctx *ctx, auth_account_fn fn, void *arg)
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = accounts_walk(ctx, db, &k, 0, fn, arg, NULL);
+        rc = accounts_walk(ctx, db, &k, NULL, fn, arg, NULL);
     }
     if (db != NULL) {
         db_pool_put(ctx->pool, db);
@@ -91,14 +92,14 @@ auth_accounts_list(const struct auth_ctx *ctx, auth_account_fn fn, void *arg)
 }
 
 enum cf_rc
-auth_account_get(const struct auth_ctx *ctx, int64_t id,
+auth_account_get(const struct auth_ctx *ctx, const char *pid,
                  struct auth_account *out)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
     enum cf_rc rc;
 
-    if (id <= 0) {
+    if (pid == NULL || strlen(pid) != AUTH_ID_LEN) {
         return CF_ENOTFOUND;
     }
     rc = auth_keys_open(ctx, &k);
@@ -106,7 +107,7 @@ auth_account_get(const struct auth_ctx *ctx, int64_t id,
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = accounts_walk(ctx, db, &k, id, NULL, NULL, out);
+        rc = accounts_walk(ctx, db, &k, pid, NULL, NULL, out);
     }
     if (db != NULL) {
         db_pool_put(ctx->pool, db);
@@ -158,6 +159,7 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
                     const char *role, struct auth_account *out)
 {
     struct auth_keys k = {0};
+    struct auth_user u;
     struct db *db = NULL;
     struct cf_buf sealed;
     char *norm = NULL;
@@ -207,7 +209,10 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
         snprintf(link, sizeof(link), "%s/setup#%s",
                  ctx->base_url != NULL ? ctx->base_url : "", token);
         auth_notify(ctx, db, &k, id, AUTH_NOTICE_INVITE, link);
-        rc = accounts_walk(ctx, db, &k, id, NULL, NULL, out);
+        rc = auth_store_user_by_id(db, id, &u);
+    }
+    if (rc == CF_OK) {
+        rc = accounts_walk(ctx, db, &k, u.pid, NULL, NULL, out);
     }
     if (db != NULL) {
         db_pool_put(ctx->pool, db);
@@ -259,7 +264,7 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
                                  active ? "active" : "disabled");
         if (rc == CF_OK && !active) {
             /* COMMITMENT B1: a disabled account keeps no way in */
-            rc = auth_store_sessions_delete(db, id, 0, 0, &ended);
+            rc = auth_store_sessions_delete(db, id, NULL, 0, &ended);
             if (rc == CF_OK) {
                 rc = auth_store_tokens_delete_all(db, id);
             }
@@ -331,7 +336,7 @@ auth_account_logout(const struct auth_ctx *ctx, int64_t id, int64_t *ended)
         rc = auth_store_user_by_id(db, id, &u);
     }
     if (rc == CF_OK) {
-        rc = auth_store_sessions_delete(db, id, 0, 0, ended);
+        rc = auth_store_sessions_delete(db, id, NULL, 0, ended);
     }
     if (rc == CF_OK) {
         rc = account_audit(db, &k, ctx, "user.logout", id, NULL);

@@ -139,5 +139,13 @@ const struct db_migration db_schema_tenant[] = {
         " set_at INTEGER NOT NULL"
         ");"
         "CREATE INDEX password_history_user ON password_history (user_id);"},
+    /* random public ids (128 bits) for accounts and sessions: what the
+     * API shows, never the row number (COMMITMENT B2) */
+    {7, "ALTER TABLE users ADD COLUMN public_id TEXT;"
+        "UPDATE users SET public_id = coffre_random_id();"
+        "CREATE UNIQUE INDEX users_public_id ON users (public_id);"
+        "ALTER TABLE sessions ADD COLUMN public_id TEXT;"
+        "UPDATE sessions SET public_id = coffre_random_id();"
+        "CREATE UNIQUE INDEX sessions_public_id ON sessions (public_id);"},
 };
 const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

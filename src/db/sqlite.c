@@ -117,11 +117,36 @@ out:
     return rc;
 }
 
+/* coffre_random_id(): 32 lower-case hex characters of fresh randomness,
+ * the public id of a row. Migrations use it to give existing rows their
+ * ids; the PostgreSQL backend defines a function of the same name. */
+static void
+db_fn_random_id(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+    char id[33];
+
+    (void)argc;
+    (void)argv;
+    if (cf_id_hex(id, 16) != CF_OK) {
+        sqlite3_result_error(c, "no randomness", -1);
+        return;
+    }
+    sqlite3_result_text(c, id, 32, SQLITE_TRANSIENT);
+}
+
 /* Connection-level hardening that is not a PRAGMA. */
 static enum cf_rc
 db_config(struct db *db)
 {
     int src = SQLITE_OK;
+
+    /* only in statements of ours, never from a schema object */
+    src = sqlite3_create_function_v2(db->sq, "coffre_random_id", 0,
+                                     SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
+                                     db_fn_random_id, NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        return db_rc_from_sqlite(db, src, "create_function");
+    }
 
     /* Defensive mode: no writable_schema or other ways to corrupt the
      * file from SQL. */

@@ -42,6 +42,26 @@ perms_json(const char *list)
     return a;
 }
 
+enum cf_rc
+http_param_id(const struct http_req *req, char out[AUTH_ID_LEN + 1])
+{
+    size_t i;
+
+    if (req->param_len != AUTH_ID_LEN) {
+        return CF_ENOTFOUND;
+    }
+    for (i = 0; i < AUTH_ID_LEN; i++) {
+        char c = req->param[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return CF_ENOTFOUND;
+        }
+        out[i] = c;
+    }
+    out[AUTH_ID_LEN] = '\0';
+    return CF_OK;
+}
+
 /* ---- GET /api/v1/permissions ------------------------------------------ */
 
 enum cf_rc
@@ -248,22 +268,12 @@ http_h_me_token_delete(struct http_req *req, struct http_resp *resp)
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     char id[AUTH_TOKEN_ID_LEN + 1];
-    size_t i;
     enum cf_rc rc;
 
-    if (req->param_len != AUTH_TOKEN_ID_LEN) {
-        return CF_ENOTFOUND;
+    rc = http_param_id(req, id);
+    if (rc == CF_OK) {
+        rc = http_auth_ctx(req, &ctx, &key);
     }
-    for (i = 0; i < AUTH_TOKEN_ID_LEN; i++) {
-        char c = req->param[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return CF_ENOTFOUND;
-        }
-        id[i] = c;
-    }
-    id[AUTH_TOKEN_ID_LEN] = '\0';
-    rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         rc = auth_token_revoke(&ctx, req->session.user_id, id);
     }
@@ -290,7 +300,7 @@ admin_login_item(const struct auth_login_info *l, const char *email, void *arg)
     w->last = l->id;
     if (o == NULL ||
         json_object_set_new(o, "user_id",
-                            l->user_id > 0 ? json_integer(l->user_id)
+                            l->user_pid[0] ? json_string(l->user_pid)
                                            : json_null()) != 0 ||
         json_object_set_new(o, "email",
                             email[0] ? json_string(email) : json_null()) != 0) {
@@ -332,7 +342,9 @@ http_h_admin_logins(struct http_req *req, struct http_resp *resp)
                                           "outcome");
     rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
-        rc = auth_admin_logins(&ctx, (int64_t)query_u64(req, "user", 0),
+        rc = auth_admin_logins(&ctx,
+                               MHD_lookup_connection_value(
+                                   req->conn, MHD_GET_ARGUMENT_KIND, "user"),
                                outcome, (int64_t)query_u64(req, "before", 0),
                                (unsigned)limit, admin_login_item, &w);
     }
@@ -357,9 +369,9 @@ account_json(const struct auth_account *a)
 
     cf_time_fmt(a->created, created);
     return json_pack(
-        "{s:I, s:s, s:s, s:s, s:b, s:b, s:o*, s:s}", "id", (json_int_t)a->id,
-        "email", a->email, "role", a->role, "state", a->state, "totp", a->totp,
-        "locked", a->locked_until > cf_time_unix(), "last_login",
+        "{s:s, s:s, s:s, s:s, s:b, s:b, s:o*, s:s}", "id", a->pid, "email",
+        a->email, "role", a->role, "state", a->state, "totp", a->totp, "locked",
+        a->locked_until > cf_time_unix(), "last_login",
         a->last_login[0] ? json_string(a->last_login) : json_null(), "created",
         created);
 }
@@ -466,19 +478,13 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
 static enum cf_rc
 admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
 {
-    char digits[24];
-    uint64_t id;
+    char pid[AUTH_ID_LEN + 1];
     enum cf_rc rc;
 
-    if (req->param_len == 0 || req->param_len >= sizeof(digits)) {
-        return CF_ENOTFOUND;
+    rc = http_param_id(req, pid);
+    if (rc == CF_OK) {
+        rc = auth_account_get(ctx, pid, a);
     }
-    memcpy(digits, req->param, req->param_len);
-    digits[req->param_len] = '\0';
-    if (cf_parse_u64(digits, 1, INT64_MAX, &id) != CF_OK) {
-        return CF_ENOTFOUND;
-    }
-    rc = auth_account_get(ctx, (int64_t)id, a);
     if (rc == CF_OK && !authz_role_covers(req->session.role, a->role)) {
         rc = http_fail(req, 403, "role_not_allowed",
                        "your role cannot manage an account with the role "
@@ -527,7 +533,7 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
                                      : AUTH_ACCOUNT_DISABLE);
     }
     if (rc == CF_OK) {
-        rc = auth_account_get(&ctx, a.id, &a);
+        rc = auth_account_get(&ctx, a.pid, &a);
     }
     cx_keyset_unref(key);
     if (rc == CF_ECONFLICT) {

@@ -432,16 +432,15 @@ http_h_me(struct http_req *req, struct http_resp *resp)
     }
     cf_time_fmt(req->session.created, created);
     cf_time_fmt(req->session.expires, expires);
-    doc =
-        json_pack("{s:{s:I, s:s, s:s, s:o*, s:b, s:b}, s:s, "
-                  "s:{s:s, s:s, s:b}, s:{s:s}}",
-                  "user", "id", (json_int_t)req->session.user_id, "email",
-                  req->session.email, "role", req->session.role, "permissions",
-                  perms, "totp", req->session.totp, "password_expired",
-                  req->session.password_expired, "csrf_token",
-                  req->session.csrf, "session", "created", created, "expires",
-                  expires, "mfa_ok", req->session.mfa_ok, "policy", "mfa",
-                  auth_mfa_policy_name(req->session.mfa_policy));
+    doc = json_pack(
+        "{s:{s:s, s:s, s:s, s:o*, s:b, s:b}, s:s, "
+        "s:{s:s, s:s, s:b}, s:{s:s}}",
+        "user", "id", req->session.user_pid, "email", req->session.email,
+        "role", req->session.role, "permissions", perms, "totp",
+        req->session.totp, "password_expired", req->session.password_expired,
+        "csrf_token", req->session.csrf, "session", "created", created,
+        "expires", expires, "mfa_ok", req->session.mfa_ok, "policy", "mfa",
+        auth_mfa_policy_name(req->session.mfa_policy));
     if (doc == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
@@ -461,10 +460,10 @@ session_item(const struct auth_session_info *s, void *arg)
     cf_time_fmt(s->created, created);
     cf_time_fmt(s->last_seen, seen);
     return json_array_append_new(
-               arg, json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id",
-                              (json_int_t)s->id, "created", created,
-                              "last_seen", seen, "client_ip", s->client_ip,
-                              "device", s->device, "current", s->current)) == 0
+               arg, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id", s->pid,
+                              "created", created, "last_seen", seen,
+                              "client_ip", s->client_ip, "device", s->device,
+                              "current", s->current)) == 0
                ? CF_OK
                : CF_ERR(CF_ENOMEM);
 }
@@ -496,9 +495,10 @@ http_h_me_sessions(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
-/* End one session (DELETE .../sessions/{id}) or all the others. */
+/* End one session (DELETE .../sessions/{id}, pid) or all the others
+ * (pid NULL). */
 static enum cf_rc
-me_revoke(struct http_req *req, struct http_resp *resp, int64_t id)
+me_revoke(struct http_req *req, struct http_resp *resp, const char *pid)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
@@ -508,14 +508,14 @@ me_revoke(struct http_req *req, struct http_resp *resp, int64_t id)
 
     rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
-        rc = auth_sessions_revoke(&ctx, req->session.user_id, id,
+        rc = auth_sessions_revoke(&ctx, req->session.user_id, pid,
                                   req->session.id, &ended);
     }
     cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
-    if (id == req->session.id) {
+    if (pid != NULL && strcmp(pid, req->session.pid) == 0) {
         snprintf(resp->cookie, sizeof(resp->cookie),
                  SESSION_COOKIE "=; Path=/; Secure; HttpOnly; "
                                 "SameSite=Strict; Max-Age=0");
@@ -529,25 +529,20 @@ me_revoke(struct http_req *req, struct http_resp *resp, int64_t id)
 enum cf_rc
 http_h_me_session_delete(struct http_req *req, struct http_resp *resp)
 {
-    char digits[24];
-    uint64_t id;
+    char pid[AUTH_ID_LEN + 1];
+    enum cf_rc rc;
 
-    if (req->param_len == 0 || req->param_len >= sizeof(digits)) {
-        return CF_ENOTFOUND;
+    rc = http_param_id(req, pid);
+    if (rc != CF_OK) {
+        return rc;
     }
-    memcpy(digits, req->param, req->param_len);
-    digits[req->param_len] = '\0';
-    if (cf_parse_u64(digits, 1, INT64_MAX, &id) != CF_OK) {
-        return http_fail(req, 400, "bad_request",
-                         "a session id is a positive number");
-    }
-    return me_revoke(req, resp, (int64_t)id);
+    return me_revoke(req, resp, pid);
 }
 
 enum cf_rc
 http_h_me_sessions_delete(struct http_req *req, struct http_resp *resp)
 {
-    return me_revoke(req, resp, 0);
+    return me_revoke(req, resp, NULL);
 }
 
 struct logins_walk {

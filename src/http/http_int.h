@@ -308,6 +308,10 @@ CF_MUST_CHECK enum cf_rc http_require_step_up(struct http_req *req);
 /* Record in the tenant's audit trail that req's principal was refused
  * (COMMITMENT A12); failures are logged, never answered. */
 void http_admin_refused(struct http_req *req, const char *action);
+/* The {id} path parameter as a public id (32 lower-case hex characters);
+ * CF_ENOTFOUND otherwise: a malformed id is a missing object (404). */
+CF_MUST_CHECK enum cf_rc http_param_id(const struct http_req *req,
+                                       char out[AUTH_ID_LEN + 1]);
 /* One access-journal line as JSON {id, time, outcome, client_ip, device}. */
 json_t *http_login_json(const struct auth_login_info *l);
 CF_MUST_CHECK enum cf_rc http_token_authenticate(struct http_req *req,

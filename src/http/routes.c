@@ -130,7 +130,7 @@ static const struct http_input token_input = {
 };
 
 static const struct http_field admin_logins_query[] = {
-    {"user", HTTP_T_INT, (size_t)INT64_MAX, false, "only this account's lines"},
+    {"user", HTTP_T_STRING, 32, false, "only this account's lines (its id)"},
     {"outcome", HTTP_T_STRING, 16, false,
      "only lines with this outcome (success, bad_password, locked, ...)"},
     {"before", HTTP_T_INT, (size_t)INT64_MAX, false,

@@ -897,11 +897,11 @@ http_server_stop(struct http_server *srv, unsigned wait_ms)
         return;
     }
     if (srv->daemon != NULL) {
+        /* the listen socket is ours once quiesced, but MHD's threads may
+         * still have it in their epoll set: close it only after the
+         * daemon stopped (closing it first made MHD abort now and then) */
         MHD_socket s = MHD_quiesce_daemon(srv->daemon);
 
-        if (s != MHD_INVALID_SOCKET) {
-            close(s);
-        }
         while (atomic_load(&srv->inflight) > 0 && waited < wait_ms) {
             usleep(10 * 1000);
             waited += 10;
@@ -910,6 +910,9 @@ http_server_stop(struct http_server *srv, unsigned wait_ms)
             cf_log_warn("stopping with requests in flight");
         }
         MHD_stop_daemon(srv->daemon);
+        if (s != MHD_INVALID_SOCKET) {
+            close(s);
+        }
     }
     if (srv->redirect != NULL) {
         MHD_stop_daemon(srv->redirect);

@@ -13,7 +13,7 @@ import secrets
 import sqlite3
 import time
 
-from test_auth import COOKIE, UA_FIREFOX, do_setup, query
+from test_auth import COOKIE, UA_FIREFOX, assert_public_id, do_setup, query
 from test_tokens import Account as TokenAccount
 
 USERS = "/api/v1/admin/users"
@@ -72,9 +72,14 @@ def sql(db_path, statement, *args):
         con.close()
 
 
-def count(db_path, table, user_id):
+# the row number of the account of public id ?N (rows keep integer ids)
+ROW_OF_1 = "(SELECT id FROM users WHERE public_id = ?1)"
+
+
+def count(db_path, table, public_id):
+    """Rows of TABLE that belong to the account of PUBLIC_ID."""
     return query(db_path, f"SELECT count(*) AS n FROM {table} "
-                 "WHERE user_id = ?", user_id)[0]["n"]
+                 f"WHERE user_id = {ROW_OF_1}", public_id)[0]["n"]
 
 
 class Account(TokenAccount):
@@ -98,8 +103,8 @@ class Account(TokenAccount):
 
     def age_proof(self, db_path, seconds=600):
         """Make every proof of identity of this account SECONDS older."""
-        sql(db_path, "UPDATE sessions SET auth_at = auth_at - ? "
-            "WHERE user_id = ?", seconds, self.id)
+        sql(db_path, "UPDATE sessions SET auth_at = auth_at - ?2 "
+            f"WHERE user_id = {ROW_OF_1}", self.id, seconds)
 
     def token(self, permissions, name="admin script"):
         """A new API token (the session proved itself recently)."""
@@ -144,12 +149,15 @@ def invite_ok(actor, sink, email, role):
     before = len(invitations(sink, email, actor.tenant))
     r = invite(actor, email, role)
     assert r.status_code == 201, r.text
+    user = r.json()["user"]
+    assert_public_id(user.get("id"))
     token = invitation_token(sink, actor.srv, email, before, actor.tenant)
-    return r.json()["user"], token
+    return user, token
 
 
 def join(actor, sink, email, role, password=None):
-    """Invite EMAIL with ROLE, complete the link, sign in: an Account."""
+    """Invite EMAIL with ROLE, complete the link, sign in: an Account,
+    whose id (GET /api/v1/me) is the invited account's id."""
     password = password or strong_password()
     user, token = invite_ok(actor, sink, email, role)
     r = do_setup(actor.srv, token, password, tenant=actor.tenant)
@@ -165,5 +173,9 @@ def listed(actor):
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"users"}, body
-    return {u["id"]: u for u in body["users"]}
+    for u in body["users"]:
+        assert_public_id(u.get("id"))
+    out = {u["id"]: u for u in body["users"]}
+    assert len(out) == len(body["users"]), body   # no id twice
+    return out
 

@@ -100,7 +100,10 @@ def pytest_configure(config):
         "filterwarnings", "ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
+    # last: after an early stop (-x) the module fixtures are torn down in
+    # an earlier pytest_sessionfinish, and they still read their logs
     if os.environ.get("COFFRE_TEST_KEEP"):
         return
     for root in _TEMP_ROOTS:

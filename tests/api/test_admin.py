@@ -12,6 +12,7 @@ tries the routes under each policy. Logins are counted (Argon2id).
 """
 
 import re
+import secrets
 import time
 
 import pytest
@@ -144,6 +145,9 @@ def test_journal_of_every_account(srv, admin, other):
     for x in lines:
         assert set(x) == LINE_KEYS, x
         assert x["client_ip"] == "127.0.0.1", x
+        # the account's public id, never its row number
+        assert x["user_id"] is None or re.match(r"^[0-9a-f]{32}$",
+                                                x["user_id"]), x
         assert isinstance(x["time"], str) and x["time"], x
     ids = [x["id"] for x in lines]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
@@ -175,7 +179,14 @@ def test_journal_filters(srv, admin, other):
     assert both and all(x["outcome"] == "success" and x["user_id"] == other.id
                         for x in both), both
     assert logins(admin, "?outcome=no_such_outcome")["logins"] == []
-    assert logins(admin, "?user=999999")["logins"] == []
+    # an id that is no account's selects nothing, whatever its form; so
+    # do the row number of an account and its id misspelt
+    upper = other.id.upper()
+    if upper == other.id:  # all digits
+        upper = "A" + upper[1:]
+    for uid in ("999999", "0" * 32, secrets.token_hex(16), "abc",
+                str(other.row), upper, other.id[:-1]):
+        assert logins(admin, f"?user={uid}")["logins"] == [], uid
 
 
 def test_journal_paging(srv, admin, other):
@@ -210,7 +221,7 @@ def test_journal_paging(srv, admin, other):
 def test_journal_bad_query(srv, admin):
     for qs, code in (("?limit=0", None), ("?limit=101", None),
                      ("?limit=-1", None), ("?limit=abc", None),
-                     ("?user=abc", None), ("?before=x", None),
+                     ("?user=" + "a" * 33, None), ("?before=x", None),
                      ("?outcome=" + "a" * 17, None),
                      ("?foo=1", "unknown_parameter"),
                      ("?limit=10&role=owner", "unknown_parameter")):
@@ -235,7 +246,7 @@ def test_unlock(srv, admin, other):
                      "invalid_credentials")
     assert_error(login(srv, OTHER, PW_NEW), 401, "invalid_credentials")
     (u,) = query(srv.db, "SELECT failed_count, locked_until FROM users "
-                 "WHERE id = ?", other.id)
+                 "WHERE public_id = ?", other.id)
     assert u["locked_until"] > time.time(), u
     path = f"/api/v1/admin/users/{other.id}/unlock"
     # B5: the cookie session needs the CSRF token and a same origin
@@ -250,12 +261,13 @@ def test_unlock(srv, admin, other):
     assert r.status_code == 200, r.text
     assert r.json() == {"ok": True}
     (u,) = query(srv.db, "SELECT failed_count, locked_until FROM users "
-                 "WHERE id = ?", other.id)
+                 "WHERE public_id = ?", other.id)
     assert u["failed_count"] == 0 and u["locked_until"] <= time.time(), u
     rows = query(srv.db, "SELECT * FROM audit_events ORDER BY seq")[events:]
     assert [r["action"] for r in rows] == ["user.unlock"], rows
-    assert rows[0]["principal"] == f"user:{admin.id}", rows[0]
-    assert rows[0]["target"] == f"user:{other.id}", rows[0]
+    # the audit trail names accounts by row number (internal)
+    assert rows[0]["principal"] == f"user:{admin.row}", rows[0]
+    assert rows[0]["target"] == f"user:{other.row}", rows[0]
     assert rows[0]["outcome"] == "success", rows[0]
     assert rows[0]["client_ip"] == "127.0.0.1", rows[0]
     tok = login_ok(srv, OTHER, PW_NEW)
@@ -270,7 +282,9 @@ def test_unlock(srv, admin, other):
 def test_unlock_unknown_or_malformed_id(srv, admin):
     events = len(query(srv.db, "SELECT seq FROM audit_events"))
     for bad in ("999999", "0", "-1", "abc", "1x", "1.0", "0x1",
-                "99999999999999999999999", "%20" + str(admin.id)):
+                "99999999999999999999999", "%20" + admin.id,
+                "%20" + admin.id[1:], "0" * 32, secrets.token_hex(16),
+                str(admin.row), admin.id + "0", admin.id[:-1]):
         r = admin.call("POST", f"/api/v1/admin/users/{bad}/unlock", body={})
         assert r.status_code == 404, (bad, r.status_code, r.text)
         assert_error(r, 404, "not_found")

@@ -40,6 +40,8 @@ PW_NEW = "Lanterne-Bisou-orage-1291-pelican"
 UNKNOWN = "nobody@acme.example"
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# public ids of accounts, sessions and API tokens (COMMITMENT B2)
+ID_RE = re.compile(r"^[0-9a-f]{32}$")
 SETUP_RE = re.compile(r"^setup: https://([^/\s]+)/setup#(\S+)$", re.M)
 HEX64_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 REQUEST_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -177,6 +179,32 @@ def query(db_path, sql, *args):
         return [dict(row) for row in con.execute(sql, args)]
     finally:
         con.close()
+
+
+def tenant_db(data, slug):
+    """The tenant database of SLUG under the data directory DATA."""
+    rows = query(Path(data) / "control.db",
+                 "SELECT id FROM tenants WHERE slug = ?", slug)
+    assert len(rows) == 1, (slug, rows)
+    return Path(data) / "tenants" / str(rows[0]["id"]) / "tenant.db"
+
+
+def row_of(db_path, public_id, table="users"):
+    """The row number behind the public id of an account (or of a
+    session, TABLE sessions): internal, never shown by the API."""
+    rows = query(db_path, f"SELECT id FROM {table} WHERE public_id = ?",
+                 public_id)
+    assert len(rows) == 1, (table, public_id, rows)
+    return rows[0]["id"]
+
+
+def assert_public_id(value, row=None):
+    """VALUE is a public id: 32 lower-case hex characters (128 random
+    bits), and not the row number ROW in any spelling."""
+    assert isinstance(value, str) and ID_RE.match(value), (
+        f"not a public id (32 lower-case hex characters): {value!r}")
+    if row is not None:
+        assert value != str(row) and int(value, 16) != row, (value, row)
 
 
 def b64url_bytes(token):
@@ -382,8 +410,9 @@ def test_me_shape(ids, owner_token):
     assert len(user["permissions"]) == 11 and "tenant.delete" in user["permissions"]
     assert user["totp"] is False
     assert user["password_expired"] is False
-    assert isinstance(user["id"], int) and not isinstance(user["id"], bool)
-    assert user["id"] > 0
+    # COMMITMENT B2: a random public id, not the row number
+    assert_public_id(user["id"],
+                     row=row_of(tenant_db(ids.data, "acme"), user["id"]))
     assert user["email"] == OWNER
     assert user["role"] == "owner"
     assert isinstance(body["csrf_token"], str) and HEX64_RE.match(body["csrf_token"]), body
@@ -558,7 +587,9 @@ def test_access_log_records_every_attempt(journal):
     outcomes = [r["outcome"] for r in rows]
     assert outcomes == (["success", "success", "logout", "unknown_user"]
                         + ["bad_password"] * 5 + ["locked"]), outcomes
-    uid = journal["user_id"]
+    # the journal keeps the row number; the API showed the public id
+    assert_public_id(journal["user_id"])
+    uid = row_of(journal["db"], journal["user_id"])
     for r in rows:
         assert r["client_ip"] == "127.0.0.1", r
         assert r["user_agent"] == UA_FIREFOX, r

@@ -24,10 +24,11 @@ built-in roles"; ARCHITECTURE.md, "The path of a request"):
 - a catalogue permission: 401 as above; 403 `forbidden` when the role
   lacks it (or the token does not carry it); allowed otherwise.
 "Allowed" means the request went past authorization: not 401, not 403,
-no server error. The requests are harmless: ids that name nothing
-(999999, 32 zero hex digits) and `{}` bodies, so an allowed principal
-gets 400 or 404 where a route would change something. POST
-/api/v1/auth/logout is sent with a throw-away session of the account.
+no server error. The requests are harmless: ids that name nothing (32
+zero hex digits, the form of every public id) and `{}` bodies, so an
+allowed principal gets 400 or 404 where a route would change something.
+POST /api/v1/auth/logout is sent with a throw-away session of the
+account.
 
 The accounts are made the way an administrator makes them: invited by
 the owner, the link read from a real SMTP sink. Tenant acme's 2FA policy
@@ -63,9 +64,9 @@ SESSION_PERMS = ("session", "session.partial")
 # Keep it short: every entry is a hole in the matrix.
 SKIPPED = {}
 
-# Path parameters: values that name nothing.
-NO_SUCH_TOKEN = "0" * 32
-NO_SUCH_ID = "999999"
+# Path parameters: values that name nothing. Accounts, sessions and API
+# tokens all have ids of 32 lower-case hex characters (COMMITMENT B2).
+NO_SUCH_ID = "0" * 32
 NO_SUCH_ASSET = "no-such-asset.css"
 # Bodies beyond `{}`: PATCH with an empty object answers 400 before the
 # account is looked up; a state makes it reach the (unknown) id.
@@ -78,10 +79,7 @@ ALLOW = "allow"
 def fill(path):
     """PATH with each {param} replaced by a value that names nothing."""
     out = path
-    if "{id}" in out:
-        out = out.replace("{id}", NO_SUCH_TOKEN
-                          if out.startswith("/api/v1/me/tokens/")
-                          else NO_SUCH_ID)
+    out = out.replace("{id}", NO_SUCH_ID)
     out = out.replace("{path}", NO_SUCH_ASSET)
     assert "{" not in out, (
         f"{path}: no harmless value for its parameter; add one to fill()")

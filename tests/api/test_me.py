@@ -4,11 +4,14 @@ journal read by its owner (COMMITMENT C1), the password changed with the
 current one, other sessions ended (COMMITMENT A2, A4). Every state change
 needs the CSRF token; nothing crosses to another account or tenant."""
 
+import secrets
+
 import pytest
 
 from conftest import assert_clean_stop, assert_error, start_server
-from test_auth import (OWNER, PW_OWNER, UA_FIREFOX, call, create_tenant_with_owner,
-                       csrf_of, do_setup, login_ok, me, new_server, strength_of)
+from test_auth import (OWNER, PW_OWNER, UA_FIREFOX, assert_public_id, call,
+                       create_tenant_with_owner, csrf_of, do_setup, login_ok,
+                       me, new_server, row_of, strength_of, tenant_db)
 
 PW_NEW = "Marmotte-plage-soleil-88-quinoa"
 SECOND = "second@acme.example"
@@ -37,6 +40,18 @@ def delete(s, path, token, csrf=None):
     return call(s, "DELETE", path, token=token, csrf=csrf)
 
 
+def sessions_of(s, token):
+    r = call(s, "GET", "/api/v1/me/sessions", token=token)
+    assert r.status_code == 200, r.text
+    return r.json()["sessions"]
+
+
+def current_id(s, token):
+    """The public id of the session of TOKEN, as its own list shows it."""
+    (mine,) = [x["id"] for x in sessions_of(s, token) if x["current"]]
+    return mine
+
+
 def test_sessions_listed_and_ended(srv):
     a = login_ok(srv, OWNER, PW_OWNER)
     b = login_ok(srv, OWNER, PW_OWNER)
@@ -49,8 +64,14 @@ def test_sessions_listed_and_ended(srv):
     assert all(x["device"] == "Firefox on Linux" for x in sessions)
     assert all(x["client_ip"] == "127.0.0.1" for x in sessions)
     ids = {x["id"] for x in sessions}
-    mine = next(x["id"] for x in sessions if x["current"])
-    b_id = max(ids - {mine})
+    assert len(ids) == len(sessions), sessions
+    # COMMITMENT B2: random public ids, never the row numbers
+    db = tenant_db(srv.data, "acme")
+    for x in sessions:
+        assert_public_id(x["id"], row=row_of(db, x["id"], table="sessions"))
+    mine = current_id(srv, a)
+    b_id = current_id(srv, b)
+    assert {mine, b_id} <= ids and mine != b_id, (mine, b_id, ids)
     # no token of any kind in the list
     assert a not in r.text and b not in r.text
     # another account's session id cannot be ended from here
@@ -68,8 +89,46 @@ def test_sessions_listed_and_ended(srv):
     assert r.status_code == 200 and r.json() == {"ended": 1}, r.text
     assert me(srv, b).status_code == 401
     assert me(srv, a).status_code == 200
-    assert_error(delete(srv, "/api/v1/me/sessions/abc", a, csrf), 400,
-                 "bad_request")
+    assert b_id not in {x["id"] for x in sessions_of(srv, a)}
+    # gone: its id is now unknown
+    assert_error(delete(srv, f"/api/v1/me/sessions/{b_id}", a, csrf), 404,
+                 "not_found")
+
+
+def test_malformed_or_unknown_session_ids(srv):
+    """A malformed id answers like an unknown one: 404 not_found, and no
+    session ends; the row number of a live session is no id of it."""
+    a = login_ok(srv, OWNER, PW_OWNER)
+    c = login_ok(srv, OWNER, PW_OWNER)
+    csrf = csrf_of(srv, a)
+    c_id = current_id(srv, c)
+    c_row = row_of(tenant_db(srv.data, "acme"), c_id, table="sessions")
+    upper = c_id.upper() if c_id.upper() != c_id else "A" + c_id[1:]
+    first = None
+    for bad in ("abc", "1", "0", "-1", str(c_row), format(c_row, "032x"),
+                "0" * 32, secrets.token_hex(16), upper, c_id[:-1],
+                c_id + "0", "%20" + c_id[1:], c_id[:16] + "-" + c_id[17:],
+                "x" * 200):
+        r = delete(srv, f"/api/v1/me/sessions/{bad}", a, csrf)
+        assert r.status_code == 404, (bad, r.status_code, r.text)
+        assert_error(r, 404, "not_found")
+        first = first or r.json()
+        assert r.json() == first, (bad, r.text)
+    assert me(srv, a).status_code == 200
+    assert me(srv, c).status_code == 200
+    r = delete(srv, f"/api/v1/me/sessions/{c_id}", a, csrf)
+    assert r.status_code == 200 and r.json() == {"ended": 1}, r.text
+    assert me(srv, c).status_code == 401
+
+
+def test_ending_the_current_session_by_its_id(srv):
+    a = login_ok(srv, OWNER, PW_OWNER)
+    r = delete(srv, f"/api/v1/me/sessions/{current_id(srv, a)}", a,
+               csrf_of(srv, a))
+    assert r.status_code == 200 and r.json() == {"ended": 1}, r.text
+    cookies = r.raw.headers.getlist("Set-Cookie")
+    assert len(cookies) == 1 and "max-age=0" in cookies[0].lower(), cookies
+    assert me(srv, a).status_code == 401
 
 
 def test_end_all_other_sessions(srv):

@@ -23,8 +23,9 @@ import pytest
 
 from conftest import assert_clean_stop, assert_error, error_of, start_server
 from test_auth import (BETA_OWNER, OTHER, OWNER, PW_BETA, PW_NEW, PW_OWNER,
-                       add_owner, b64url_bytes, call, create_tenant_with_owner,
-                       db_bytes, do_setup, login_ok, me, new_server, query)
+                       add_owner, assert_public_id, b64url_bytes, call,
+                       create_tenant_with_owner, db_bytes, do_setup, login_ok,
+                       me, new_server, query, row_of, tenant_db)
 from test_totp import totp
 
 PAT_RE = re.compile(r"^coffre_pat_[A-Za-z0-9_-]{43}$")
@@ -74,7 +75,9 @@ def sql(srv, statement, *args):
 
 
 class Account:
-    """A signed-in account: its session cookie, CSRF token and id."""
+    """A signed-in account: its session cookie, CSRF token and id (the
+    public id the API shows); `row` is its row number in the tenant
+    database, for the tests that read or change rows."""
 
     def __init__(self, srv, email, password, tenant="acme"):
         self.srv = srv
@@ -86,6 +89,15 @@ class Account:
         assert r.status_code == 200, r.text
         self.csrf = r.json()["csrf_token"]
         self.id = r.json()["user"]["id"]
+        assert_public_id(self.id)
+
+    @property
+    def db(self):
+        return tenant_db(self.srv.data, self.tenant)
+
+    @property
+    def row(self):
+        return row_of(self.db, self.id)
 
     def call(self, method, path, body=None, csrf=True):
         return call(self.srv, method, path, tenant=self.tenant,
@@ -228,7 +240,7 @@ def test_token_is_not_in_the_database_nor_the_log(srv, owner):
     # the scan does see the table: the permission list is kept in clear
     assert b"audit.read" in blob
     (row,) = query(srv.db, "SELECT * FROM api_tokens WHERE id = ?", body["id"])
-    assert row["user_id"] == owner.id, row
+    assert row["user_id"] == owner.row, row
     log = srv.log_text()
     assert '"route":"/api/v1/admin/logins"' in log, "no request line to judge"
     assert len(srv.made) >= 1
@@ -309,7 +321,7 @@ def test_role_must_still_hold_the_permission(srv, other):
     tok = other.create_ok(name="both",
                           permissions=["user.manage", "audit.read"])["token"]
     unlock = f"/api/v1/admin/users/{other.id}/unlock"
-    sql(srv, "UPDATE users SET role = 'auditor' WHERE id = ?", other.id)
+    sql(srv, "UPDATE users SET role = 'auditor' WHERE id = ?", other.row)
     try:
         assert_error(bearer(srv, "POST", unlock, tok, body={}), 403,
                      "forbidden")
@@ -323,7 +335,7 @@ def test_role_must_still_hold_the_permission(srv, other):
                      403, "permission_not_held")
         assert tokens_count(srv) == n
     finally:
-        sql(srv, "UPDATE users SET role = 'owner' WHERE id = ?", other.id)
+        sql(srv, "UPDATE users SET role = 'owner' WHERE id = ?", other.row)
     r = bearer(srv, "POST", unlock, tok, body={})
     assert r.status_code == 200, r.text
 
@@ -335,17 +347,17 @@ def test_no_csrf_needed_with_a_token(srv, owner, other):
     tok = owner.create_ok(name="unlocker", permissions=["user.manage"])["token"]
     path = f"/api/v1/admin/users/{other.id}/unlock"
     sql(srv, "UPDATE users SET failed_count = 7, locked_until = ? WHERE id = ?",
-        int(time.time()) + 3600, other.id)
+        int(time.time()) + 3600, other.row)
     try:
         r = bearer(srv, "POST", path, tok, body={})
         assert r.status_code == 200, r.text
         assert r.json() == {"ok": True}
         (u,) = query(srv.db, "SELECT failed_count, locked_until FROM users "
-                     "WHERE id = ?", other.id)
+                     "WHERE id = ?", other.row)
         assert u["failed_count"] == 0 and u["locked_until"] <= time.time(), u
     finally:
         sql(srv, "UPDATE users SET failed_count = 0, locked_until = 0 "
-            "WHERE id = ?", other.id)
+            "WHERE id = ?", other.row)
     r = bearer(srv, "POST", path, tok, body={},
                headers={"Origin": "https://evil.example"})
     assert r.status_code == 200, r.text
@@ -353,7 +365,7 @@ def test_no_csrf_needed_with_a_token(srv, owner, other):
     rows = query(srv.db, "SELECT principal, target FROM audit_events "
                  "WHERE action = 'user.unlock' ORDER BY seq")
     assert rows, rows
-    assert rows[-1]["target"] == f"user:{other.id}", rows[-1]
+    assert rows[-1]["target"] == f"user:{other.row}", rows[-1]
     assert rows[-1]["principal"].startswith("token:"), rows[-1]
 
 
@@ -454,12 +466,12 @@ def test_expired_token(srv, owner):
 def test_token_of_a_disabled_account(srv, other):
     tok = other.create_ok(name="disabled", permissions=["doc.read"])["token"]
     assert bearer(srv, "GET", PERMISSIONS, tok).status_code == 200
-    sql(srv, "UPDATE users SET state = 'disabled' WHERE id = ?", other.id)
+    sql(srv, "UPDATE users SET state = 'disabled' WHERE id = ?", other.row)
     try:
         assert_error(bearer(srv, "GET", PERMISSIONS, tok), 401,
                      "unauthorized")
     finally:
-        sql(srv, "UPDATE users SET state = 'active' WHERE id = ?", other.id)
+        sql(srv, "UPDATE users SET state = 'active' WHERE id = ?", other.row)
     assert bearer(srv, "GET", PERMISSIONS, tok).status_code == 200
 
 
@@ -525,7 +537,7 @@ def test_create_needs_step_up(srv, other):
     needs a proof of identity from the last 5 minutes."""
     # age this account's newest session (its login) past 5 minutes
     sql(srv, "UPDATE sessions SET auth_at = auth_at - 600 WHERE id = "
-        "(SELECT max(id) FROM sessions WHERE user_id = ?)", other.id)
+        "(SELECT max(id) FROM sessions WHERE user_id = ?)", other.row)
     n = tokens_count(srv)
     # the input is judged first: a bad request says what is wrong with it
     assert_error(other.create(name="late", permissions=["doc.reed"]), 400,
@@ -677,8 +689,9 @@ def test_audit_events(srv, owner):
     assert [r["action"] for r in new] == ["token.create", "token.revoke"], new
     for r in new:
         assert r["outcome"] == "success", r
-        assert r["principal"] == f"user:{owner.id}", r
-        assert r["target"] == f"user:{owner.id}", r
+        # audit events name the row number (internal, never shown)
+        assert r["principal"] == f"user:{owner.row}", r
+        assert r["target"] == f"user:{owner.row}", r
         assert r["client_ip"] == "127.0.0.1", r
         assert r["request_id"] and re.match(r"^[0-9a-f]{32}$",
                                             r["request_id"]), r

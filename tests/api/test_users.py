@@ -15,18 +15,20 @@ costs about 100 ms a login or a setup, so logins are counted.
 """
 
 import re
+import secrets
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from accounts import (CATALOGUE, INVITE_TTL_S, USERS, Account, count,
-                      invitation_token, invitations, invite, invite_ok, join,
-                      listed, send, sql, strong_password)
+from accounts import (CATALOGUE, INVITE_TTL_S, ROW_OF_1, USERS, Account,
+                      count, invitation_token, invitations, invite, invite_ok,
+                      join, listed, send, sql, strong_password)
 from conftest import assert_clean_stop, assert_error, start_server
 from mailsink import MailSink
-from test_auth import (OWNER, PW_OWNER, create_tenant_with_owner, do_setup,
-                       login, login_ok, me, new_server, query, session_token)
+from test_auth import (OWNER, PW_OWNER, assert_public_id,
+                       create_tenant_with_owner, do_setup, login, login_ok, me,
+                       new_server, query, row_of, session_token)
 
 ACCOUNT_KEYS = {"id", "email", "role", "state", "totp", "locked",
                 "last_login", "created"}
@@ -88,12 +90,21 @@ def admin(srv, sink, owner):
 # ---------------------------------------------------------------- helpers
 
 def events(srv, action, target_id):
+    """The events ACTION on the account of public id TARGET_ID: the audit
+    trail names accounts by row number (user:<row>), an internal id."""
     return query(srv.db, "SELECT * FROM audit_events WHERE action = ? AND "
-                 "target = ? ORDER BY seq", action, f"user:{target_id}")
+                 "target = ? ORDER BY seq", action,
+                 f"user:{row_of(srv.db, target_id)}")
+
+
+def by(actor):
+    """The audit principal of an Account acting with its session."""
+    return f"user:{actor.row}"
 
 
 def assert_event(srv, action, target_id, principal, n=1):
-    """Exactly N events ACTION on user:TARGET_ID, the last by PRINCIPAL."""
+    """Exactly N events ACTION on the account TARGET_ID (public id), the
+    last by PRINCIPAL."""
     rows = events(srv, action, target_id)
     assert len(rows) == n, (action, target_id, rows)
     ev = rows[-1]
@@ -105,10 +116,11 @@ def assert_event(srv, action, target_id, principal, n=1):
 
 
 def user_row(srv, uid):
+    """The row of the account of public id UID."""
     rows = query(srv.db, "SELECT role, state, "
                  "password_hash IS NOT NULL AS pw, "
-                 "totp_sealed IS NOT NULL AS totp FROM users WHERE id = ?",
-                 uid)
+                 "totp_sealed IS NOT NULL AS totp FROM users "
+                 "WHERE public_id = ?", uid)
     return rows[0] if rows else None
 
 
@@ -145,16 +157,19 @@ def test_list_shape(srv, sink, owner, admin):
     invited, _ = invite_ok(owner, sink, "Shape@Acme.Example", "guest")
     lock = join(owner, sink, "locked@acme.example", "member")
     users = listed(owner)
-    assert list(users) == sorted(users), "oldest first"
-    for u in users.values():
+    # oldest first: in the order the rows were made
+    rows = [row_of(srv.db, i) for i in users]
+    assert rows == sorted(rows), "oldest first"
+    for u, row in zip(users.values(), rows):
         assert set(u) == ACCOUNT_KEYS, u
-        assert isinstance(u["id"], int) and not isinstance(u["id"], bool), u
+        # COMMITMENT B2: a random public id, never the row number
+        assert_public_id(u["id"], row=row)
         assert u["state"] in ("active", "invited", "disabled"), u
         assert isinstance(u["totp"], bool) and isinstance(u["locked"], bool)
         parse_time(u["created"])
         if u["last_login"] is not None:
             parse_time(u["last_login"])
-    created = [users[i]["created"] for i in sorted(users)]
+    created = [u["created"] for u in users.values()]
     assert created == sorted(created), created
 
     me_ = users[owner.id]
@@ -174,12 +189,13 @@ def test_list_shape(srv, sink, owner, admin):
                - datetime.now(timezone.utc)) < timedelta(minutes=1), new
 
     assert users[lock.id]["locked"] is False
-    sql(srv.db, "UPDATE users SET locked_until = ? WHERE id = ?",
+    sql(srv.db, "UPDATE users SET locked_until = ? WHERE public_id = ?",
         int(time.time()) + 600, lock.id)
     try:
         assert listed(owner)[lock.id]["locked"] is True
     finally:
-        sql(srv.db, "UPDATE users SET locked_until = 0 WHERE id = ?", lock.id)
+        sql(srv.db, "UPDATE users SET locked_until = 0 WHERE public_id = ?",
+            lock.id)
     assert listed(owner)[lock.id]["locked"] is False
 
 
@@ -222,7 +238,7 @@ def test_invite_mail_and_join(srv, sink, owner):
     # single use
     assert_error(do_setup(srv, token, strong_password()), 400, "invalid_token")
 
-    assert_event(srv, "user.invite", user["id"], f"user:{owner.id}")
+    assert_event(srv, "user.invite", user["id"], by(owner))
 
 
 def test_invited_admin_needs_16_characters(srv, sink, owner):
@@ -280,19 +296,19 @@ def test_admin_cannot_invite_an_owner(srv, sink, admin):
     assert listed(admin) == before
     user, _ = invite_ok(admin, sink, "peer.admin@acme.example", "admin")
     assert user["role"] == "admin"
-    assert_event(srv, "user.invite", user["id"], f"user:{admin.id}")
+    assert_event(srv, "user.invite", user["id"], by(admin))
 
 
 def test_invitation_expires_after_7_days(srv, sink, owner):
     email = "late@acme.example"
     user, token = invite_ok(owner, sink, email, "member")
-    (link,) = query(srv.db, "SELECT * FROM user_links WHERE user_id = ?",
-                    user["id"])
+    (link,) = query(srv.db, "SELECT * FROM user_links WHERE user_id = "
+                    + ROW_OF_1, user["id"])
     assert link["purpose"] == "invite", link
     assert abs(link["expires"] - link["created"] - INVITE_TTL_S) <= 2, link
     assert abs(link["expires"] - (time.time() + INVITE_TTL_S)) < 120, link
-    sql(srv.db, "UPDATE user_links SET expires = ? WHERE user_id = ?",
-        int(time.time()) - 1, user["id"])
+    sql(srv.db, "UPDATE user_links SET expires = ?2 WHERE user_id = "
+        + ROW_OF_1, user["id"], int(time.time()) - 1)
     assert_error(do_setup(srv, token, PW14), 400, "invalid_token")
     assert listed(owner)[user["id"]]["state"] == "invited"
     assert_error(login(srv, email, PW14), 401, "invalid_credentials")
@@ -309,7 +325,7 @@ def test_patch_role(srv, sink, owner):
     assert u["role"] == "guest" and u["id"] == m["id"], u
     assert set(u) == ACCOUNT_KEYS
     assert listed(owner)[m["id"]]["role"] == "guest"
-    ev = assert_event(srv, "user.role", m["id"], f"user:{owner.id}")
+    ev = assert_event(srv, "user.role", m["id"], by(owner))
     assert ev["details"], ev           # old and new role, sealed
     assert b"member" not in bytes(ev["details"]), ev
     r = owner.send("GET", f"{USERS}/{m['id']}/permissions", csrf=False)
@@ -325,7 +341,7 @@ def test_patch_role(srv, sink, owner):
     assert r.json()["user"]["role"] == "auditor"
     assert r.json()["user"]["state"] == "disabled"
     assert len(events(srv, "user.role", m["id"])) == 2
-    assert_event(srv, "user.disable", m["id"], f"user:{owner.id}")
+    assert_event(srv, "user.disable", m["id"], by(owner))
 
 
 def test_patch_bad_input(srv, sink, owner):
@@ -377,12 +393,12 @@ def test_disable_then_enable(srv, sink, owner):
     assert_error(r, 401, "invalid_credentials")
     assert r.json() == wrong.json()
     assert "Set-Cookie" not in r.headers
-    assert_event(srv, "user.disable", m.id, f"user:{owner.id}")
+    assert_event(srv, "user.disable", m.id, by(owner))
 
     r = patch(owner, m.id, {"state": "active"})
     assert r.status_code == 200, r.text
     assert r.json()["user"]["state"] == "active"
-    assert_event(srv, "user.enable", m.id, f"user:{owner.id}")
+    assert_event(srv, "user.enable", m.id, by(owner))
     back = login_ok(srv, m.email, pw)
     assert me(srv, back).status_code == 200
     assert_error(bearer(srv, "GET", "/api/v1/permissions", tok), 401,
@@ -418,7 +434,7 @@ def test_last_owner(srv, sink, owner):
     r = patch(owner, second.id, {"role": "admin"})
     assert r.status_code == 200, r.text
     assert r.json()["user"]["role"] == "admin"
-    assert_event(srv, "user.role", second.id, f"user:{owner.id}")
+    assert_event(srv, "user.role", second.id, by(owner))
     # the invited owner is still no help
     assert listed(owner)[invited["id"]]["state"] == "invited"
     assert_error(patch(owner, owner.id, {"state": "disabled"}), 409,
@@ -460,7 +476,7 @@ def test_admin_cannot_manage_an_owner(srv, sink, owner, admin):
         r = patch(owner, victim.id, {"role": "member"})
         assert r.status_code == 200, r.text
     finally:
-        sql(srv.db, "UPDATE users SET role = 'member' WHERE id = ?",
+        sql(srv.db, "UPDATE users SET role = 'member' WHERE public_id = ?",
             victim.id)
 
     pw = strong_password()
@@ -487,7 +503,7 @@ def test_admin_cannot_manage_an_owner(srv, sink, owner, admin):
     for action in ("user.role", "user.disable", "user.enable", "user.logout",
                    "user.totp_reset", "user.remove"):
         rows = events(srv, action, m.id)
-        assert rows and rows[-1]["principal"] == f"user:{admin.id}", (action,
+        assert rows and rows[-1]["principal"] == by(admin), (action,
                                                                       rows)
 
 
@@ -505,7 +521,7 @@ def test_remove(srv, sink, owner):
     tok = m.token(["doc.read"])["token"]
     # a password history line (none is kept until a password is replaced)
     sql(srv.db, "INSERT INTO password_history (user_id, hash, set_at) "
-        "VALUES (?, '$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA', 1)", m.id)
+        "VALUES (?, '$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA', 1)", m.row)
     journal = count(srv.db, "access_log", m.id)
     assert journal >= 1
     tables = ("sessions", "api_tokens", "user_links", "recovery_codes",
@@ -515,8 +531,8 @@ def test_remove(srv, sink, owner):
     path = f"{USERS}/{m.id}"
     # an earlier account may have held this id (see the next test)
     removes = len(events(srv, "user.remove", m.id))
-    (index,) = query(srv.db, "SELECT email_index FROM users WHERE id = ?",
-                     m.id)
+    (index,) = query(srv.db, "SELECT email_index FROM users WHERE "
+                     "public_id = ?", m.id)
 
     owner.age_proof(srv.db)
     assert_error(owner.send("DELETE", path), 403, "step_up_required")
@@ -532,17 +548,17 @@ def test_remove(srv, sink, owner):
     assert user_row(srv, m.id) == {"role": "member", "state": "removed",
                                    "pw": 0, "totp": 0}
     tomb = query(srv.db, "SELECT length(email_sealed) AS n FROM users "
-                 "WHERE id = ?", m.id)
+                 "WHERE public_id = ?", m.id)
     assert tomb == [{"n": 0}], tomb
     (after,) = query(srv.db, "SELECT email_index, name_sealed, totp_pending "
-                     "FROM users WHERE id = ?", m.id)
+                     "FROM users WHERE public_id = ?", m.id)
     assert after["email_index"] != index["email_index"], "address kept"
     assert after["name_sealed"] is None and after["totp_pending"] is None
     for t in tables:
         assert count(srv.db, t, m.id) == 0, t
     assert count(srv.db, "access_log", m.id) == journal
     assert events(srv, "user.invite", m.id), "earlier events stay"
-    assert_event(srv, "user.remove", m.id, f"user:{owner.id}", n=removes + 1)
+    assert_event(srv, "user.remove", m.id, by(owner), n=removes + 1)
     assert_error(me(srv, m.session), 401, "unauthorized")
     assert_error(bearer(srv, "GET", "/api/v1/permissions", tok), 401,
                  "unauthorized")
@@ -564,24 +580,27 @@ def test_remove(srv, sink, owner):
     again, token = invite_ok(owner, sink, email, "guest")
     assert again["state"] == "invited" and again["role"] == "guest"
     assert again["id"] != m.id, again
+    assert row_of(srv.db, again["id"]) != row_of(srv.db, m.id), again
     assert do_setup(srv, token, strong_password()).status_code == 200
 
 
 def test_removed_id_is_not_reused(srv, sink, owner):
-    """The journal lines and audit events of a removed account name
-    user:<id>: a later account must not get that id, or it inherits the
-    removed one's journal (last_login, /admin/logins?user=) and its audit
-    trail reads as one person."""
+    """The journal lines and audit events of a removed account name its
+    row (user:<row>), and the API its public id: a later account must get
+    neither, or it inherits the removed one's journal (last_login,
+    /admin/logins?user=) and its audit trail reads as one person."""
     email = "reused@acme.example"
     m = join(owner, sink, email, "member")
-    newest = max(listed(owner))
-    assert m.id == newest
+    assert list(listed(owner))[-1] == m.id, "the newest is listed last"
+    removed_row = m.row
     owner.step_up()
     r = owner.send("DELETE", f"{USERS}/{m.id}")
     assert r.status_code == 200, r.text
     again, _ = invite_ok(owner, sink, email, "member")
     assert again["id"] != m.id, (
         f"the new account got the removed account's id {m.id}: {again}")
+    # nor its row number, which the journal and the audit trail name
+    assert row_of(srv.db, again["id"]) != removed_row, again
     assert again["last_login"] is None, again
 
 
@@ -605,7 +624,7 @@ def test_reset_totp(srv, sink, owner):
     assert r.json() == {"ok": True}
     assert listed(owner)[m.id]["totp"] is False
     assert count(srv.db, "recovery_codes", m.id) == 0
-    assert_event(srv, "user.totp_reset", m.id, f"user:{owner.id}")
+    assert_event(srv, "user.totp_reset", m.id, by(owner))
     r = login(srv, m.email, pw)
     assert r.status_code == 200 and r.json() == {"mfa_required": False}
     assert me(srv, session_token(r)).status_code == 200
@@ -624,10 +643,10 @@ def test_logout_ends_every_session(srv, sink, owner):
     for c in cookies:
         assert_error(me(srv, c), 401, "unauthorized")
     assert count(srv.db, "sessions", m.id) == 0
-    assert_event(srv, "user.logout", m.id, f"user:{owner.id}")
+    assert_event(srv, "user.logout", m.id, by(owner))
     r = owner.send("POST", path, body={})
     assert r.json() == {"ended": 0}, r.text
-    assert_event(srv, "user.logout", m.id, f"user:{owner.id}", n=2)
+    assert_event(srv, "user.logout", m.id, by(owner), n=2)
     # only that account's sessions
     assert me(srv, owner.session).status_code == 200
 
@@ -658,8 +677,16 @@ def test_unknown_and_malformed_ids(srv, owner):
     owner.step_up()
     n_events = len(query(srv.db, "SELECT seq FROM audit_events"))
     bodies = {"PATCH": {"state": "active"}, "POST": {}}
+    real = owner.id
+    upper = real.upper() if real.upper() != real else "A" + real[1:]
     for uid in ("999999", "0", "-1", "abc", "1.5", "1e3", " 1",
-                "9" * 30, "18446744073709551617"):
+                "9" * 30, "18446744073709551617",
+                # well-formed, but no account's
+                "0" * 32, secrets.token_hex(16),
+                # an account's id, misspelt, or its row number
+                upper, real[:-1], real + "0", "%20" + real[1:],
+                real[:16] + "-" + real[17:], str(owner.row),
+                format(owner.row, "032x")):
         for method, pattern in routes:
             path = pattern.replace("{id}", uid)
             r = owner.send(method, path, body=bodies.get(method))
@@ -735,9 +762,9 @@ def test_cookie_change_needs_csrf(srv, sink, owner):
 def test_unlock_is_audited(srv, sink, owner):
     m, _ = invite_ok(owner, sink, "unlock@acme.example", "member")
     sql(srv.db, "UPDATE users SET failed_count = 6, locked_until = ? "
-        "WHERE id = ?", int(time.time()) + 600, m["id"])
+        "WHERE public_id = ?", int(time.time()) + 600, m["id"])
     assert listed(owner)[m["id"]]["locked"] is True
     r = owner.send("POST", f"{USERS}/{m['id']}/unlock", body={})
     assert r.status_code == 200 and r.json() == {"ok": True}, r.text
     assert listed(owner)[m["id"]]["locked"] is False
-    assert_event(srv, "user.unlock", m["id"], f"user:{owner.id}")
+    assert_event(srv, "user.unlock", m["id"], by(owner))

@@ -227,6 +227,40 @@ test_migrations_latest_and_reopen(void **state)
     db_close(db);
 }
 
+/* coffre_random_id(): the public ids of rows (COMMITMENT B2). */
+static void
+test_random_id_function(void **state)
+{
+    struct fixture *f = *state;
+    struct db *db = NULL;
+    char tpath[200];
+    char *a;
+    char *b;
+
+    snprintf(tpath, sizeof(tpath), "%s/tenant.db", f->dir);
+    assert_int_equal(db_open(tpath, DB_KIND_TENANT, 1000, &db), CF_OK);
+    a = query_text(db, "SELECT coffre_random_id()");
+    b = query_text(db, "SELECT coffre_random_id()");
+    assert_int_equal(strlen(a), 32);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+    assert_string_not_equal(a, b);
+    /* the public ids are unique by index */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+                                   "name IN ('users_public_id', "
+                                   "'sessions_public_id')"),
+                     2);
+    /* a schema object cannot call it (SQLITE_DIRECTONLY): a view may
+     * name it, reading the view fails */
+    assert_int_equal(db_exec(db, "CREATE VIEW v AS SELECT "
+                                 "coffre_random_id() AS x"),
+                     CF_OK);
+    assert_int_not_equal(db_exec(db, "SELECT x FROM v"), CF_OK);
+    assert_int_equal(db_exec(db, "DROP VIEW v"), CF_OK);
+    free(a);
+    free(b);
+    db_close(db);
+}
+
 static void
 test_future_version_conflict(void **state)
 {
@@ -946,6 +980,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migrations_latest_and_reopen,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_id_function, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_future_version_conflict, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wrong_kind_conflict, setup,
