@@ -13,11 +13,17 @@
 // Environment: COFFRE_BIN (default ../../build/san/coffre from this file),
 // CHROMIUM_BIN (default /usr/bin/chromium). The step-up tests age the
 // sessions' proofs of identity in the tenant database with the sqlite3
-// command-line tool (SQLITE3_BIN, default sqlite3 from PATH).
+// command-line tool (SQLITE3_BIN, default sqlite3 from PATH). The server
+// mails through the repository's SMTP sink (tests/tools/smtp_sink.py, run
+// with PYTHON3_BIN, default /usr/bin/python3, over STARTTLS with a
+// throw-away CA made by openssl): the administration tests read the
+// invitation link from there.
 
 import { execFile, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { accessSync, constants as fsc, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync, constants as fsc, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -31,6 +37,9 @@ const COFFRE_BIN = process.env.COFFRE_BIN
   : path.resolve(HERE, '../../build/san/coffre');
 const CHROMIUM_BIN = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const SQLITE3_BIN = process.env.SQLITE3_BIN || 'sqlite3';
+// Debian's python3-aiosmtpd is only seen by the system interpreter.
+const PYTHON3_BIN = process.env.PYTHON3_BIN || '/usr/bin/python3';
+const SMTP_SINK = path.resolve(HERE, '../tools/smtp_sink.py');
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -49,12 +58,18 @@ const OWNER_PASSWORD = 'violet-Tambour-glacier-47-mirabelle';
 // Refused for an owner (12 characters, a common word): the server has hints.
 const WEAK_PASSWORD = 'password1234';
 const WRONG_PASSWORD = 'not-the-Right-one-at-all-2024';
+// The account the administration tests invite, and the password it
+// chooses from the mailed link.
+const MEMBER_EMAIL = 'member@acme.example';
+const MEMBER_PASSWORD = 'Quartz-lantern-9-orbit-meadow';
 // The tests sign in many times from one address: no per-address limits.
 const TEST_CONF = '[limits]\nread_per_minute = 0\nwrite_per_minute = 0\nauth_per_minute = 0\n';
 // The label of the code field of the second sign-in step, FR or EN.
 const CODE_LABEL = /^(Code de l.application d.authentification ou code de secours|Authenticator app code or recovery code)$/;
 const CSRF_RE = /^[0-9a-f]{64}$/;
 const PAT_RE = /^coffre_pat_[A-Za-z0-9_-]{43}$/;
+// An object id of the API: a whole number, or a public id (hex).
+const ID_RE = /^(\d+|[0-9a-f]{32})$/;
 // Older than the 5 minutes a proof of identity is good for.
 const STALE_PROOF_S = 600;
 const HEALTH_TIMEOUT_MS = 30_000;
@@ -62,6 +77,7 @@ const CLI_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 60_000;
 const STEP_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 15_000;
+const MAIL_TIMEOUT_MS = 10_000;
 const LOG_KEEP_BYTES = 64 * 1024;
 
 // ---------------------------------------------------------------- helpers
@@ -99,6 +115,23 @@ function coffre(args) {
       }
     });
   });
+}
+
+// Runs a program; resolves with stdout, rejects with a readable error.
+function runTool(bin, args) {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: CLI_TIMEOUT_MS }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${path.basename(bin)} ${args[0]} failed: ${oneLine(stderr || err.message)}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+// Sets the tenant's 2FA policy with the CLI (optional, admins or all);
+// the running server reads it at the next request.
+async function setMfaPolicy(ctx, value) {
+  const out = await coffre(['tenant', 'policy', TENANT_SLUG, `mfa=${value}`, '--data', ctx.data]);
+  check(new RegExp(`^mfa: ${value}$`, 'm').test(out), `tenant policy did not set mfa=${value}: ${oneLine(out)}`);
 }
 
 function freePort() {
@@ -215,6 +248,56 @@ function requestTenant(port, slug, method, urlPath, headers) {
 // One GET to the tenant host with a cookie header; { status, body }.
 function getTenant(port, slug, urlPath, cookie) {
   return requestTenant(port, slug, 'GET', urlPath, { Cookie: cookie });
+}
+
+// One request to the tenant host as a signed-in browser would send it: the
+// session cookie, X-CSRF-Token when given, a JSON body when given.
+// Resolves with { status, body } (the body parsed as JSON, or null).
+function apiTenant(port, method, urlPath, { cookie, csrf, body } = {}) {
+  const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
+  const headers = { Host: `${TENANT_SLUG}.localhost:${port}`, Accept: 'application/json' };
+  if (cookie) headers.Cookie = cookie;
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  if (data) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = data.length;
+  }
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: urlPath,
+        servername: `${TENANT_SLUG}.localhost`,
+        headers,
+        rejectUnauthorized: false,
+        timeout: STEP_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          let parsed = null;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            parsed = null;
+          }
+          resolve({ status: res.statusCode, body: parsed });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(data || undefined);
+  });
+}
+
+// The Cookie header of the context's session, or '' without one.
+async function sessionCookie(context) {
+  const c = (await context.cookies()).find((x) => x.name === '__Host-coffre_session' && x.value);
+  return c ? `${c.name}=${c.value}` : '';
 }
 
 // Runs one SQL statement with the sqlite3 tool; resolves with its output.
@@ -442,18 +525,18 @@ async function ensureOwnerPassword(ctx) {
 }
 
 // Signs in through the login page; ends on /account showing the e-mail.
-async function signIn(page, base, password = OWNER_PASSWORD) {
+async function signIn(page, base, password = OWNER_PASSWORD, email = OWNER_EMAIL) {
   const res = await page.goto(`${base}login`, { waitUntil: 'load' });
   checkCsp(res, '/login');
   await waitI18n(page);
   const form = page.locator('#login-form');
-  await form.getByLabel(/Adresse e-mail|E-mail address/).fill(OWNER_EMAIL);
+  await form.getByLabel(/Adresse e-mail|E-mail address/).fill(email);
   await form.getByLabel(/^(Mot de passe|Password)$/).fill(password);
   await Promise.all([
     page.waitForURL((u) => u.pathname === '/account'),
     page.locator('#login-submit').click(),
   ]);
-  await page.locator('#account-email').filter({ hasText: OWNER_EMAIL }).waitFor();
+  await page.locator('#account-email').filter({ hasText: email }).waitFor();
 }
 
 async function statusText(page, selector) {
@@ -525,6 +608,131 @@ async function passwordThenCodeStep(page, password = OWNER_PASSWORD) {
   await code.waitFor();
   check(await page.locator('#login-form').isHidden(), 'the password form stays beside the code step');
   return code;
+}
+
+// ------------------------------------------------------------------- mail
+
+// Quoted-printable (RFC 2045 6.7) to text: soft breaks removed, =XX bytes.
+function qpDecode(text) {
+  const soft = text.replace(/=\r?\n/g, '');
+  const bytes = [];
+  for (let i = 0; i < soft.length; i++) {
+    const hex = soft.slice(i + 1, i + 3);
+    if (soft[i] === '=' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(soft[i], 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+// A header value: unfolded, RFC 2047 =?UTF-8?B?...?= words decoded.
+function headerText(value) {
+  return value.replace(/\r?\n[ \t]/g, ' ').replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=/gi, (_, b64) => Buffer.from(b64, 'base64').toString('utf8'));
+}
+
+// One stored message as { to, subject, body } (the body decoded).
+function parseMail(raw) {
+  const text = raw.toString('utf8');
+  const split = text.search(/\r?\n\r?\n/);
+  const head = split < 0 ? text : text.slice(0, split);
+  const body = split < 0 ? '' : text.slice(split).replace(/^\r?\n\r?\n/, '');
+  const headers = {};
+  for (const line of head.replace(/\r?\n[ \t]/g, ' ').split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const qp = /quoted-printable/i.test(headers['content-transfer-encoding'] || '');
+  return { to: headers.to || '', subject: headerText(headers.subject || ''), body: qp ? qpDecode(body) : body };
+}
+
+// The repository's SMTP sink (tests/tools/smtp_sink.py) on a free loopback
+// port, STARTTLS required, with a throw-away CA (as tests/api/mailsink.py
+// makes it) that the server is told to trust: nothing is checked less
+// than in production.
+class MailSink {
+  constructor(root) {
+    this.root = root;
+    this.dir = path.join(root, 'mail');
+    this.ca = path.join(root, 'ca.pem');
+    this.port = null;
+    this.proc = null;
+    this.log = '';
+  }
+
+  async start() {
+    mkdirSync(this.dir, { recursive: true });
+    const caKey = path.join(this.root, 'ca.key');
+    const cert = path.join(this.root, 'cert.pem');
+    const key = path.join(this.root, 'key.pem');
+    const common = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
+    await runTool('openssl', ['req', '-x509', ...common, '-subj', '/CN=coffre test mail CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout', caKey, '-out', this.ca]);
+    await runTool('openssl', ['req', '-x509', ...common, '-subj', '/CN=localhost', '-CA', this.ca, '-CAkey', caKey,
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-addext', 'basicConstraints=critical,CA:FALSE',
+      '-addext', 'extendedKeyUsage=serverAuth', '-keyout', key, '-out', cert]);
+    this.proc = spawn(PYTHON3_BIN, [SMTP_SINK, '--port', '0', '--dir', this.dir, '--tls-cert', cert, '--tls-key', key],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stderr.on('data', (c) => {
+      this.log = (this.log + c.toString('utf8')).slice(-LOG_KEEP_BYTES);
+    });
+    this.port = await withTimeout(new Promise((resolve, reject) => {
+      let out = '';
+      this.proc.on('error', reject);
+      this.proc.on('exit', (code) => reject(new Error(`smtp_sink.py exited (${code}): ${oneLine(this.log)}`)));
+      this.proc.stdout.on('data', (c) => {
+        out += c.toString('utf8');
+        const line = out.split('\n')[0];
+        if (out.includes('\n')) {
+          try {
+            resolve(JSON.parse(line).listening);
+          } catch {
+            reject(new Error(`smtp_sink.py said "${oneLine(line)}"`));
+          }
+        }
+      });
+    }), MAIL_TIMEOUT_MS, 'starting smtp_sink.py');
+    return this;
+  }
+
+  // The [mail] section of coffre.conf that sends here.
+  conf() {
+    return `[mail]\nsmtp_url = smtp://127.0.0.1:${this.port}\nfrom = coffre@localhost\nca_file = ${this.ca}\n`;
+  }
+
+  messages() {
+    return readdirSync(this.dir).filter((n) => /^\d+\.eml$/.test(n))
+      .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+      .map((n) => parseMail(readFileSync(path.join(this.dir, n))));
+  }
+
+  // The newest message to `to` that pred accepts, waiting for it.
+  async waitFor(to, pred = () => true) {
+    const deadline = Date.now() + MAIL_TIMEOUT_MS;
+    for (;;) {
+      const found = this.messages().reverse().find((m) => m.to.toLowerCase() === to && pred(m));
+      if (found) return found;
+      if (Date.now() > deadline) {
+        const seen = this.messages().map((m) => `${m.to}: ${m.subject}`).join('; ');
+        throw new Error(`no mail to ${to} within ${MAIL_TIMEOUT_MS / 1000} s (received: ${seen || 'none'})`);
+      }
+      await sleep(100);
+    }
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const done = new Promise((resolve) => this.proc.once('exit', resolve));
+    this.proc.kill('SIGTERM');
+    if (!(await Promise.race([done.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]))) {
+      this.proc.kill('SIGKILL');
+      await done;
+    }
+  }
 }
 
 // ------------------------------------------------------------------ tests
@@ -1518,6 +1726,518 @@ const tests = [
       }
     },
   },
+  {
+    name: 'administration: /admin without a session goes to /login; /account links to it; under the default 2FA policy the owner without 2FA is told to turn it on (link to /account) and sees no table',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[401, '/api/v1/me'], [403, '/api/v1/admin/users']]);
+      try {
+        const adminCalls = [];
+        page.on('request', (req) => {
+          const p = new URL(req.url()).pathname;
+          if (p.startsWith('/api/v1/admin/')) adminCalls.push(`${req.method()} ${p}`);
+        });
+        // No session: the page goes to /login by itself.
+        const res = await page.goto(`${base}admin`, { waitUntil: 'load' });
+        checkCsp(res, '/admin');
+        await page.waitForURL((u) => u.pathname === '/login');
+        await waitI18n(page);
+        await settle(page);
+        check(adminCalls.length === 0, `without a session the page asked ${adminCalls.join(', ')}`);
+
+        // Signed in: /account links to /admin (the owner's role holds user.manage).
+        await signIn(page, base);
+        const link = page.getByRole('link', { name: 'Administration', exact: true });
+        await link.waitFor();
+        check((await link.getAttribute('href')) === '/admin', `the link goes to ${await link.getAttribute('href')}`);
+        await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), link.click()]);
+        await waitI18n(page, 'fr');
+        check((await page.title()) === 'Administration · coffre', `the page title is "${await page.title()}"`);
+
+        // 2FA off, policy "admins": the message and the link, no table, no form.
+        const mfa = page.locator('#admin-mfa');
+        await mfa.waitFor();
+        const said = (await mfa.textContent()) || '';
+        check(/exige la double authentification/.test(said), `the page says "${oneLine(said)}"`);
+        const toAccount = mfa.getByRole('link', { name: 'Activer la double authentification dans Mon compte' });
+        check((await toAccount.getAttribute('href')) === '/account', 'no link from the 2FA message to /account');
+        check(await page.locator('#users-table').isHidden(), 'the accounts table shows although 2FA is required');
+        check(await page.locator('#invite-form').isHidden(), 'the invitation form shows although 2FA is required');
+        check((await page.locator('#main').getAttribute('aria-busy')) === 'false', 'the page stays aria-busy');
+        await settle(page);
+        check(adminCalls.join() === 'GET /api/v1/admin/users', `the page asked ${adminCalls.join(', ')}`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(/requires two-factor authentication/.test((await mfa.textContent()) || ''),
+          `in English the page says "${oneLine(await mfa.textContent())}"`);
+        await Promise.all([
+          page.waitForURL((u) => u.pathname === '/account'),
+          mfa.getByRole('link', { name: 'Turn on two-factor authentication in My account' }).click(),
+        ]);
+        await page.locator('#totp-state').filter({ hasText: /^Off/ }).waitFor();
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'administration: invite member@acme.example as member (the row shows as invited); a taken or refused address gets its message; the role goes to auditor and back; the account is disabled and enabled; demoting the only owner says last_owner and changes nothing',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      await ensureOwnerPassword(ctx);
+      // Admin routes without 2FA for the owner: the policy is restored by the last test.
+      await setMfaPolicy(ctx, 'optional');
+      const expected = [[409, '/api/v1/admin/users'], [400, '/api/v1/admin/users'], [403, '/api/v1/admin/users']];
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' }, expected);
+      try {
+        const changes = [];
+        page.on('request', (req) => {
+          const p = new URL(req.url()).pathname;
+          if (p.startsWith('/api/v1/admin/') && req.method() !== 'GET') {
+            changes.push({ method: req.method(), path: p, csrf: req.headers()['x-csrf-token'] || '', body: req.postDataJSON() });
+          }
+        });
+        const isInvite = (r) => new URL(r.url()).pathname === '/api/v1/admin/users' && r.request().method() === 'POST';
+        const isPatch = (r) => r.request().method() === 'PATCH';
+        await signIn(page, base);
+
+        // From an address outside the tenant's allow-list: the reason, no table.
+        await coffre(['tenant', 'policy', TENANT_SLUG, 'admin_ips=192.0.2.0/24', '--data', ctx.data]);
+        try {
+          await page.goto(`${base}admin`, { waitUntil: 'load' });
+          await waitI18n(page, 'fr');
+          await page.locator('#admin-status').filter({ hasText: /^L’administration des comptes n’est pas ouverte depuis votre adresse IP/ }).waitFor();
+          check(await page.locator('#admin-content').isHidden(), 'the table shows to an address outside the allow-list');
+        } finally {
+          await coffre(['tenant', 'policy', TENANT_SLUG, 'admin_ips=', '--data', ctx.data]);
+        }
+        const res = await page.goto(`${base}admin`, { waitUntil: 'load' });
+        checkCsp(res, '/admin');
+        await waitI18n(page, 'fr');
+        const rows = page.locator('#users-body tr');
+        const ownerRow = rows.filter({ hasText: OWNER_EMAIL });
+        await ownerRow.waitFor();
+        const ownerId = await ownerRow.getAttribute('data-id');
+        check(ID_RE.test(ownerId || ''), `the owner's row has the id "${ownerId}"`);
+        expected.push([409, `/api/v1/admin/users/${ownerId}`]);
+        check(await page.getByRole('region', { name: 'Comptes' }).isVisible(), 'no region "Comptes"');
+        const ownerRole = ownerRow.getByRole('combobox', { name: `Rôle de ${OWNER_EMAIL}` });
+        check((await ownerRole.inputValue()) === 'owner', `the owner's role shows as ${await ownerRole.inputValue()}`);
+        const ownerText = oneLine(await ownerRow.textContent());
+        check(/\(vous\)/.test(ownerText) && /Actif/.test(ownerText) && /Désactivée/.test(ownerText) && /Non/.test(ownerText),
+          `the owner's row reads "${ownerText}"`);
+        check((await ownerRow.locator('time').count()) === 1, 'the owner\'s last sign-in is not shown as a time');
+        check((await rows.count()) === 1, `${await rows.count()} accounts listed, not 1`);
+
+        // (a) The invitation: 201, the message, the new row as invited.
+        const invite = page.getByRole('region', { name: 'Inviter une personne' });
+        const email = invite.getByLabel('Adresse e-mail');
+        const role = invite.getByLabel('Rôle');
+        const send = invite.getByRole('button', { name: 'Envoyer l’invitation' });
+        check((await role.inputValue()) === 'member', `the invitation's role is ${await role.inputValue()} by default`);
+        const offered = await role.locator('option:not([disabled])').evaluateAll((o) => o.map((x) => x.value));
+        check(offered.join() === 'owner,admin,member,guest,auditor', `the owner may give ${offered.join(' ')}`);
+        await email.fill(MEMBER_EMAIL);
+        const [created] = await Promise.all([page.waitForResponse(isInvite), send.click()]);
+        check(created.status() === 201, `POST /api/v1/admin/users answered ${created.status()}`);
+        const inviteStatus = page.locator('#invite-status');
+        await inviteStatus.filter({ hasText: `Invitation envoyée à ${MEMBER_EMAIL}.` }).waitFor();
+        check((await inviteStatus.getAttribute('data-kind')) === 'ok', 'the invitation message is not an "ok" message');
+        check((await inviteStatus.getAttribute('aria-live')) === 'assertive', 'the invitation message is not aria-live');
+        const memberRow = rows.filter({ hasText: MEMBER_EMAIL });
+        await memberRow.waitFor();
+        check((await memberRow.getAttribute('data-state')) === 'invited', `the new row's state is ${await memberRow.getAttribute('data-state')}`);
+        const memberText = oneLine(await memberRow.textContent());
+        check(/Invitation en attente/.test(memberText) && /Jamais/.test(memberText), `the new row reads "${memberText}"`);
+        const memberRole = memberRow.getByRole('combobox', { name: `Rôle de ${MEMBER_EMAIL}` });
+        check((await memberRole.inputValue()) === 'member', `the new row's role is ${await memberRole.inputValue()}`);
+        check((await email.inputValue()) === '', 'the address stays in the field after the invitation');
+        ctx.memberId = await memberRow.getAttribute('data-id');
+
+        // The same address again: email_taken; an address the server refuses: invalid_email.
+        await email.fill(MEMBER_EMAIL);
+        const [taken] = await Promise.all([page.waitForResponse(isInvite), send.click()]);
+        check(taken.status() === 409, `inviting the address again answered ${taken.status()}`);
+        await inviteStatus.filter({ hasText: 'Cette adresse a déjà un compte ou une invitation en cours.' }).waitFor();
+        check((await email.getAttribute('aria-invalid')) === 'true', 'the taken address is not aria-invalid');
+        await email.fill('member\u200b@acme.example');
+        const [refused] = await Promise.all([page.waitForResponse(isInvite), send.click()]);
+        check(refused.status() === 400, `an address with U+200B answered ${refused.status()}`);
+        await inviteStatus.filter({ hasText: /^Cette adresse e-mail n.est pas valable/ }).waitFor();
+        check((await rows.count()) === 2, `${await rows.count()} accounts listed after the refusals, not 2`);
+
+        // (b) The role to auditor and back, the focus kept on the select.
+        const usersStatus = page.locator('#users-status');
+        const focused = () => page.evaluate(() => {
+          const el = document.activeElement;
+          return `${el?.closest('tr')?.dataset.id}:${el?.dataset.action}`;
+        });
+        let [answer] = await Promise.all([page.waitForResponse(isPatch), memberRole.selectOption('auditor')]);
+        check(answer.status() === 200, `PATCH {role: auditor} answered ${answer.status()}`);
+        await usersStatus.filter({ hasText: `Le rôle de ${MEMBER_EMAIL} est maintenant : Auditeur.` }).waitFor();
+        check((await memberRole.inputValue()) === 'auditor', `after the change the role shows ${await memberRole.inputValue()}`);
+        check((await focused()) === `${ctx.memberId}:role`, `after the change the focus is on ${await focused()}`);
+        [answer] = await Promise.all([page.waitForResponse(isPatch), memberRole.selectOption('member')]);
+        check(answer.status() === 200, `PATCH {role: member} answered ${answer.status()}`);
+        await usersStatus.filter({ hasText: `Le rôle de ${MEMBER_EMAIL} est maintenant : Membre.` }).waitFor();
+        check((await memberRole.inputValue()) === 'member', `after the change back the role shows ${await memberRole.inputValue()}`);
+
+        // (c) Disabled, then enabled (still invited: no password yet).
+        [answer] = await Promise.all([page.waitForResponse(isPatch),
+          memberRow.getByRole('button', { name: `Désactiver le compte ${MEMBER_EMAIL}` }).click()]);
+        check(answer.status() === 200, `PATCH {state: disabled} answered ${answer.status()}`);
+        await usersStatus.filter({ hasText: `Le compte ${MEMBER_EMAIL} est désactivé` }).waitFor();
+        check((await memberRow.getAttribute('data-state')) === 'disabled', `the state after disabling is ${await memberRow.getAttribute('data-state')}`);
+        check(/Désactivé/.test(await memberRow.locator('.cell-state').textContent()), 'the state cell does not say "Désactivé"');
+        const enable = memberRow.getByRole('button', { name: `Réactiver le compte ${MEMBER_EMAIL}` });
+        check((await focused()) === `${ctx.memberId}:state`, `after disabling the focus is on ${await focused()}`);
+        [answer] = await Promise.all([page.waitForResponse(isPatch), enable.click()]);
+        check(answer.status() === 200, `PATCH {state: active} answered ${answer.status()}`);
+        await usersStatus.filter({ hasText: `Le compte ${MEMBER_EMAIL} est réactivé.` }).waitFor();
+        check((await memberRow.getAttribute('data-state')) === 'invited', `the state after enabling is ${await memberRow.getAttribute('data-state')}`);
+
+        // (d) The only owner demoted: last_owner, and the table as it was.
+        [answer] = await Promise.all([page.waitForResponse(isPatch), ownerRole.selectOption('member')]);
+        check(answer.status() === 409, `demoting the only owner answered ${answer.status()}`);
+        await usersStatus.filter({ hasText: /^Impossible : c’est le dernier propriétaire actif de l’espace\./ }).waitFor();
+        check((await usersStatus.getAttribute('data-kind')) === 'error', 'the last_owner message is not an error');
+        check((await usersStatus.getAttribute('aria-live')) === 'assertive', 'the accounts status is not aria-live');
+        check((await ownerRole.inputValue()) === 'owner', `after the refusal the owner's role shows ${await ownerRole.inputValue()}`);
+        check((await rows.count()) === 2, `${await rows.count()} accounts listed after the refusal, not 2`);
+        const me = await getTenant(port, TENANT_SLUG, '/api/v1/me', await sessionCookie(context));
+        check(me.status === 200 && me.body?.user?.role === 'owner', `after the refusal /me says ${me.status} ${me.body?.user?.role}`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(/^Not possible: this is the last active owner/.test(await statusText(page, '#users-status')),
+          `the message in English is "${await statusText(page, '#users-status')}"`);
+        check(await page.getByRole('columnheader', { name: 'Last sign-in' }).isVisible(), 'no "Last sign-in" column in English');
+        check(await memberRow.getByRole('button', { name: `Disable the account ${MEMBER_EMAIL}` }).isVisible(),
+          'the row buttons are not in English');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+
+        const sent = changes.map((c) => `${c.method} ${c.path.replace(/^(\/api\/v1\/admin\/users\/)[^/]+/, '$1ID')} ${JSON.stringify(c.body)}`);
+        const want = [
+          `POST /api/v1/admin/users {"email":"${MEMBER_EMAIL}","role":"member"}`,
+          `POST /api/v1/admin/users {"email":"${MEMBER_EMAIL}","role":"member"}`,
+          'POST /api/v1/admin/users {"email":"member\u200b@acme.example","role":"member"}',
+          'PATCH /api/v1/admin/users/ID {"role":"auditor"}',
+          'PATCH /api/v1/admin/users/ID {"role":"member"}',
+          'PATCH /api/v1/admin/users/ID {"state":"disabled"}',
+          'PATCH /api/v1/admin/users/ID {"state":"active"}',
+          'PATCH /api/v1/admin/users/ID {"role":"member"}',
+        ];
+        check(sent.join('\n') === want.join('\n'), `the changes sent were: ${sent.join('; ')}`);
+        check(changes.every((c) => CSRF_RE.test(c.csrf)), 'a change was sent without a 64-hex X-CSRF-Token');
+        check(changes[3].path === `/api/v1/admin/users/${ctx.memberId}` && changes[7].path === `/api/v1/admin/users/${ownerId}`,
+          'a change went to the wrong account');
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'administration: the invited member sets a password from the mailed link, signs in, has no Administration link, and /admin says the role cannot manage accounts',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      check(ctx.mail, `no SMTP sink to read the invitation from: ${ctx.mailError}`);
+      const mailed = await ctx.mail.waitFor(MEMBER_EMAIL, (m) => /\/setup#/.test(m.body));
+      check(/Invitation/.test(mailed.subject), `the mail to ${MEMBER_EMAIL} is "${mailed.subject}"`);
+      const link = /\/setup#([A-Za-z0-9_-]{43})\b/.exec(mailed.body);
+      check(link, `no /setup#TOKEN link in the invitation: ${oneLine(mailed.body)}`);
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' });
+      try {
+        const adminCalls = [];
+        page.on('request', (req) => {
+          const p = new URL(req.url()).pathname;
+          if (p.startsWith('/api/v1/admin/')) adminCalls.push(`${req.method()} ${p}`);
+        });
+        await page.goto(`${base}setup#${link[1]}`, { waitUntil: 'load' });
+        await waitI18n(page, 'fr');
+        await page.getByLabel('Nouveau mot de passe').fill(MEMBER_PASSWORD);
+        await page.getByLabel('Confirmer le mot de passe').fill(MEMBER_PASSWORD);
+        await page.waitForSelector('#setup-submit:not([disabled])');
+        await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.locator('#setup-submit').click()]);
+        await waitI18n(page, 'fr');
+        await settle(page);
+
+        await signIn(page, base, MEMBER_PASSWORD, MEMBER_EMAIL);
+        const role = await statusText(page, '#account-role');
+        check(role === 'Membre', `the member's role shows as "${role}"`);
+        await settle(page);
+        check(await page.locator('#admin-link').isHidden(), 'the member sees the Administration link');
+
+        const res = await page.goto(`${base}admin`, { waitUntil: 'load' });
+        checkCsp(res, '/admin');
+        await waitI18n(page, 'fr');
+        await page.locator('#admin-denied').filter({ hasText: 'Votre rôle ne permet pas de gérer les comptes de cet espace.' }).waitFor();
+        check(await page.locator('#admin-content').isHidden(), 'the member sees the administration content');
+        check(await page.locator('#admin-mfa').isHidden(), 'the member is told about 2FA');
+        await settle(page);
+        check(adminCalls.length === 0, `the page asked ${adminCalls.join(', ')} for a member`);
+        const direct = await getTenant(port, TENANT_SLUG, '/api/v1/admin/users', await sessionCookie(context));
+        check(direct.status === 403 && direct.body?.error?.code === 'forbidden',
+          `GET /api/v1/admin/users as the member answered ${direct.status} ${direct.body?.error?.code}`);
+        ctx.memberSignedIn = true;
+        await secretNowhere(page, urls, consoleText, MEMBER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'administration: the access journal lists the sign-ins (address, outcome, IP, device), filters by outcome, shows an unknown address as such, and pages back with "Plus anciennes"',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const { context, page, problems, consoleText } = await openPage(browser, { locale: 'fr-FR' });
+      try {
+        const asked = [];
+        page.on('request', (req) => {
+          const u = new URL(req.url());
+          if (u.pathname === '/api/v1/admin/logins') asked.push(u.searchParams);
+        });
+        const isLogins = (r) => new URL(r.url()).pathname === '/api/v1/admin/logins';
+        await signIn(page, base);
+        await page.goto(`${base}admin`, { waitUntil: 'load' });
+        await waitI18n(page, 'fr');
+        const journal = page.getByRole('region', { name: 'Journal des accès' });
+        const rows = page.locator('#journal-body tr');
+        await rows.first().waitFor();
+        check(asked.length === 1 && asked[0].get('limit') === '50' && !asked[0].has('outcome') && !asked[0].has('before'),
+          `the first journal request was ?${asked[0]}`);
+        const count = await rows.count();
+        check(count >= 5 && count <= 50, `${count} journal lines shown`);
+        const signIns = rows.filter({ hasText: OWNER_EMAIL }).filter({ hasText: 'Connexion réussie' });
+        check((await signIns.count()) >= 3, `${await signIns.count()} sign-ins of the owner listed`);
+        const cells = (await signIns.first().locator('td').allTextContents()).map((c) => c.trim());
+        check(cells.length === 5 && cells[3] === '127.0.0.1' && cells[4] !== '' && cells[0] !== '',
+          `a sign-in line reads ${JSON.stringify(cells)}`);
+        const times = async () => (await page.locator('#journal-body time').evaluateAll((all) => all.map((x) => Date.parse(x.dateTime))));
+        const newestFirst = (list) => list.every((v, i) => i === 0 || list[i - 1] >= v);
+        check(newestFirst(await times()), 'the journal is not newest first');
+        if (ctx.memberSignedIn) {
+          check((await rows.filter({ hasText: MEMBER_EMAIL }).filter({ hasText: 'Connexion réussie' }).count()) >= 1,
+            'the member\'s sign-in is not in the journal');
+        }
+
+        // Filtered by outcome.
+        const filter = journal.getByLabel('Résultat');
+        await Promise.all([page.waitForResponse(isLogins), filter.selectOption('success')]);
+        check(asked.at(-1).get('outcome') === 'success', `the filter sent ?${asked.at(-1)}`);
+        await page.waitForFunction(() => {
+          const all = [...document.querySelectorAll('#journal-body tr')];
+          return all.length > 0 && all.every((tr) => tr.dataset.outcome === 'success');
+        });
+        await Promise.all([page.waitForResponse(isLogins), filter.selectOption('unknown_user')]);
+        await page.waitForFunction(() => {
+          const all = [...document.querySelectorAll('#journal-body tr')];
+          return all.length > 0 && all.every((tr) => tr.dataset.outcome === 'unknown_user');
+        });
+        const unknown = (await rows.first().locator('td').nth(1).textContent()).trim();
+        check(unknown === 'adresse inconnue', `an attempt on an unknown address shows "${unknown}" as its address`);
+
+        // Paging: 3 lines a page (the test lowers the limit the page asks for).
+        await page.route((u) => u.pathname === '/api/v1/admin/logins', (route) => {
+          const u = new URL(route.request().url());
+          u.searchParams.set('limit', '3');
+          route.continue({ url: u.toString() }).catch(() => {});
+        });
+        const [first] = await Promise.all([page.waitForResponse(isLogins), filter.selectOption('success')]);
+        const firstBody = await first.json();
+        check(ID_RE.test(String(firstBody.next_before ?? '')), `a full page answered next_before ${firstBody.next_before}`);
+        const more = journal.getByRole('button', { name: 'Plus anciennes' });
+        await more.waitFor();
+        check((await rows.count()) === 3, `${await rows.count()} lines on a page of 3`);
+        const [second] = await Promise.all([page.waitForResponse(isLogins), more.click()]);
+        check(second.status() === 200, `the older page answered ${second.status()}`);
+        check(asked.at(-1).get('before') === String(firstBody.next_before) && asked.at(-1).get('outcome') === 'success',
+          `"Plus anciennes" sent ?${asked.at(-1)}`);
+        await page.waitForFunction(() => document.querySelectorAll('#journal-body tr').length === 6);
+        check(newestFirst(await times()), 'the older lines are not below the newer ones');
+        const ids = [...(firstBody.logins || []), ...((await second.json()).logins || [])].map((l) => l.id);
+        check(new Set(ids).size === 6, `the two pages overlap: ${ids.join(' ')}`);
+        await page.unroute((u) => u.pathname === '/api/v1/admin/logins');
+
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(await page.getByRole('button', { name: 'Older' }).isVisible(), 'no "Older" button in English');
+        check((await rows.first().locator('td').nth(2).textContent()).trim() === 'Signed in',
+          `the outcome in English is "${(await rows.first().locator('td').nth(2).textContent()).trim()}"`);
+        await settle(page);
+        for (const text of consoleText) check(!text.includes(OWNER_EMAIL), 'an address appears in a console message');
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'administration: removing the member asks confirm() then the password; the locked owner is unlocked; the owner\'s 2FA is reset with the password; "Déconnecter partout" on oneself ends this session; the 2FA policy is restored',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      try {
+        await ensureOwnerPassword(ctx);
+        const expected = [[401, '/api/v1/admin/users'], [400, '/api/v1/auth/step-up']];
+        const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' }, expected);
+        try {
+          const changes = [];
+          const answers = [];
+          page.on('request', (req) => {
+            const p = new URL(req.url()).pathname;
+            if ((p.startsWith('/api/v1/admin/') && req.method() !== 'GET') || p === '/api/v1/auth/step-up') {
+              changes.push({ method: req.method(), path: p, csrf: req.headers()['x-csrf-token'] || '' });
+            }
+          });
+          page.on('response', (r) => {
+            const p = new URL(r.url()).pathname;
+            if ((p.startsWith('/api/v1/admin/users/') && r.request().method() !== 'GET') || p === '/api/v1/auth/step-up') {
+              answers.push(`${r.request().method()} ${p.replace(/^(\/api\/v1\/admin\/users\/)[^/]+/, '$1ID')} ${r.status()}`);
+            }
+          });
+          await signIn(page, base);
+          await page.goto(`${base}admin`, { waitUntil: 'load' });
+          await waitI18n(page, 'fr');
+          const rows = page.locator('#users-body tr');
+          const usersStatus = page.locator('#users-status');
+          const ownerRow = rows.filter({ hasText: OWNER_EMAIL });
+          await ownerRow.waitFor();
+          const ownerId = await ownerRow.getAttribute('data-id');
+          const memberRow = rows.filter({ hasText: MEMBER_EMAIL });
+          await memberRow.waitFor();
+          const memberId = await memberRow.getAttribute('data-id');
+          expected.push([403, `/api/v1/admin/users/${memberId}`], [403, `/api/v1/admin/users/${ownerId}/reset-totp`]);
+          const dialog = page.getByRole('dialog', { name: 'Confirmez votre mot de passe' });
+          const remove = memberRow.getByRole('button', { name: `Supprimer le compte ${MEMBER_EMAIL}` });
+
+          // confirm() dismissed: nothing sent.
+          const seen = [];
+          page.once('dialog', (d) => {
+            seen.push(d.message());
+            d.dismiss().catch(() => {});
+          });
+          await remove.click();
+          await sleep(300);
+          check(seen.length === 1 && seen[0].includes(MEMBER_EMAIL) && /définitive/.test(seen[0]),
+            `"Supprimer" asked ${JSON.stringify(seen)}`);
+          check(changes.length === 0, 'the account was removed although the dialog was dismissed');
+
+          // Accepted with a stale proof: the password dialog; Escape changes nothing.
+          await ageProofs(ctx);
+          page.once('dialog', (d) => d.accept().catch(() => {}));
+          await remove.click();
+          await dialog.waitFor();
+          await page.keyboard.press('Escape');
+          await dialog.waitFor({ state: 'hidden' });
+          await usersStatus.filter({ hasText: /^Rien n.a été modifié/ }).waitFor();
+          check((await rows.count()) === 2, 'the member is gone although the password was not confirmed');
+          check((await page.evaluate(() => document.activeElement?.dataset.action)) === 'remove',
+            'after Escape the focus is not back on "Supprimer"');
+
+          // A wrong password stays in the dialog; the right one removes the account.
+          page.once('dialog', (d) => d.accept().catch(() => {}));
+          await remove.click();
+          await dialog.waitFor();
+          await dialog.getByLabel('Mot de passe').fill(WRONG_PASSWORD);
+          await dialog.getByLabel('Mot de passe').press('Enter');
+          await page.locator('#stepup-password-error').filter({ hasText: 'Mot de passe incorrect.' }).waitFor();
+          await dialog.getByLabel('Mot de passe').fill(OWNER_PASSWORD);
+          await dialog.getByLabel('Mot de passe').press('Enter');
+          await usersStatus.filter({ hasText: `Le compte ${MEMBER_EMAIL} est supprimé.` }).waitFor();
+          check((await rows.count()) === 1 && (await memberRow.count()) === 0, 'the removed account is still listed');
+          check((await page.evaluate(() => document.activeElement?.id)) === 'users-heading',
+            `after the removal the focus is on "${await page.evaluate(() => document.activeElement?.id)}"`);
+
+          // The owner locked by 5 wrong passwords (sent from here), then unlocked from the page.
+          for (let i = 0; i < 5; i++) {
+            const r = await postTenant(port, TENANT_SLUG, '/api/v1/auth/login', { email: OWNER_EMAIL, password: WRONG_PASSWORD });
+            check(r.status === 401, `wrong password ${i + 1} answered ${r.status}`);
+          }
+          const locked = await postTenant(port, TENANT_SLUG, '/api/v1/auth/login', { email: OWNER_EMAIL, password: OWNER_PASSWORD });
+          check(locked.status === 401, `the locked owner signed in (${locked.status})`);
+          await page.reload({ waitUntil: 'load' });
+          await ownerRow.locator('td[data-locked="yes"]').waitFor();
+          const unlock = ownerRow.getByRole('button', { name: `Déverrouiller le compte ${OWNER_EMAIL}` });
+          await unlock.click();
+          await usersStatus.filter({ hasText: `Le compte ${OWNER_EMAIL} est déverrouillé.` }).waitFor();
+          check((await ownerRow.locator('td[data-locked]').getAttribute('data-locked')) === 'no', 'the owner still shows as locked');
+          check((await unlock.count()) === 0, '"Déverrouiller" stays once the account is unlocked');
+          const again = await postTenant(port, TENANT_SLUG, '/api/v1/auth/login', { email: OWNER_EMAIL, password: OWNER_PASSWORD });
+          check(again.status === 200, `after the unlock the right password answered ${again.status}`);
+
+          // The owner's 2FA on (through the API), then reset from the page with the password.
+          const cookie = await sessionCookie(context);
+          const me = await getTenant(port, TENANT_SLUG, '/api/v1/me', cookie);
+          const csrf = me.body?.csrf_token;
+          const begin = await apiTenant(port, 'POST', '/api/v1/me/totp', { cookie, csrf, body: {} });
+          check(begin.status === 200, `POST /api/v1/me/totp answered ${begin.status} ${begin.body?.error?.code ?? ''}`);
+          const key = base32Decode(new URL(begin.body.otpauth_uri).searchParams.get('secret'));
+          const on = await apiTenant(port, 'POST', '/api/v1/me/totp/confirm',
+            { cookie, csrf, body: { code: totpCode(key, totpStep()) } });
+          check(on.status === 200, `POST /api/v1/me/totp/confirm answered ${on.status} ${on.body?.error?.code ?? ''}`);
+          await page.reload({ waitUntil: 'load' });
+          await ownerRow.locator('td[data-totp="on"]').waitFor();
+          await ageProofs(ctx);
+          const confirms = [];
+          page.once('dialog', (d) => {
+            confirms.push(d.message());
+            d.accept().catch(() => {});
+          });
+          await ownerRow.getByRole('button', { name: `Réinitialiser la 2FA de ${OWNER_EMAIL}` }).click();
+          await dialog.waitFor();
+          check(confirms.length === 1 && confirms[0].includes(OWNER_EMAIL), `"Réinitialiser la 2FA" asked ${JSON.stringify(confirms)}`);
+          await dialog.getByLabel('Mot de passe').fill(OWNER_PASSWORD);
+          await dialog.getByRole('button', { name: 'Confirmer' }).click();
+          await usersStatus.filter({ hasText: `La double authentification de ${OWNER_EMAIL} est réinitialisée.` }).waitFor();
+          check((await ownerRow.locator('td[data-totp]').getAttribute('data-totp')) === 'off', 'the owner\'s 2FA still shows as on');
+          const after = await getTenant(port, TENANT_SLUG, '/api/v1/me', cookie);
+          check(after.body?.user?.totp === false, `after the reset /me says totp ${after.body?.user?.totp}`);
+
+          // "Déconnecter partout" on one's own row: confirm(), then this session ends too.
+          const selfConfirm = [];
+          page.once('dialog', (d) => {
+            selfConfirm.push(d.message());
+            d.accept().catch(() => {});
+          });
+          await Promise.all([
+            page.waitForURL((u) => u.pathname === '/login'),
+            ownerRow.getByRole('button', { name: `Déconnecter partout ${OWNER_EMAIL}` }).click(),
+          ]);
+          check(selfConfirm.length === 1 && /vous devrez vous reconnecter/.test(selfConfirm[0]),
+            `signing oneself out asked ${JSON.stringify(selfConfirm)}`);
+          const gone = await getTenant(port, TENANT_SLUG, '/api/v1/me', cookie);
+          check(gone.status === 401, `the ended session still answers ${gone.status}`);
+          await waitI18n(page);
+          await settle(page);
+
+          const want = [
+            'DELETE /api/v1/admin/users/ID 403', 'DELETE /api/v1/admin/users/ID 403', '/api/v1/auth/step-up 400',
+            '/api/v1/auth/step-up 200', 'DELETE /api/v1/admin/users/ID 200', 'POST /api/v1/admin/users/ID/unlock 200',
+            'POST /api/v1/admin/users/ID/reset-totp 403', '/api/v1/auth/step-up 200',
+            'POST /api/v1/admin/users/ID/reset-totp 200', 'POST /api/v1/admin/users/ID/logout 200',
+          ].map((a) => (a.startsWith('/') ? `POST ${a}` : a));
+          check(answers.join() === want.join(), `the answers were ${answers.join(', ')}`);
+          check(changes.every((c) => CSRF_RE.test(c.csrf)), 'a change was sent without a 64-hex X-CSRF-Token');
+          await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+          await secretNowhere(page, urls, consoleText, WRONG_PASSWORD);
+          noProblems(problems);
+        } finally {
+          await context.close();
+        }
+      } finally {
+        await setMfaPolicy(ctx, 'admins');
+      }
+    },
+  },
 ];
 
 // ------------------------------------------------------------------- main
@@ -1526,6 +2246,8 @@ async function main() {
   let tmp = null;
   let server = null;
   let browser = null;
+  let mail = null;
+  let mailError = 'not started';
   let setupError = null;
   const results = [];
 
@@ -1534,6 +2256,8 @@ async function main() {
     browser = null;
     let exit = null;
     if (server) exit = await server.stop();
+    if (mail) await mail.stop();
+    mail = null;
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     tmp = null;
     return exit;
@@ -1558,7 +2282,16 @@ async function main() {
       'tenant', 'create', TENANT_SLUG, '--name', TENANT_NAME, '--owner', OWNER_EMAIL, '--data', data,
     ]);
     const token = setupToken(created);
-    writeFileSync(path.join(data, 'coffre.conf'), TEST_CONF);
+    // Without the sink the server runs with mail off: only the test that
+    // reads the invitation fails (and says why).
+    const sink = new MailSink(path.join(tmp, 'smtp'));
+    try {
+      mail = await sink.start();
+    } catch (err) {
+      mailError = err.message;
+      await sink.stop();
+    }
+    writeFileSync(path.join(data, 'coffre.conf'), TEST_CONF + (mail ? mail.conf() : ''));
     const port = await freePort();
     server = new Server(data, port);
     await server.waitHealthy(port);
@@ -1570,6 +2303,8 @@ async function main() {
       port,
       token,
       data,
+      mail,
+      mailError,
       ownerReady: false,
       base: `https://${TENANT_SLUG}.localhost:${port}/`,
     };

@@ -29,17 +29,19 @@
 //
 // Step-up: a sensitive change (2FA on or off, a new token) answers 403
 // step_up_required when the session's last proof of identity is more than
-// 5 minutes old. Any action of the page that gets this answer opens the
-// "Confirmez votre mot de passe" dialog (a modal <dialog>: the focus goes
-// to its field, Escape or "Annuler" closes it and nothing changes), posts
-// {password} to /api/v1/auth/step-up and, on 200, sends the action again,
-// once. 400 wrong_password stays in the dialog with a message next to the
-// field. The password is only ever in that field and that request body.
+// 5 minutes old. Every action of the page goes through withStepUp()
+// (stepup.js, shared with the administration page): that answer opens the
+// "Confirmez votre mot de passe" dialog, then the action is sent again,
+// once.
+//
+// When the role's permissions (user.permissions of /me) include
+// user.manage, a link to the administration page (/admin) is shown.
 //
 // Every state-changing request carries X-CSRF-Token.
 
 import { getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, postJSON } from './api.js';
+import { createStepUp } from './stepup.js';
 
 const main = document.getElementById('main');
 const loading = document.getElementById('account-loading');
@@ -48,6 +50,7 @@ const details = document.getElementById('account-details');
 const emailOut = document.getElementById('account-email');
 const roleOut = document.getElementById('account-role');
 const signout = document.getElementById('signout');
+const adminLink = document.getElementById('admin-link');
 
 const totpState = document.getElementById('totp-state');
 const totpStatus = document.getElementById('totp-status');
@@ -87,14 +90,6 @@ const tokenPerms = document.getElementById('token-perms');
 const tokenPermsList = document.getElementById('token-perms-list');
 const tokenCreate = document.getElementById('token-create');
 const tokenFormCancel = document.getElementById('token-form-cancel');
-
-const stepupDialog = document.getElementById('stepup');
-const stepupForm = document.getElementById('stepup-form');
-const stepupUsername = document.getElementById('stepup-username');
-const stepupPassword = document.getElementById('stepup-password');
-const stepupStatus = document.getElementById('stepup-status');
-const stepupSubmit = document.getElementById('stepup-submit');
-const stepupCancel = document.getElementById('stepup-cancel');
 
 const KNOWN_ROLES = ['owner', 'admin', 'member', 'guest', 'auditor'];
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -185,8 +180,7 @@ async function load() {
   }
   csrf = typeof res.data.csrf_token === 'string' ? res.data.csrf_token : '';
   emailOut.textContent = user.email;
-  // For password managers: which account the dialog's password is for.
-  stepupUsername.value = user.email;
+  stepUp.setUsername(user.email);
   role = typeof user.role === 'string' ? user.role : '';
   if (KNOWN_ROLES.includes(role)) {
     setText(roleOut, `account.role.${role}`);
@@ -194,6 +188,7 @@ async function load() {
     setText(roleOut, '');
     roleOut.textContent = role;
   }
+  adminLink.hidden = !(Array.isArray(user.permissions) && user.permissions.includes('user.manage'));
   totp.on = user.totp === true;
   renderTotp();
   details.hidden = false;
@@ -218,81 +213,8 @@ async function onSignout() {
 
 // -------------------------------------------------------------- step-up
 
-// The dialog in use: { resolve } of the promise stepUp() gave, or null.
-let stepUpPending = null;
-let stepUpBusy = false;
-
-function setStepUpBusy(on) {
-  stepUpBusy = on;
-  stepupSubmit.disabled = on;
-  stepupCancel.disabled = on;
-  stepupForm.setAttribute('aria-busy', on ? 'true' : 'false');
-}
-
-// Opens the dialog; settles true once the password was confirmed, false
-// when the person closed it.
-function stepUp() {
-  if (stepUpPending) return Promise.resolve(false); // one at a time
-  return new Promise((resolve) => {
-    stepUpPending = { resolve };
-    stepupPassword.value = '';
-    fieldError(stepupPassword, null);
-    showStatus('', null, 'error', stepupStatus);
-    setStepUpBusy(false);
-    stepupDialog.showModal();
-    stepupPassword.focus();
-  });
-}
-
-function endStepUp(proved) {
-  const pending = stepUpPending;
-  stepUpPending = null;
-  stepupPassword.value = '';
-  fieldError(stepupPassword, null);
-  showStatus('', null, 'error', stepupStatus);
-  if (stepupDialog.open) stepupDialog.close();
-  if (pending) pending.resolve(proved);
-}
-
-// Sends the request send() makes and, if the server wants a fresh proof
-// of identity, asks for the password and sends it once more. A step-up
-// called off gives the first answer marked stepUpCancelled, with opener
-// (the control that started the action) to give the focus back to.
-async function withStepUp(send, opener) {
-  const first = await send();
-  if (first.status !== 403 || errorCode(first.data) !== 'step_up_required') return first;
-  if (!(await stepUp())) return { ...first, stepUpCancelled: true, opener };
-  return send();
-}
-
-async function onStepUpSubmit(event) {
-  event.preventDefault();
-  if (stepUpBusy || !stepUpPending) return;
-  showStatus('', null, 'error', stepupStatus);
-  if (!stepupPassword.value) {
-    fieldError(stepupPassword, 'stepup.password_missing');
-    stepupPassword.focus();
-    return;
-  }
-  fieldError(stepupPassword, null);
-  setStepUpBusy(true);
-  const res = await postJSON('/api/v1/auth/step-up', { password: stepupPassword.value },
-    { 'X-CSRF-Token': csrf });
-  setStepUpBusy(false);
-  if (res.status === 200) {
-    endStepUp(true);
-  } else if (res.status === 400) {
-    // wrong_password, or a password too long for the API to read.
-    stepupPassword.value = '';
-    fieldError(stepupPassword, 'stepup.wrong_password');
-    stepupPassword.focus();
-  } else if (res.status === 401) {
-    endStepUp(false);
-    toLogin();
-  } else {
-    showError(res, stepupStatus);
-  }
-}
+const stepUp = createStepUp({ csrf: () => csrf, showError, toLogin });
+const { withStepUp } = stepUp;
 
 // ------------------------------------------- two-factor authentication
 
@@ -832,21 +754,9 @@ document.addEventListener('coffre:lang', () => {
   renderPermChoices();
 });
 
-stepupForm.addEventListener('submit', (event) => {
-  onStepUpSubmit(event).catch(() => setStepUpBusy(false));
-});
-stepupPassword.addEventListener('input', clearErrorOnInput);
-stepupCancel.addEventListener('click', () => endStepUp(false));
-// Escape: closes the dialog, unless the password is on its way.
-stepupDialog.addEventListener('cancel', (event) => {
-  if (stepUpBusy) event.preventDefault();
-});
-stepupDialog.addEventListener('close', () => endStepUp(false));
-
 ready.then(() => {
   totpConfirm.disabled = false;
   tokenCreate.disabled = false;
-  stepupSubmit.disabled = false;
 });
 
 signout.addEventListener('click', () => {

@@ -43,6 +43,10 @@ export function postJSON(path, body, headers) {
   return call('POST', path, body === undefined ? {} : body, headers);
 }
 
+export function patchJSON(path, body, headers) {
+  return call('PATCH', path, body, headers);
+}
+
 // A DELETE without a body (the routes that take none refuse one).
 export function deleteJSON(path, headers) {
   return call('DELETE', path, undefined, headers);
