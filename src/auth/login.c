@@ -91,7 +91,7 @@ auth_login_failed(const struct auth_ctx *ctx, struct db *db,
     } else {
         db_rollback(db);
     }
-    if (rc == CF_OK && failures == after) {
+    if (rc == CF_OK && user != NULL && failures == after) {
         auth_notify(ctx, db, k, user->id, AUTH_NOTICE_LOCKED, NULL);
     }
     auth_ipban_failed(ctx->ipban, ctx->cfg, ctx->client_ip, now);

@@ -397,7 +397,7 @@ policy_apply(struct db *db, const struct auth_keys *k,
     if (rc != CF_OK) {
         return rc;
     }
-    cf_buf_init(&details, 4 * AUTH_ADMIN_IPS_MAX);
+    cf_buf_init(&details, (size_t)4 * AUTH_ADMIN_IPS_MAX);
     rc = cf_buf_adds(&details, "{\"old\":");
     if (rc == CF_OK) {
         rc = cf_buf_add_json_str(&details, old);

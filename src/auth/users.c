@@ -159,7 +159,7 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
                     const char *role, struct auth_account *out)
 {
     struct auth_keys k = {0};
-    struct auth_user u;
+    struct auth_user u = {0};
     struct db *db = NULL;
     struct cf_buf sealed;
     char *norm = NULL;

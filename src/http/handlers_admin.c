@@ -439,7 +439,7 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    struct auth_account a;
+    struct auth_account a = {0};
     char principal[48];
     const char *email = json_string_value(json_object_get(req->json, "email"));
     const char *role = json_string_value(json_object_get(req->json, "role"));
@@ -499,7 +499,7 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    struct auth_account a;
+    struct auth_account a = {0};
     char principal[48];
     const char *role = json_string_value(json_object_get(req->json, "role"));
     const char *state = json_string_value(json_object_get(req->json, "state"));
@@ -553,7 +553,7 @@ http_h_admin_user_delete(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    struct auth_account a;
+    struct auth_account a = {0};
     char principal[48];
     enum cf_rc rc;
 
@@ -586,7 +586,7 @@ http_h_admin_user_totp(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    struct auth_account a;
+    struct auth_account a = {0};
     char principal[48];
     enum cf_rc rc;
 
@@ -615,7 +615,7 @@ http_h_admin_user_logout(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    struct auth_account a;
+    struct auth_account a = {0};
     char principal[48];
     int64_t ended = 0;
     enum cf_rc rc;
@@ -643,7 +643,7 @@ http_h_admin_user_perms(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    struct auth_account a;
+    struct auth_account a = {0};
     const struct authz_role *role;
     json_t *perms = json_array();
     enum cf_rc rc;
@@ -677,7 +677,7 @@ http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    struct auth_account a;
+    struct auth_account a = {0};
     char principal[48];
     enum cf_rc rc;
 

@@ -313,8 +313,8 @@ test_role_covers(void **state)
     (void)state;
     for (i = 0; i < authz_roles_count; i++) {
         /* every role covers itself; the owner covers every role */
-        assert_true(authz_role_covers(authz_roles[i].name,
-                                      authz_roles[i].name));
+        assert_true(
+            authz_role_covers(authz_roles[i].name, authz_roles[i].name));
         assert_true(authz_role_covers("owner", authz_roles[i].name));
     }
     assert_false(authz_role_covers("admin", "owner"));
