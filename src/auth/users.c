@@ -277,12 +277,19 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
     return auth_tx_close(ctx, &k, &db, rc);
 }
 
-enum cf_rc
-auth_account_remove(const struct auth_ctx *ctx, int64_t id)
+/* One change to account id: what op does, in a transaction with the
+ * audit event action; *count receives what op counted (may be NULL). */
+typedef enum cf_rc (*account_op_fn)(struct db *db, const struct auth_user *u,
+                                    int64_t *count);
+
+static enum cf_rc
+account_change(const struct auth_ctx *ctx, int64_t id, account_op_fn op,
+               const char *action, int64_t *count)
 {
     struct auth_keys k = {0};
     struct auth_user u;
     struct db *db = NULL;
+    int64_t n = 0;
     enum cf_rc rc;
 
     rc = auth_tx_open(ctx, &k, &db);
@@ -290,56 +297,54 @@ auth_account_remove(const struct auth_ctx *ctx, int64_t id)
         rc = auth_store_user_by_id(db, id, &u);
     }
     if (rc == CF_OK) {
-        rc = account_last_owner(db, &u);
+        rc = op(db, &u, &n);
     }
     if (rc == CF_OK) {
-        rc = auth_store_user_delete(db, id);
+        rc = account_audit(db, &k, ctx, action, id, NULL);
     }
-    if (rc == CF_OK) {
-        rc = account_audit(db, &k, ctx, "user.remove", id, NULL);
+    rc = auth_tx_close(ctx, &k, &db, rc);
+    if (count != NULL) {
+        *count = rc == CF_OK ? n : 0;
     }
-    return auth_tx_close(ctx, &k, &db, rc);
+    return rc;
+}
+
+static enum cf_rc
+op_remove(struct db *db, const struct auth_user *u, int64_t *count)
+{
+    enum cf_rc rc = account_last_owner(db, u);
+
+    (void)count;
+    return rc == CF_OK ? auth_store_user_delete(db, u->id) : rc;
+}
+
+static enum cf_rc
+op_totp_reset(struct db *db, const struct auth_user *u, int64_t *count)
+{
+    (void)count;
+    return auth_store_totp_clear(db, u->id);
+}
+
+static enum cf_rc
+op_logout(struct db *db, const struct auth_user *u, int64_t *count)
+{
+    return auth_store_sessions_delete(db, u->id, NULL, 0, count);
+}
+
+enum cf_rc
+auth_account_remove(const struct auth_ctx *ctx, int64_t id)
+{
+    return account_change(ctx, id, op_remove, "user.remove", NULL);
 }
 
 enum cf_rc
 auth_account_totp_reset(const struct auth_ctx *ctx, int64_t id)
 {
-    struct auth_keys k = {0};
-    struct auth_user u;
-    struct db *db = NULL;
-    enum cf_rc rc;
-
-    rc = auth_tx_open(ctx, &k, &db);
-    if (rc == CF_OK) {
-        rc = auth_store_user_by_id(db, id, &u);
-    }
-    if (rc == CF_OK) {
-        rc = auth_store_totp_clear(db, id);
-    }
-    if (rc == CF_OK) {
-        rc = account_audit(db, &k, ctx, "user.totp_reset", id, NULL);
-    }
-    return auth_tx_close(ctx, &k, &db, rc);
+    return account_change(ctx, id, op_totp_reset, "user.totp_reset", NULL);
 }
 
 enum cf_rc
 auth_account_logout(const struct auth_ctx *ctx, int64_t id, int64_t *ended)
 {
-    struct auth_keys k = {0};
-    struct auth_user u;
-    struct db *db = NULL;
-    enum cf_rc rc;
-
-    *ended = 0;
-    rc = auth_tx_open(ctx, &k, &db);
-    if (rc == CF_OK) {
-        rc = auth_store_user_by_id(db, id, &u);
-    }
-    if (rc == CF_OK) {
-        rc = auth_store_sessions_delete(db, id, NULL, 0, ended);
-    }
-    if (rc == CF_OK) {
-        rc = account_audit(db, &k, ctx, "user.logout", id, NULL);
-    }
-    return auth_tx_close(ctx, &k, &db, rc);
+    return account_change(ctx, id, op_logout, "user.logout", ended);
 }

@@ -548,13 +548,21 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
-enum cf_rc
-http_h_admin_user_delete(struct http_req *req, struct http_resp *resp)
+/* An administrator's action on the account of the {id} path parameter:
+ * the account found and covered by the acting role (admin_target), a
+ * step-up when the action needs one, then act, whose answer is *doc. */
+typedef enum cf_rc (*admin_act_fn)(struct http_req *req, struct auth_ctx *ctx,
+                                   const struct auth_account *a, json_t **doc);
+
+static enum cf_rc
+admin_account_action(struct http_req *req, struct http_resp *resp, bool step_up,
+                     admin_act_fn act)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
     struct auth_account a = {0};
     char principal[48];
+    json_t *doc = NULL;
     enum cf_rc rc;
 
     admin_principal(req, principal, sizeof(principal));
@@ -563,139 +571,118 @@ http_h_admin_user_delete(struct http_req *req, struct http_resp *resp)
         ctx.principal = principal;
         rc = admin_target(req, &ctx, &a);
     }
-    if (rc == CF_OK) {
+    if (rc == CF_OK && step_up) {
         rc = http_require_step_up(req);
     }
     if (rc == CF_OK) {
-        rc = auth_account_remove(&ctx, a.id);
+        rc = act(req, &ctx, &a, &doc);
     }
     cx_keyset_unref(key);
     cf_memzero(&a, sizeof(a));
     if (rc == CF_ECONFLICT) {
-        return http_fail(req, 409, "last_owner",
-                         "the tenant must keep an active owner");
+        rc = http_fail(req, 409, "last_owner",
+                       "the tenant must keep an active owner");
     }
     if (rc != CF_OK) {
+        json_decref(doc);
         return rc;
     }
-    return answer_doc(resp, 200, json_pack("{s:i}", "removed", 1));
+    return answer_doc(resp, 200, doc);
+}
+
+static enum cf_rc
+act_remove(struct http_req *req, struct auth_ctx *ctx,
+           const struct auth_account *a, json_t **doc)
+{
+    enum cf_rc rc = auth_account_remove(ctx, a->id);
+
+    (void)req;
+    *doc = rc == CF_OK ? json_pack("{s:i}", "removed", 1) : NULL;
+    return rc;
+}
+
+static enum cf_rc
+act_totp_reset(struct http_req *req, struct auth_ctx *ctx,
+               const struct auth_account *a, json_t **doc)
+{
+    enum cf_rc rc = auth_account_totp_reset(ctx, a->id);
+
+    (void)req;
+    *doc = rc == CF_OK ? json_pack("{s:b}", "ok", 1) : NULL;
+    return rc;
+}
+
+static enum cf_rc
+act_logout(struct http_req *req, struct auth_ctx *ctx,
+           const struct auth_account *a, json_t **doc)
+{
+    int64_t ended = 0;
+    enum cf_rc rc = auth_account_logout(ctx, a->id, &ended);
+
+    (void)req;
+    *doc = rc == CF_OK ? json_pack("{s:I}", "ended", (json_int_t)ended) : NULL;
+    return rc;
+}
+
+static enum cf_rc
+act_unlock(struct http_req *req, struct auth_ctx *ctx,
+           const struct auth_account *a, json_t **doc)
+{
+    enum cf_rc rc = auth_admin_unlock(ctx, a->id);
+
+    (void)req;
+    *doc = rc == CF_OK ? json_pack("{s:b}", "ok", 1) : NULL;
+    return rc;
+}
+
+/* The effective permissions: the role's, in the catalogue's order (grants
+ * and groups will add to this). */
+static enum cf_rc
+act_permissions(struct http_req *req, struct auth_ctx *ctx,
+                const struct auth_account *a, json_t **doc)
+{
+    json_t *perms = json_array();
+    size_t i;
+
+    (void)req;
+    (void)ctx;
+    for (i = 0; perms != NULL && i < authz_perms_count; i++) {
+        if (authz_role_has(a->role, authz_perms[i].name)) {
+            json_array_append_new(perms, json_string(authz_perms[i].name));
+        }
+    }
+    *doc = json_pack("{s:s, s:o*}", "role", a->role, "permissions", perms);
+    return CF_OK;
+}
+
+enum cf_rc
+http_h_admin_user_delete(struct http_req *req, struct http_resp *resp)
+{
+    return admin_account_action(req, resp, true, act_remove);
 }
 
 enum cf_rc
 http_h_admin_user_totp(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
-    struct auth_account a = {0};
-    char principal[48];
-    enum cf_rc rc;
-
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
-    if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = admin_target(req, &ctx, &a);
-    }
-    if (rc == CF_OK) {
-        rc = http_require_step_up(req);
-    }
-    if (rc == CF_OK) {
-        rc = auth_account_totp_reset(&ctx, a.id);
-    }
-    cx_keyset_unref(key);
-    cf_memzero(&a, sizeof(a));
-    if (rc != CF_OK) {
-        return rc;
-    }
-    return answer_doc(resp, 200, json_pack("{s:b}", "ok", 1));
+    return admin_account_action(req, resp, true, act_totp_reset);
 }
 
 enum cf_rc
 http_h_admin_user_logout(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
-    struct auth_account a = {0};
-    char principal[48];
-    int64_t ended = 0;
-    enum cf_rc rc;
-
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
-    if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = admin_target(req, &ctx, &a);
-    }
-    if (rc == CF_OK) {
-        rc = auth_account_logout(&ctx, a.id, &ended);
-    }
-    cx_keyset_unref(key);
-    cf_memzero(&a, sizeof(a));
-    if (rc != CF_OK) {
-        return rc;
-    }
-    return answer_doc(resp, 200,
-                      json_pack("{s:I}", "ended", (json_int_t)ended));
+    return admin_account_action(req, resp, false, act_logout);
 }
 
 enum cf_rc
 http_h_admin_user_perms(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
-    struct auth_account a = {0};
-    const struct authz_role *role;
-    json_t *perms = json_array();
-    enum cf_rc rc;
-    size_t i;
-
-    rc = http_auth_ctx(req, &ctx, &key);
-    if (rc == CF_OK) {
-        rc = admin_target(req, &ctx, &a);
-    }
-    cx_keyset_unref(key);
-    if (rc != CF_OK) {
-        json_decref(perms);
-        return rc;
-    }
-    /* the catalogue's order; grants and groups will add to this */
-    role = authz_role_find(a.role);
-    for (i = 0; perms != NULL && role != NULL && i < authz_perms_count; i++) {
-        if (authz_role_has(a.role, authz_perms[i].name)) {
-            json_array_append_new(perms, json_string(authz_perms[i].name));
-        }
-    }
-    rc = answer_doc(
-        resp, 200,
-        json_pack("{s:s, s:o*}", "role", a.role, "permissions", perms));
-    cf_memzero(&a, sizeof(a));
-    return rc;
+    return admin_account_action(req, resp, false, act_permissions);
 }
 
 enum cf_rc
 http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
-    struct auth_account a = {0};
-    char principal[48];
-    enum cf_rc rc;
-
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
-    if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = admin_target(req, &ctx, &a);
-    }
-    if (rc == CF_OK) {
-        rc = auth_admin_unlock(&ctx, a.id);
-    }
-    cx_keyset_unref(key);
-    cf_memzero(&a, sizeof(a));
-    if (rc != CF_OK) {
-        return rc;
-    }
-    return answer_doc(resp, 200, json_pack("{s:b}", "ok", 1));
+    return admin_account_action(req, resp, false, act_unlock);
 }
 
 void
