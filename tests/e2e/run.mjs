@@ -62,6 +62,12 @@ const WRONG_PASSWORD = 'not-the-Right-one-at-all-2024';
 // chooses from the mailed link.
 const MEMBER_EMAIL = 'member@acme.example';
 const MEMBER_PASSWORD = 'Quartz-lantern-9-orbit-meadow';
+// A second owner, added with `coffre tenant owner` for the tests of the
+// account's password, sessions and history, so that changing its password
+// leaves the first owner's to the other tests.
+const SECOND_EMAIL = 'second.owner@acme.example';
+const SECOND_PASSWORD = 'Saffron-orbit-22-canyon-tulip-vessel';
+const SECOND_NEW_PASSWORD = 'Harbour-cobalt-58-juniper-whistle';
 // The tests sign in many times from one address: no per-address limits.
 const TEST_CONF = '[limits]\nread_per_minute = 0\nwrite_per_minute = 0\nauth_per_minute = 0\n';
 // The label of the code field of the second sign-in step, FR or EN.
@@ -541,6 +547,56 @@ async function signIn(page, base, password = OWNER_PASSWORD, email = OWNER_EMAIL
 
 async function statusText(page, selector) {
   return ((await page.locator(selector).textContent()) || '').trim();
+}
+
+// The second owner (SECOND_EMAIL), made once with `coffre tenant owner` and
+// given SECOND_PASSWORD through its setup link; ctx.second.password is its
+// password as the tests leave it.
+async function ensureSecondOwner(ctx) {
+  if (ctx.second) return ctx.second;
+  const out = await coffre(['tenant', 'owner', TENANT_SLUG, SECOND_EMAIL, '--data', ctx.data]);
+  const res = await postTenant(ctx.port, TENANT_SLUG, '/api/v1/auth/setup', {
+    token: setupToken(out),
+    password: SECOND_PASSWORD,
+  });
+  check(res.status === 200, `the second owner's setup answered ${res.status} ${res.body?.error?.code ?? ''}`);
+  ctx.second = { email: SECOND_EMAIL, password: SECOND_PASSWORD };
+  return ctx.second;
+}
+
+// Signs in from Node (no browser); resolves with the session's Cookie
+// header and CSRF token.
+async function apiSignIn(port, email, password) {
+  const data = Buffer.from(JSON.stringify({ email, password }));
+  const cookie = await new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/api/v1/auth/login',
+      servername: `${TENANT_SLUG}.localhost`,
+      headers: {
+        Host: `${TENANT_SLUG}.localhost:${port}`,
+        'Content-Type': 'application/json',
+        'Content-Length': data.length,
+      },
+      rejectUnauthorized: false,
+      timeout: STEP_TIMEOUT_MS,
+    }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const set = (res.headers['set-cookie'] || []).find((c) => c.startsWith('__Host-coffre_session='));
+        if (res.statusCode !== 200 || !set) reject(new Error(`a sign-in from Node answered ${res.statusCode}`));
+        else resolve(set.split(';')[0]);
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(data);
+  });
+  const me = await apiTenant(port, 'GET', '/api/v1/me', { cookie });
+  check(me.status === 200 && CSRF_RE.test(me.body?.csrf_token || ''), `/api/v1/me after a sign-in answered ${me.status}`);
+  return { cookie, csrf: me.body.csrf_token };
 }
 
 // ------------------------------------------------------------------- TOTP
@@ -2235,6 +2291,276 @@ const tests = [
         }
       } finally {
         await setMfaPolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'account sessions: two browsers signed in are listed, this one marked; "Terminer" ends the other, which is signed out; "Terminer toutes les autres sessions" ends the rest',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      const me = await ensureSecondOwner(ctx);
+      const other = await openPage(browser, { locale: 'fr-FR' });
+      const mine = await openPage(browser, { locale: 'fr-FR' });
+      try {
+        await signIn(other.page, base, me.password, me.email);
+        await signIn(mine.page, base, me.password, me.email);
+        const { page } = mine;
+        const changes = [];
+        page.on('request', (req) => {
+          if (req.method() === 'DELETE') changes.push({ path: new URL(req.url()).pathname, csrf: req.headers()['x-csrf-token'] });
+        });
+        const section = page.getByRole('region', { name: 'Sessions' });
+        const items = section.locator('#sessions-list > li');
+        await page.waitForFunction(() => document.querySelectorAll('#sessions-list > li').length === 2);
+        const current = section.locator('#sessions-list > li[data-current="true"]');
+        check((await current.count()) === 1, `${await current.count()} sessions marked current`);
+        check(/\(cette session\)/.test(await current.textContent()), 'the current session is not marked "(cette session)"');
+        check((await current.locator('button').count()) === 0, 'the current session offers a button to end it');
+        const otherItem = section.locator('#sessions-list > li[data-current="false"]');
+        const otherText = (await otherItem.textContent()) || '';
+        check(/127\.0\.0\.1/.test(otherText), `the other session does not show its IP: "${oneLine(otherText)}"`);
+        check((await otherItem.locator('time').count()) === 2, 'the other session does not show created and last seen');
+        const end = otherItem.getByRole('button', { name: /^Terminer la session .+ \(127\.0\.0\.1\)$/ });
+        const otherId = await otherItem.getAttribute('data-id');
+        check(/^[0-9a-f]{32}$/.test(otherId || ''), `the other session's id is "${otherId}"`);
+        check((await apiTenant(port, 'GET', '/api/v1/me', { cookie: await sessionCookie(other.context) })).status === 200,
+          'the other browser is not signed in');
+
+        await Promise.all([
+          page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().endsWith(`/api/v1/me/sessions/${otherId}`)),
+          end.click(),
+        ]);
+        await page.waitForFunction(() => document.querySelectorAll('#sessions-list > li').length === 1);
+        check(/est terminée/.test(await statusText(page, '#sessions-status')),
+          `the status says "${await statusText(page, '#sessions-status')}"`);
+        check((await items.first().getAttribute('data-current')) === 'true', 'the session left is not this one');
+        const gone = await apiTenant(port, 'GET', '/api/v1/me', { cookie: await sessionCookie(other.context) });
+        check(gone.status === 401, `the ended session's /api/v1/me answered ${gone.status}`);
+        check((await section.locator('#sessions-others-row').isHidden()), '"Terminer toutes les autres sessions" shows with no other session');
+
+        // Two more sessions (from Node), then all the others at once.
+        const a = await apiSignIn(port, me.email, me.password);
+        const b = await apiSignIn(port, me.email, me.password);
+        await page.reload({ waitUntil: 'load' });
+        await page.waitForFunction(() => document.querySelectorAll('#sessions-list > li').length === 3);
+        await Promise.all([
+          page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().endsWith('/api/v1/me/sessions')),
+          section.getByRole('button', { name: 'Terminer toutes les autres sessions' }).click(),
+        ]);
+        await page.waitForFunction(() => document.querySelectorAll('#sessions-list > li').length === 1);
+        check(/^Sessions terminées : 2\.$/.test(await statusText(page, '#sessions-status')),
+          `the status says "${await statusText(page, '#sessions-status')}"`);
+        for (const s of [a, b]) {
+          const r = await apiTenant(port, 'GET', '/api/v1/me', { cookie: s.cookie });
+          check(r.status === 401, `a session ended with the others still answers ${r.status}`);
+        }
+        const still = await apiTenant(port, 'GET', '/api/v1/me', { cookie: await sessionCookie(mine.context) });
+        check(still.status === 200, `this session answered ${still.status} after ending the others`);
+        check(changes.length === 2 && changes.every((c) => CSRF_RE.test(c.csrf || '')),
+          `the ends were sent as ${JSON.stringify(changes)}`);
+
+        await waitI18n(page);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(/\(this session\)/.test(await current.textContent()), 'the marker is not redrawn in English');
+        check((await page.getByRole('region', { name: 'Sessions' }).getByRole('heading', { name: 'Sessions' }).count()) === 1,
+          'no "Sessions" heading in English');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+        await settle(page);
+        noProblems(mine.problems);
+        noProblems(other.problems);
+      } finally {
+        await other.context.close();
+        await mine.context.close();
+      }
+    },
+  },
+  {
+    name: 'account sign-in history: a failed then a successful sign-in show newest first with their outcome, IP and device; "Plus anciennes" pages back by 20',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      const me = await ensureSecondOwner(ctx);
+      const { context, page, problems } = await openPage(browser, { locale: 'fr-FR' },
+        [[401, '/api/v1/auth/login']]);
+      try {
+        // Enough older lines for two pages: sign-ins and sign-outs from Node.
+        for (let i = 0; i < 9; i++) {
+          const s = await apiSignIn(port, me.email, me.password);
+          const out = await apiTenant(port, 'POST', '/api/v1/auth/logout', { cookie: s.cookie, csrf: s.csrf, body: {} });
+          check(out.status === 200, `a sign-out from Node answered ${out.status}`);
+        }
+        // A failed sign-in, then a good one, in the browser.
+        await page.goto(`${base}login`, { waitUntil: 'load' });
+        await waitI18n(page);
+        const form = page.locator('#login-form');
+        await form.getByLabel(/Adresse e-mail|E-mail address/).fill(me.email);
+        await form.getByLabel(/^(Mot de passe|Password)$/).fill(WRONG_PASSWORD);
+        await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')),
+          page.locator('#login-submit').click(),
+        ]);
+        const asked = [];
+        const answers = [];
+        page.on('request', (req) => {
+          const u = new URL(req.url());
+          if (u.pathname === '/api/v1/me/logins') asked.push(u.searchParams);
+        });
+        page.on('response', (res) => {
+          if (new URL(res.url()).pathname === '/api/v1/me/logins') answers.push(res.json().catch(() => null));
+        });
+        await signIn(page, base, me.password, me.email);
+        const section = page.getByRole('region', { name: 'Historique de connexion' });
+        // By id: the region's name changes with the language.
+        const rows = page.locator('#logins-body tr');
+        await page.waitForFunction(() => document.querySelectorAll('#logins-body tr').length === 20);
+        check(asked.length === 1 && asked[0].get('limit') === '20' && !asked[0].has('before'),
+          `the history was asked with ?${asked.join(' ?')}`);
+        check((await rows.nth(0).getAttribute('data-outcome')) === 'success', 'the newest line is not the sign-in');
+        check((await rows.nth(1).getAttribute('data-outcome')) === 'bad_password', 'the failed sign-in is not the line below it');
+        const cells = async (i) => (await rows.nth(i).locator('td').allTextContents()).map((x) => x.trim());
+        const [t0, o0, ip0, dev0] = await cells(0);
+        check(o0 === 'Connexion réussie' && ip0 === '127.0.0.1' && /Chrom/.test(dev0) && t0 !== '',
+          `the newest line reads "${[t0, o0, ip0, dev0].join(' | ')}"`);
+        check((await cells(1))[1] === 'Mot de passe incorrect', `the failed sign-in reads "${(await cells(1)).join(' | ')}"`);
+        check((await cells(2))[1] === 'Déconnexion', `the line before reads "${(await cells(2)).join(' | ')}"`);
+        const times = async () => section.locator('#logins-body time').evaluateAll((ts) => ts.map((x) => Date.parse(x.dateTime)));
+        const newestFirst = (list) => list.every((v, i) => i === 0 || list[i - 1] >= v);
+        check(newestFirst(await times()), 'the lines are not newest first');
+
+        const firstBody = await answers[0];
+        check(/^\d+$/.test(String(firstBody?.next_before ?? '')), `a full page answered next_before ${firstBody?.next_before}`);
+        const more = section.getByRole('button', { name: 'Plus anciennes' });
+        await more.click();
+        await page.waitForFunction(() => document.querySelectorAll('#logins-body tr').length > 20);
+        check(asked.length === 2 && asked[1].get('before') === String(firstBody.next_before) && asked[1].get('limit') === '20',
+          `"Plus anciennes" sent ?${asked[1]}`);
+        const secondBody = await answers[1];
+        const total = (await rows.count());
+        check(total === 20 + (secondBody?.logins?.length ?? -1) && total > 20, `${total} lines after paging`);
+        const ids = [...firstBody.logins, ...secondBody.logins].map((l) => l.id);
+        check(new Set(ids).size === ids.length, `the two pages overlap: ${ids.join(' ')}`);
+        check(newestFirst(await times()), 'the older lines are not below the newer ones');
+        check(secondBody.next_before === null, `the last page answered next_before ${secondBody.next_before}`);
+        check(await section.locator('#logins-more-row').isHidden(), '"Plus anciennes" still shows after the last page');
+
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check((await cells(0))[1] === 'Signed in', `the newest line reads "${(await cells(0)).join(' | ')}" in English`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+        await settle(page);
+        noProblems(problems);
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    name: 'account password: the meter follows the new password (e-mail, privileged); a weak one keeps the button off; a wrong current password is refused; a good change closes the other sessions; the previous password is refused as reused',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      const me = await ensureSecondOwner(ctx);
+      const other = await openPage(browser, { locale: 'fr-FR' });
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[400, '/api/v1/me/password']]);
+      try {
+        await signIn(other.page, base, me.password, me.email);
+        await signIn(page, base, me.password, me.email);
+        const strength = [];
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/api/v1/password/strength') strength.push(req.postDataJSON());
+        });
+        const section = page.getByRole('region', { name: 'Mot de passe' });
+        const current = section.getByLabel('Mot de passe actuel');
+        const fresh = section.getByLabel('Nouveau mot de passe', { exact: true });
+        const again = section.getByLabel('Confirmer le nouveau mot de passe');
+        const submit = section.getByRole('button', { name: 'Changer le mot de passe' });
+        check(await submit.isDisabled(), 'the button is enabled on an empty form');
+
+        // Weak: the meter says so, the button stays off.
+        await fresh.pressSequentially(WEAK_PASSWORD, { delay: 20 });
+        await again.fill(WEAK_PASSWORD);
+        await page.locator('#password-strength[data-acceptable="false"]').waitFor();
+        check(/Pas encore suffisant/.test(await statusText(page, '#password-strength-label')),
+          `the verdict reads "${await statusText(page, '#password-strength-label')}"`);
+        check(strength.length >= 1 && strength.length <= 3, `${strength.length} strength requests for one typed password`);
+        check(strength.every((b) => b.email === me.email && b.privileged === true && typeof b.password === 'string'),
+          `the strength requests were ${JSON.stringify(strength.map((b) => ({ email: b.email, privileged: b.privileged })))}`);
+        check((await page.locator('#password-strength-hints li').count()) > 0, 'no hint for a weak password');
+        check(await submit.isDisabled(), 'the button is enabled for a weak password');
+
+        // A good new password, a wrong current one.
+        await fresh.fill(SECOND_NEW_PASSWORD);
+        await again.fill(SECOND_NEW_PASSWORD);
+        await current.fill(WRONG_PASSWORD);
+        await page.locator('#password-strength[data-acceptable="true"]').waitFor();
+        await page.waitForFunction(() => !document.getElementById('password-submit').disabled);
+        const sent = [];
+        page.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/api/v1/me/password') {
+            sent.push({ body: req.postDataJSON(), csrf: req.headers()['x-csrf-token'] });
+          }
+        });
+        const [wrong] = await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith('/api/v1/me/password')),
+          submit.click(),
+        ]);
+        check(wrong.status() === 400, `a wrong current password answered ${wrong.status()}`);
+        await page.locator('#password-current-error').filter({ hasText: /\S/ }).waitFor();
+        check(/^Ce n’est pas votre mot de passe actuel\.$/.test(await statusText(page, '#password-current-error')),
+          `the current field's error reads "${await statusText(page, '#password-current-error')}"`);
+        check((await current.getAttribute('aria-invalid')) === 'true', 'the current field is not marked invalid');
+
+        // The right one: changed, the other session ended.
+        await current.fill(me.password);
+        const [good] = await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith('/api/v1/me/password')),
+          submit.click(),
+        ]);
+        check(good.status() === 200, `the change answered ${good.status()}`);
+        const previous = me.password;
+        me.password = SECOND_NEW_PASSWORD;
+        await page.locator('#password-status[data-kind="ok"]').waitFor();
+        check(/autres sessions ont été fermées/.test(await statusText(page, '#password-status')),
+          `the status reads "${await statusText(page, '#password-status')}"`);
+        for (const input of [current, fresh, again]) check((await input.inputValue()) === '', 'a field is not emptied after the change');
+        check(sent.length === 2 && sent.every((s) => CSRF_RE.test(s.csrf || '') && Object.keys(s.body).join() === 'current,new'),
+          'the change was not sent as {current, new} with the CSRF token');
+        const ended = await apiTenant(port, 'GET', '/api/v1/me', { cookie: await sessionCookie(other.context) });
+        check(ended.status === 401, `the other session's /api/v1/me answered ${ended.status} after the change`);
+        const kept = await apiTenant(port, 'GET', '/api/v1/me', { cookie: await sessionCookie(context) });
+        check(kept.status === 200, `this session's /api/v1/me answered ${kept.status} after the change`);
+        await page.waitForFunction(() => document.querySelectorAll('#sessions-list > li').length === 1);
+
+        // The previous password again: refused, with the reuse hint.
+        await current.fill(SECOND_NEW_PASSWORD);
+        await fresh.fill(previous);
+        await again.fill(previous);
+        await page.waitForFunction(() => !document.getElementById('password-submit').disabled);
+        const [reused] = await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith('/api/v1/me/password')),
+          submit.click(),
+        ]);
+        const reusedBody = await reused.json();
+        check(reused.status() === 400 && reusedBody?.error?.code === 'weak_password'
+          && (reusedBody.strength?.problems || []).includes('reused'), `the previous password answered ${reused.status()} ${JSON.stringify(reusedBody)}`);
+        await page.locator('#password-strength-hints li').filter({ hasText: /déjà utilisé ce mot de passe/ }).waitFor();
+        check(/ne peut pas être utilisé/.test(await statusText(page, '#password-new-error')),
+          `the new field's error reads "${await statusText(page, '#password-new-error')}"`);
+        check(await submit.isDisabled(), 'the button stays enabled for a refused password');
+        const still = await apiSignIn(port, me.email, SECOND_NEW_PASSWORD);
+        check(CSRF_RE.test(still.csrf), 'the new password does not sign in');
+
+        for (const secret of [previous, SECOND_NEW_PASSWORD, WRONG_PASSWORD, WEAK_PASSWORD]) {
+          await secretNowhere(page, urls, consoleText, secret);
+        }
+        await settle(page);
+        noProblems(problems);
+        noProblems(other.problems);
+      } finally {
+        await other.context.close();
+        await context.close();
       }
     },
   },

@@ -37,10 +37,27 @@
 // When the role's permissions (user.permissions of /me) include
 // user.manage, a link to the administration page (/admin) is shown.
 //
+// Password: the current password, the new one with the live strength
+// meter (meter.js; the requests carry the account's e-mail and
+// privileged: true for owners and admins, the accounts the server holds
+// to the stricter rule) and its confirmation. POST /api/v1/me/password
+// {current, new}; success ends every other session. When /me says
+// user.password_expired, a banner at the top leads here.
+//
+// Sessions: GET /api/v1/me/sessions lists the live sessions, this one
+// marked; "Terminer" ends another one (DELETE /api/v1/me/sessions/{id}),
+// "Terminer toutes les autres sessions" all of them (DELETE
+// /api/v1/me/sessions). The list is asked for again after each. This
+// session is ended by signing out, so it has no button.
+//
+// Sign-in history: GET /api/v1/me/logins?limit=20, newest first; "Plus
+// anciennes" asks for the next page with before=<next_before>.
+//
 // Every state-changing request carries X-CSRF-Token.
 
 import { getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, postJSON } from './api.js';
+import { createMeter, refusedVerdict } from './meter.js';
 import { createStepUp } from './stepup.js';
 
 const main = document.getElementById('main');
@@ -91,7 +108,42 @@ const tokenPermsList = document.getElementById('token-perms-list');
 const tokenCreate = document.getElementById('token-create');
 const tokenFormCancel = document.getElementById('token-form-cancel');
 
+const expiredBanner = document.getElementById('password-expired');
+const expiredLink = document.getElementById('password-expired-link');
+const pwSection = document.getElementById('password');
+const pwStatus = document.getElementById('password-status');
+const pwForm = document.getElementById('password-form');
+const pwUsername = document.getElementById('password-username');
+const pwCurrent = document.getElementById('password-current');
+const pwNew = document.getElementById('password-new');
+const pwConfirm = document.getElementById('password-confirm');
+const pwSubmit = document.getElementById('password-submit');
+
+const sessionsSection = document.getElementById('sessions');
+const sessionsStatus = document.getElementById('sessions-status');
+const sessionsLoading = document.getElementById('sessions-loading');
+const sessionsList = document.getElementById('sessions-list');
+const sessionsOthersRow = document.getElementById('sessions-others-row');
+const sessionsEndOthers = document.getElementById('sessions-end-others');
+
+const loginsSection = document.getElementById('logins');
+const loginsStatus = document.getElementById('logins-status');
+const loginsLoading = document.getElementById('logins-loading');
+const loginsEmpty = document.getElementById('logins-empty');
+const loginsWrap = document.getElementById('logins-wrap');
+const loginsBody = document.getElementById('logins-body');
+const loginsMoreRow = document.getElementById('logins-more-row');
+const loginsMore = document.getElementById('logins-more');
+
 const KNOWN_ROLES = ['owner', 'admin', 'member', 'guest', 'auditor'];
+// The roles the server holds to the owners' password rule.
+const PRIVILEGED_ROLES = ['owner', 'admin'];
+// The outcomes of the access journal (docs/internals/auth-contract.md);
+// their names are the administration page's.
+const OUTCOMES = ['success', 'bad_password', 'unknown_user', 'locked', 'banned', 'logout',
+  'totp_success', 'totp_failed', 'totp_replay', 'recovery_code',
+  'reset_sent', 'reset_throttled', 'reset_unknown'];
+const LOGINS_LIMIT = 20;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 // What of the server's QR code SVG is kept: a white <rect>, a black <path>.
 const SVG_ELEMENTS = ['svg', 'rect', 'path'];
@@ -102,6 +154,15 @@ const TOKEN_NAME_MAX = 64;
 
 let csrf = '';
 let role = '';
+let email = '';
+let pwBusy = false;
+let pwConfirmTouched = false;
+// The sessions as listed; one action at a time.
+const sessions = { list: [], busy: false };
+// The history as listed: its lines, the id to page from (null: no older
+// lines), and the number of the last request sent (a late answer to an
+// older one is dropped).
+const logins = { rows: [], next: null, seq: 0, busy: false };
 let busy = false;
 let totpBusy = false;
 let tokenBusy = false;
@@ -180,7 +241,9 @@ async function load() {
   }
   csrf = typeof res.data.csrf_token === 'string' ? res.data.csrf_token : '';
   emailOut.textContent = user.email;
+  email = user.email;
   stepUp.setUsername(user.email);
+  pwUsername.value = user.email;
   role = typeof user.role === 'string' ? user.role : '';
   if (KNOWN_ROLES.includes(role)) {
     setText(roleOut, `account.role.${role}`);
@@ -192,7 +255,12 @@ async function load() {
   totp.on = user.totp === true;
   renderTotp();
   details.hidden = false;
-  await loadTokens();
+  updatePwSubmit();
+  if (user.password_expired === true) {
+    expiredBanner.hidden = false;
+    pwCurrent.focus();
+  }
+  await Promise.all([loadTokens(), loadSessions(), loadLogins(false)]);
 }
 
 async function onSignout() {
@@ -718,6 +786,270 @@ async function onRevoke(tok, button) {
   }
 }
 
+// ------------------------------------------------------------- password
+
+const pwMeter = createMeter(pwNew, {
+  box: document.getElementById('password-strength'),
+  meter: document.getElementById('password-strength-meter'),
+  level: document.getElementById('password-strength-level'),
+  verdict: document.getElementById('password-strength-verdict'),
+  hints: document.getElementById('password-strength-hints'),
+}, () => (email ? { email, privileged: PRIVILEGED_ROLES.includes(role) }
+  : { privileged: PRIVILEGED_ROLES.includes(role) }), () => updatePwSubmit());
+
+function pwMatches() {
+  return pwConfirm.value !== '' && pwConfirm.value === pwNew.value;
+}
+
+function updatePwConfirmError() {
+  const show = pwConfirm.value !== '' && !pwMatches() &&
+    (pwConfirmTouched || pwConfirm.value.length >= pwNew.value.length);
+  fieldError(pwConfirm, show ? 'setup.error.mismatch' : null);
+}
+
+function updatePwSubmit() {
+  const verdict = pwMeter.verdict();
+  pwSubmit.disabled = pwBusy || !csrf || !verdict || !verdict.acceptable || !pwMatches();
+}
+
+function clearPasswordForm() {
+  for (const input of [pwCurrent, pwNew, pwConfirm]) {
+    input.value = '';
+    fieldError(input, null);
+  }
+  pwConfirmTouched = false;
+  pwMeter.reset();
+}
+
+async function onPasswordSubmit(event) {
+  event.preventDefault();
+  if (pwBusy) return;
+  showStatus('', null, 'error', pwStatus);
+  updatePwConfirmError();
+  const verdict = pwMeter.verdict();
+  if (!verdict || !verdict.acceptable || !pwMatches()) {
+    updatePwSubmit();
+    return;
+  }
+  if (!pwCurrent.value) {
+    fieldError(pwCurrent, 'password.error.current_missing');
+    pwCurrent.focus();
+    return;
+  }
+  pwBusy = true;
+  updatePwSubmit();
+  pwSection.setAttribute('aria-busy', 'true');
+  const body = { current: pwCurrent.value, new: pwNew.value };
+  const res = await withStepUp(
+    () => postJSON('/api/v1/me/password', body, { 'X-CSRF-Token': csrf }), pwSubmit);
+  pwBusy = false;
+  pwSection.setAttribute('aria-busy', 'false');
+  const code = errorCode(res.data);
+  if (res.status === 200) {
+    clearPasswordForm();
+    expiredBanner.hidden = true;
+    showStatus('password.changed', null, 'ok', pwStatus);
+    // The other sessions are over: the list says so.
+    loadSessions().catch(() => {});
+  } else if (res.status === 400 && code === 'wrong_password') {
+    pwCurrent.value = '';
+    fieldError(pwCurrent, 'password.error.wrong');
+    pwCurrent.focus();
+  } else if (res.status === 400 && code === 'weak_password') {
+    pwMeter.show(refusedVerdict(res.data));
+    fieldError(pwNew, 'password.error.weak');
+    pwNew.focus();
+  } else {
+    showError(res, pwStatus);
+  }
+  updatePwSubmit();
+}
+
+// ------------------------------------------------------------- sessions
+
+function isSession(v) {
+  return v && typeof v === 'object' && typeof v.id === 'string' && /^[0-9a-f]{32}$/.test(v.id);
+}
+
+function deviceName(sess) {
+  return typeof sess.device === 'string' && sess.device ? sess.device : t('sessions.unknown_device');
+}
+
+function setSessionsBusy(on) {
+  sessions.busy = on;
+  sessionsSection.setAttribute('aria-busy', on ? 'true' : 'false');
+  sessionsEndOthers.disabled = on;
+  for (const button of sessionsList.querySelectorAll('button')) button.disabled = on;
+}
+
+function sessionItem(sess) {
+  const item = document.createElement('li');
+  item.className = 'token-item';
+  item.dataset.id = sess.id;
+  item.dataset.current = sess.current === true ? 'true' : 'false';
+  const name = document.createElement('p');
+  name.className = 'token-name';
+  name.textContent = deviceName(sess);
+  if (sess.current === true) {
+    const mark = document.createElement('span');
+    mark.className = 'badge session-current';
+    mark.textContent = t('sessions.current');
+    name.append(' ', mark);
+  }
+  const meta = document.createElement('dl');
+  meta.className = 'token-meta';
+  const ip = document.createElement('span');
+  ip.className = 'mono';
+  ip.textContent = typeof sess.client_ip === 'string' ? sess.client_ip : '';
+  detailsRow(meta, t('sessions.col.ip'), ip);
+  detailsRow(meta, t('sessions.col.created'), timeNode(sess.created));
+  detailsRow(meta, t('sessions.col.last_seen'), timeNode(sess.last_seen));
+  item.append(name, meta);
+  if (sess.current !== true) {
+    const end = document.createElement('button');
+    end.type = 'button';
+    end.className = 'button button-secondary button-small';
+    end.textContent = t('sessions.end');
+    // Several "Terminer" buttons: the name says which one.
+    end.setAttribute('aria-label', t('sessions.end_named', {
+      device: deviceName(sess),
+      ip: typeof sess.client_ip === 'string' ? sess.client_ip : '',
+    }));
+    end.disabled = sessions.busy;
+    end.addEventListener('click', () => {
+      onEndSession(sess).catch(() => setSessionsBusy(false));
+    });
+    item.append(end);
+  }
+  return item;
+}
+
+function renderSessions() {
+  sessionsList.replaceChildren(...sessions.list.map(sessionItem));
+  sessionsList.hidden = sessions.list.length === 0;
+  sessionsOthersRow.hidden = !sessions.list.some((x) => x.current !== true);
+}
+
+// Asks for the list and redraws it; a failed reload keeps the last list.
+async function loadSessions() {
+  const res = await getJSON('/api/v1/me/sessions');
+  sessionsLoading.hidden = true;
+  const list = res.data && res.data.sessions;
+  if (res.status !== 200 || !Array.isArray(list)) {
+    showError(res, sessionsStatus);
+    return false;
+  }
+  sessions.list = list.filter(isSession);
+  renderSessions();
+  return true;
+}
+
+// After an end: the focus goes to the first remaining "Terminer", else to
+// the section's heading.
+function focusSessions() {
+  const next = sessionsList.querySelector('button');
+  if (next) next.focus();
+  else document.getElementById('sessions-heading').focus();
+}
+
+async function onEndSession(sess) {
+  if (sessions.busy) return;
+  showStatus('', null, 'error', sessionsStatus);
+  setSessionsBusy(true);
+  const path = `/api/v1/me/sessions/${encodeURIComponent(sess.id)}`;
+  const res = await withStepUp(() => deleteJSON(path, { 'X-CSRF-Token': csrf }), sessionsEndOthers);
+  setSessionsBusy(false);
+  const device = deviceName(sess);
+  if (res.status === 200 || (res.status === 404 && errorCode(res.data) === 'not_found')) {
+    // 404: it had ended already (signed out, expired): gone either way.
+    showStatus(res.status === 200 ? 'sessions.ended' : 'sessions.already_gone', { device }, 'ok',
+      sessionsStatus);
+  } else {
+    showError(res, sessionsStatus);
+  }
+  if (res.status !== 401 && await loadSessions()) focusSessions();
+}
+
+async function onEndOthers() {
+  if (sessions.busy) return;
+  showStatus('', null, 'error', sessionsStatus);
+  setSessionsBusy(true);
+  const res = await withStepUp(() => deleteJSON('/api/v1/me/sessions', { 'X-CSRF-Token': csrf }),
+    sessionsEndOthers);
+  setSessionsBusy(false);
+  const ended = res.data && Number.isInteger(res.data.ended) ? res.data.ended : 0;
+  if (res.status === 200) {
+    showStatus('sessions.ended_others', { count: ended }, 'ok', sessionsStatus);
+  } else {
+    showError(res, sessionsStatus);
+  }
+  if (res.status !== 401 && await loadSessions()) focusSessions();
+}
+
+// ------------------------------------------------------ sign-in history
+
+function isCursor(v) {
+  return (Number.isInteger(v) && v > 0) || (typeof v === 'string' && /^\d{1,19}$/.test(v));
+}
+
+function outcomeLabel(outcome) {
+  return OUTCOMES.includes(outcome) ? t(`admin.outcome.${outcome}`) : outcome;
+}
+
+function loginRow(line) {
+  const tr = document.createElement('tr');
+  tr.dataset.outcome = String(line.outcome);
+  const time = document.createElement('td');
+  time.append(timeNode(line.time));
+  const outcome = document.createElement('td');
+  outcome.textContent = outcomeLabel(String(line.outcome));
+  const ip = document.createElement('td');
+  ip.className = 'mono';
+  ip.textContent = typeof line.client_ip === 'string' ? line.client_ip : '';
+  const device = document.createElement('td');
+  device.textContent = typeof line.device === 'string' ? line.device : '';
+  tr.append(time, outcome, ip, device);
+  return tr;
+}
+
+function renderLogins() {
+  loginsBody.replaceChildren(...logins.rows.map(loginRow));
+  loginsWrap.hidden = logins.rows.length === 0;
+  loginsEmpty.hidden = logins.rows.length !== 0;
+  loginsMoreRow.hidden = logins.next === null;
+}
+
+function setLoginsBusy(on) {
+  logins.busy = on;
+  loginsMore.disabled = on;
+  loginsSection.setAttribute('aria-busy', on ? 'true' : 'false');
+}
+
+// The first page (more false) or the next older one.
+async function loadLogins(more) {
+  if (more && (logins.busy || logins.next === null)) return;
+  const seq = ++logins.seq;
+  const params = new URLSearchParams({ limit: String(LOGINS_LIMIT) });
+  if (more) params.set('before', String(logins.next));
+  showStatus('', null, 'error', loginsStatus);
+  setLoginsBusy(true);
+  const res = await getJSON(`/api/v1/me/logins?${params}`);
+  if (seq !== logins.seq) return; // a later request has the say
+  setLoginsBusy(false);
+  loginsLoading.hidden = true;
+  const list = res.data && res.data.logins;
+  if (res.status !== 200 || !Array.isArray(list)) {
+    showError(res, loginsStatus);
+    return;
+  }
+  const lines = list.filter((l) => l && typeof l === 'object');
+  logins.rows = more ? logins.rows.concat(lines) : lines;
+  logins.next = isCursor(res.data.next_before) ? res.data.next_before : null;
+  renderLogins();
+  // The button gone (no older lines): the focus goes to the table.
+  if (more && logins.next === null) loginsWrap.focus();
+}
+
 // ----------------------------------------------------------- handlers
 
 totpEnable.addEventListener('click', () => {
@@ -748,10 +1080,42 @@ tokenCopy.addEventListener('click', () => {
   onCopy().catch(() => setText(tokenCopyStatus, 'tokens.copy_failed'));
 });
 tokenCreatedDone.addEventListener('click', onCreatedDone);
+pwForm.addEventListener('submit', (event) => {
+  onPasswordSubmit(event).catch(() => {
+    pwBusy = false;
+    updatePwSubmit();
+  });
+});
+pwCurrent.addEventListener('input', clearErrorOnInput);
+pwNew.addEventListener('input', (event) => {
+  clearErrorOnInput(event);
+  if (pwConfirm.value) updatePwConfirmError();
+});
+pwConfirm.addEventListener('input', () => {
+  updatePwConfirmError();
+  updatePwSubmit();
+});
+pwConfirm.addEventListener('blur', () => {
+  pwConfirmTouched = true;
+  updatePwConfirmError();
+});
+expiredLink.addEventListener('click', (event) => {
+  event.preventDefault();
+  pwCurrent.focus();
+});
+sessionsEndOthers.addEventListener('click', () => {
+  onEndOthers().catch(() => setSessionsBusy(false));
+});
+loginsMore.addEventListener('click', () => {
+  loadLogins(true).catch(() => setLoginsBusy(false));
+});
+
 // Redraw what is made here from server data (dates, descriptions).
 document.addEventListener('coffre:lang', () => {
   renderTokenList();
   renderPermChoices();
+  renderSessions();
+  renderLogins();
 });
 
 ready.then(() => {

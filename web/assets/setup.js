@@ -5,8 +5,8 @@
 // forgotten password; both are completed the same way and the page cannot
 // tell them apart, so its words fit both. The token comes from the URL
 // fragment, which the browser never sends to the server. The person types
-// the new password twice; a strength meter follows the first field
-// (POST /api/v1/password/strength, debounced, privileged: true: the link
+// the new password twice; a strength meter (meter.js) follows the first
+// field (POST /api/v1/password/strength, debounced, privileged: true: the link
 // does not say the account's role, so the page holds every account to the
 // owners' rule, which is the stricter one) and shows the server's hints in
 // the page's language. The button is enabled only when the server finds
@@ -20,13 +20,11 @@
 // The password is only ever sent in request bodies: never in a URL, never
 // stored (no localStorage, no sessionStorage) and never logged.
 
-import { getLang, ready, setText, t } from './app.js';
+import { ready, setText } from './app.js';
 import { errorCode, formatWait, postJSON } from './api.js';
+import { createMeter, refusedVerdict } from './meter.js';
 
-const DEBOUNCE_MS = 250;
 const REDIRECT_MS = 1500;
-const RETRY_MAX_S = 30;
-const FIELD_MAX_BYTES = 1024; // the API's limit on the password field
 const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
 
 const form = document.getElementById('setup-form');
@@ -38,19 +36,21 @@ const status = document.getElementById('setup-status');
 const linkHelp = document.getElementById('setup-link-help');
 const done = document.getElementById('setup-done');
 const toLogin = document.getElementById('setup-to-login');
-const strengthBox = document.getElementById('strength');
-const meter = document.getElementById('strength-meter');
-const level = document.getElementById('strength-level');
-const verdictText = document.getElementById('strength-verdict');
-const hintList = document.getElementById('strength-hints');
 
 let token = '';
-let verdict = null;     // last strength answer for the current password
-let seq = 0;            // number of the latest strength request
-let timer = null;       // debounce / retry timer
 let busy = false;       // a setup request is on its way
 let finished = false;   // setup succeeded or the link is dead
 let confirmTouched = false;
+
+// The link does not say the account's role: every account is held to the
+// owners' rule, the stricter one.
+const meter = createMeter(password, {
+  box: document.getElementById('strength'),
+  meter: document.getElementById('strength-meter'),
+  level: document.getElementById('strength-level'),
+  verdict: document.getElementById('strength-verdict'),
+  hints: document.getElementById('strength-hints'),
+}, () => ({ privileged: true }), () => updateSubmit());
 
 // ------------------------------------------------------------- messages
 
@@ -68,53 +68,6 @@ function fieldError(input, key) {
   else input.removeAttribute('aria-invalid');
 }
 
-// ---------------------------------------------------------- strength view
-
-function hintsOf(v) {
-  const hints = v && v.hints && v.hints[getLang()];
-  return Array.isArray(hints) ? hints.filter((h) => typeof h === 'string' && h) : [];
-}
-
-function renderHints() {
-  hintList.replaceChildren();
-  if (!verdict) {
-    hintList.hidden = true;
-    return;
-  }
-  let hints = verdict.localHint ? [t(verdict.localHint)] : hintsOf(verdict);
-  if (hints.length === 0 && !verdict.acceptable) hints = [t('setup.hint_generic')];
-  for (const text of hints) {
-    const li = document.createElement('li');
-    li.textContent = text; // server text: never parsed as HTML
-    hintList.append(li);
-  }
-  hintList.hidden = hints.length === 0;
-}
-
-function renderStrength() {
-  if (!verdict) {
-    meter.value = 0;
-    meter.setAttribute('data-score', 'none');
-    strengthBox.removeAttribute('data-acceptable');
-    setText(level, '');
-    if (!password.value) setText(verdictText, '');
-    renderHints();
-    return;
-  }
-  const score = Math.max(0, Math.min(4, Number(verdict.score) || 0));
-  meter.value = score;
-  meter.setAttribute('data-score', String(score));
-  strengthBox.setAttribute('data-acceptable', verdict.acceptable ? 'true' : 'false');
-  setText(level, `setup.score.${score}`);
-  setText(verdictText, verdict.acceptable ? 'setup.verdict.ok' : 'setup.verdict.weak');
-  renderHints();
-}
-
-// A verdict made here for a password the API would refuse to read.
-function localVerdict(key) {
-  return { acceptable: false, score: 0, hints: { fr: [], en: [] }, localHint: key };
-}
-
 // ------------------------------------------------------------ the checks
 
 function matches() {
@@ -128,53 +81,13 @@ function updateConfirmError() {
 }
 
 function updateSubmit() {
+  const verdict = meter.verdict();
   submit.disabled = busy || finished || !token || !verdict || !verdict.acceptable || !matches();
 }
 
-async function evaluate(pw) {
-  timer = null;
-  const mine = ++seq;
-  if (new TextEncoder().encode(pw).length > FIELD_MAX_BYTES) {
-    verdict = localVerdict('setup.error.too_long');
-    renderStrength();
-    updateSubmit();
-    return;
-  }
-  const res = await postJSON('/api/v1/password/strength', { password: pw, privileged: true });
-  if (mine !== seq || password.value !== pw) return; // typed on meanwhile
-  if (res.status === 200 && res.data && typeof res.data.acceptable === 'boolean') {
-    verdict = res.data;
-    setText(verdictText, '');
-    renderStrength();
-  } else {
-    verdict = null;
-    renderStrength();
-    setText(verdictText, 'setup.strength_unavailable');
-    if ((res.status === 429 || res.status === 503) && res.retryAfter !== null) {
-      const wait = Math.min(Math.max(res.retryAfter, 1), RETRY_MAX_S);
-      timer = setTimeout(() => {
-        if (password.value === pw) evaluate(pw).catch(() => {});
-      }, wait * 1000);
-    }
-  }
-  updateSubmit();
-}
-
 function onPasswordInput() {
-  if (timer) clearTimeout(timer);
-  timer = null;
-  seq++; // any answer still on its way is for an older password
-  verdict = null;
   fieldError(password, null);
-  if (password.value === '') {
-    renderStrength();
-  } else {
-    timer = setTimeout(() => {
-      evaluate(password.value).catch(() => {});
-    }, DEBOUNCE_MS);
-  }
   if (confirm.value) updateConfirmError();
-  updateSubmit();
 }
 
 function onConfirmInput() {
@@ -190,7 +103,7 @@ function closeForm(statusKey, vars) {
   intro.hidden = true;
   password.value = '';
   confirm.value = '';
-  verdict = null;
+  meter.reset();
   if (statusKey) showStatus(statusKey, vars);
 }
 
@@ -198,6 +111,7 @@ async function onSubmit(event) {
   event.preventDefault();
   if (busy || finished) return;
   updateConfirmError();
+  const verdict = meter.verdict();
   if (!verdict || !verdict.acceptable || !matches()) {
     updateSubmit();
     return;
@@ -220,11 +134,7 @@ async function onSubmit(event) {
     return;
   }
   if (res.status === 400 && code === 'weak_password') {
-    const strength = (res.data && (res.data.strength || (res.data.error && res.data.error.strength))) || null;
-    verdict = strength && typeof strength.acceptable === 'boolean'
-      ? { ...strength, acceptable: false }
-      : localVerdict('setup.hint_generic');
-    renderStrength();
+    meter.show(refusedVerdict(res.data));
     showStatus('setup.error.weak');
     password.focus();
   } else if (res.status === 400 && code === 'invalid_token') {
@@ -285,7 +195,5 @@ confirm.addEventListener('blur', () => {
 window.addEventListener('hashchange', () => {
   if (!finished) start();
 });
-// Hints come from the server in both languages: redraw them on a switch.
-document.addEventListener('coffre:lang', () => renderHints());
 
 ready.then(start);
