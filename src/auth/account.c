@@ -237,7 +237,7 @@ auth_user_email(struct db *db, const struct auth_keys *k, int64_t id, char *out,
     return rc;
 }
 
-static bool
+bool
 auth_role_privileged(const char *role)
 {
     return strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0;

@@ -155,12 +155,12 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
                           int64_t user_id, int64_t now, int64_t expires,
                           bool mfa_ok, const char *ip, const char *ua,
                           const char *device, int64_t *id);
-/* The live session of hash: its id, user, created, last_seen, expires. */
-CF_MUST_CHECK enum cf_rc
-auth_store_session_find(struct db *db, const unsigned char *hash, int64_t *id,
-                        int64_t *user_id, int64_t *created, int64_t *last_seen,
-                        int64_t *expires, bool *mfa_ok,
-                        char pid[AUTH_ID_LEN + 1]);
+/* The session of hash, in one query: id, user, created, expires, mfa_ok,
+ * public id, auth_at into *out; its last use into *last_seen. */
+CF_MUST_CHECK enum cf_rc auth_store_session_find(struct db *db,
+                                                 const unsigned char *hash,
+                                                 struct auth_session *out,
+                                                 int64_t *last_seen);
 CF_MUST_CHECK enum cf_rc auth_store_session_touch(struct db *db, int64_t id,
                                                   int64_t now);
 CF_MUST_CHECK enum cf_rc auth_store_session_delete(struct db *db, int64_t id);
@@ -232,8 +232,6 @@ CF_MUST_CHECK enum cf_rc auth_store_session_mfa(struct db *db,
                                                 int64_t session_id);
 
 /* step-up (store.c) */
-CF_MUST_CHECK enum cf_rc auth_store_session_auth_at(struct db *db, int64_t id,
-                                                    int64_t *auth_at);
 CF_MUST_CHECK enum cf_rc auth_store_session_proved(struct db *db, int64_t id,
                                                    int64_t now);
 
@@ -351,6 +349,10 @@ CF_MUST_CHECK enum cf_rc auth_store_user_set(struct db *db, int64_t id,
 CF_MUST_CHECK enum cf_rc auth_store_tokens_delete_all(struct db *db,
                                                       int64_t user_id);
 CF_MUST_CHECK enum cf_rc auth_store_user_delete(struct db *db, int64_t id);
+
+/* Owner or admin: the longer password minimum, the admins' maximum
+ * password age (authz/ has the same notion; auth/ does not call it). */
+bool auth_role_privileged(const char *role);
 
 /* Give *db back to the pool for the duration of a slow hash and borrow
  * it again: auth_db_release() then auth_db_reacquire(). Other requests of

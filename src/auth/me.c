@@ -129,8 +129,7 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     }
     pctx.email = email;
     pctx.tenant_slug = ctx->tenant_slug;
-    pctx.privileged =
-        strcmp(user.role, "owner") == 0 || strcmp(user.role, "admin") == 0;
+    pctx.privileged = auth_role_privileged(user.role);
     rc = auth_password_evaluate(&pol.pw, new_secret, new_len, &pctx, verdict);
     if (rc == CF_OK && verdict->acceptable) {
         /* COMMITMENT A8: not one of the recent passwords */

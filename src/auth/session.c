@@ -47,12 +47,7 @@ auth_session_find(const struct auth_ctx *ctx, struct db *db,
     if (rc != CF_OK) {
         return rc;
     }
-    rc = auth_store_session_find(db, thash, &out->id, &out->user_id,
-                                 &out->created, &last_seen, &out->expires,
-                                 &out->mfa_ok, out->pid);
-    if (rc == CF_OK) {
-        rc = auth_store_session_auth_at(db, out->id, &out->auth_at);
-    }
+    rc = auth_store_session_find(db, thash, out, &last_seen);
     if (rc == CF_ENOTFOUND) {
         return CF_EAUTH;
     }

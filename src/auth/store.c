@@ -64,22 +64,18 @@ store_run(struct db *db, const char *sql, ...)
     return rc;
 }
 
-/* Prepare sql, bind, step once: *st is left on the row (CF_ENOTFOUND when
- * there is none, and *st is then released). */
+/* store_row() with the arguments as a va_list. */
 static enum cf_rc
-store_row(struct db *db, struct db_stmt **st, const char *sql, ...)
+store_row_v(struct db *db, struct db_stmt **st, const char *sql, va_list ap)
 {
     enum cf_rc rc;
     bool row = false;
-    va_list ap;
 
     rc = db_prepare(db, sql, st);
     if (rc != CF_OK) {
         return rc;
     }
-    va_start(ap, sql);
     rc = store_bind(*st, ap);
-    va_end(ap);
     if (rc == CF_OK) {
         rc = db_step(*st, &row);
     }
@@ -89,6 +85,38 @@ store_row(struct db *db, struct db_stmt **st, const char *sql, ...)
     if (rc != CF_OK) {
         db_stmt_done(*st);
         *st = NULL;
+    }
+    return rc;
+}
+
+/* Prepare sql, bind, step once: *st is left on the row (CF_ENOTFOUND when
+ * there is none, and *st is then released). */
+static enum cf_rc
+store_row(struct db *db, struct db_stmt **st, const char *sql, ...)
+{
+    enum cf_rc rc;
+    va_list ap;
+
+    va_start(ap, sql);
+    rc = store_row_v(db, st, sql, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The whole number in the first column of sql's one row (a count). */
+static enum cf_rc
+store_int(struct db *db, int64_t *out, const char *sql, ...)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    va_list ap;
+
+    va_start(ap, sql);
+    rc = store_row_v(db, &st, sql, ap);
+    va_end(ap);
+    if (rc == CF_OK) {
+        *out = db_col_int64(st, 0);
+        db_stmt_done(st);
     }
     return rc;
 }
@@ -264,20 +292,11 @@ enum cf_rc
 auth_store_links_since(struct db *db, int64_t user_id, const char *purpose,
                        int64_t since, int64_t *count)
 {
-    struct db_stmt *st = NULL;
-    enum cf_rc rc;
-
-    rc =
-        store_row(db, &st,
-                  "SELECT count(*) FROM user_links WHERE user_id = ?1 AND "
-                  "purpose = ?2 AND created >= ?3",
-                  ARG_INT, user_id, ARG_TEXT, purpose, ARG_INT, since, ARG_END);
-    if (rc != CF_OK) {
-        return rc;
-    }
-    *count = db_col_int64(st, 0);
-    db_stmt_done(st);
-    return CF_OK;
+    return store_int(db, count,
+                     "SELECT count(*) FROM user_links WHERE user_id = ?1 AND "
+                     "purpose = ?2 AND created >= ?3",
+                     ARG_INT, user_id, ARG_TEXT, purpose, ARG_INT, since,
+                     ARG_END);
 }
 
 enum cf_rc
@@ -337,28 +356,27 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
 }
 
 enum cf_rc
-auth_store_session_find(struct db *db, const unsigned char *hash, int64_t *id,
-                        int64_t *user_id, int64_t *created, int64_t *last_seen,
-                        int64_t *expires, bool *mfa_ok,
-                        char pid[AUTH_ID_LEN + 1])
+auth_store_session_find(struct db *db, const unsigned char *hash,
+                        struct auth_session *out, int64_t *last_seen)
 {
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
     rc = store_row(db, &st,
                    "SELECT id, user_id, created, last_seen, expires, mfa_ok, "
-                   "public_id FROM sessions WHERE token_hash = ?1",
+                   "public_id, auth_at FROM sessions WHERE token_hash = ?1",
                    ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
     if (rc != CF_OK) {
         return rc;
     }
-    *id = db_col_int64(st, 0);
-    *user_id = db_col_int64(st, 1);
-    *created = db_col_int64(st, 2);
+    out->id = db_col_int64(st, 0);
+    out->user_id = db_col_int64(st, 1);
+    out->created = db_col_int64(st, 2);
     *last_seen = db_col_int64(st, 3);
-    *expires = db_col_int64(st, 4);
-    *mfa_ok = db_col_int64(st, 5) != 0;
-    store_copy(pid, AUTH_ID_LEN + 1, db_col_text(st, 6));
+    out->expires = db_col_int64(st, 4);
+    out->mfa_ok = db_col_int64(st, 5) != 0;
+    store_copy(out->pid, sizeof(out->pid), db_col_text(st, 6));
+    out->auth_at = db_col_int64(st, 7);
     db_stmt_done(st);
     return CF_OK;
 }
@@ -652,22 +670,6 @@ auth_store_session_mfa(struct db *db, int64_t session_id)
 }
 
 enum cf_rc
-auth_store_session_auth_at(struct db *db, int64_t id, int64_t *auth_at)
-{
-    struct db_stmt *st = NULL;
-    enum cf_rc rc;
-
-    rc = store_row(db, &st, "SELECT auth_at FROM sessions WHERE id = ?1",
-                   ARG_INT, id, ARG_END);
-    if (rc != CF_OK) {
-        return rc;
-    }
-    *auth_at = db_col_int64(st, 0);
-    db_stmt_done(st);
-    return CF_OK;
-}
-
-enum cf_rc
 auth_store_session_proved(struct db *db, int64_t id, int64_t now)
 {
     return store_run(db, "UPDATE sessions SET auth_at = ?1 WHERE id = ?2",
@@ -695,19 +697,10 @@ enum cf_rc
 auth_store_tokens_count(struct db *db, int64_t user_id, int64_t now,
                         int64_t *count)
 {
-    struct db_stmt *st = NULL;
-    enum cf_rc rc;
-
-    rc = store_row(db, &st,
-                   "SELECT count(*) FROM api_tokens WHERE user_id = ?1 AND "
-                   "expires > ?2",
-                   ARG_INT, user_id, ARG_INT, now, ARG_END);
-    if (rc != CF_OK) {
-        return rc;
-    }
-    *count = db_col_int64(st, 0);
-    db_stmt_done(st);
-    return CF_OK;
+    return store_int(db, count,
+                     "SELECT count(*) FROM api_tokens WHERE user_id = ?1 AND "
+                     "expires > ?2",
+                     ARG_INT, user_id, ARG_INT, now, ARG_END);
 }
 
 enum cf_rc
@@ -958,19 +951,10 @@ auth_store_accounts_each(struct db *db, const char *pid,
 enum cf_rc
 auth_store_owners_active(struct db *db, int64_t *count)
 {
-    struct db_stmt *st = NULL;
-    enum cf_rc rc;
-
-    rc = store_row(db, &st,
-                   "SELECT count(*) FROM users WHERE role = 'owner' AND "
-                   "state = 'active' AND password_hash IS NOT NULL",
-                   ARG_END);
-    if (rc != CF_OK) {
-        return rc;
-    }
-    *count = db_col_int64(st, 0);
-    db_stmt_done(st);
-    return CF_OK;
+    return store_int(db, count,
+                     "SELECT count(*) FROM users WHERE role = 'owner' AND "
+                     "state = 'active' AND password_hash IS NOT NULL",
+                     ARG_END);
 }
 
 enum cf_rc

@@ -490,8 +490,8 @@ bool
 auth_password_too_old(const struct auth_tenant_policy *p, const char *role,
                       int64_t set_at, int64_t now)
 {
-    bool admin = strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0;
-    unsigned days = admin ? p->max_age_days_admin : p->max_age_days;
+    unsigned days =
+        auth_role_privileged(role) ? p->max_age_days_admin : p->max_age_days;
 
     if (days == 0 || set_at <= 0) {
         return false;
