@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """A tenant's security policy (docs/internals/auth-contract.md, "Security
 policy of a tenant"): stricter password rules (COMMITMENT A2), a maximum
-password age and a history of earlier passwords (A8), set with `coffre
+password age and a history of earlier passwords (COMMITMENT A8), set with `coffre
 tenant policy`, only ever stricter than the server, every change audited.
 """
 
