@@ -8,119 +8,6 @@
 
 #include "auth/auth_int.h"
 
-enum store_arg {
-    ARG_END = 0,
-    ARG_INT,  /* int64_t */
-    ARG_TEXT, /* const char * (NULL binds NULL) */
-    ARG_BLOB, /* const void *, size_t */
-};
-
-/* Bind the ARG_* list of ap to st from index 1. */
-static enum cf_rc
-store_bind(struct db_stmt *st, va_list ap)
-{
-    enum cf_rc rc = CF_OK;
-    int idx = 1;
-    int t;
-
-    while (rc == CF_OK && (t = va_arg(ap, int)) != ARG_END) {
-        if (t == ARG_INT) {
-            rc = db_bind_int64(st, idx, va_arg(ap, int64_t));
-        } else if (t == ARG_TEXT) {
-            const char *s = va_arg(ap, const char *);
-
-            rc = s != NULL ? db_bind_text(st, idx, s) : db_bind_null(st, idx);
-        } else {
-            const void *p = va_arg(ap, const void *);
-            size_t n = va_arg(ap, size_t);
-
-            rc = db_bind_blob(st, idx, p, n);
-        }
-        idx++;
-    }
-    return rc;
-}
-
-/* Run sql with bound arguments, expecting no result row. */
-static enum cf_rc
-store_run(struct db *db, const char *sql, ...)
-{
-    struct db_stmt *st = NULL;
-    enum cf_rc rc;
-    bool row = false;
-    va_list ap;
-
-    rc = db_prepare(db, sql, &st);
-    if (rc != CF_OK) {
-        return rc;
-    }
-    va_start(ap, sql);
-    rc = store_bind(st, ap);
-    va_end(ap);
-    if (rc == CF_OK) {
-        rc = db_step(st, &row);
-    }
-    db_stmt_done(st);
-    return rc;
-}
-
-/* store_row() with the arguments as a va_list. */
-static enum cf_rc
-store_row_v(struct db *db, struct db_stmt **st, const char *sql, va_list ap)
-{
-    enum cf_rc rc;
-    bool row = false;
-
-    rc = db_prepare(db, sql, st);
-    if (rc != CF_OK) {
-        return rc;
-    }
-    rc = store_bind(*st, ap);
-    if (rc == CF_OK) {
-        rc = db_step(*st, &row);
-    }
-    if (rc == CF_OK && !row) {
-        rc = CF_ENOTFOUND;
-    }
-    if (rc != CF_OK) {
-        db_stmt_done(*st);
-        *st = NULL;
-    }
-    return rc;
-}
-
-/* Prepare sql, bind, step once: *st is left on the row (CF_ENOTFOUND when
- * there is none, and *st is then released). */
-static enum cf_rc
-store_row(struct db *db, struct db_stmt **st, const char *sql, ...)
-{
-    enum cf_rc rc;
-    va_list ap;
-
-    va_start(ap, sql);
-    rc = store_row_v(db, st, sql, ap);
-    va_end(ap);
-    return rc;
-}
-
-/* The whole number in the first column of sql's one row (a count). */
-static enum cf_rc
-store_int(struct db *db, int64_t *out, const char *sql, ...)
-{
-    struct db_stmt *st = NULL;
-    enum cf_rc rc;
-    va_list ap;
-
-    va_start(ap, sql);
-    rc = store_row_v(db, &st, sql, ap);
-    va_end(ap);
-    if (rc == CF_OK) {
-        *out = db_col_int64(st, 0);
-        db_stmt_done(st);
-    }
-    return rc;
-}
-
 static void
 store_copy(char *dst, size_t cap, const char *src)
 {
@@ -148,12 +35,12 @@ auth_store_user_by_index(struct db *db, const unsigned char *idx,
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st,
-                   "SELECT id, role, state, password_hash, failed_count, "
-                   "locked_until, totp_sealed IS NOT NULL, "
-                   "coalesce(password_set, 0), public_id FROM users "
-                   "WHERE email_index = ?1",
-                   ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT id, role, state, password_hash, failed_count, "
+                "locked_until, totp_sealed IS NOT NULL, "
+                "coalesce(password_set, 0), public_id FROM users "
+                "WHERE email_index = ?1",
+                DB_BLOB, idx, (size_t)CX_MAC_BYTES, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -171,12 +58,12 @@ auth_store_user_by_id(struct db *db, int64_t id, struct auth_user *out)
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st,
-                   "SELECT id, role, state, password_hash, failed_count, "
-                   "locked_until, totp_sealed IS NOT NULL, "
-                   "coalesce(password_set, 0), public_id FROM users "
-                   "WHERE id = ?1",
-                   ARG_INT, id, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT id, role, state, password_hash, failed_count, "
+                "locked_until, totp_sealed IS NOT NULL, "
+                "coalesce(password_set, 0), public_id FROM users "
+                "WHERE id = ?1",
+                DB_INT, id, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -197,12 +84,11 @@ auth_store_user_insert(struct db *db, const unsigned char *idx,
     if (rc != CF_OK) {
         return rc;
     }
-    rc = store_run(db,
-                   "INSERT INTO users (email_index, email_sealed, role, "
-                   "created, public_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                   ARG_BLOB, idx, (size_t)CX_MAC_BYTES, ARG_BLOB, email->data,
-                   email->len, ARG_TEXT, role, ARG_INT, now, ARG_TEXT, pid,
-                   ARG_END);
+    rc = db_run(db,
+                "INSERT INTO users (email_index, email_sealed, role, "
+                "created, public_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                DB_BLOB, idx, (size_t)CX_MAC_BYTES, DB_BLOB, email->data,
+                email->len, DB_TEXT, role, DB_INT, now, DB_TEXT, pid, DB_END);
     if (rc == CF_OK) {
         *id = db_last_insert_id(db);
     }
@@ -217,10 +103,10 @@ auth_store_user_email(struct db *db, int64_t id, struct cf_buf *sealed)
     const void *p;
     size_t n = 0;
 
-    rc = store_row(db, &st,
-                   "SELECT email_sealed FROM users WHERE id = ?1 AND "
-                   "state != 'removed'",
-                   ARG_INT, id, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT email_sealed FROM users WHERE id = ?1 AND "
+                "state != 'removed'",
+                DB_INT, id, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -235,24 +121,24 @@ enum cf_rc
 auth_store_set_password(struct db *db, int64_t id, const char *hash, int score,
                         int64_t now)
 {
-    return store_run(db,
-                     "UPDATE users SET password_hash = ?1, password_score = "
-                     "CASE WHEN ?2 < 0 THEN password_score ELSE ?2 END, "
-                     "password_set = ?3, failed_count = 0, "
-                     "locked_until = 0 WHERE id = ?4",
-                     ARG_TEXT, hash, ARG_INT, (int64_t)score, ARG_INT, now,
-                     ARG_INT, id, ARG_END);
+    return db_run(db,
+                  "UPDATE users SET password_hash = ?1, password_score = "
+                  "CASE WHEN ?2 < 0 THEN password_score ELSE ?2 END, "
+                  "password_set = ?3, failed_count = 0, "
+                  "locked_until = 0 WHERE id = ?4",
+                  DB_TEXT, hash, DB_INT, (int64_t)score, DB_INT, now, DB_INT,
+                  id, DB_END);
 }
 
 enum cf_rc
 auth_store_set_failures(struct db *db, int64_t id, unsigned count,
                         int64_t locked_until)
 {
-    return store_run(db,
-                     "UPDATE users SET failed_count = ?1, locked_until = ?2 "
-                     "WHERE id = ?3",
-                     ARG_INT, (int64_t)count, ARG_INT, locked_until, ARG_INT,
-                     id, ARG_END);
+    return db_run(db,
+                  "UPDATE users SET failed_count = ?1, locked_until = ?2 "
+                  "WHERE id = ?3",
+                  DB_INT, (int64_t)count, DB_INT, locked_until, DB_INT, id,
+                  DB_END);
 }
 
 enum cf_rc
@@ -260,12 +146,11 @@ auth_store_link_insert(struct db *db, const unsigned char *hash,
                        int64_t user_id, const char *purpose, int64_t expires,
                        int64_t now)
 {
-    return store_run(db,
-                     "INSERT INTO user_links (token_hash, user_id, purpose, "
-                     "expires, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-                     ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, user_id,
-                     ARG_TEXT, purpose, ARG_INT, expires, ARG_INT, now,
-                     ARG_END);
+    return db_run(db,
+                  "INSERT INTO user_links (token_hash, user_id, purpose, "
+                  "expires, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+                  DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_INT, user_id, DB_TEXT,
+                  purpose, DB_INT, expires, DB_INT, now, DB_END);
 }
 
 enum cf_rc
@@ -275,10 +160,10 @@ auth_store_link_find(struct db *db, const unsigned char *hash, int64_t now,
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st,
-                   "SELECT user_id, purpose FROM user_links WHERE "
-                   "token_hash = ?1 AND used = 0 AND expires > ?2",
-                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, now, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT user_id, purpose FROM user_links WHERE "
+                "token_hash = ?1 AND used = 0 AND expires > ?2",
+                DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_INT, now, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -292,11 +177,10 @@ enum cf_rc
 auth_store_links_since(struct db *db, int64_t user_id, const char *purpose,
                        int64_t since, int64_t *count)
 {
-    return store_int(db, count,
-                     "SELECT count(*) FROM user_links WHERE user_id = ?1 AND "
-                     "purpose = ?2 AND created >= ?3",
-                     ARG_INT, user_id, ARG_TEXT, purpose, ARG_INT, since,
-                     ARG_END);
+    return db_int(db, count,
+                  "SELECT count(*) FROM user_links WHERE user_id = ?1 AND "
+                  "purpose = ?2 AND created >= ?3",
+                  DB_INT, user_id, DB_TEXT, purpose, DB_INT, since, DB_END);
 }
 
 enum cf_rc
@@ -306,11 +190,11 @@ auth_store_device_seen(struct db *db, int64_t user_id, const char *device,
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st,
-                   "SELECT count(*), coalesce(sum(device = ?2), 0) FROM "
-                   "(SELECT device FROM access_log WHERE user_id = ?1 AND "
-                   "outcome = 'success' ORDER BY id DESC LIMIT 1000)",
-                   ARG_INT, user_id, ARG_TEXT, device, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT count(*), coalesce(sum(device = ?2), 0) FROM "
+                "(SELECT device FROM access_log WHERE user_id = ?1 AND "
+                "outcome = 'success' ORDER BY id DESC LIMIT 1000)",
+                DB_INT, user_id, DB_TEXT, device, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -323,8 +207,8 @@ auth_store_device_seen(struct db *db, int64_t user_id, const char *device,
 enum cf_rc
 auth_store_link_use(struct db *db, const unsigned char *hash)
 {
-    return store_run(db, "UPDATE user_links SET used = 1 WHERE token_hash = ?1",
-                     ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
+    return db_run(db, "UPDATE user_links SET used = 1 WHERE token_hash = ?1",
+                  DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_END);
 }
 
 enum cf_rc
@@ -340,15 +224,14 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
     if (rc != CF_OK) {
         return rc;
     }
-    rc = store_run(db,
-                   "INSERT INTO sessions (token_hash, user_id, created, "
-                   "last_seen, expires, mfa_ok, client_ip, user_agent, "
-                   "device, auth_at, public_id) VALUES (?1, ?2, ?3, ?3, ?4, "
-                   "?5, ?6, ?7, ?8, ?3, ?9)",
-                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, user_id,
-                   ARG_INT, now, ARG_INT, expires, ARG_INT, (int64_t)mfa_ok,
-                   ARG_TEXT, ip, ARG_TEXT, ua, ARG_TEXT, device, ARG_TEXT, pid,
-                   ARG_END);
+    rc = db_run(db,
+                "INSERT INTO sessions (token_hash, user_id, created, "
+                "last_seen, expires, mfa_ok, client_ip, user_agent, "
+                "device, auth_at, public_id) VALUES (?1, ?2, ?3, ?3, ?4, "
+                "?5, ?6, ?7, ?8, ?3, ?9)",
+                DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_INT, user_id, DB_INT,
+                now, DB_INT, expires, DB_INT, (int64_t)mfa_ok, DB_TEXT, ip,
+                DB_TEXT, ua, DB_TEXT, device, DB_TEXT, pid, DB_END);
     if (rc == CF_OK) {
         *id = db_last_insert_id(db);
     }
@@ -362,10 +245,10 @@ auth_store_session_find(struct db *db, const unsigned char *hash,
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st,
-                   "SELECT id, user_id, created, last_seen, expires, mfa_ok, "
-                   "public_id, auth_at FROM sessions WHERE token_hash = ?1",
-                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT id, user_id, created, last_seen, expires, mfa_ok, "
+                "public_id, auth_at FROM sessions WHERE token_hash = ?1",
+                DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -384,15 +267,14 @@ auth_store_session_find(struct db *db, const unsigned char *hash,
 enum cf_rc
 auth_store_session_touch(struct db *db, int64_t id, int64_t now)
 {
-    return store_run(db, "UPDATE sessions SET last_seen = ?1 WHERE id = ?2",
-                     ARG_INT, now, ARG_INT, id, ARG_END);
+    return db_run(db, "UPDATE sessions SET last_seen = ?1 WHERE id = ?2",
+                  DB_INT, now, DB_INT, id, DB_END);
 }
 
 enum cf_rc
 auth_store_session_delete(struct db *db, int64_t id)
 {
-    return store_run(db, "DELETE FROM sessions WHERE id = ?1", ARG_INT, id,
-                     ARG_END);
+    return db_run(db, "DELETE FROM sessions WHERE id = ?1", DB_INT, id, DB_END);
 }
 
 /* user_id 0: no account matched (the blind index says which address was
@@ -407,15 +289,15 @@ auth_store_journal(struct db *db, int64_t user_id,
 
     cf_time_rfc3339(now);
     auth_device_label(ctx->user_agent, device, sizeof(device));
-    return store_run(
+    return db_run(
         db,
         "INSERT INTO access_log (time, user_id, email_index, outcome, "
         "client_ip, user_agent, device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        ARG_TEXT, now, ARG_INT, user_id > 0 ? user_id : (int64_t)0, ARG_BLOB,
+        DB_TEXT, now, DB_INT, user_id > 0 ? user_id : (int64_t)0, DB_BLOB,
         email_index != NULL ? (const void *)email_index : (const void *)"",
-        email_index != NULL ? (size_t)CX_MAC_BYTES : (size_t)0, ARG_TEXT,
-        outcome, ARG_TEXT, ctx->client_ip, ARG_TEXT, ctx->user_agent, ARG_TEXT,
-        device, ARG_END);
+        email_index != NULL ? (size_t)CX_MAC_BYTES : (size_t)0, DB_TEXT,
+        outcome, DB_TEXT, ctx->client_ip, DB_TEXT, ctx->user_agent, DB_TEXT,
+        device, DB_END);
 }
 
 enum cf_rc
@@ -424,8 +306,8 @@ auth_store_user_hash(struct db *db, int64_t id, char *hash, size_t cap)
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st, "SELECT password_hash FROM users WHERE id = ?1",
-                   ARG_INT, id, ARG_END);
+    rc = db_row(db, &st, "SELECT password_hash FROM users WHERE id = ?1",
+                DB_INT, id, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -541,14 +423,13 @@ auth_store_sessions_delete(struct db *db, int64_t user_id, const char *pid,
     enum cf_rc rc;
 
     if (pid != NULL) {
-        rc = store_run(db,
-                       "DELETE FROM sessions WHERE public_id = ?1 AND "
-                       "user_id = ?2",
-                       ARG_TEXT, pid, ARG_INT, user_id, ARG_END);
+        rc = db_run(db,
+                    "DELETE FROM sessions WHERE public_id = ?1 AND "
+                    "user_id = ?2",
+                    DB_TEXT, pid, DB_INT, user_id, DB_END);
     } else {
-        rc = store_run(db,
-                       "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2",
-                       ARG_INT, user_id, ARG_INT, keep_id, ARG_END);
+        rc = db_run(db, "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2",
+                    DB_INT, user_id, DB_INT, keep_id, DB_END);
     }
     if (rc == CF_OK) {
         *count = db_changes(db);
@@ -575,10 +456,10 @@ auth_store_totp_get(struct db *db, int64_t id, struct cf_buf *active,
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st,
-                   "SELECT totp_sealed, totp_pending, totp_last_step FROM "
-                   "users WHERE id = ?1",
-                   ARG_INT, id, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT totp_sealed, totp_pending, totp_last_step FROM "
+                "users WHERE id = ?1",
+                DB_INT, id, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -594,17 +475,17 @@ auth_store_totp_get(struct db *db, int64_t id, struct cf_buf *active,
 enum cf_rc
 auth_store_totp_pending(struct db *db, int64_t id, const struct cf_buf *sealed)
 {
-    return store_run(db, "UPDATE users SET totp_pending = ?1 WHERE id = ?2",
-                     ARG_BLOB, sealed->data, sealed->len, ARG_INT, id, ARG_END);
+    return db_run(db, "UPDATE users SET totp_pending = ?1 WHERE id = ?2",
+                  DB_BLOB, sealed->data, sealed->len, DB_INT, id, DB_END);
 }
 
 enum cf_rc
 auth_store_totp_activate(struct db *db, int64_t id, int64_t step)
 {
-    return store_run(db,
-                     "UPDATE users SET totp_sealed = totp_pending, "
-                     "totp_pending = NULL, totp_last_step = ?1 WHERE id = ?2",
-                     ARG_INT, step, ARG_INT, id, ARG_END);
+    return db_run(db,
+                  "UPDATE users SET totp_sealed = totp_pending, "
+                  "totp_pending = NULL, totp_last_step = ?1 WHERE id = ?2",
+                  DB_INT, step, DB_INT, id, DB_END);
 }
 
 enum cf_rc
@@ -612,13 +493,13 @@ auth_store_totp_clear(struct db *db, int64_t id)
 {
     enum cf_rc rc;
 
-    rc = store_run(db,
-                   "UPDATE users SET totp_sealed = NULL, totp_pending = NULL, "
-                   "totp_last_step = 0 WHERE id = ?1",
-                   ARG_INT, id, ARG_END);
+    rc = db_run(db,
+                "UPDATE users SET totp_sealed = NULL, totp_pending = NULL, "
+                "totp_last_step = 0 WHERE id = ?1",
+                DB_INT, id, DB_END);
     if (rc == CF_OK) {
-        rc = store_run(db, "DELETE FROM recovery_codes WHERE user_id = ?1",
-                       ARG_INT, id, ARG_END);
+        rc = db_run(db, "DELETE FROM recovery_codes WHERE user_id = ?1", DB_INT,
+                    id, DB_END);
     }
     return rc;
 }
@@ -626,25 +507,24 @@ auth_store_totp_clear(struct db *db, int64_t id)
 enum cf_rc
 auth_store_totp_step(struct db *db, int64_t id, int64_t step)
 {
-    return store_run(db, "UPDATE users SET totp_last_step = ?1 WHERE id = ?2",
-                     ARG_INT, step, ARG_INT, id, ARG_END);
+    return db_run(db, "UPDATE users SET totp_last_step = ?1 WHERE id = ?2",
+                  DB_INT, step, DB_INT, id, DB_END);
 }
 
 enum cf_rc
 auth_store_recovery_add(struct db *db, int64_t id, const unsigned char *hash)
 {
-    return store_run(db,
-                     "INSERT INTO recovery_codes (user_id, code_hash) VALUES "
-                     "(?1, ?2)",
-                     ARG_INT, id, ARG_BLOB, hash, (size_t)CX_MAC_BYTES,
-                     ARG_END);
+    return db_run(db,
+                  "INSERT INTO recovery_codes (user_id, code_hash) VALUES "
+                  "(?1, ?2)",
+                  DB_INT, id, DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_END);
 }
 
 enum cf_rc
 auth_store_recovery_clear(struct db *db, int64_t id)
 {
-    return store_run(db, "DELETE FROM recovery_codes WHERE user_id = ?1",
-                     ARG_INT, id, ARG_END);
+    return db_run(db, "DELETE FROM recovery_codes WHERE user_id = ?1", DB_INT,
+                  id, DB_END);
 }
 
 enum cf_rc
@@ -652,10 +532,10 @@ auth_store_recovery_use(struct db *db, int64_t id, const unsigned char *hash)
 {
     enum cf_rc rc;
 
-    rc = store_run(db,
-                   "UPDATE recovery_codes SET used = 1 WHERE user_id = ?1 AND "
-                   "code_hash = ?2 AND used = 0",
-                   ARG_INT, id, ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_END);
+    rc = db_run(db,
+                "UPDATE recovery_codes SET used = 1 WHERE user_id = ?1 AND "
+                "code_hash = ?2 AND used = 0",
+                DB_INT, id, DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_END);
     if (rc == CF_OK && db_changes(db) != 1) {
         rc = CF_ENOTFOUND;
     }
@@ -665,15 +545,15 @@ auth_store_recovery_use(struct db *db, int64_t id, const unsigned char *hash)
 enum cf_rc
 auth_store_session_mfa(struct db *db, int64_t session_id)
 {
-    return store_run(db, "UPDATE sessions SET mfa_ok = 1 WHERE id = ?1",
-                     ARG_INT, session_id, ARG_END);
+    return db_run(db, "UPDATE sessions SET mfa_ok = 1 WHERE id = ?1", DB_INT,
+                  session_id, DB_END);
 }
 
 enum cf_rc
 auth_store_session_proved(struct db *db, int64_t id, int64_t now)
 {
-    return store_run(db, "UPDATE sessions SET auth_at = ?1 WHERE id = ?2",
-                     ARG_INT, now, ARG_INT, id, ARG_END);
+    return db_run(db, "UPDATE sessions SET auth_at = ?1 WHERE id = ?2", DB_INT,
+                  now, DB_INT, id, DB_END);
 }
 
 /* ---- API tokens ---------------------------------------------------- */
@@ -683,24 +563,24 @@ auth_store_token_insert(struct db *db, const struct auth_token_info *t,
                         int64_t user_id, const unsigned char *hash,
                         const struct cf_buf *name_sealed)
 {
-    return store_run(db,
-                     "INSERT INTO api_tokens (id, user_id, token_hash, "
-                     "name_sealed, permissions, created, expires) VALUES "
-                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                     ARG_TEXT, t->id, ARG_INT, user_id, ARG_BLOB, hash,
-                     (size_t)CX_MAC_BYTES, ARG_BLOB, name_sealed->data,
-                     name_sealed->len, ARG_TEXT, t->permissions, ARG_INT,
-                     t->created, ARG_INT, t->expires, ARG_END);
+    return db_run(db,
+                  "INSERT INTO api_tokens (id, user_id, token_hash, "
+                  "name_sealed, permissions, created, expires) VALUES "
+                  "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  DB_TEXT, t->id, DB_INT, user_id, DB_BLOB, hash,
+                  (size_t)CX_MAC_BYTES, DB_BLOB, name_sealed->data,
+                  name_sealed->len, DB_TEXT, t->permissions, DB_INT, t->created,
+                  DB_INT, t->expires, DB_END);
 }
 
 enum cf_rc
 auth_store_tokens_count(struct db *db, int64_t user_id, int64_t now,
                         int64_t *count)
 {
-    return store_int(db, count,
-                     "SELECT count(*) FROM api_tokens WHERE user_id = ?1 AND "
-                     "expires > ?2",
-                     ARG_INT, user_id, ARG_INT, now, ARG_END);
+    return db_int(db, count,
+                  "SELECT count(*) FROM api_tokens WHERE user_id = ?1 AND "
+                  "expires > ?2",
+                  DB_INT, user_id, DB_INT, now, DB_END);
 }
 
 enum cf_rc
@@ -749,8 +629,8 @@ auth_store_token_delete(struct db *db, int64_t user_id, const char *id,
 {
     enum cf_rc rc;
 
-    rc = store_run(db, "DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2",
-                   ARG_TEXT, id, ARG_INT, user_id, ARG_END);
+    rc = db_run(db, "DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2",
+                DB_TEXT, id, DB_INT, user_id, DB_END);
     if (rc == CF_OK) {
         *count = db_changes(db);
     }
@@ -764,11 +644,11 @@ auth_store_token_find(struct db *db, const unsigned char *hash, int64_t now,
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st,
-                   "SELECT id, user_id, permissions, created, expires, "
-                   "last_used FROM api_tokens WHERE token_hash = ?1 AND "
-                   "expires > ?2",
-                   ARG_BLOB, hash, (size_t)CX_MAC_BYTES, ARG_INT, now, ARG_END);
+    rc = db_row(db, &st,
+                "SELECT id, user_id, permissions, created, expires, "
+                "last_used FROM api_tokens WHERE token_hash = ?1 AND "
+                "expires > ?2",
+                DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_INT, now, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -786,8 +666,8 @@ auth_store_token_find(struct db *db, const unsigned char *hash, int64_t now,
 enum cf_rc
 auth_store_token_used(struct db *db, const char *id, int64_t now)
 {
-    return store_run(db, "UPDATE api_tokens SET last_used = ?1 WHERE id = ?2",
-                     ARG_INT, now, ARG_TEXT, id, ARG_END);
+    return db_run(db, "UPDATE api_tokens SET last_used = ?1 WHERE id = ?2",
+                  DB_INT, now, DB_TEXT, id, DB_END);
 }
 
 /* ---- settings ------------------------------------------------------ */
@@ -798,8 +678,8 @@ auth_store_setting_get(struct db *db, const char *key, char *out, size_t cap)
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
-    rc = store_row(db, &st, "SELECT value FROM settings WHERE key = ?1",
-                   ARG_TEXT, key, ARG_END);
+    rc = db_row(db, &st, "SELECT value FROM settings WHERE key = ?1", DB_TEXT,
+                key, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -811,10 +691,10 @@ auth_store_setting_get(struct db *db, const char *key, char *out, size_t cap)
 enum cf_rc
 auth_store_setting_set(struct db *db, const char *key, const char *value)
 {
-    return store_run(db,
-                     "INSERT INTO settings (key, value) VALUES (?1, ?2) "
-                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                     ARG_TEXT, key, ARG_TEXT, value, ARG_END);
+    return db_run(db,
+                  "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                  DB_TEXT, key, DB_TEXT, value, DB_END);
 }
 
 enum cf_rc
@@ -844,16 +724,16 @@ auth_store_history_add(struct db *db, int64_t user_id, const char *hash,
 {
     enum cf_rc rc;
 
-    rc = store_run(db,
-                   "INSERT INTO password_history (user_id, hash, set_at) "
-                   "VALUES (?1, ?2, ?3)",
-                   ARG_INT, user_id, ARG_TEXT, hash, ARG_INT, now, ARG_END);
+    rc = db_run(db,
+                "INSERT INTO password_history (user_id, hash, set_at) "
+                "VALUES (?1, ?2, ?3)",
+                DB_INT, user_id, DB_TEXT, hash, DB_INT, now, DB_END);
     if (rc == CF_OK) {
-        rc = store_run(db,
-                       "DELETE FROM password_history WHERE user_id = ?1 AND "
-                       "id NOT IN (SELECT id FROM password_history WHERE "
-                       "user_id = ?1 ORDER BY id DESC LIMIT ?2)",
-                       ARG_INT, user_id, ARG_INT, (int64_t)keep, ARG_END);
+        rc = db_run(db,
+                    "DELETE FROM password_history WHERE user_id = ?1 AND "
+                    "id NOT IN (SELECT id FROM password_history WHERE "
+                    "user_id = ?1 ORDER BY id DESC LIMIT ?2)",
+                    DB_INT, user_id, DB_INT, (int64_t)keep, DB_END);
     }
     return rc;
 }
@@ -951,10 +831,10 @@ auth_store_accounts_each(struct db *db, const char *pid,
 enum cf_rc
 auth_store_owners_active(struct db *db, int64_t *count)
 {
-    return store_int(db, count,
-                     "SELECT count(*) FROM users WHERE role = 'owner' AND "
-                     "state = 'active' AND password_hash IS NOT NULL",
-                     ARG_END);
+    return db_int(db, count,
+                  "SELECT count(*) FROM users WHERE role = 'owner' AND "
+                  "state = 'active' AND password_hash IS NOT NULL",
+                  DB_END);
 }
 
 enum cf_rc
@@ -963,12 +843,12 @@ auth_store_user_set(struct db *db, int64_t id, const char *field,
 {
     /* field is one of two constants of users.c, never input */
     if (strcmp(field, "role") == 0) {
-        return store_run(db, "UPDATE users SET role = ?1 WHERE id = ?2",
-                         ARG_TEXT, value, ARG_INT, id, ARG_END);
+        return db_run(db, "UPDATE users SET role = ?1 WHERE id = ?2", DB_TEXT,
+                      value, DB_INT, id, DB_END);
     }
     if (strcmp(field, "state") == 0) {
-        return store_run(db, "UPDATE users SET state = ?1 WHERE id = ?2",
-                         ARG_TEXT, value, ARG_INT, id, ARG_END);
+        return db_run(db, "UPDATE users SET state = ?1 WHERE id = ?2", DB_TEXT,
+                      value, DB_INT, id, DB_END);
     }
     return CF_ERR(CF_EINVAL);
 }
@@ -976,8 +856,8 @@ auth_store_user_set(struct db *db, int64_t id, const char *field,
 enum cf_rc
 auth_store_tokens_delete_all(struct db *db, int64_t user_id)
 {
-    return store_run(db, "DELETE FROM api_tokens WHERE user_id = ?1", ARG_INT,
-                     user_id, ARG_END);
+    return db_run(db, "DELETE FROM api_tokens WHERE user_id = ?1", DB_INT,
+                  user_id, DB_END);
 }
 
 enum cf_rc
@@ -995,20 +875,20 @@ auth_store_user_delete(struct db *db, int64_t id)
     size_t i;
 
     for (i = 0; rc == CF_OK && i < CF_ARRAY_LEN(sql); i++) {
-        rc = store_run(db, sql[i], ARG_INT, id, ARG_END);
+        rc = db_run(db, sql[i], DB_INT, id, DB_END);
     }
     /* The row stays as a tombstone with nothing personal in it, so that
      * its id is never given to another account (the journal and the audit
      * trail name user:<id>); a random blind index frees the address. */
     cx_random_buf(tomb, sizeof(tomb));
     if (rc == CF_OK) {
-        rc = store_run(db,
-                       "UPDATE users SET state = 'removed', email_index = ?1, "
-                       "email_sealed = ?2, name_sealed = NULL, "
-                       "password_hash = NULL, password_score = NULL, "
-                       "totp_sealed = NULL, totp_pending = NULL WHERE id = ?3",
-                       ARG_BLOB, tomb, sizeof(tomb), ARG_BLOB, "", (size_t)0,
-                       ARG_INT, id, ARG_END);
+        rc = db_run(db,
+                    "UPDATE users SET state = 'removed', email_index = ?1, "
+                    "email_sealed = ?2, name_sealed = NULL, "
+                    "password_hash = NULL, password_score = NULL, "
+                    "totp_sealed = NULL, totp_pending = NULL WHERE id = ?3",
+                    DB_BLOB, tomb, sizeof(tomb), DB_BLOB, "", (size_t)0, DB_INT,
+                    id, DB_END);
     }
     return rc;
 }

@@ -80,6 +80,26 @@ int64_t db_col_int64(struct db_stmt *st, int col);
 const char *db_col_text(struct db_stmt *st, int col);
 const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
 int64_t db_last_insert_id(struct db *db);
+/*
+ * One-call queries (db/query.c). The variadic arguments bind parameters
+ * 1, 2, ... in order, each a DB_* tag and its value, ended by DB_END:
+ * DB_INT, int64_t; DB_TEXT, const char * (NULL binds NULL); DB_BLOB,
+ * const void *, size_t.
+ */
+enum db_arg { DB_END = 0, DB_INT, DB_TEXT, DB_BLOB };
+/* Run sql, expecting no result row. */
+CF_MUST_CHECK enum cf_rc db_run(struct db *db, const char *sql, ...);
+/* Run sql and step once: *st is left on the first row for the caller to
+ * read and release with db_stmt_done(); CF_ENOTFOUND when there is none
+ * (*st is then NULL). */
+CF_MUST_CHECK enum cf_rc db_row(struct db *db, struct db_stmt **st,
+                                const char *sql, ...);
+CF_MUST_CHECK enum cf_rc db_row_v(struct db *db, struct db_stmt **st,
+                                  const char *sql, va_list ap);
+/* The whole number in the first column of sql's first row. */
+CF_MUST_CHECK enum cf_rc db_int(struct db *db, int64_t *out, const char *sql,
+                                ...);
+
 int db_changes(struct db *db);
 
 /* Checkpoint the WAL with TRUNCATE (after deleting sensitive rows). */
@@ -112,6 +132,13 @@ void db_pool_free(struct db_pool *pool);
 CF_MUST_CHECK enum cf_rc db_pool_get(struct db_pool *pool, int64_t tenant_id,
                                      unsigned flags, struct db **out);
 void db_pool_put(struct db_pool *pool, struct db *db);
+/* A tenant database of the pool with a transaction open on it; end it with
+ * db_pool_end(), which commits when rc is CF_OK (else rolls back), puts
+ * the handle back and returns rc or the commit's failure. */
+CF_MUST_CHECK enum cf_rc db_pool_begin(struct db_pool *pool, int64_t tenant_id,
+                                       struct db **out);
+CF_MUST_CHECK enum cf_rc db_pool_end(struct db_pool *pool, struct db *db,
+                                     enum cf_rc rc);
 /*
  * Close tenant_id's database if it is open and idle, and remove its files
  * and folder (tenants/<id>/). Used to undo a tenant creation that did not
