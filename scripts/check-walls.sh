@@ -13,10 +13,11 @@ declare -A may=(
   [tenant]="core db crypto audit"
   [audit]="core db crypto"
   [auth]="core db crypto audit"
-  [authz]="core db"
-  [ops]="core db crypto tenant audit auth authz"
-  [http]="core db crypto tenant audit auth authz ops"
-  [cli]="core db crypto tenant audit auth authz ops http"
+  [authz]="core db audit"
+  [docs]="core db crypto audit authz"
+  [ops]="core db crypto tenant audit auth authz docs"
+  [http]="core db crypto tenant audit auth authz docs ops"
+  [cli]="core db crypto tenant audit auth authz docs ops http"
 )
 declare -A lib_home=(
   [sodium.h]=crypto

@@ -248,6 +248,13 @@ CF_MUST_CHECK enum cf_rc auth_logout(const struct auth_ctx *ctx,
  * (NULL: "unknown device") into out (cap bytes); returns out. Fuzzed. */
 const char *auth_device_label(const char *user_agent, char *out, size_t cap);
 
+/* A name people give to a thing (a role, a group, a space): NFKC, 1 to
+ * max_cp code points, no space at either end, no control or format
+ * character, into out. CF_EINVAL when refused, CF_ETOOBIG when out is too
+ * small. */
+CF_MUST_CHECK enum cf_rc auth_label(const char *in, size_t max_cp, char *out,
+                                    size_t cap);
+
 /* The whole server's per-IP failure windows (in memory, bounded). */
 CF_MUST_CHECK enum cf_rc auth_ipban_new(size_t slots, struct auth_ipban **out);
 void auth_ipban_free(struct auth_ipban *b);
@@ -424,6 +431,11 @@ CF_MUST_CHECK enum cf_rc auth_token_get(const struct auth_ctx *ctx,
 #define AUTH_HISTORY_MAX 24
 #define AUTH_ADMIN_IPS_MAX 1024 /* up to 32 CIDRs */
 #define AUTH_ADMIN_IPS_COUNT 32
+/* The file types the server knows how to take (the documents' upload
+ * allow-list); a tenant accepts all of them or fewer. */
+#define AUTH_UPLOAD_TYPES                                                      \
+    "pdf png jpeg gif webp txt csv md docx xlsx pptx odt ods odp"
+#define AUTH_UPLOAD_TYPES_MAX 128
 
 struct auth_tenant_policy {
     struct auth_policy pw; /* merged: never weaker than the defaults */
@@ -437,6 +449,9 @@ struct auth_tenant_policy {
     /* COMMITMENT A12: addresses allowed on /api/v1/admin/ routes,
      * canonical CIDRs separated by ","; "" allows any address */
     char admin_ips[AUTH_ADMIN_IPS_MAX];
+    /* the file types accepted for upload, comma-separated in the order
+     * of AUTH_UPLOAD_TYPES; "" accepts none */
+    char upload_types[AUTH_UPLOAD_TYPES_MAX];
 };
 
 /* The tenant's policy (defaults for what was never set). */
@@ -457,8 +472,9 @@ CF_MUST_CHECK enum cf_rc auth_tenant_policy_set(const struct auth_ctx *ctx,
  * Set several fields at once, all or nothing (one transaction, one audit
  * event each): names[i] = values[i] as for auth_tenant_policy_set(), plus
  * "lockout_failures" (3-5) and "admin_ips" (comma-separated IPv4/IPv6
- * addresses or CIDRs, at most 32; "" for any). *bad is set to the index
- * of the first refused pair on CF_EINVAL. When keep_ip is not NULL, an
+ * addresses or CIDRs, at most 32; "" for any) and "upload_types"
+ * (comma-separated names of AUTH_UPLOAD_TYPES; "" for none). *bad is set to the
+ * index of the first refused pair on CF_EINVAL. When keep_ip is not NULL, an
  * allow-list that would refuse keep_ip (the caller's own address) is
  * refused with CF_ECONFLICT: nobody locks themself out.
  */

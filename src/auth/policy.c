@@ -815,6 +815,23 @@ auth_label_normalize(const char *in, size_t max_cp, struct auth_text *out)
     return CF_OK;
 }
 
+enum cf_rc
+auth_label(const char *in, size_t max_cp, char *out, size_t cap)
+{
+    struct auth_text t = AUTH_TEXT_INIT;
+    enum cf_rc rc;
+
+    rc = auth_label_normalize(in != NULL ? in : "", max_cp, &t);
+    if (rc == CF_OK && (t.len >= cap || memchr(t.s, '\0', t.len) != NULL)) {
+        rc = t.len >= cap ? CF_ERR(CF_ETOOBIG) : CF_ERR(CF_EINVAL);
+    }
+    if (rc == CF_OK) {
+        memcpy(out, t.s, t.len + 1);
+    }
+    auth_text_release(&t);
+    return rc;
+}
+
 void
 auth_strength_reused(struct auth_strength *verdict)
 {

@@ -87,6 +87,63 @@ policy_slot(struct auth_tenant_policy *p, const struct policy_field *f)
     return (char *)p + f->offset;
 }
 
+/* ---- the file types a tenant accepts ------------------------------------ */
+
+/* Check in (names separated by "," and spaces, each of AUTH_UPLOAD_TYPES,
+ * each once) and write it in the catalogue's order, comma-separated, to
+ * out. CF_EINVAL for an unknown or repeated name. */
+static enum cf_rc
+upload_types_canon(const char *in, char *out, size_t cap)
+{
+    static const char known[] = AUTH_UPLOAD_TYPES;
+    bool want[32] = {false};
+    const char *p = in;
+    const char *k;
+    size_t n = 0;
+    unsigned i;
+
+    while (*p != '\0') {
+        size_t len;
+
+        p += strspn(p, " ,");
+        len = strcspn(p, " ,");
+        if (len == 0) {
+            break;
+        }
+        for (i = 0, k = known; *k != '\0'; i++) {
+            size_t klen = strcspn(k, " ");
+
+            if (klen == len && strncmp(k, p, len) == 0) {
+                break;
+            }
+            k += klen;
+            k += *k == ' ';
+        }
+        if (*k == '\0' || i >= CF_ARRAY_LEN(want) || want[i]) {
+            return CF_ERR(CF_EINVAL);
+        }
+        want[i] = true;
+        p += len;
+    }
+    out[0] = '\0';
+    for (i = 0, k = known; *k != '\0'; i++) {
+        size_t klen = strcspn(k, " ");
+
+        if (want[i]) {
+            int w = snprintf(out + n, cap - n, "%s%.*s", n > 0 ? "," : "",
+                             (int)klen, k);
+
+            if (w < 0 || (size_t)w >= cap - n) {
+                return CF_ERR(CF_ETOOBIG);
+            }
+            n += (size_t)w;
+        }
+        k += klen;
+        k += *k == ' ';
+    }
+    return CF_OK;
+}
+
 static void
 policy_defaults(struct auth_tenant_policy *p)
 {
@@ -100,6 +157,8 @@ policy_defaults(struct auth_tenant_policy *p)
     p->session_max_hours = 12;
     p->lockout_failures = AUTH_LOCK_AFTER;
     p->admin_ips[0] = '\0';
+    upload_types_canon(AUTH_UPLOAD_TYPES, p->upload_types,
+                       sizeof(p->upload_types));
 }
 
 /* ---- the admin allow-list (COMMITMENT A12) ---------------------------- */
@@ -283,6 +342,14 @@ policy_read_one(const char *key, const char *value, void *arg)
         }
         return CF_OK;
     }
+    if (strcmp(key, "upload_types") == 0) {
+        if (upload_types_canon(value, p->upload_types,
+                               sizeof(p->upload_types)) != CF_OK) {
+            cf_log_error("unreadable upload types: none is accepted");
+            p->upload_types[0] = '\0';
+        }
+        return CF_OK;
+    }
     f = policy_field_find(key);
     if (f == NULL) {
         return CF_OK; /* a setting of another module */
@@ -343,6 +410,10 @@ policy_value(const struct auth_tenant_policy *p, const char *name, char *out,
         snprintf(out, cap, "%s", p->admin_ips);
         return;
     }
+    if (f == NULL && strcmp(name, "upload_types") == 0) {
+        snprintf(out, cap, "%s", p->upload_types);
+        return;
+    }
     if (f == NULL) {
         snprintf(out, cap, "%s", auth_mfa_policy_name(p->mfa));
         return;
@@ -371,6 +442,8 @@ policy_canon(const char *name, const char *value, char *out, size_t cap)
         snprintf(out, cap, "%s", auth_mfa_policy_name(mfa));
     } else if (strcmp(name, "admin_ips") == 0) {
         rc = admin_ips_canon(value, out, cap);
+    } else if (strcmp(name, "upload_types") == 0) {
+        rc = upload_types_canon(value, out, cap);
     } else {
         rc = CF_ERR(CF_EINVAL);
     }
@@ -484,6 +557,8 @@ auth_tenant_policy_print(const struct auth_tenant_policy *p, FILE *f)
         fprintf(f, "%s: %s\n", policy_fields[i].name, v);
     }
     fprintf(f, "admin_ips: %s\n", p->admin_ips[0] ? p->admin_ips : "any");
+    fprintf(f, "upload_types: %s\n",
+            p->upload_types[0] ? p->upload_types : "none");
 }
 
 bool

@@ -486,3 +486,36 @@ db_pool_open_count(struct db_pool *pool)
     pool_unlock(pool);
     return n;
 }
+
+enum cf_rc
+db_pool_begin(struct db_pool *pool, int64_t tenant_id, struct db **out)
+{
+    enum cf_rc rc;
+
+    *out = NULL;
+    rc = db_pool_get(pool, tenant_id, 0, out);
+    if (rc == CF_OK) {
+        rc = db_begin(*out);
+        if (rc != CF_OK) {
+            db_pool_put(pool, *out);
+            *out = NULL;
+        }
+    }
+    return rc;
+}
+
+enum cf_rc
+db_pool_end(struct db_pool *pool, struct db *db, enum cf_rc rc)
+{
+    if (db == NULL) {
+        return rc;
+    }
+    if (rc == CF_OK) {
+        rc = db_commit(db);
+    }
+    if (rc != CF_OK) {
+        db_rollback(db);
+    }
+    db_pool_put(pool, db);
+    return rc;
+}

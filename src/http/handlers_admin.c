@@ -10,10 +10,11 @@
 
 #include "auth/auth.h"
 #include "authz/authz.h"
+#include "docs/docs.h"
 #include "http/http_int.h"
 
-static enum cf_rc
-answer_doc(struct http_resp *resp, int status, json_t *doc)
+enum cf_rc
+http_answer(struct http_resp *resp, int status, json_t *doc)
 {
     enum cf_rc rc;
 
@@ -22,9 +23,8 @@ answer_doc(struct http_resp *resp, int status, json_t *doc)
     return rc;
 }
 
-/* A space-separated permission list as a JSON array. */
-static json_t *
-perms_json(const char *list)
+json_t *
+http_words_json(const char *list)
 {
     json_t *a = json_array();
     const char *p = list;
@@ -62,6 +62,29 @@ http_param_id(const struct http_req *req, char out[AUTH_ID_LEN + 1])
     return CF_OK;
 }
 
+/* What the acting account holds in scope, through its role and grants
+ * (not narrowed to a token: the route's permission was); 0 on failure. */
+static authz_mask
+admin_held(struct http_req *req, const char *scope)
+{
+    struct authz_ctx az;
+    char principal[48];
+    authz_mask held = 0;
+
+    http_authz_who(req, &az, principal, sizeof(principal));
+    az.token_perms = NULL;
+    return authz_mask_of(&az, scope, &held) == CF_OK ? held : 0;
+}
+
+/* Does the acting account hold every permission of the built-in role? */
+static bool
+admin_covers(struct http_req *req, const char *role)
+{
+    authz_mask m = authz_role_mask(role);
+
+    return m != 0 && (m & ~admin_held(req, AUTHZ_TENANT)) == 0;
+}
+
 /* ---- GET /api/v1/permissions ------------------------------------------ */
 
 enum cf_rc
@@ -90,7 +113,7 @@ http_h_permissions(struct http_req *req, struct http_resp *resp)
                                                authz_roles[i].name,
                                                "permissions", held));
     }
-    return answer_doc(
+    return http_answer(
         resp, 200,
         json_pack("{s:o*, s:o*}", "permissions", perms, "roles", roles));
 }
@@ -110,7 +133,7 @@ token_json(const struct auth_token_info *t)
         cf_time_fmt(t->last_used, used);
     }
     return json_pack("{s:s, s:s, s:o*, s:s, s:s, s:o*}", "id", t->id, "name",
-                     t->name, "permissions", perms_json(t->permissions),
+                     t->name, "permissions", http_words_json(t->permissions),
                      "created", created, "expires", expires, "last_used",
                      t->last_used > 0 ? json_string(used) : json_null());
 }
@@ -139,7 +162,7 @@ http_h_me_tokens(struct http_req *req, struct http_resp *resp)
     }
     cx_keyset_unref(key);
     if (rc == CF_OK) {
-        rc = answer_doc(resp, 200, json_pack("{s:O}", "tokens", list));
+        rc = http_answer(resp, 200, json_pack("{s:O}", "tokens", list));
     }
     json_decref(list);
     return rc;
@@ -147,11 +170,12 @@ http_h_me_tokens(struct http_req *req, struct http_resp *resp)
 
 /*
  * The requested permissions as a sorted, duplicate-free, space-separated
- * list in out, each known to the catalogue and held by role. Answers 400
+ * list in out, each known to the catalogue and held somewhere by the
+ * account (held). Answers 400
  * unknown_permission or 403 permission_not_held itself (CF_EINVAL).
  */
 static enum cf_rc
-token_perms(struct http_req *req, json_t *arr, const char *role, char *out,
+token_perms(struct http_req *req, json_t *arr, authz_mask held, char *out,
             size_t cap)
 {
     size_t i;
@@ -170,10 +194,9 @@ token_perms(struct http_req *req, json_t *arr, const char *role, char *out,
                              "unknown permission '%.64s'",
                              json_string_value(v));
         }
-        if (!authz_role_has(role, json_string_value(v))) {
+        if (!(held & authz_perm_bit(json_string_value(v)))) {
             return http_fail(req, 403, "permission_not_held",
-                             "your role does not hold '%s'",
-                             json_string_value(v));
+                             "you do not hold '%s'", json_string_value(v));
         }
     }
     /* the catalogue's order, each once */
@@ -223,7 +246,7 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
         d = (unsigned)json_integer_value(days);
     }
     rc = token_perms(req, json_object_get(req->json, "permissions"),
-                     req->session.role, perms, sizeof(perms));
+                     admin_held(req, AUTHZ_ANY), perms, sizeof(perms));
     if (rc != CF_OK) {
         return rc;
     }
@@ -258,7 +281,7 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
         doc = NULL;
     }
     cf_memzero(token, sizeof(token));
-    rc = answer_doc(resp, 201, doc);
+    rc = http_answer(resp, 201, doc);
     return rc;
 }
 
@@ -281,7 +304,7 @@ http_h_me_token_delete(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    return answer_doc(resp, 200, json_pack("{s:i}", "revoked", 1));
+    return http_answer(resp, 200, json_pack("{s:i}", "revoked", 1));
 }
 
 /* ---- GET /api/v1/admin/logins ---------------------------------------- */
@@ -350,11 +373,11 @@ http_h_admin_logins(struct http_req *req, struct http_resp *resp)
     }
     cx_keyset_unref(key);
     if (rc == CF_OK) {
-        rc = answer_doc(resp, 200,
-                        json_pack("{s:O, s:o}", "logins", w.list, "next_before",
-                                  json_array_size(w.list) == limit
-                                      ? json_integer(w.last)
-                                      : json_null()));
+        rc = http_answer(
+            resp, 200,
+            json_pack("{s:O, s:o}", "logins", w.list, "next_before",
+                      json_array_size(w.list) == limit ? json_integer(w.last)
+                                                       : json_null()));
     }
     json_decref(w.list);
     return rc;
@@ -376,11 +399,55 @@ account_json(const struct auth_account *a)
         created);
 }
 
+struct users_walk {
+    json_t *list;
+    int64_t *rows; /* the accounts' row ids, in list order */
+    size_t n;
+    size_t cap;
+};
+
 static enum cf_rc
 account_item(const struct auth_account *a, void *arg)
 {
-    return json_array_append_new(arg, account_json(a)) == 0 ? CF_OK
-                                                            : CF_ERR(CF_ENOMEM);
+    struct users_walk *w = arg;
+
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 64;
+        int64_t *rows = realloc(w->rows, cap * sizeof(*rows));
+
+        if (rows == NULL) {
+            return CF_ERR(CF_ENOMEM);
+        }
+        w->rows = rows;
+        w->cap = cap;
+    }
+    w->rows[w->n++] = a->id;
+    return json_array_append_new(w->list, account_json(a)) == 0
+               ? CF_OK
+               : CF_ERR(CF_ENOMEM);
+}
+
+/* Each account of the list with its direct groups (once the list is
+ * read: one database handle at a time). */
+static enum cf_rc
+accounts_groups(struct http_req *req, struct users_walk *w)
+{
+    struct authz_ctx az;
+    char principal[48];
+    char groups[AUTHZ_GROUPS_MAX * (AUTHZ_ID_LEN + 1) + 1];
+    enum cf_rc rc = CF_OK;
+    size_t i;
+
+    http_authz_who(req, &az, principal, sizeof(principal));
+    for (i = 0; rc == CF_OK && i < w->n; i++) {
+        rc = authz_user_groups(&az, w->rows[i], false, groups, sizeof(groups));
+        if (rc == CF_OK &&
+            json_object_set_new(json_array_get(w->list, i), "groups",
+                                http_words_json(groups)) != 0) {
+            rc = CF_ERR(CF_ENOMEM);
+        }
+    }
+    return rc;
 }
 
 enum cf_rc
@@ -388,21 +455,25 @@ http_h_admin_users(struct http_req *req, struct http_resp *resp)
 {
     struct cx_keyset *key = NULL;
     struct auth_ctx ctx;
-    json_t *list = json_array();
+    struct users_walk w = {.list = json_array()};
     enum cf_rc rc;
 
-    if (list == NULL) {
+    if (w.list == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
     rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
-        rc = auth_accounts_list(&ctx, account_item, list);
+        rc = auth_accounts_list(&ctx, account_item, &w);
     }
     cx_keyset_unref(key);
     if (rc == CF_OK) {
-        rc = answer_doc(resp, 200, json_pack("{s:O}", "users", list));
+        rc = accounts_groups(req, &w);
     }
-    json_decref(list);
+    free(w.rows);
+    if (rc == CF_OK) {
+        rc = http_answer(resp, 200, json_pack("{s:O}", "users", w.list));
+    }
+    json_decref(w.list);
     return rc;
 }
 
@@ -417,7 +488,7 @@ admin_principal(struct http_req *req, char *out, size_t cap)
     }
 }
 
-/* COMMITMENT B1, no escalation: the acting role must hold every
+/* COMMITMENT B1, no escalation: the acting account must hold every
  * permission of role. Answers 400 unknown_role or 403 role_not_allowed
  * itself. */
 static enum cf_rc
@@ -427,7 +498,7 @@ admin_role_check(struct http_req *req, const char *role)
         return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
                          role != NULL ? role : "");
     }
-    if (!authz_role_covers(req->session.role, role)) {
+    if (!admin_covers(req, role)) {
         return http_fail(req, 403, "role_not_allowed",
                          "your role cannot give or manage the role '%s'", role);
     }
@@ -467,7 +538,7 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = answer_doc(resp, 201, json_pack("{s:o*}", "user", account_json(&a)));
+    rc = http_answer(resp, 201, json_pack("{s:o*}", "user", account_json(&a)));
     cf_memzero(&a, sizeof(a));
     return rc;
 }
@@ -485,7 +556,7 @@ admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
     if (rc == CF_OK) {
         rc = auth_account_get(ctx, pid, a);
     }
-    if (rc == CF_OK && !authz_role_covers(req->session.role, a->role)) {
+    if (rc == CF_OK && !admin_covers(req, a->role)) {
         rc = http_fail(req, 403, "role_not_allowed",
                        "your role cannot manage an account with the role "
                        "'%s'",
@@ -543,7 +614,7 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = answer_doc(resp, 200, json_pack("{s:o*}", "user", account_json(&a)));
+    rc = http_answer(resp, 200, json_pack("{s:o*}", "user", account_json(&a)));
     cf_memzero(&a, sizeof(a));
     return rc;
 }
@@ -587,7 +658,7 @@ admin_account_action(struct http_req *req, struct http_resp *resp, bool step_up,
         json_decref(doc);
         return rc;
     }
-    return answer_doc(resp, 200, doc);
+    return http_answer(resp, 200, doc);
 }
 
 static enum cf_rc
@@ -635,24 +706,62 @@ act_unlock(struct http_req *req, struct auth_ctx *ctx,
     return rc;
 }
 
-/* The effective permissions: the role's, in the catalogue's order (grants
- * and groups will add to this). */
+/* The preview of an account's effective permissions: tenant-wide, its
+ * groups (nested ones too), and each space where grants give it more. */
+struct perms_walk {
+    json_t *spaces;
+    struct docs_ctx *docs;
+};
+
+static enum cf_rc
+perms_space(const char *space, authz_mask perms, void *arg)
+{
+    struct perms_walk *w = arg;
+    struct docs_space s = {0};
+    enum cf_rc rc;
+
+    /* the name, when the administrator may read the space */
+    rc = docs_space_get(w->docs, space, &s);
+    if (rc != CF_OK && rc != CF_ENOTFOUND) {
+        return rc;
+    }
+    rc = json_array_append_new(
+             w->spaces, json_pack("{s:s, s:o*, s:o*}", "id", space, "name",
+                                  s.name[0] ? json_string(s.name) : json_null(),
+                                  "permissions", http_mask_json(perms))) == 0
+             ? CF_OK
+             : CF_ERR(CF_ENOMEM);
+    cf_memzero(&s, sizeof(s));
+    return rc;
+}
+
 static enum cf_rc
 act_permissions(struct http_req *req, struct auth_ctx *ctx,
                 const struct auth_account *a, json_t **doc)
 {
-    json_t *perms = json_array();
-    size_t i;
+    struct docs_ctx docs = {.keys = ctx->keys};
+    struct perms_walk w = {json_array(), &docs};
+    char principal[48];
+    char groups[AUTHZ_GROUPS_MAX * (AUTHZ_ID_LEN + 1) + 1];
+    authz_mask tenant = 0;
+    enum cf_rc rc;
 
-    (void)req;
-    (void)ctx;
-    for (i = 0; perms != NULL && i < authz_perms_count; i++) {
-        if (authz_role_has(a->role, authz_perms[i].name)) {
-            json_array_append_new(perms, json_string(authz_perms[i].name));
-        }
+    if (w.spaces == NULL) {
+        return CF_ERR(CF_ENOMEM);
     }
-    *doc = json_pack("{s:s, s:o*}", "role", a->role, "permissions", perms);
-    return CF_OK;
+    http_authz_who(req, &docs.az, principal, sizeof(principal));
+    rc = authz_effective(&docs.az, a->id, a->role, &tenant, perms_space, &w);
+    if (rc == CF_OK) {
+        rc = authz_user_groups(&docs.az, a->id, true, groups, sizeof(groups));
+    }
+    if (rc != CF_OK) {
+        json_decref(w.spaces);
+        return rc;
+    }
+    *doc = json_pack("{s:s, s:o*, s:o*, s:o}", "role", a->role, "permissions",
+                     http_mask_json(tenant), "groups", http_words_json(groups),
+                     "spaces", w.spaces);
+    return *doc != NULL ? CF_OK : CF_ERR(CF_ENOMEM);
 }
 
 enum cf_rc
@@ -708,28 +817,35 @@ http_admin_refused(struct http_req *req, const char *action)
 
 /* ---- /api/v1/admin/settings/security ---------------------------------- */
 
+/* A comma-separated list as a JSON array. */
 static json_t *
-policy_json(const struct auth_tenant_policy *p)
+commas_json(const char *s)
 {
-    json_t *ips = json_array();
-    const char *s = p->admin_ips;
+    json_t *a = json_array();
 
-    while (ips != NULL && *s != '\0') {
+    while (a != NULL && *s != '\0') {
         size_t n = strcspn(s, ",");
 
-        json_array_append_new(ips, json_stringn(s, n));
+        json_array_append_new(a, json_stringn(s, n));
         s += n;
         s += *s == ',';
     }
+    return a;
+}
+
+static json_t *
+policy_json(const struct auth_tenant_policy *p)
+{
     return json_pack(
-        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:o*}", "mfa",
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:o*, s:o*}", "mfa",
         auth_mfa_policy_name(p->mfa), "password_min", (int)p->pw.min_len,
         "password_min_admin", (int)p->pw.min_len_admin, "password_score",
         p->pw.min_score, "max_age_days", (int)p->max_age_days,
         "max_age_days_admin", (int)p->max_age_days_admin, "history",
         (int)p->history, "session_idle_minutes", (int)p->session_idle_minutes,
         "session_max_hours", (int)p->session_max_hours, "lockout_failures",
-        (int)p->lockout_failures, "admin_ips", ips);
+        (int)p->lockout_failures, "admin_ips", commas_json(p->admin_ips),
+        "upload_types", commas_json(p->upload_types));
 }
 
 enum cf_rc
@@ -748,7 +864,7 @@ http_h_admin_settings(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    return answer_doc(resp, 200, policy_json(&p));
+    return http_answer(resp, 200, policy_json(&p));
 }
 
 #define SETTINGS_MAX 16
@@ -794,7 +910,7 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
                 len += w > 0 ? (size_t)w : 0;
                 if (len >= sizeof(ips)) {
                     return http_fail(req, 400, "invalid_setting",
-                                     "admin_ips is too long");
+                                     "%s is too long", name);
                 }
             }
             values[n] = ips;
@@ -834,5 +950,5 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    return answer_doc(resp, 200, policy_json(&p));
+    return http_answer(resp, 200, policy_json(&p));
 }

@@ -81,11 +81,15 @@ struct http_resp;
 typedef enum cf_rc (*http_handler_fn)(struct http_req *req,
                                       struct http_resp *resp);
 
-/* Routes still open to an account with something to do first. */
+/* Route flags: still open to an account with something to do first;
+ * a permission decided in a space. */
 enum http_open {
     HTTP_OPEN_MFA_ENROL = 1u << 0, /* 2FA required, not enrolled (A12) */
     HTTP_OPEN_PW_CHANGE = 1u << 1, /* password past its maximum age (A8) */
     HTTP_OPEN_ALL = HTTP_OPEN_MFA_ENROL | HTTP_OPEN_PW_CHANGE,
+    /* the gate wants the permission tenant-wide or in some space; the
+     * handler decides for the space of the path (authz_check) */
+    HTTP_IN_SPACE = 1u << 2,
 };
 
 struct http_route {
@@ -98,7 +102,7 @@ struct http_route {
     enum http_rate rate;
     const char *summary; /* one line for the OpenAPI document */
     /* enum http_open bits: still open to an account that must first
-     * enrol in 2FA or change an expired password */
+     * enrol in 2FA or change an expired password; HTTP_IN_SPACE */
     unsigned open;
 };
 
@@ -215,6 +219,10 @@ void http_rc_status(enum cf_rc rc, int *status, const char **code,
 CF_MUST_CHECK enum cf_rc http_resp_json(struct http_resp *resp, int status,
                                         json_t *doc);
 
+/* http_resp_json() of doc, which it releases; NULL: out of memory. */
+CF_MUST_CHECK enum cf_rc http_answer(struct http_resp *resp, int status,
+                                     json_t *doc);
+
 /* Input checks: query parameters, Content-Type and the JSON body. */
 CF_MUST_CHECK enum cf_rc http_input_check_query(struct http_req *req);
 CF_MUST_CHECK enum cf_rc http_input_check_body(struct http_req *req,
@@ -261,6 +269,40 @@ enum cf_rc http_h_me_token_create(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_me_token_delete(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_logins(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_unlock(struct http_req *req, struct http_resp *resp);
+/* handlers_authz.c: roles, groups, grants, spaces (COMMITMENT B1) */
+enum cf_rc http_h_admin_roles(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_role_create(struct http_req *req,
+                                    struct http_resp *resp);
+enum cf_rc http_h_admin_role_patch(struct http_req *req,
+                                   struct http_resp *resp);
+enum cf_rc http_h_admin_role_delete(struct http_req *req,
+                                    struct http_resp *resp);
+enum cf_rc http_h_admin_groups(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_group_create(struct http_req *req,
+                                     struct http_resp *resp);
+enum cf_rc http_h_admin_group_patch(struct http_req *req,
+                                    struct http_resp *resp);
+enum cf_rc http_h_admin_group_delete(struct http_req *req,
+                                     struct http_resp *resp);
+enum cf_rc http_h_admin_grants(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_admin_grant_create(struct http_req *req,
+                                     struct http_resp *resp);
+enum cf_rc http_h_admin_grant_delete(struct http_req *req,
+                                     struct http_resp *resp);
+enum cf_rc http_h_spaces(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_space_create(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_space_get(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_space_patch(struct http_req *req, struct http_resp *resp);
+enum cf_rc http_h_space_delete(struct http_req *req, struct http_resp *resp);
+/* The words of a space-separated list (ids, permission names) as a JSON
+ * array; NULL when out of memory. */
+json_t *http_words_json(const char *list);
+/* The names of a permission set (authz_mask), in catalogue order. */
+json_t *http_mask_json(uint32_t mask);
+struct authz_ctx;
+/* Who acts in req, for authz_check() (no keys: no changes). */
+void http_authz_who(struct http_req *req, struct authz_ctx *az, char *principal,
+                    size_t cap);
 enum cf_rc http_h_admin_users(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_settings(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_settings_patch(struct http_req *req,

@@ -72,6 +72,12 @@ openapi_operation(const struct http_route *r)
         json_decref(params);
         return NULL;
     }
+    if ((r->open & HTTP_IN_SPACE) &&
+        json_object_set_new(op, "x-scope", json_string("space")) != 0) {
+        json_decref(op);
+        json_decref(params);
+        return NULL;
+    }
     start = strchr(r->pattern, '{');
     if (start != NULL) {
         size_t n = strcspn(start + 1, "*}");

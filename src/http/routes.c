@@ -166,6 +166,94 @@ static const struct http_input user_patch_input = {
     .json_body = true,
 };
 
+static const struct http_field role_body[] = {
+    {"name", HTTP_T_STRING, 256, true,
+     "1 to 64 printable characters, unique in the tenant"},
+    {"permissions", HTTP_T_STRINGS, 16, true,
+     "permission names of the catalogue, each once"},
+};
+
+static const struct http_input role_input = {
+    .body = role_body,
+    .nbody = CF_ARRAY_LEN(role_body),
+    .json_body = true,
+};
+
+static const struct http_field role_patch_body[] = {
+    {"name", HTTP_T_STRING, 256, false, "a new name"},
+    {"permissions", HTTP_T_STRINGS, 16, false, "the new permission list"},
+};
+
+static const struct http_input role_patch_input = {
+    .body = role_patch_body,
+    .nbody = CF_ARRAY_LEN(role_patch_body),
+    .json_body = true,
+};
+
+static const struct http_field group_body[] = {
+    {"name", HTTP_T_STRING, 256, true,
+     "1 to 64 printable characters, unique in the tenant"},
+    {"members", HTTP_T_STRINGS, AUTHZ_GROUP_USERS_MAX, false, "account ids"},
+    {"groups", HTTP_T_STRINGS, AUTHZ_GROUP_GROUPS_MAX, false,
+     "ids of groups whose members belong to this one"},
+};
+
+static const struct http_input group_input = {
+    .body = group_body,
+    .nbody = CF_ARRAY_LEN(group_body),
+    .json_body = true,
+};
+
+static const struct http_field group_patch_body[] = {
+    {"name", HTTP_T_STRING, 256, false, "a new name"},
+    {"members", HTTP_T_STRINGS, AUTHZ_GROUP_USERS_MAX, false,
+     "account ids (replaces the list)"},
+    {"groups", HTTP_T_STRINGS, AUTHZ_GROUP_GROUPS_MAX, false,
+     "group ids (replaces the list)"},
+};
+
+static const struct http_input group_patch_input = {
+    .body = group_patch_body,
+    .nbody = CF_ARRAY_LEN(group_patch_body),
+    .json_body = true,
+};
+
+static const struct http_field grant_body[] = {
+    {"user", HTTP_T_STRING, 64, false, "the account's id (or group)"},
+    {"group", HTTP_T_STRING, 64, false, "the group's id (or user)"},
+    {"role", HTTP_T_STRING, 64, true,
+     "a built-in role's name or a custom role's id"},
+    {"space", HTTP_T_STRING, 64, false,
+     "the space's id; absent for the whole tenant"},
+};
+
+static const struct http_input grant_input = {
+    .body = grant_body,
+    .nbody = CF_ARRAY_LEN(grant_body),
+    .json_body = true,
+};
+
+static const struct http_field grants_query[] = {
+    {"user", HTTP_T_STRING, 64, false, "only the grants of this account"},
+    {"group", HTTP_T_STRING, 64, false, "only the grants of this group"},
+    {"space", HTTP_T_STRING, 64, false, "only the grants on this space"},
+};
+
+static const struct http_input grants_input = {
+    .query = grants_query,
+    .nquery = CF_ARRAY_LEN(grants_query),
+};
+
+static const struct http_field space_body[] = {
+    {"name", HTTP_T_STRING, 800, true, "1 to 200 printable characters"},
+};
+
+static const struct http_input space_input = {
+    .body = space_body,
+    .nbody = CF_ARRAY_LEN(space_body),
+    .json_body = true,
+};
+
 static const struct http_field settings_body[] = {
     {"mfa", HTTP_T_STRING, 16, false,
      "who must use 2FA: admins, all, optional"},
@@ -188,6 +276,9 @@ static const struct http_field settings_body[] = {
      "consecutive failures that lock an account, 3 or more"},
     {"admin_ips", HTTP_T_STRINGS, AUTH_ADMIN_IPS_COUNT, false,
      "addresses or CIDRs allowed on administration routes; [] for any"},
+    {"upload_types", HTTP_T_STRINGS, 14, false,
+     "file types accepted for upload, among pdf png jpeg gif webp txt csv md "
+     "docx xlsx pptx odt ods odp; [] for none"},
 };
 
 static const struct http_input settings_input = {
@@ -336,6 +427,56 @@ const struct http_route http_routes[] = {
     {"POST", "/api/v1/admin/users/{id}/unlock", HTTP_HOST_TENANT,
      http_h_admin_unlock, "user.manage", &empty_object_input, HTTP_RATE_WRITE,
      "Unlock a locked account (COMMITMENT A5).", 0},
+    {"GET", "/api/v1/admin/roles", HTTP_HOST_TENANT, http_h_admin_roles,
+     "role.manage", &http_input_none, HTTP_RATE_READ,
+     "Built-in and custom roles with their permissions (COMMITMENT B1).", 0},
+    {"POST", "/api/v1/admin/roles", HTTP_HOST_TENANT, http_h_admin_role_create,
+     "role.manage", &role_input, HTTP_RATE_WRITE,
+     "Create a custom role from permissions the actor holds.", 0},
+    {"PATCH", "/api/v1/admin/roles/{id}", HTTP_HOST_TENANT,
+     http_h_admin_role_patch, "role.manage", &role_patch_input, HTTP_RATE_WRITE,
+     "Rename a custom role or change its permissions.", 0},
+    {"DELETE", "/api/v1/admin/roles/{id}", HTTP_HOST_TENANT,
+     http_h_admin_role_delete, "role.manage", &http_input_none, HTTP_RATE_WRITE,
+     "Delete a custom role no grant names.", 0},
+    {"GET", "/api/v1/admin/groups", HTTP_HOST_TENANT, http_h_admin_groups,
+     "role.manage", &http_input_none, HTTP_RATE_READ,
+     "Groups with their members and nested groups.", 0},
+    {"POST", "/api/v1/admin/groups", HTTP_HOST_TENANT,
+     http_h_admin_group_create, "role.manage", &group_input, HTTP_RATE_WRITE,
+     "Create a group.", 0},
+    {"PATCH", "/api/v1/admin/groups/{id}", HTTP_HOST_TENANT,
+     http_h_admin_group_patch, "role.manage", &group_patch_input,
+     HTTP_RATE_WRITE, "Rename a group or replace its members; never a cycle.",
+     0},
+    {"DELETE", "/api/v1/admin/groups/{id}", HTTP_HOST_TENANT,
+     http_h_admin_group_delete, "role.manage", &http_input_none,
+     HTTP_RATE_WRITE, "Delete a group, its memberships and its grants.", 0},
+    {"GET", "/api/v1/admin/grants", HTTP_HOST_TENANT, http_h_admin_grants,
+     "role.manage", &grants_input, HTTP_RATE_READ,
+     "Grants, filtered by account, group or space.", 0},
+    {"POST", "/api/v1/admin/grants", HTTP_HOST_TENANT,
+     http_h_admin_grant_create, "role.manage", &grant_input, HTTP_RATE_WRITE,
+     "Grant a role to an account or a group, tenant-wide or in a space "
+     "(never beyond the actor's own permissions there).",
+     0},
+    {"DELETE", "/api/v1/admin/grants/{id}", HTTP_HOST_TENANT,
+     http_h_admin_grant_delete, "role.manage", &http_input_none,
+     HTTP_RATE_WRITE, "Revoke a grant.", 0},
+    {"GET", "/api/v1/spaces", HTTP_HOST_TENANT, http_h_spaces, "doc.read",
+     &http_input_none, HTTP_RATE_READ,
+     "The spaces I can read, with my permissions in each.", HTTP_IN_SPACE},
+    {"POST", "/api/v1/spaces", HTTP_HOST_TENANT, http_h_space_create,
+     "space.manage", &space_input, HTTP_RATE_WRITE, "Create a space.", 0},
+    {"GET", "/api/v1/spaces/{id}", HTTP_HOST_TENANT, http_h_space_get,
+     "doc.read", &http_input_none, HTTP_RATE_READ, "One space I can read.",
+     HTTP_IN_SPACE},
+    {"PATCH", "/api/v1/spaces/{id}", HTTP_HOST_TENANT, http_h_space_patch,
+     "space.manage", &space_input, HTTP_RATE_WRITE, "Rename a space I manage.",
+     HTTP_IN_SPACE},
+    {"DELETE", "/api/v1/spaces/{id}", HTTP_HOST_TENANT, http_h_space_delete,
+     "space.manage", &http_input_none, HTTP_RATE_WRITE,
+     "Delete a space I manage, and the grants on it.", HTTP_IN_SPACE},
     {"GET", "/setup", HTTP_HOST_TENANT, http_h_setup_page, HTTP_PUBLIC,
      &http_input_none, HTTP_RATE_READ, "Password setup page.", 0},
     {"GET", "/account", HTTP_HOST_TENANT, http_h_account_page, HTTP_PUBLIC,

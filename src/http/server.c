@@ -262,22 +262,6 @@ req_api_token(struct http_req *req)
     return auth + 7;
 }
 
-/* Does the space-separated list hold perm? */
-static bool
-req_perm_listed(const char *list, const char *perm)
-{
-    size_t n = strlen(perm);
-    const char *p = list;
-
-    while ((p = strstr(p, perm)) != NULL) {
-        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
-            return true;
-        }
-        p += n;
-    }
-    return false;
-}
-
 /* What the account must do before anything else: enrol in 2FA when the
  * tenant's policy requires it (COMMITMENT A12), change a password past
  * its maximum age (A8). Routes declare which of these they stay open to. */
@@ -304,7 +288,12 @@ req_account_gates(struct http_req *req)
         break;
     case AUTH_MFA_ADMINS:
     default:
-        need = authz_role_privileged(s->role) && admin_route;
+        /* owners and admins, and whoever holds a permission that
+         * administers the tenant through a grant */
+        need =
+            admin_route && (authz_role_privileged(s->role) ||
+                            (authz_perm_find(req->route->permission) != NULL &&
+                             authz_perm_find(req->route->permission)->admin));
         break;
     }
     if (need && !s->totp && !(open & HTTP_OPEN_MFA_ENROL)) {
@@ -339,8 +328,9 @@ req_principal(struct http_req *req)
 
 /* The route's declared permission (COMMITMENT B3): PUBLIC, the
  * operator's metrics token, the account's own session, or a permission
- * of authz/'s catalogue held by the principal's role (and carried by its
- * token). Deny by default. */
+ * of authz/'s catalogue held by the principal through its role or its
+ * grants (and carried by its token), tenant-wide or, for routes decided
+ * in a space, somewhere. Deny by default and on any failure. */
 static enum cf_rc
 req_authorize(struct http_req *req)
 {
@@ -378,12 +368,21 @@ req_authorize(struct http_req *req)
     if (rc != CF_OK) {
         return rc;
     }
-    if (strcmp(perm, HTTP_PERM_PRINCIPAL) != 0 &&
-        (!authz_role_has(req->session.role, perm) ||
-         (req->session.via_token &&
-          !req_perm_listed(req->session.permissions, perm)))) {
-        return http_fail(req, 403, "forbidden", "this needs the permission %s",
-                         perm);
+    if (strcmp(perm, HTTP_PERM_PRINCIPAL) != 0) {
+        struct authz_ctx az;
+        char principal[48];
+
+        http_authz_who(req, &az, principal, sizeof(principal));
+        rc = authz_check(&az, perm,
+                         (req->route->open & HTTP_IN_SPACE) ? AUTHZ_ANY
+                                                            : AUTHZ_TENANT);
+        if (rc == CF_EPERM) {
+            return http_fail(req, 403, "forbidden",
+                             "this needs the permission %s", perm);
+        }
+        if (rc != CF_OK) {
+            return rc; /* fail closed */
+        }
     }
     return req_account_gates(req);
 }

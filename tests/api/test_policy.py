@@ -71,7 +71,9 @@ def test_defaults_printed():
         "mfa: admins", "password_min: 12", "password_min_admin: 16",
         "password_score: 3", "max_age_days: 0", "max_age_days_admin: 365",
         "history: 5", "session_idle_minutes: 30", "session_max_hours: 12",
-        "lockout_failures: 5", "admin_ips: any"]
+        "lockout_failures: 5", "admin_ips: any",
+        "upload_types: pdf,png,jpeg,gif,webp,txt,csv,md,docx,xlsx,pptx,odt,"
+        "ods,odp"]
 
 
 @pytest.mark.parametrize("arg", [

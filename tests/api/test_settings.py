@@ -18,7 +18,10 @@ SETTINGS = "/api/v1/admin/settings/security"
 DEFAULTS = {"mfa": "admins", "password_min": 12, "password_min_admin": 16,
             "password_score": 3, "max_age_days": 0, "max_age_days_admin": 365,
             "history": 5, "session_idle_minutes": 30, "session_max_hours": 12,
-            "lockout_failures": 5, "admin_ips": []}
+            "lockout_failures": 5, "admin_ips": [],
+            "upload_types": ["pdf", "png", "jpeg", "gif", "webp", "txt", "csv",
+                             "md", "docx", "xlsx", "pptx", "odt", "ods",
+                             "odp"]}
 SECOND = "second@acme.example"
 PW_SECOND = "Cormoran-quatorze-Figuier-83-ardoise"
 
@@ -103,6 +106,10 @@ def test_stricter_all_at_once_and_audited(srv):
     ({"mfa": "never"}, "mfa"),
     ({"admin_ips": ["300.1.1.1"]}, "admin_ips"),
     ({"admin_ips": ["10.0.0.0/99"]}, "admin_ips"),
+    ({"upload_types": ["exe"]}, "upload_types"),
+    ({"upload_types": ["pdf", "pdf"]}, "upload_types"),
+    ({"upload_types": ["PDF"]}, "upload_types"),
+    ({"upload_types": ["pdf,exe"]}, "upload_types"),
     # a good value with a bad one: nothing at all is written
     ({"history": 9, "password_score": 1}, "password_score"),
 ])
@@ -121,6 +128,8 @@ def test_weaker_or_bad_values_change_nothing(srv, body, field):
     ({"lockout_failures": 6}, "bad_request"),
     ({"admin_ips": "127.0.0.1"}, "bad_request"),   # not a list
     ({"admin_ips": ["a"] * 33}, "bad_request"),
+    ({"upload_types": "pdf"}, "bad_request"),     # not a list
+    ({"upload_types": ["pdf"] * 15}, "bad_request"),
     ({"unknown": 1}, "unknown_field"),
 ])
 def test_bad_input(srv, body, code):
@@ -196,3 +205,28 @@ def test_stricter_lockout(srv):
             db.execute("UPDATE users SET failed_count = 0, locked_until = 0")
         db.close()
         assert patch(srv, {"lockout_failures": 5}).status_code == 200
+
+
+def test_upload_types(srv):
+    """The documents' upload allow-list: a subset of the server's list,
+    kept in its order, audited with old and new values; [] accepts none;
+    the operator's command line sets it too."""
+    r = patch(srv, {"upload_types": ["png", "pdf", "odt"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["upload_types"] == ["pdf", "png", "odt"]
+    ev = query(srv.db_path, "SELECT outcome FROM audit_events WHERE action = "
+               "'settings.upload_types'")
+    assert ev and ev[-1]["outcome"] == "success"
+    assert patch(srv, {"upload_types": []}).json()["upload_types"] == []
+    r = run_cli("tenant", "policy", "acme", "upload_types=txt,csv", "--data",
+                str(srv.data))
+    assert r.returncode == 0, r.stderr
+    assert "upload_types: txt,csv" in r.stdout
+    assert get(srv).json()["upload_types"] == ["txt", "csv"]
+    r = run_cli("tenant", "policy", "acme", "upload_types=exe", "--data",
+                str(srv.data))
+    assert r.returncode != 0
+    assert get(srv).json()["upload_types"] == ["txt", "csv"]
+    everything = DEFAULTS["upload_types"]
+    assert patch(srv, {"upload_types": everything}).json()["upload_types"] == \
+        everything

@@ -32,6 +32,8 @@ from test_auth import (OWNER, PW_OWNER, assert_public_id,
 
 ACCOUNT_KEYS = {"id", "email", "role", "state", "totp", "locked",
                 "last_login", "created"}
+# the list adds each account's direct groups (authz-contract.md)
+LISTED_KEYS = ACCOUNT_KEYS | {"groups"}
 # created is whole seconds; last_login is the journal line's time (ms)
 RFC3339_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 PW14 = "Kx7#mq2Lz9@wR4"   # strong, 14 characters: a member's, not an admin's
@@ -161,7 +163,8 @@ def test_list_shape(srv, sink, owner, admin):
     rows = [row_of(srv.db, i) for i in users]
     assert rows == sorted(rows), "oldest first"
     for u, row in zip(users.values(), rows):
-        assert set(u) == ACCOUNT_KEYS, u
+        assert set(u) == LISTED_KEYS, u
+        assert u["groups"] == [], u
         # COMMITMENT B2: a random public id, never the row number
         assert_public_id(u["id"], row=row)
         assert u["state"] in ("active", "invited", "disabled"), u
@@ -181,7 +184,7 @@ def test_list_shape(srv, sink, owner, admin):
     assert users[admin.id]["role"] == "admin" and users[admin.id]["totp"]
 
     new = users[invited["id"]]
-    assert new == invited, (new, invited)
+    assert new == dict(invited, groups=[]), (new, invited)
     assert new["email"] == "shape@acme.example", new   # normalised
     assert new["role"] == "guest" and new["state"] == "invited", new
     assert new["totp"] is False and new["last_login"] is None, new
@@ -330,7 +333,8 @@ def test_patch_role(srv, sink, owner):
     assert b"member" not in bytes(ev["details"]), ev
     r = owner.send("GET", f"{USERS}/{m['id']}/permissions", csrf=False)
     assert r.status_code == 200, r.text
-    assert r.json() == {"role": "guest", "permissions": ["doc.read"]}
+    assert r.json() == {"role": "guest", "permissions": ["doc.read"],
+                        "groups": [], "spaces": []}
     # the same role again changes nothing and writes no event
     r = patch(owner, m["id"], {"role": "guest"})
     assert r.status_code == 200, r.text
@@ -662,11 +666,13 @@ def test_permissions_of_each_role(srv, sink, owner):
         r = owner.send("GET", f"{USERS}/{user['id']}/permissions", csrf=False)
         assert r.status_code == 200, r.text
         body = r.json()
-        assert body == {"role": role, "permissions": perms}, body
+        assert body == {"role": role, "permissions": perms, "groups": [],
+                        "spaces": []}, body
         assert body["permissions"] == [p for p in CATALOGUE
                                        if p in declared[role]], body
     r = owner.send("GET", f"{USERS}/{owner.id}/permissions", csrf=False)
-    assert r.json() == {"role": "owner", "permissions": CATALOGUE}
+    assert r.json() == {"role": "owner", "permissions": CATALOGUE,
+                        "groups": [], "spaces": []}
 
 
 def test_unknown_and_malformed_ids(srv, owner):

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The decision (COMMITMENT B1, B3): what a principal holds in a scope is
+ * its own built-in role, plus the roles of the grants made to it or to a
+ * group it is in, directly or through nested groups, tenant-wide or on
+ * the space asked for; narrowed to a token's permissions. Deny by
+ * default, and on any failure.
+ */
+#include "core/compat.h"
+
+#include "authz/authz_int.h"
+
+const char authz_anywhere[] = "*";
+
+authz_mask
+authz_perm_bit(const char *perm)
+{
+    size_t i;
+
+    for (i = 0; perm != NULL && i < authz_perms_count; i++) {
+        if (strcmp(authz_perms[i].name, perm) == 0) {
+            return (authz_mask)1 << i;
+        }
+    }
+    return 0;
+}
+
+authz_mask
+authz_role_mask(const char *role)
+{
+    const struct authz_role *r = authz_role_find(role);
+    authz_mask m = 0;
+    size_t i;
+
+    for (i = 0; r != NULL && r->permissions[i] != NULL; i++) {
+        m |= authz_perm_bit(r->permissions[i]);
+    }
+    return m;
+}
+
+authz_mask
+authz_list_mask(const char *list)
+{
+    char name[AUTHZ_NAME_MAX + 1];
+    authz_mask m = 0;
+    const char *p = list != NULL ? list : "";
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, " ");
+
+        if (n > 0 && n <= AUTHZ_NAME_MAX) {
+            memcpy(name, p, n);
+            name[n] = '\0';
+            m |= authz_perm_bit(name);
+        }
+        p += n;
+        p += *p == ' ';
+    }
+    return m;
+}
+
+void
+authz_mask_list(authz_mask mask, char *out, size_t cap)
+{
+    size_t n = 0;
+    size_t i;
+
+    if (cap == 0) {
+        return;
+    }
+    out[0] = '\0';
+    for (i = 0; i < authz_perms_count; i++) {
+        if (mask & ((authz_mask)1 << i)) {
+            int w = snprintf(out + n, cap - n, "%s%s", n > 0 ? " " : "",
+                             authz_perms[i].name);
+
+            if (w < 0 || (size_t)w >= cap - n) {
+                return; /* cut: callers size for the whole catalogue */
+            }
+            n += (size_t)w;
+        }
+    }
+}
+
+/* The permissions of a grant's role: a built-in name, or the custom
+ * role's list read with the grant (NULL when it is gone: nothing). */
+static authz_mask
+grant_mask(const char *role, const char *custom_list)
+{
+    authz_mask m = authz_role_mask(role);
+
+    return m != 0 ? m : authz_list_mask(custom_list);
+}
+
+/*
+ * The grants reaching user_id: theirs and their groups', nested groups
+ * included (UNION ends the walk even if a cycle slipped in). Columns:
+ * role, the custom role's permissions, space.
+ */
+#define SQL_GRANTS_OF                                                          \
+    "WITH RECURSIVE mine(id) AS ("                                             \
+    " SELECT group_id FROM group_users WHERE user_id = ?1"                     \
+    " UNION"                                                                   \
+    " SELECT gg.group_id FROM group_groups gg JOIN mine"                       \
+    " ON gg.member_id = mine.id)"                                              \
+    " SELECT g.role, r.permissions, g.space FROM grants g"                     \
+    " LEFT JOIN roles r ON r.public_id = g.role"                               \
+    " WHERE (g.user_id = ?1 OR g.group_id IN (SELECT id FROM mine))"
+
+enum cf_rc
+authz_grants_walk(struct db *db, int64_t user_id, authz_grant_row_fn fn,
+                  void *arg)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = db_prepare(db, SQL_GRANTS_OF, &st);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 1, user_id);
+    }
+    while (rc == CF_OK && (rc = db_step(st, &row)) == CF_OK && row) {
+        rc = fn(grant_mask(db_col_text(st, 0), db_col_text(st, 1)),
+                db_col_text(st, 2), arg);
+    }
+    db_stmt_done(st);
+    return rc;
+}
+
+struct scope_walk {
+    const char *scope;
+    authz_mask mask;
+};
+
+static enum cf_rc
+scope_add(authz_mask perms, const char *space, void *arg)
+{
+    struct scope_walk *w = arg;
+
+    if (space == NULL || w->scope == AUTHZ_ANY ||
+        (w->scope != NULL && strcmp(space, w->scope) == 0)) {
+        w->mask |= perms;
+    }
+    return CF_OK;
+}
+
+enum cf_rc
+authz_mask_in(struct db *db, const struct authz_ctx *ctx, const char *scope,
+              authz_mask *out)
+{
+    struct scope_walk w = {scope, authz_role_mask(ctx->role)};
+    enum cf_rc rc = CF_OK;
+
+    *out = 0;
+    if (ctx->user_id > 0) {
+        rc = authz_grants_walk(db, ctx->user_id, scope_add, &w);
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    if (ctx->token_perms != NULL) {
+        w.mask &= authz_list_mask(ctx->token_perms);
+    }
+    *out = w.mask;
+    return CF_OK;
+}
+
+enum cf_rc
+authz_mask_of(const struct authz_ctx *ctx, const char *scope, authz_mask *out)
+{
+    struct db *db = NULL;
+    enum cf_rc rc;
+
+    *out = 0;
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = authz_mask_in(db, ctx, scope, out);
+    db_pool_put(ctx->pool, db);
+    return rc;
+}
+
+enum cf_rc
+authz_check(const struct authz_ctx *ctx, const char *perm, const char *scope)
+{
+    authz_mask bit = authz_perm_bit(perm);
+    authz_mask own = authz_role_mask(ctx->role);
+    authz_mask held = 0;
+    enum cf_rc rc;
+
+    if (bit == 0) {
+        return CF_EPERM;
+    }
+    if (ctx->token_perms != NULL) {
+        own &= authz_list_mask(ctx->token_perms);
+    }
+    if (own & bit) {
+        return CF_OK; /* the account's own role: no query */
+    }
+    rc = authz_mask_of(ctx, scope, &held);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return (held & bit) ? CF_OK : CF_EPERM;
+}
+
+/* ---- effective permissions of an account (the administrators' preview) */
+
+#define SPACES_SEEN_MAX 1000 /* the most spaces a tenant has */
+
+struct effective_walk {
+    authz_mask tenant;
+    struct {
+        char id[AUTHZ_ID_LEN + 1];
+        authz_mask mask;
+    } space[SPACES_SEEN_MAX];
+    size_t n;
+};
+
+static enum cf_rc
+effective_add(authz_mask perms, const char *space, void *arg)
+{
+    struct effective_walk *w = arg;
+    size_t i;
+
+    if (space == NULL) {
+        w->tenant |= perms;
+        return CF_OK;
+    }
+    for (i = 0; i < w->n; i++) {
+        if (strcmp(w->space[i].id, space) == 0) {
+            w->space[i].mask |= perms;
+            return CF_OK;
+        }
+    }
+    if (w->n < SPACES_SEEN_MAX) {
+        snprintf(w->space[w->n].id, sizeof(w->space[w->n].id), "%s", space);
+        w->space[w->n].mask = perms;
+        w->n++;
+    }
+    return CF_OK;
+}
+
+enum cf_rc
+authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
+                authz_mask *tenant, authz_space_fn fn, void *arg)
+{
+    struct effective_walk *w = calloc(1, sizeof(*w));
+    struct db *db = NULL;
+    enum cf_rc rc;
+    size_t i;
+
+    *tenant = 0;
+    if (w == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    w->tenant = authz_role_mask(role);
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc == CF_OK) {
+        rc = authz_grants_walk(db, user_id, effective_add, w);
+        db_pool_put(ctx->pool, db);
+    }
+    if (rc == CF_OK) {
+        *tenant = w->tenant;
+    }
+    for (i = 0; rc == CF_OK && i < w->n; i++) {
+        if ((w->space[i].mask | w->tenant) != w->tenant) {
+            rc = fn(w->space[i].id, w->space[i].mask | w->tenant, arg);
+        }
+    }
+    free(w);
+    return rc;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * What the changes of roles, groups and grants share: the transaction
+ * with its audit event (invariant 1), the refusal codes of the contract,
+ * names and ids.
+ */
+#include "core/compat.h"
+
+#include <ctype.h>
+
+#include "audit/audit.h"
+#include "authz/authz_int.h"
+
+static const struct {
+    const char *code;
+    const char *msg;
+} whys[] = {
+    {"invalid_name", "a name is 1 to 64 printable characters"},
+    {"name_taken", "this name is already used in the tenant"},
+    {"too_many", "the tenant has reached the limit for these"},
+    {"permission_not_held",
+     "you cannot give, change or remove a permission you do not hold"},
+    {"builtin_role", "built-in roles cannot be changed or deleted"},
+    {"role_in_use", "grants still name this role: delete them first"},
+    {"unknown_user", "no such account in this tenant"},
+    {"unknown_group", "no such group in this tenant"},
+    {"unknown_role", "no such role in this tenant"},
+    {"duplicate_member", "an id is listed twice"},
+    {"cycle", "a group cannot contain itself, directly or through others"},
+    {"duplicate_grant", "this grant exists already"},
+    {"role_not_allowed",
+     "you do not hold every permission of this role where it would apply"},
+};
+
+const char *
+authz_why_message(const char *why)
+{
+    size_t i;
+
+    for (i = 0; why != NULL && i < CF_ARRAY_LEN(whys); i++) {
+        if (strcmp(whys[i].code, why) == 0) {
+            return whys[i].msg;
+        }
+    }
+    return "the request was refused";
+}
+
+/* ---- frame ------------------------------------------------------------ */
+
+enum cf_rc
+authz_tx_open(const struct authz_ctx *ctx, struct db **db)
+{
+    return db_pool_begin(ctx->pool, ctx->tenant_id, db);
+}
+
+enum cf_rc
+authz_tx_close(const struct authz_ctx *ctx, struct db *db, enum cf_rc rc)
+{
+    return db_pool_end(ctx->pool, db, rc);
+}
+
+/* A read on a pooled handle. */
+enum cf_rc
+authz_db_take(const struct authz_ctx *ctx, struct db **db)
+{
+    return db_pool_get(ctx->pool, ctx->tenant_id, 0, db);
+}
+
+/* The audit event of a change, in the open transaction; details is a
+ * JSON object text or NULL. */
+enum cf_rc
+authz_audit(struct db *db, const struct authz_ctx *ctx, const char *action,
+            const char *kind, const char *id, const char *details)
+{
+    char target[AUTHZ_ID_LEN + 16];
+    struct audit_event ev = {0};
+
+    snprintf(target, sizeof(target), "%s:%s", kind, id);
+    ev.principal = ctx->principal != NULL ? ctx->principal : "system";
+    ev.action = action;
+    ev.target = target;
+    ev.success = true;
+    ev.client_ip = ctx->client_ip;
+    ev.request_id = ctx->request_id;
+    ev.details = details;
+    return audit_append(db, ctx->audit_key, &ev);
+}
+
+/* {"k1":"v1",...} of NULL-terminated key/value pairs (NULL values
+ * skipped) into b. */
+enum cf_rc
+authz_details(struct cf_buf *b, ...)
+{
+    enum cf_rc rc = cf_buf_addch(b, '{');
+    const char *k;
+    bool first = true;
+    va_list ap;
+
+    va_start(ap, b);
+    while (rc == CF_OK && (k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+
+        if (v == NULL) {
+            continue;
+        }
+        rc = cf_buf_adds(b, first ? "\"" : ",\"");
+        if (rc == CF_OK) {
+            rc = cf_buf_adds(b, k);
+        }
+        if (rc == CF_OK) {
+            rc = cf_buf_adds(b, "\":");
+        }
+        if (rc == CF_OK) {
+            rc = cf_buf_add_json_str(b, v);
+        }
+        first = false;
+    }
+    va_end(ap);
+    if (rc == CF_OK) {
+        rc = cf_buf_addch(b, '}');
+    }
+    return rc;
+}
+
+enum cf_rc
+authz_refuse(const char **why, const char *code, enum cf_rc rc)
+{
+    *why = code;
+    return rc;
+}
+
+/* The uniqueness key of a name: ASCII letters folded. */
+void
+authz_name_key(const char *name, char *out, size_t cap)
+{
+    size_t i;
+
+    for (i = 0; name[i] != '\0' && i + 1 < cap; i++) {
+        out[i] = (char)tolower((unsigned char)name[i]);
+    }
+    out[i] = '\0';
+}
+
+bool
+authz_name_ok(const char *name, size_t cap)
+{
+    return name != NULL && name[0] != '\0' && strlen(name) < cap;
+}
+
+bool
+authz_is_pid(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < AUTHZ_ID_LEN; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return s != NULL && s[AUTHZ_ID_LEN] == '\0';
+}
+
+void
+authz_copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src != NULL ? src : "");
+}
+
+/* The actor must hold every permission of perms tenant-wide. */
+enum cf_rc
+authz_actor_holds(struct db *db, const struct authz_ctx *ctx, const char *scope,
+                  authz_mask perms, const char **why, const char *code)
+{
+    struct authz_ctx account = *ctx;
+    authz_mask held = 0;
+    enum cf_rc rc;
+
+    /* what the acting account holds: a token never reaches further (the
+     * route's own permission was checked against it) */
+    account.token_perms = NULL;
+    rc = authz_mask_in(db, &account, scope, &held);
+    if (rc == CF_OK && (perms & ~held) != 0) {
+        rc = authz_refuse(why, code, CF_EPERM);
+    }
+    return rc;
+}

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Spaces (COMMITMENT B1): created with space.manage tenant-wide; seen
+ * with doc.read there; renamed and deleted with space.manage there. The
+ * name is sealed, bound to the space's id (invariant 3). A space the
+ * principal cannot read answers exactly like one that does not exist.
+ */
+#include "core/compat.h"
+
+#include "audit/audit.h"
+#include "crypto/crypto.h"
+#include "db/db.h"
+#include "docs/docs.h"
+
+#define SPACE_AD_MAX 64
+
+static size_t
+space_ad(const char *id, char out[SPACE_AD_MAX])
+{
+    int n = snprintf(out, SPACE_AD_MAX, "spaces.name:%s", id);
+
+    return n > 0 && n < SPACE_AD_MAX ? (size_t)n : 0;
+}
+
+static enum cf_rc
+field_key(const struct docs_ctx *ctx, const struct cx_data_key **out)
+{
+    return cx_keyset_sub(ctx->keys, CX_SUBKEY_FIELD, out);
+}
+
+/* The clear name of a sealed one into out. */
+static enum cf_rc
+space_open(const struct docs_ctx *ctx, const char *id, const void *sealed,
+           size_t len, char *out, size_t cap)
+{
+    const struct cx_data_key *k = NULL;
+    char ad[SPACE_AD_MAX];
+    struct cf_buf clear;
+    enum cf_rc rc;
+
+    cf_buf_init(&clear, cap);
+    rc = field_key(ctx, &k);
+    if (rc == CF_OK) {
+        rc = cx_field_open(k, ad, space_ad(id, ad), sealed, len, &clear);
+    }
+    if (rc == CF_OK) {
+        snprintf(out, cap, "%.*s", (int)clear.len, cf_buf_str(&clear));
+    }
+    cf_buf_release(&clear);
+    return rc;
+}
+
+/* ---- what the principal holds in each space --------------------------- */
+
+struct held {
+    authz_mask tenant;
+    authz_mask narrow; /* a token's permissions, or all */
+    size_t n;
+    struct {
+        char id[AUTHZ_ID_LEN + 1];
+        authz_mask mask;
+    } * space;
+};
+
+static enum cf_rc
+held_add(const char *space, authz_mask perms, void *arg)
+{
+    struct held *h = arg;
+
+    if (h->n >= DOCS_SPACES_MAX) {
+        return CF_OK;
+    }
+    snprintf(h->space[h->n].id, sizeof(h->space[h->n].id), "%s", space);
+    h->space[h->n].mask = perms;
+    h->n++;
+    return CF_OK;
+}
+
+static enum cf_rc
+held_load(const struct docs_ctx *ctx, struct held *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->space = calloc(DOCS_SPACES_MAX, sizeof(*h->space));
+    if (h->space == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    h->narrow = ctx->az.token_perms != NULL
+                    ? authz_list_mask(ctx->az.token_perms)
+                    : ~(authz_mask)0;
+    return authz_effective(&ctx->az, ctx->az.user_id, ctx->az.role, &h->tenant,
+                           held_add, h);
+}
+
+static authz_mask
+held_in(const struct held *h, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < h->n; i++) {
+        if (strcmp(h->space[i].id, id) == 0) {
+            return h->space[i].mask & h->narrow;
+        }
+    }
+    return h->tenant & h->narrow;
+}
+
+/* ---- reads ------------------------------------------------------------ */
+
+#define SQL_SPACE "SELECT public_id, name_sealed, created FROM spaces"
+
+static enum cf_rc
+space_row(const struct docs_ctx *ctx, struct db_stmt *st, authz_mask perms,
+          struct docs_space *out)
+{
+    const void *sealed;
+    size_t len = 0;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", db_col_text(st, 0));
+    sealed = db_col_blob(st, 1, &len);
+    out->created = db_col_int64(st, 2);
+    out->perms = perms;
+    return space_open(ctx, out->id, sealed, len, out->name, sizeof(out->name));
+}
+
+enum cf_rc
+docs_spaces_each(const struct docs_ctx *ctx, docs_space_fn fn, void *arg)
+{
+    struct docs_space s;
+    struct held h;
+    struct db_stmt *st = NULL;
+    struct db *db = NULL;
+    authz_mask read = authz_perm_bit("doc.read");
+    enum cf_rc rc;
+    bool row = false;
+
+    rc = held_load(ctx, &h);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
+    }
+    if (rc == CF_OK) {
+        rc = db_prepare(db, SQL_SPACE " ORDER BY id", &st);
+    }
+    while (rc == CF_OK && (rc = db_step(st, &row)) == CF_OK && row) {
+        authz_mask m = held_in(&h, db_col_text(st, 0));
+
+        if (m & read) {
+            rc = space_row(ctx, st, m, &s);
+            if (rc == CF_OK) {
+                rc = fn(&s, arg);
+            }
+        }
+    }
+    db_stmt_done(st);
+    if (db != NULL) {
+        db_pool_put(ctx->az.pool, db);
+    }
+    free(h.space);
+    return rc;
+}
+
+static bool
+is_pid(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < AUTHZ_ID_LEN; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return s != NULL && s[AUTHZ_ID_LEN] == '\0';
+}
+
+/* The space id as the principal sees it, on db: CF_ENOTFOUND when it
+ * does not exist or cannot be read. */
+static enum cf_rc
+space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
+           struct docs_space *out)
+{
+    struct db_stmt *st = NULL;
+    authz_mask m = 0;
+    enum cf_rc rc;
+
+    if (!is_pid(id)) {
+        return CF_ENOTFOUND;
+    }
+    rc = authz_mask_in(db, &ctx->az, id, &m);
+    if (rc == CF_OK && !(m & authz_perm_bit("doc.read"))) {
+        rc = CF_ENOTFOUND;
+    }
+    if (rc == CF_OK) {
+        rc = db_row(db, &st, SQL_SPACE " WHERE public_id = ?1", DB_TEXT, id,
+                    DB_END);
+    }
+    if (rc == CF_OK) {
+        rc = space_row(ctx, st, m, out);
+        db_stmt_done(st);
+    }
+    return rc;
+}
+
+enum cf_rc
+docs_space_get(const struct docs_ctx *ctx, const char *id,
+               struct docs_space *out)
+{
+    struct db *db = NULL;
+    enum cf_rc rc;
+
+    rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
+    if (rc == CF_OK) {
+        rc = space_read(ctx, db, id, out);
+        db_pool_put(ctx->az.pool, db);
+    }
+    return rc;
+}
+
+enum cf_rc
+docs_space_exists(const struct docs_ctx *ctx, const char *id)
+{
+    struct db *db = NULL;
+    int64_t n = 0;
+    enum cf_rc rc;
+
+    if (!is_pid(id)) {
+        return CF_ENOTFOUND;
+    }
+    rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
+    if (rc == CF_OK) {
+        rc = db_int(db, &n, "SELECT count(*) FROM spaces WHERE public_id = ?1",
+                    DB_TEXT, id, DB_END);
+        db_pool_put(ctx->az.pool, db);
+    }
+    return rc == CF_OK && n == 0 ? CF_ENOTFOUND : rc;
+}
+
+/* ---- changes ---------------------------------------------------------- */
+
+static enum cf_rc
+space_audit(const struct docs_ctx *ctx, struct db *db, const char *action,
+            const char *id, const char *name)
+{
+    const struct cx_data_key *k = NULL;
+    char target[AUTHZ_ID_LEN + 8];
+    struct audit_event ev = {0};
+    struct cf_buf details;
+    enum cf_rc rc;
+
+    snprintf(target, sizeof(target), "space:%s", id);
+    cf_buf_init(&details, 4096);
+    rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_AUDIT, &k);
+    if (rc == CF_OK && name != NULL) {
+        rc = cf_buf_adds(&details, "{\"name\":");
+        if (rc == CF_OK) {
+            rc = cf_buf_add_json_str(&details, name);
+        }
+        if (rc == CF_OK) {
+            rc = cf_buf_addch(&details, '}');
+        }
+    }
+    if (rc == CF_OK) {
+        ev.principal = ctx->az.principal != NULL ? ctx->az.principal : "system";
+        ev.action = action;
+        ev.target = target;
+        ev.success = true;
+        ev.client_ip = ctx->az.client_ip;
+        ev.request_id = ctx->az.request_id;
+        ev.details = name != NULL ? cf_buf_str(&details) : NULL;
+        rc = audit_append(db, k, &ev);
+    }
+    cf_buf_release(&details);
+    return rc;
+}
+
+/* Seal name for space id into sealed. */
+static enum cf_rc
+space_seal(const struct docs_ctx *ctx, const char *id, const char *name,
+           struct cf_buf *sealed)
+{
+    const struct cx_data_key *k = NULL;
+    char ad[SPACE_AD_MAX];
+    enum cf_rc rc;
+
+    if (name == NULL || name[0] == '\0' ||
+        strlen(name) >= sizeof(((struct docs_space *)0)->name)) {
+        return CF_ERR(CF_EINVAL);
+    }
+    rc = field_key(ctx, &k);
+    if (rc == CF_OK) {
+        rc = cx_field_seal(k, ad, space_ad(id, ad), name, strlen(name), sealed);
+    }
+    return rc;
+}
+
+enum cf_rc
+docs_space_create(const struct docs_ctx *ctx, const char *name,
+                  struct docs_space *out)
+{
+    char id[AUTHZ_ID_LEN + 1];
+    struct cf_buf sealed;
+    struct db *db = NULL;
+    int64_t n = 0;
+    enum cf_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = authz_check(&ctx->az, "space.manage", AUTHZ_TENANT);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    cf_buf_init(&sealed, 4096);
+    rc = cf_id_hex(id, AUTHZ_ID_LEN / 2);
+    if (rc == CF_OK) {
+        rc = space_seal(ctx, id, name, &sealed);
+    }
+    if (rc == CF_OK) {
+        rc = db_pool_begin(ctx->az.pool, ctx->az.tenant_id, &db);
+    }
+    if (rc == CF_OK) {
+        rc = db_int(db, &n, "SELECT count(*) FROM spaces", DB_END);
+    }
+    if (rc == CF_OK && n >= DOCS_SPACES_MAX) {
+        rc = CF_ERR(CF_ECONFLICT);
+    }
+    if (rc == CF_OK) {
+        rc = db_run(db,
+                    "INSERT INTO spaces (public_id, name_sealed, created)"
+                    " VALUES (?1, ?2, ?3)",
+                    DB_TEXT, id, DB_BLOB, sealed.data, sealed.len, DB_INT,
+                    cf_time_unix(), DB_END);
+    }
+    if (rc == CF_OK) {
+        rc = space_audit(ctx, db, "space.create", id, name);
+    }
+    if (rc == CF_OK) {
+        rc = space_read(ctx, db, id, out);
+    }
+    cf_buf_release(&sealed);
+    return db_pool_end(ctx->az.pool, db, rc);
+}
+
+/* The space id, readable by the principal (else CF_ENOTFOUND), where it
+ * holds space.manage (else CF_EPERM). */
+static enum cf_rc
+space_managed(const struct docs_ctx *ctx, struct db *db, const char *id,
+              struct docs_space *out)
+{
+    enum cf_rc rc = space_read(ctx, db, id, out);
+
+    if (rc == CF_OK && !(out->perms & authz_perm_bit("space.manage"))) {
+        rc = CF_EPERM;
+    }
+    return rc;
+}
+
+enum cf_rc
+docs_space_rename(const struct docs_ctx *ctx, const char *id, const char *name,
+                  struct docs_space *out)
+{
+    struct cf_buf sealed;
+    struct db *db = NULL;
+    enum cf_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    cf_buf_init(&sealed, 4096);
+    rc = db_pool_begin(ctx->az.pool, ctx->az.tenant_id, &db);
+    if (rc == CF_OK) {
+        rc = space_managed(ctx, db, id, out);
+    }
+    if (rc == CF_OK) {
+        rc = space_seal(ctx, id, name, &sealed);
+    }
+    if (rc == CF_OK) {
+        rc = db_run(db,
+                    "UPDATE spaces SET name_sealed = ?2 WHERE public_id = ?1",
+                    DB_TEXT, id, DB_BLOB, sealed.data, sealed.len, DB_END);
+    }
+    if (rc == CF_OK) {
+        rc = space_audit(ctx, db, "space.rename", id, name);
+    }
+    if (rc == CF_OK) {
+        rc = space_read(ctx, db, id, out);
+    }
+    cf_buf_release(&sealed);
+    return db_pool_end(ctx->az.pool, db, rc);
+}
+
+enum cf_rc
+docs_space_delete(const struct docs_ctx *ctx, const char *id)
+{
+    struct docs_space s;
+    struct db *db = NULL;
+    enum cf_rc rc;
+
+    rc = db_pool_begin(ctx->az.pool, ctx->az.tenant_id, &db);
+    if (rc == CF_OK) {
+        rc = space_managed(ctx, db, id, &s);
+    }
+    if (rc == CF_OK) {
+        rc = authz_space_forget(db, id);
+    }
+    if (rc == CF_OK) {
+        rc = db_run(db, "DELETE FROM spaces WHERE public_id = ?1", DB_TEXT, id,
+                    DB_END);
+    }
+    if (rc == CF_OK) {
+        rc = space_audit(ctx, db, "space.delete", id, NULL);
+    }
+    cf_memzero(&s, sizeof(s));
+    return db_pool_end(ctx->az.pool, db, rc);
+}

@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Handlers of custom roles, groups, grants and spaces (COMMITMENT B1;
+ * docs/internals/authz-contract.md). The route's permission was checked
+ * before any of these runs; authz/ and docs/ decide the rest (escalation,
+ * object-level access) and name each refusal.
+ */
+#include "core/compat.h"
+
+#include "auth/auth.h"
+#include "authz/authz.h"
+#include "docs/docs.h"
+#include "http/http_int.h"
+#include "tenant/tenant.h"
+
+#define PRINCIPAL_MAX 48
+
+void
+http_authz_who(struct http_req *req, struct authz_ctx *az, char *principal,
+               size_t cap)
+{
+    const struct auth_session *s = &req->session;
+
+    if (s->via_token) {
+        snprintf(principal, cap, "token:%s", s->token_id);
+    } else {
+        snprintf(principal, cap, "user:%lld", (long long)s->user_id);
+    }
+    *az = (struct authz_ctx){
+        .pool = req->srv->app->pool,
+        .tenant_id = req->tenant.id,
+        .user_id = s->user_id,
+        .role = s->role,
+        .token_perms = s->via_token ? s->permissions : NULL,
+        .principal = principal,
+        .client_ip = req->client_ip,
+        .request_id = req->id,
+    };
+}
+
+/* Who acts, with the tenant's keys for sealed names and audit details.
+ * Release with cx_keyset_unref(ctx->keys). */
+static enum cf_rc
+docs_ctx_open(struct http_req *req, struct docs_ctx *ctx, char *principal,
+              size_t cap)
+{
+    enum cf_rc rc;
+
+    memset(ctx, 0, sizeof(*ctx));
+    http_authz_who(req, &ctx->az, principal, cap);
+    rc = tenant_keys_open(req->srv->app->control, req->srv->app->kr,
+                          req->tenant.id, &ctx->keys);
+    if (rc == CF_OK) {
+        rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_AUDIT, &ctx->az.audit_key);
+    }
+    return rc;
+}
+
+/* A refusal of authz/: its code and sentence with the status of rc. */
+static enum cf_rc
+refused(struct http_req *req, enum cf_rc rc, const char *why)
+{
+    int status;
+
+    if (why == NULL || rc == CF_OK || rc == CF_ENOTFOUND) {
+        return rc;
+    }
+    status = rc == CF_EINVAL ? 400 : rc == CF_EPERM ? 403 : 409;
+    return http_fail(req, status, why, "%s", authz_why_message(why));
+}
+
+static const char *
+body_str(const struct http_req *req, const char *field)
+{
+    return json_string_value(json_object_get(req->json, field));
+}
+
+/* The normalised name of field (absent: *out = NULL when optional). */
+static enum cf_rc
+body_name(struct http_req *req, size_t max_cp, char *buf, size_t cap,
+          const char **out)
+{
+    const char *in = body_str(req, "name");
+
+    *out = NULL;
+    if (in == NULL) {
+        return CF_OK;
+    }
+    if (auth_label(in, max_cp, buf, cap) != CF_OK) {
+        return http_fail(req, 400, "invalid_name",
+                         "a name is 1 to %zu printable characters, without a "
+                         "space at either end",
+                         max_cp);
+    }
+    *out = buf;
+    return CF_OK;
+}
+
+/* The permission list of the body as a set: each known, each once, at
+ * least one. *out 0 when the field is absent. */
+static enum cf_rc
+body_perms(struct http_req *req, authz_mask *out)
+{
+    json_t *arr = json_object_get(req->json, "permissions");
+    json_t *v;
+    size_t i;
+
+    *out = 0;
+    if (arr == NULL) {
+        return CF_OK;
+    }
+    if (json_array_size(arr) == 0) {
+        return http_fail(req, 400, "bad_request",
+                         "a role needs at least one permission");
+    }
+    json_array_foreach(arr, i, v)
+    {
+        authz_mask bit = authz_perm_bit(json_string_value(v));
+
+        if (bit == 0) {
+            return http_fail(req, 400, "unknown_permission",
+                             "unknown permission '%.64s'",
+                             json_string_value(v));
+        }
+        if (*out & bit) {
+            return http_fail(req, 400, "duplicate_permission",
+                             "'%s' is listed twice", json_string_value(v));
+        }
+        *out |= bit;
+    }
+    return CF_OK;
+}
+
+json_t *
+http_mask_json(authz_mask m)
+{
+    char list[AUTHZ_PERMS_TEXT];
+
+    authz_mask_list(m, list, sizeof(list));
+    return http_words_json(list);
+}
+
+static json_t *
+time_json(int64_t t)
+{
+    char s[CF_TIME_RFC3339_LEN];
+
+    cf_time_fmt(t, s);
+    return json_string(s);
+}
+
+static json_t *
+nullable(const char *s)
+{
+    return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+/* The id of the path, copied: 404 for anything longer than an id. */
+static enum cf_rc
+path_id(const struct http_req *req, char out[AUTHZ_ID_LEN + 1])
+{
+    if (req->param_len == 0 || req->param_len > AUTHZ_ID_LEN) {
+        return CF_ENOTFOUND;
+    }
+    memcpy(out, req->param, req->param_len);
+    out[req->param_len] = '\0';
+    return CF_OK;
+}
+
+/* ---- roles ------------------------------------------------------------ */
+
+static json_t *
+role_json(const struct authz_role_info *r)
+{
+    return json_pack("{s:s, s:s, s:b, s:o*, s:I}", "id", r->id, "name", r->name,
+                     "builtin", r->builtin, "permissions",
+                     http_mask_json(r->perms), "grants", (json_int_t)r->grants);
+}
+
+static enum cf_rc
+role_item(const struct authz_role_info *r, void *arg)
+{
+    return json_array_append_new(arg, role_json(r)) == 0 ? CF_OK
+                                                         : CF_ERR(CF_ENOMEM);
+}
+
+enum cf_rc
+http_h_admin_roles(struct http_req *req, struct http_resp *resp)
+{
+    struct authz_ctx az;
+    char principal[PRINCIPAL_MAX];
+    json_t *list = json_array();
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    http_authz_who(req, &az, principal, sizeof(principal));
+    rc = authz_roles_each(&az, role_item, list);
+    if (rc == CF_OK) {
+        rc = http_answer(resp, 200, json_pack("{s:O}", "roles", list));
+    }
+    json_decref(list);
+    return rc;
+}
+
+/* POST and PATCH of a role share their checks; id NULL creates. */
+static enum cf_rc
+role_write(struct http_req *req, struct http_resp *resp, const char *id)
+{
+    struct docs_ctx ctx;
+    struct authz_role_info r;
+    char principal[PRINCIPAL_MAX];
+    char buf[sizeof(r.name)];
+    const char *name = NULL;
+    const char *why = NULL;
+    authz_mask perms = 0;
+    enum cf_rc rc;
+
+    rc = body_name(req, AUTHZ_LABEL_MAX, buf, sizeof(buf), &name);
+    if (rc == CF_OK) {
+        rc = body_perms(req, &perms);
+    }
+    if (rc == CF_OK && id != NULL && name == NULL && perms == 0) {
+        rc = http_fail(req, 400, "bad_request", "give a name or permissions");
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = id == NULL ? authz_role_create(&ctx.az, name, perms, &r, &why)
+                        : authz_role_update(&ctx.az, id, name, perms, &r, &why);
+    }
+    cx_keyset_unref(ctx.keys);
+    if (rc != CF_OK) {
+        return refused(req, rc, why);
+    }
+    return http_answer(resp, id == NULL ? 201 : 200,
+                       json_pack("{s:o*}", "role", role_json(&r)));
+}
+
+enum cf_rc
+http_h_admin_role_create(struct http_req *req, struct http_resp *resp)
+{
+    return role_write(req, resp, NULL);
+}
+
+enum cf_rc
+http_h_admin_role_patch(struct http_req *req, struct http_resp *resp)
+{
+    char id[AUTHZ_ID_LEN + 1];
+    enum cf_rc rc = path_id(req, id);
+
+    return rc == CF_OK ? role_write(req, resp, id) : rc;
+}
+
+enum cf_rc
+http_h_admin_role_delete(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    char principal[PRINCIPAL_MAX];
+    char id[AUTHZ_ID_LEN + 1];
+    const char *why = NULL;
+    enum cf_rc rc;
+
+    rc = path_id(req, id);
+    if (rc == CF_OK) {
+        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+        if (rc == CF_OK) {
+            rc = authz_role_delete(&ctx.az, id, &why);
+        }
+        cx_keyset_unref(ctx.keys);
+    }
+    if (rc != CF_OK) {
+        return refused(req, rc, why);
+    }
+    return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
+}
+
+/* ---- groups ----------------------------------------------------------- */
+
+static json_t *
+group_json(const struct authz_group_info *g)
+{
+    return json_pack("{s:s, s:s, s:o*, s:o*, s:o*}", "id", g->id, "name",
+                     g->name, "members", http_words_json(g->members), "groups",
+                     http_words_json(g->groups), "created",
+                     time_json(g->created));
+}
+
+static enum cf_rc
+group_item(const struct authz_group_info *g, void *arg)
+{
+    return json_array_append_new(arg, group_json(g)) == 0 ? CF_OK
+                                                          : CF_ERR(CF_ENOMEM);
+}
+
+enum cf_rc
+http_h_admin_groups(struct http_req *req, struct http_resp *resp)
+{
+    struct authz_ctx az;
+    char principal[PRINCIPAL_MAX];
+    json_t *list = json_array();
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    http_authz_who(req, &az, principal, sizeof(principal));
+    rc = authz_groups_each(&az, group_item, list);
+    if (rc == CF_OK) {
+        rc = http_answer(resp, 200, json_pack("{s:O}", "groups", list));
+    }
+    json_decref(list);
+    return rc;
+}
+
+/* The strings of the array field as pointers into the body (*out NULL
+ * when absent; free() it). The whitelist made them strings. */
+static enum cf_rc
+body_ids(struct http_req *req, const char *field, const char ***out, size_t *n)
+{
+    json_t *arr = json_object_get(req->json, field);
+    json_t *v;
+    size_t i;
+
+    *out = NULL;
+    *n = 0;
+    if (arr == NULL) {
+        return CF_OK;
+    }
+    *n = json_array_size(arr);
+    *out = calloc(*n + 1, sizeof(**out));
+    if (*out == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    json_array_foreach(arr, i, v)
+    {
+        (*out)[i] = json_string_value(v) != NULL ? json_string_value(v) : "";
+    }
+    return CF_OK;
+}
+
+static enum cf_rc
+group_write(struct http_req *req, struct http_resp *resp, const char *id)
+{
+    struct docs_ctx ctx;
+    struct authz_group_info g = {0};
+    struct authz_group_change c = {0};
+    char principal[PRINCIPAL_MAX];
+    char buf[sizeof(g.name)];
+    const char **members = NULL;
+    const char **groups = NULL;
+    const char *why = NULL;
+    enum cf_rc rc;
+
+    rc = body_name(req, AUTHZ_LABEL_MAX, buf, sizeof(buf), &c.name);
+    if (rc == CF_OK) {
+        rc = body_ids(req, "members", &members, &c.nmembers);
+    }
+    if (rc == CF_OK) {
+        rc = body_ids(req, "groups", &groups, &c.ngroups);
+    }
+    c.members = members;
+    c.groups = groups;
+    if (rc == CF_OK && id != NULL && c.name == NULL && members == NULL &&
+        groups == NULL) {
+        rc = http_fail(req, 400, "bad_request",
+                       "give a name, members or groups");
+    }
+    if (rc == CF_OK) {
+        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+        if (rc == CF_OK) {
+            rc = id == NULL ? authz_group_create(&ctx.az, &c, &g, &why)
+                            : authz_group_update(&ctx.az, id, &c, &g, &why);
+        }
+        cx_keyset_unref(ctx.keys);
+        rc = refused(req, rc, why);
+    }
+    free(members);
+    free(groups);
+    if (rc == CF_OK) {
+        rc = http_answer(resp, id == NULL ? 201 : 200,
+                         json_pack("{s:o*}", "group", group_json(&g)));
+    }
+    authz_group_release(&g);
+    return rc;
+}
+
+enum cf_rc
+http_h_admin_group_create(struct http_req *req, struct http_resp *resp)
+{
+    return group_write(req, resp, NULL);
+}
+
+enum cf_rc
+http_h_admin_group_patch(struct http_req *req, struct http_resp *resp)
+{
+    char id[AUTHZ_ID_LEN + 1];
+    enum cf_rc rc = http_param_id(req, id);
+
+    return rc == CF_OK ? group_write(req, resp, id) : rc;
+}
+
+enum cf_rc
+http_h_admin_group_delete(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    char principal[PRINCIPAL_MAX];
+    char id[AUTHZ_ID_LEN + 1];
+    enum cf_rc rc;
+
+    rc = http_param_id(req, id);
+    if (rc == CF_OK) {
+        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+        if (rc == CF_OK) {
+            rc = authz_group_delete(&ctx.az, id);
+        }
+        cx_keyset_unref(ctx.keys);
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
+}
+
+/* ---- grants ----------------------------------------------------------- */
+
+static json_t *
+grant_json(const struct authz_grant_info *g)
+{
+    return json_pack("{s:s, s:o*, s:o*, s:s, s:s, s:o*, s:o*}", "id", g->id,
+                     "user", nullable(g->user), "group", nullable(g->group),
+                     "role", g->role, "role_name", g->role_name, "space",
+                     nullable(g->space), "created", time_json(g->created));
+}
+
+static enum cf_rc
+grant_item(const struct authz_grant_info *g, void *arg)
+{
+    return json_array_append_new(arg, grant_json(g)) == 0 ? CF_OK
+                                                          : CF_ERR(CF_ENOMEM);
+}
+
+static const char *
+query_str(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+enum cf_rc
+http_h_admin_grants(struct http_req *req, struct http_resp *resp)
+{
+    struct authz_ctx az;
+    char principal[PRINCIPAL_MAX];
+    json_t *list = json_array();
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    http_authz_who(req, &az, principal, sizeof(principal));
+    rc = authz_grants_each(&az, query_str(req, "user"), query_str(req, "group"),
+                           query_str(req, "space"), grant_item, list);
+    if (rc == CF_OK) {
+        rc = http_answer(resp, 200, json_pack("{s:O}", "grants", list));
+    }
+    json_decref(list);
+    return rc;
+}
+
+enum cf_rc
+http_h_admin_grant_create(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    struct authz_grant_info g;
+    char principal[PRINCIPAL_MAX];
+    const char *space = body_str(req, "space");
+    const char *why = NULL;
+    enum cf_rc rc;
+
+    if ((body_str(req, "user") == NULL) == (body_str(req, "group") == NULL)) {
+        return http_fail(req, 400, "bad_request",
+                         "give either a user or a group");
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK && space != NULL) {
+        rc = docs_space_exists(&ctx, space);
+        if (rc == CF_ENOTFOUND) {
+            rc = http_fail(req, 400, "unknown_space", "no such space");
+        }
+    }
+    if (rc == CF_OK) {
+        rc = authz_grant_create(&ctx.az, body_str(req, "user"),
+                                body_str(req, "group"), body_str(req, "role"),
+                                space, &g, &why);
+        rc = refused(req, rc, why);
+    }
+    cx_keyset_unref(ctx.keys);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    return http_answer(resp, 201, json_pack("{s:o*}", "grant", grant_json(&g)));
+}
+
+enum cf_rc
+http_h_admin_grant_delete(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    char principal[PRINCIPAL_MAX];
+    char id[AUTHZ_ID_LEN + 1];
+    const char *why = NULL;
+    enum cf_rc rc;
+
+    rc = http_param_id(req, id);
+    if (rc == CF_OK) {
+        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+        if (rc == CF_OK) {
+            rc = authz_grant_delete(&ctx.az, id, &why);
+        }
+        cx_keyset_unref(ctx.keys);
+    }
+    if (rc != CF_OK) {
+        return refused(req, rc, why);
+    }
+    return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
+}
+
+/* ---- spaces ----------------------------------------------------------- */
+
+static json_t *
+space_json(const struct docs_space *s)
+{
+    return json_pack("{s:s, s:s, s:o*, s:o*}", "id", s->id, "name", s->name,
+                     "created", time_json(s->created), "permissions",
+                     http_mask_json(s->perms));
+}
+
+static enum cf_rc
+space_item(const struct docs_space *s, void *arg)
+{
+    return json_array_append_new(arg, space_json(s)) == 0 ? CF_OK
+                                                          : CF_ERR(CF_ENOMEM);
+}
+
+enum cf_rc
+http_h_spaces(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    char principal[PRINCIPAL_MAX];
+    json_t *list = json_array();
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = docs_spaces_each(&ctx, space_item, list);
+    }
+    cx_keyset_unref(ctx.keys);
+    if (rc == CF_OK) {
+        rc = http_answer(resp, 200, json_pack("{s:O}", "spaces", list));
+    }
+    json_decref(list);
+    return rc;
+}
+
+/* A space's answer, or its refusal: 404 unreadable, 403 not managed,
+ * 409 too many. */
+static enum cf_rc
+space_answer(struct http_req *req, struct http_resp *resp, enum cf_rc rc,
+             int status, struct docs_space *s)
+{
+    if (rc == CF_EPERM) {
+        rc = http_fail(req, 403, "forbidden",
+                       "this needs the permission space.manage here");
+    } else if (rc == CF_ECONFLICT) {
+        rc = http_fail(req, 409, "too_many", "the tenant has %d spaces",
+                       DOCS_SPACES_MAX);
+    } else if (rc == CF_OK) {
+        rc = http_answer(resp, status,
+                         json_pack("{s:o*}", "space", space_json(s)));
+    }
+    cf_memzero(s, sizeof(*s));
+    return rc;
+}
+
+/* The space's new name (required). */
+static enum cf_rc
+space_name(struct http_req *req, char *buf, size_t cap, const char **name)
+{
+    enum cf_rc rc = body_name(req, DOCS_SPACE_NAME_MAX, buf, cap, name);
+
+    if (rc == CF_OK && *name == NULL) {
+        rc = http_fail(req, 400, "invalid_name", "a space needs a name");
+    }
+    return rc;
+}
+
+enum cf_rc
+http_h_space_create(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    struct docs_space s = {0};
+    char principal[PRINCIPAL_MAX];
+    char buf[sizeof(s.name)];
+    const char *name = NULL;
+    enum cf_rc rc;
+
+    rc = space_name(req, buf, sizeof(buf), &name);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = docs_space_create(&ctx, name, &s);
+    }
+    cx_keyset_unref(ctx.keys);
+    cf_memzero(buf, sizeof(buf));
+    return space_answer(req, resp, rc, 201, &s);
+}
+
+enum cf_rc
+http_h_space_get(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    struct docs_space s = {0};
+    char principal[PRINCIPAL_MAX];
+    char id[AUTHZ_ID_LEN + 1];
+    enum cf_rc rc;
+
+    rc = http_param_id(req, id);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = docs_space_get(&ctx, id, &s);
+    }
+    cx_keyset_unref(ctx.keys);
+    return space_answer(req, resp, rc, 200, &s);
+}
+
+enum cf_rc
+http_h_space_patch(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    struct docs_space s = {0};
+    char principal[PRINCIPAL_MAX];
+    char id[AUTHZ_ID_LEN + 1];
+    char buf[sizeof(s.name)];
+    const char *name = NULL;
+    enum cf_rc rc;
+
+    rc = http_param_id(req, id);
+    if (rc == CF_OK) {
+        rc = space_name(req, buf, sizeof(buf), &name);
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = docs_space_rename(&ctx, id, name, &s);
+    }
+    cx_keyset_unref(ctx.keys);
+    cf_memzero(buf, sizeof(buf));
+    return space_answer(req, resp, rc, 200, &s);
+}
+
+enum cf_rc
+http_h_space_delete(struct http_req *req, struct http_resp *resp)
+{
+    struct docs_ctx ctx;
+    struct docs_space s = {0};
+    char principal[PRINCIPAL_MAX];
+    char id[AUTHZ_ID_LEN + 1];
+    enum cf_rc rc;
+
+    rc = http_param_id(req, id);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = docs_space_delete(&ctx, id);
+    }
+    cx_keyset_unref(ctx.keys);
+    if (rc == CF_OK) {
+        return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
+    }
+    return space_answer(req, resp, rc, 200, &s);
+}
