@@ -8,6 +8,7 @@
 # Needs sqlmap (Debian package sqlmap). Takes several minutes.
 #
 # Environment: COFFRE_BIN (build/coffre), LEVEL (5), RISK (3),
+# PROBES (the probe names to run, space-separated; all by default),
 # KEEP_TMP=1 keeps the temporary directory (sqlmap's logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,9 +53,25 @@ MEMBER=$(json -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
   | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
 [ -n "$MEMBER" ] || { echo "sqlmap-check: could not invite a member" >&2; exit 1; }
 
+# objects of the authorization routes to aim at
+ROLE=$(json -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
+  -d '{"name":"Relecteurs","permissions":["doc.read"]}' "$BASE/api/v1/admin/roles" \
+  | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+GROUP=$(json -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
+  -d "{\"name\":\"Finance\",\"members\":[\"$MEMBER\"]}" "$BASE/api/v1/admin/groups" \
+  | sed -n 's/.*"group":{"id":"\([0-9a-f]*\)".*/\1/p')
+SPACE=$(json -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
+  -d '{"name":"Contrats"}' "$BASE/api/v1/spaces" \
+  | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+[ -n "$ROLE" ] && [ -n "$GROUP" ] && [ -n "$SPACE" ] \
+  || { echo "sqlmap-check: could not make a role, a group and a space" >&2; exit 1; }
+
 fail=0
 probe() { # name, then sqlmap arguments
   local name=$1; shift
+  if [ -n "${PROBES:-}" ] && [[ " $PROBES " != *" $name "* ]]; then
+    return 0
+  fi
   sqlmap --batch --level "$LEVEL" --risk "$RISK" --threads 4 --time-sec 2 \
     --flush-session --output-dir "$TMP/sqlmap" --disable-coloring \
     -H "Host: $HOST" -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
@@ -79,6 +96,18 @@ probe patch "${SKIP[@]}" -u "$BASE/api/v1/admin/users/$MEMBER*" --method PATCH \
 probe perms "${SKIP[@]}" -u "$BASE/api/v1/admin/users/$MEMBER*/permissions"
 probe tokens "${SKIP[@]}" -u "$BASE/api/v1/me/tokens" --method POST \
   --data '{"name":"ci","expires_days":30,"permissions":["audit.read"]}'
+probe roles "${SKIP[@]}" -u "$BASE/api/v1/admin/roles" --method POST \
+  --data '{"name":"Lecture","permissions":["doc.read","audit.read"]}'
+probe role_patch "${SKIP[@]}" -u "$BASE/api/v1/admin/roles/$ROLE*" --method PATCH \
+  --data '{"name":"Relecture","permissions":["doc.read"]}'
+probe groups "${SKIP[@]}" -u "$BASE/api/v1/admin/groups/$GROUP*" --method PATCH \
+  --data "{\"name\":\"Compta\",\"members\":[\"$MEMBER\"],\"groups\":[]}"
+probe grants "${SKIP[@]}" -u "$BASE/api/v1/admin/grants" --method POST \
+  --data "{\"user\":\"$MEMBER\",\"role\":\"$ROLE\",\"space\":\"$SPACE\"}"
+probe grants_list "${SKIP[@]}" \
+  -u "$BASE/api/v1/admin/grants?user=$MEMBER&group=$GROUP&space=$SPACE"
+probe space "${SKIP[@]}" -u "$BASE/api/v1/spaces/$SPACE*" --method PATCH \
+  --data '{"name":"Contrats 2027"}'
 if ! kill -0 "$PID" 2>/dev/null; then
   echo "sqlmap-check: the server died during the run" >&2
   fail=1

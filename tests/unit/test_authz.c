@@ -7,6 +7,12 @@
  * bounded names, both descriptions, roles drawn from it, administrative
  * permissions only in privileged roles); and every route of the HTTP
  * table declares a permission that http_routes_check accepts (B3).
+ *
+ * The decision on a real tenant database: the account's role, plus grants
+ * to it or to its groups (nested), tenant-wide or in one space, narrowed
+ * to a token; failing closed when the grants cannot be read; cycles and
+ * escalation refused by the administration functions with nothing
+ * changed.
  */
 #include "core/compat.h"
 
@@ -14,6 +20,8 @@
 #include <cmocka.h>
 
 #include "authz/authz.h"
+#include "crypto/crypto.h"
+#include "db/db.h"
 #include "http/http_int.h"
 
 /* The catalogue of the contract, in its order. */
@@ -331,6 +339,270 @@ test_role_covers(void **state)
     assert_false(authz_role_covers("owner", NULL));
 }
 
+/* ---- the decision on a tenant database -------------------------------- */
+
+struct fx {
+    char dir[64];
+    struct db_pool *pool;
+    struct cx_keyset *keys;
+    const struct cx_data_key *audit_key;
+};
+
+#define SPACE_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SPACE_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void
+fx_sql(struct fx *f, const char *sql)
+{
+    struct db *db = NULL;
+
+    assert_int_equal(db_pool_get(f->pool, 1, 0, &db), CF_OK);
+    assert_int_equal(db_exec(db, sql), CF_OK);
+    db_pool_put(f->pool, db);
+}
+
+static int64_t
+fx_count(struct fx *f, const char *sql)
+{
+    struct db *db = NULL;
+    int64_t n = -1;
+
+    assert_int_equal(db_pool_get(f->pool, 1, 0, &db), CF_OK);
+    assert_int_equal(db_query_int64(db, sql, &n), CF_OK);
+    db_pool_put(f->pool, db);
+    return n;
+}
+
+static int
+fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct cx_data_key *root = NULL;
+    struct db *db = NULL;
+
+    assert_non_null(f);
+    assert_int_equal(cx_init(), CF_OK);
+    snprintf(f->dir, sizeof(f->dir), "%s/coffre-authz-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(db_pool_new(f->dir, 4, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_get(f->pool, 1, DB_POOL_CREATE, &db), CF_OK);
+    db_pool_put(f->pool, db);
+    assert_int_equal(cx_data_key_new(&root), CF_OK);
+    assert_int_equal(cx_keyset_new(root, &f->keys), CF_OK);
+    assert_int_equal(cx_keyset_sub(f->keys, CX_SUBKEY_AUDIT, &f->audit_key),
+                     CF_OK);
+    /* accounts 1 owner, 2 member, 3 auditor; groups 1 inside 2 inside 3;
+     * account 3 in group 1 */
+    fx_sql(
+        f,
+        "INSERT INTO users (id, email_index, email_sealed, role,"
+        " created, public_id) VALUES"
+        " (1, x'01', x'01', 'owner', 0, '11111111111111111111111111111111'),"
+        " (2, x'02', x'02', 'member', 0, '22222222222222222222222222222222'),"
+        " (3, x'03', x'03', 'auditor', 0, '33333333333333333333333333333333');"
+        "INSERT INTO user_groups (id, public_id, name, name_key, created)"
+        " VALUES (1, 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', 'g1', 'g1', 0),"
+        " (2, 'a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2', 'g2', 'g2', 0),"
+        " (3, 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3', 'g3', 'g3', 0);"
+        "INSERT INTO group_groups (group_id, member_id, seq) VALUES"
+        " (2, 1, 0), (3, 2, 0);"
+        "INSERT INTO group_users (group_id, user_id, seq) VALUES (1, 3, 0);"
+        "INSERT INTO roles (public_id, name, name_key, permissions, created)"
+        " VALUES ('cccccccccccccccccccccccccccccccc', 'Managers',"
+        " 'managers', 'role.manage space.manage', 0);");
+    *state = f;
+    return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    db_pool_free(f->pool);
+    cx_keyset_unref(f->keys);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static struct authz_ctx
+fx_ctx(struct fx *f, int64_t user, const char *role, const char *token)
+{
+    return (struct authz_ctx){.pool = f->pool,
+                              .tenant_id = 1,
+                              .user_id = user,
+                              .role = role,
+                              .token_perms = token,
+                              .principal = "cli:test",
+                              .audit_key = f->audit_key};
+}
+
+static void
+test_masks(void **state)
+{
+    char list[AUTHZ_PERMS_TEXT];
+    authz_mask all = 0;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < authz_perms_count; i++) {
+        assert_int_equal(authz_perm_bit(authz_perms[i].name), 1u << i);
+        all |= authz_perm_bit(authz_perms[i].name);
+    }
+    assert_int_equal(authz_role_mask("owner"), all);
+    assert_int_equal(authz_perm_bit("doc.reads"), 0);
+    assert_int_equal(authz_perm_bit(NULL), 0);
+    assert_int_equal(authz_role_mask("Owner"), 0);
+    /* order and repeats do not matter; unknown names add nothing */
+    assert_int_equal(authz_list_mask("audit.read  doc.read nope doc.read"),
+                     authz_perm_bit("doc.read") | authz_perm_bit("audit.read"));
+    authz_mask_list(authz_list_mask("audit.read doc.read"), list, sizeof(list));
+    assert_string_equal(list, "doc.read audit.read");
+    authz_mask_list(all, list, sizeof(list));
+    assert_int_equal(authz_list_mask(list), all);
+}
+
+static void
+test_grants_reach_through_nested_groups(void **state)
+{
+    struct fx *f = *state;
+    struct authz_ctx member = fx_ctx(f, 2, "member", NULL);
+    struct authz_ctx auditor = fx_ctx(f, 3, "auditor", NULL);
+    authz_mask m = 0;
+
+    /* the role alone */
+    assert_int_equal(authz_check(&member, "doc.write", AUTHZ_TENANT), CF_OK);
+    assert_int_equal(authz_check(&member, "audit.read", AUTHZ_TENANT),
+                     CF_EPERM);
+    assert_int_equal(authz_check(&auditor, "doc.read", AUTHZ_ANY), CF_EPERM);
+    assert_int_equal(authz_check(&auditor, "no.such", AUTHZ_TENANT), CF_EPERM);
+
+    /* a custom role granted to the outermost group, tenant-wide: the
+     * auditor (in the innermost group) holds it */
+    fx_sql(f, "INSERT INTO grants (public_id, group_id, role, created) VALUES"
+              " ('d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1', 3,"
+              " 'cccccccccccccccccccccccccccccccc', 0)");
+    assert_int_equal(authz_check(&auditor, "role.manage", AUTHZ_TENANT), CF_OK);
+    assert_int_equal(authz_check(&auditor, "space.manage", SPACE_A), CF_OK);
+    assert_int_equal(authz_check(&member, "role.manage", AUTHZ_TENANT),
+                     CF_EPERM);
+
+    /* a space grant: that space only, and "anywhere" */
+    fx_sql(f,
+           "INSERT INTO grants (public_id, user_id, role, space, created)"
+           " VALUES ('d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2', 3, 'member', '" SPACE_A
+           "', 0)");
+    assert_int_equal(authz_check(&auditor, "doc.write", SPACE_A), CF_OK);
+    assert_int_equal(authz_check(&auditor, "doc.write", SPACE_B), CF_EPERM);
+    assert_int_equal(authz_check(&auditor, "doc.write", AUTHZ_TENANT),
+                     CF_EPERM);
+    assert_int_equal(authz_check(&auditor, "doc.write", AUTHZ_ANY), CF_OK);
+    assert_int_equal(authz_mask_of(&auditor, SPACE_A, &m), CF_OK);
+    assert_int_equal(m, authz_role_mask("member") | authz_role_mask("auditor") |
+                            authz_list_mask("role.manage space.manage"));
+
+    /* a token narrows everything, its account's role included */
+    auditor.token_perms = "doc.write";
+    assert_int_equal(authz_check(&auditor, "doc.write", SPACE_A), CF_OK);
+    assert_int_equal(authz_check(&auditor, "audit.read", AUTHZ_TENANT),
+                     CF_EPERM);
+    assert_int_equal(authz_check(&auditor, "role.manage", AUTHZ_TENANT),
+                     CF_EPERM);
+
+    /* leaving the group takes the grant away at once */
+    fx_sql(f, "DELETE FROM group_groups WHERE group_id = 3");
+    auditor.token_perms = NULL;
+    assert_int_equal(authz_check(&auditor, "role.manage", AUTHZ_TENANT),
+                     CF_EPERM);
+}
+
+static void
+test_fails_closed(void **state)
+{
+    struct fx *f = *state;
+    struct authz_ctx auditor = fx_ctx(f, 3, "auditor", NULL);
+    authz_mask m = 1;
+
+    fx_sql(f, "INSERT INTO grants (public_id, user_id, role, created) VALUES"
+              " ('d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3', 3, 'admin', 0)");
+    assert_int_equal(authz_check(&auditor, "user.manage", AUTHZ_TENANT), CF_OK);
+    /* the grants cannot be read: deny, not allow */
+    fx_sql(f, "ALTER TABLE grants RENAME TO grants_gone");
+    assert_int_not_equal(authz_check(&auditor, "user.manage", AUTHZ_TENANT),
+                         CF_OK);
+    assert_int_not_equal(authz_mask_of(&auditor, AUTHZ_TENANT, &m), CF_OK);
+    assert_int_equal(m, 0);
+    /* the account's own role needs no query */
+    assert_int_equal(authz_check(&auditor, "audit.read", AUTHZ_TENANT), CF_OK);
+    fx_sql(f, "ALTER TABLE grants_gone RENAME TO grants");
+}
+
+static void
+test_cycles_and_escalation_change_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct authz_ctx owner = fx_ctx(f, 1, "owner", NULL);
+    struct authz_ctx admin = fx_ctx(f, 2, "admin", NULL);
+    struct authz_group_info g = {0};
+    struct authz_role_info r;
+    struct authz_grant_info gr;
+    const char *const inner[] = {"c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"};
+    const char *const self[] = {"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"};
+    struct authz_group_change c = {.groups = inner, .ngroups = 1};
+    const char *why = NULL;
+    int64_t links = fx_count(f, "SELECT count(*) FROM group_groups");
+    int64_t events = fx_count(f, "SELECT count(*) FROM audit_events");
+
+    /* g1 inside g2 inside g3: g3 inside g1 closes a cycle */
+    assert_int_equal(authz_group_update(&owner,
+                                        "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", &c,
+                                        &g, &why),
+                     CF_EINVAL);
+    assert_string_equal(why, "cycle");
+    c.groups = self;
+    assert_int_equal(authz_group_update(&owner,
+                                        "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", &c,
+                                        &g, &why),
+                     CF_EINVAL);
+    assert_string_equal(why, "cycle");
+    assert_int_equal(fx_count(f, "SELECT count(*) FROM group_groups"), links);
+
+    /* an admin (its role, here) cannot make a role holding tenant.delete,
+     * nor grant owner */
+    assert_int_equal(
+        authz_role_create(&admin, "Big", authz_role_mask("owner"), &r, &why),
+        CF_EPERM);
+    assert_string_equal(why, "permission_not_held");
+    assert_int_equal(authz_grant_create(&admin,
+                                        "22222222222222222222222222222222",
+                                        NULL, "owner", NULL, &gr, &why),
+                     CF_EPERM);
+    assert_string_equal(why, "role_not_allowed");
+    assert_int_equal(fx_count(f, "SELECT count(*) FROM audit_events"), events);
+
+    /* what it holds, it may give; each change is audited */
+    assert_int_equal(authz_role_create(&admin, "Readers",
+                                       authz_list_mask("doc.read"), &r, &why),
+                     CF_OK);
+    assert_int_equal(authz_grant_create(&admin,
+                                        "33333333333333333333333333333333",
+                                        NULL, r.id, SPACE_B, &gr, &why),
+                     CF_OK);
+    assert_int_equal(authz_grant_create(&admin,
+                                        "33333333333333333333333333333333",
+                                        NULL, r.id, SPACE_B, &gr, &why),
+                     CF_EINVAL);
+    assert_string_equal(why, "duplicate_grant");
+    assert_int_equal(authz_role_delete(&admin, r.id, &why), CF_ECONFLICT);
+    assert_string_equal(why, "role_in_use");
+    assert_int_equal(fx_count(f, "SELECT count(*) FROM audit_events"),
+                     events + 2);
+}
+
 int
 main(void)
 {
@@ -343,6 +615,13 @@ main(void)
         cmocka_unit_test(test_catalogue_invariants),
         cmocka_unit_test(test_routes_use_known_permissions),
         cmocka_unit_test(test_role_covers),
+        cmocka_unit_test(test_masks),
+        cmocka_unit_test_setup_teardown(test_grants_reach_through_nested_groups,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fails_closed, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cycles_and_escalation_change_nothing, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
