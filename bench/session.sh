@@ -4,8 +4,13 @@
 # In one run against one `coffre serve`: GET /healthz (no session, the
 # baseline), GET /api/v1/me with a session cookie (the session looked up
 # by its keyed hash, the account read, the e-mail unsealed) and GET
-# /api/v1/permissions with an API token (Bearer). Reported: req/s, p50,
-# p99 and the ratio of each authenticated route to /healthz.
+# /api/v1/permissions with an API token (Bearer); and the cost of a
+# permission that comes from a grant: GET /api/v1/admin/roles by the owner
+# (its role holds role.manage: no query) and by a member holding
+# role.manage through a custom role granted to a group that contains the
+# member's group (the grants read through nested groups on every
+# request). Reported: req/s, p50, p99 and the ratio of each authenticated
+# route to /healthz, and of the granted route to the owner's.
 #
 # Environment: DURATION (10s), CONNECTIONS (16), THREADS (2), ROUNDS (3),
 # COFFRE_BIN (build/coffre), KEEP_TMP=1 keeps the temporary directory.
@@ -87,6 +92,33 @@ PAT=$(curl -ks -H "Host: $HOST" -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
   | sed -n 's/.*"token":"\(coffre_pat_[A-Za-z0-9_-]*\)".*/\1/p')
 [ -n "$PAT" ] || die "token creation failed"
 
+# a member whose role.manage comes from a grant to an outer group
+api() { # method, path, body (as the owner)
+  curl -ks -X "$1" -H "Host: $HOST" -H "Cookie: $COOKIE" -H "X-CSRF-Token: $CSRF" \
+    -H 'Content-Type: application/json' --data-binary "$3" "$BASE$2"
+}
+field_id() { sed -n 's/^{"[a-z]*":{"id":"\([0-9a-f]*\)".*/\1/p'; }
+MEMBER=member@acme.example
+MTOKEN=$("$COFFRE_BIN" tenant owner acme "$MEMBER" --data "$DATA" 2>/dev/null \
+  | sed -n 's|^setup: https://[^ ]*/setup#\([A-Za-z0-9_-]*\)$|\1|p')
+curl -ks -o /dev/null -H "Host: $HOST" -H 'Content-Type: application/json' \
+  --data-binary "{\"token\":\"$MTOKEN\",\"password\":\"$PASSWORD\"}" \
+  "$BASE/api/v1/auth/setup"
+MID=$(api GET /api/v1/admin/users '' | grep -o '"id":"[0-9a-f]*","email":"member@acme.example"' \
+  | sed 's/"id":"\([0-9a-f]*\)".*/\1/')
+[ -n "$MID" ] || die "no member account"
+api PATCH "/api/v1/admin/users/$MID" '{"role":"member"}' | grep -q '"role":"member"' \
+  || die "could not make the account a member"
+ROLE=$(api POST /api/v1/admin/roles '{"name":"Managers","permissions":["role.manage"]}' | field_id)
+INNER=$(api POST /api/v1/admin/groups "{\"name\":\"Inner\",\"members\":[\"$MID\"]}" | field_id)
+OUTER=$(api POST /api/v1/admin/groups "{\"name\":\"Outer\",\"groups\":[\"$INNER\"]}" | field_id)
+api POST /api/v1/admin/grants "{\"group\":\"$OUTER\",\"role\":\"$ROLE\"}" | grep -q '"grant"' \
+  || die "grant failed"
+MCOOKIE=$(curl -ks -D - -o /dev/null -H "Host: $HOST" -H 'Content-Type: application/json' \
+  --data-binary "{\"email\":\"$MEMBER\",\"password\":\"$PASSWORD\"}" "$BASE/api/v1/auth/login" \
+  | sed -n 's/^[Ss]et-[Cc]ookie: \(__Host-coffre_session=[^;]*\).*/\1/p' | tr -d '\r')
+[ -n "$MCOOKIE" ] || die "member login failed"
+
 WRK_MS='function ms(v,  n) { n = v + 0
   if (v ~ /us$/) return n / 1000; if (v ~ /ms$/) return n
   if (v ~ /[0-9]s$/) return n * 1000; return n }'
@@ -106,15 +138,26 @@ for r in $(seq 1 "$ROUNDS"); do
   read -r m_rps m_p50 m_p99 m_bad < <(run me -H "Host: $HOST" -H "Cookie: $COOKIE" "$BASE/api/v1/me")
   read -r t_rps t_p50 t_p99 t_bad < <(run token -H "Host: $HOST" -H "Authorization: Bearer $PAT" \
     "$BASE/api/v1/permissions")
-  [ "$h_bad$m_bad$t_bad" = 000 ] || die "non-2xx answers: healthz $h_bad, me $m_bad, token $t_bad"
+  read -r o_rps o_p50 o_p99 o_bad < <(run own -H "Host: $HOST" -H "Cookie: $COOKIE" \
+    "$BASE/api/v1/admin/roles")
+  read -r g_rps g_p50 g_p99 g_bad < <(run grant -H "Host: $HOST" -H "Cookie: $MCOOKIE" \
+    "$BASE/api/v1/admin/roles")
+  [ "$h_bad$m_bad$t_bad$o_bad$g_bad" = 00000 ] \
+    || die "non-2xx answers: healthz $h_bad, me $m_bad, token $t_bad, own $o_bad, grant $g_bad"
   me_ratio=$(awk -v a="$m_rps" -v b="$h_rps" 'BEGIN { printf "%.2f", a / b }')
   tok_ratio=$(awk -v a="$t_rps" -v b="$h_rps" 'BEGIN { printf "%.2f", a / b }')
   printf 'round %d: healthz %8.0f req/s p50 %.3f ms p99 %.3f ms\n' "$r" "$h_rps" "$h_p50" "$h_p99"
   printf '         me      %8.0f req/s p50 %.3f ms p99 %.3f ms  ratio %s\n' "$m_rps" "$m_p50" "$m_p99" "$me_ratio"
   printf '         token   %8.0f req/s p50 %.3f ms p99 %.3f ms  ratio %s\n' "$t_rps" "$t_p50" "$t_p99" "$tok_ratio"
-  echo "$me_ratio $tok_ratio $m_rps $t_rps $h_rps" >>"$TMP/ratios"
+  grant_ratio=$(awk -v a="$g_rps" -v b="$o_rps" 'BEGIN { printf "%.2f", a / b }')
+  printf '         roles   %8.0f req/s p50 %.3f ms p99 %.3f ms  (owner: its role)\n' "$o_rps" "$o_p50" "$o_p99"
+  printf '         roles   %8.0f req/s p50 %.3f ms p99 %.3f ms  (member: a grant) ratio %s of the owner\n' \
+    "$g_rps" "$g_p50" "$g_p99" "$grant_ratio"
+  echo "$me_ratio $tok_ratio $m_rps $t_rps $h_rps $grant_ratio $g_rps $o_rps" >>"$TMP/ratios"
 done
 sort -n -k1 "$TMP/ratios" | awk '{ a[NR] = $0 } END { split(a[int((NR + 1) / 2)], m, " ")
   printf "bench session: median GET /api/v1/me (cookie) %.2f of /healthz (%.0f req/s); ", m[1], m[3] }'
 sort -n -k2 "$TMP/ratios" | awk '{ a[NR] = $0 } END { split(a[int((NR + 1) / 2)], m, " ")
   printf "GET /api/v1/permissions (token) %.2f (%.0f req/s)\n", m[2], m[4] }'
+sort -n -k6 "$TMP/ratios" | awk '{ a[NR] = $0 } END { split(a[int((NR + 1) / 2)], m, " ")
+  printf "bench session: median GET /api/v1/admin/roles through a grant %.2f of the owner'"'"'s (%.0f vs %.0f req/s)\n", m[6], m[7], m[8] }'
