@@ -6,7 +6,9 @@
  * points, no space at either end, no C0 or C1 control character or DEL,
  * valid UTF-8 (it goes into the database sealed and back to pages), and
  * normalising the result again gives the same bytes (NFKC is idempotent).
- * A refusal leaves nothing allocated.
+ * A refusal leaves nothing allocated. auth_label(), which names roles,
+ * groups and spaces, accepts exactly what the normaliser accepts when its
+ * output fits, and gives the same bytes.
  */
 #include "core/compat.h"
 
@@ -43,13 +45,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *in = malloc(size + 1);
     struct auth_text out = AUTH_TEXT_INIT;
     struct auth_text again = AUTH_TEXT_INIT;
+    char label[4 * LABEL_MAX + 1];
+    enum cf_rc rc;
 
     if (in == NULL) {
         return 0;
     }
     memcpy(in, data, size);
     in[size] = '\0';
+    rc = auth_label(in, LABEL_MAX, label, sizeof(label));
     if (auth_label_normalize(in, LABEL_MAX, &out) == CF_OK) {
+        if (out.len < sizeof(label) ? rc != CF_OK || strcmp(label, out.s) != 0
+                                    : rc != CF_ETOOBIG) {
+            abort();
+        }
         if (out.ncp < 1 || out.ncp > LABEL_MAX || out.s[0] == ' ' ||
             out.s[out.len - 1] == ' ' || strlen(out.s) != out.len) {
             abort();
@@ -59,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             again.len != out.len || memcmp(again.s, out.s, out.len) != 0) {
             abort();
         }
-    } else if (out.s != NULL) {
+    } else if (out.s != NULL || rc == CF_OK) {
         abort();
     }
     auth_text_release(&out);
