@@ -178,6 +178,9 @@ CF_MUST_CHECK enum cf_rc authz_groups_each(const struct authz_ctx *ctx,
 CF_MUST_CHECK enum cf_rc authz_group_get(const struct authz_ctx *ctx,
                                          const char *id,
                                          struct authz_group_info *out);
+/* Changing who is in a group, or deleting it, needs every permission of
+ * the grants reaching the group (its own and its outer groups') where
+ * they apply: 403 role_not_allowed otherwise. */
 /* A change of a group: name NULL keeps it; members or groups NULL keep
  * the list, else an array of n public ids replaces it. */
 struct authz_group_change {
@@ -197,7 +200,7 @@ CF_MUST_CHECK enum cf_rc authz_group_update(const struct authz_ctx *ctx,
                                             struct authz_group_info *out,
                                             const char **why);
 CF_MUST_CHECK enum cf_rc authz_group_delete(const struct authz_ctx *ctx,
-                                            const char *id);
+                                            const char *id, const char **why);
 
 /* An account's groups as space-separated public ids: its direct ones
  * (for the account list) or, nested, every one it is in. */

@@ -11,6 +11,9 @@
 typedef enum cf_rc (*authz_grant_row_fn)(authz_mask perms, const char *space,
                                          void *arg);
 
+/* The permissions of a grant's role: a built-in name, or the custom
+ * role's list read with the grant (NULL when it is gone: nothing). */
+authz_mask authz_grant_mask(const char *role, const char *custom_list);
 /* Every grant reaching user_id, through groups too. */
 CF_MUST_CHECK enum cf_rc authz_grants_walk(struct db *db, int64_t user_id,
                                            authz_grant_row_fn fn, void *arg);

@@ -82,10 +82,8 @@ authz_mask_list(authz_mask mask, char *out, size_t cap)
     }
 }
 
-/* The permissions of a grant's role: a built-in name, or the custom
- * role's list read with the grant (NULL when it is gone: nothing). */
-static authz_mask
-grant_mask(const char *role, const char *custom_list)
+authz_mask
+authz_grant_mask(const char *role, const char *custom_list)
 {
     authz_mask m = authz_role_mask(role);
 
@@ -120,7 +118,7 @@ authz_grants_walk(struct db *db, int64_t user_id, authz_grant_row_fn fn,
         rc = db_bind_int64(st, 1, user_id);
     }
     while (rc == CF_OK && (rc = db_step(st, &row)) == CF_OK && row) {
-        rc = fn(grant_mask(db_col_text(st, 0), db_col_text(st, 1)),
+        rc = fn(authz_grant_mask(db_col_text(st, 0), db_col_text(st, 1)),
                 db_col_text(st, 2), arg);
     }
     db_stmt_done(st);

@@ -165,10 +165,82 @@ ids_unique(const char *const *ids, size_t n)
     return true;
 }
 
+struct reach {
+    authz_mask perms;
+    char space[AUTHZ_ID_LEN + 1]; /* "" tenant-wide */
+};
+
+/* Add perms in space to the scopes r[0..*n), one entry per scope. */
+static void
+reach_add(struct reach *r, size_t *n, authz_mask perms, const char *space)
+{
+    size_t i;
+
+    space = space != NULL ? space : "";
+    for (i = 0; i < *n; i++) {
+        if (strcmp(r[i].space, space) == 0) {
+            r[i].perms |= perms;
+            return;
+        }
+    }
+    if (*n < AUTHZ_GRANTS_MAX) {
+        r[*n].perms = perms;
+        authz_copy(r[*n].space, sizeof(r[*n].space), space);
+        (*n)++;
+    }
+}
+
+/*
+ * No escalation through membership: whoever joins group row (an account,
+ * or a group and its members) gains the grants made to row and to every
+ * group containing it, so the actor must hold each of those roles where
+ * it applies; so too to take them away (as for a grant itself).
+ */
+static enum cf_rc
+group_reach_covered(struct db *db, const struct authz_ctx *ctx, int64_t row,
+                    const char **why)
+{
+    struct reach *r = calloc(AUTHZ_GRANTS_MAX, sizeof(*r));
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    bool more = false;
+    size_t n = 0;
+    size_t i;
+
+    if (r == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = db_prepare(db,
+                    "WITH RECURSIVE outer_of(id) AS ("
+                    " SELECT ?1"
+                    " UNION"
+                    " SELECT gg.group_id FROM group_groups gg JOIN outer_of"
+                    " ON gg.member_id = outer_of.id)"
+                    " SELECT g.role, r.permissions, g.space FROM grants g"
+                    " LEFT JOIN roles r ON r.public_id = g.role"
+                    " WHERE g.group_id IN (SELECT id FROM outer_of)",
+                    &st);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 1, row);
+    }
+    while (rc == CF_OK && (rc = db_step(st, &more)) == CF_OK && more) {
+        reach_add(r, &n,
+                  authz_grant_mask(db_col_text(st, 0), db_col_text(st, 1)),
+                  db_col_text(st, 2));
+    }
+    db_stmt_done(st);
+    for (i = 0; rc == CF_OK && i < n; i++) {
+        rc = authz_actor_holds(db, ctx, r[i].space[0] ? r[i].space : NULL,
+                               r[i].perms, why, "role_not_allowed");
+    }
+    free(r);
+    return rc;
+}
+
 /* Replace the member lists of group row by those of c. */
 static enum cf_rc
-group_set_lists(struct db *db, int64_t row, const struct authz_group_change *c,
-                const char **why)
+group_set_lists(struct db *db, const struct authz_ctx *ctx, int64_t row,
+                const struct authz_group_change *c, const char **why)
 {
     enum cf_rc rc = CF_OK;
     int64_t id = 0;
@@ -178,7 +250,10 @@ group_set_lists(struct db *db, int64_t row, const struct authz_group_change *c,
         (c->groups != NULL && !ids_unique(c->groups, c->ngroups))) {
         return authz_refuse(why, "duplicate_member", CF_EINVAL);
     }
-    if (c->members != NULL) {
+    if (c->members != NULL || c->groups != NULL) {
+        rc = group_reach_covered(db, ctx, row, why);
+    }
+    if (rc == CF_OK && c->members != NULL) {
         rc = db_run(db, "DELETE FROM group_users WHERE group_id = ?1", DB_INT,
                     row, DB_END);
     }
@@ -312,7 +387,7 @@ authz_group_create(const struct authz_ctx *ctx,
     }
     if (rc == CF_OK) {
         row = db_last_insert_id(db);
-        rc = group_set_lists(db, row, c, why);
+        rc = group_set_lists(db, ctx, row, c, why);
     }
     if (rc == CF_OK) {
         rc = group_audit(db, ctx, "group.create", id, c);
@@ -354,7 +429,7 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
         }
     }
     if (rc == CF_OK) {
-        rc = group_set_lists(db, row, c, why);
+        rc = group_set_lists(db, ctx, row, c, why);
     }
     if (rc == CF_OK) {
         rc = group_audit(db, ctx, "group.update", id, c);
@@ -366,17 +441,22 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
 }
 
 enum cf_rc
-authz_group_delete(const struct authz_ctx *ctx, const char *id)
+authz_group_delete(const struct authz_ctx *ctx, const char *id,
+                   const char **why)
 {
     struct authz_group_info g;
     struct db *db = NULL;
     int64_t row = 0;
     enum cf_rc rc;
 
+    *why = NULL;
     rc = authz_tx_open(ctx, &db);
     if (rc == CF_OK) {
         rc = group_read(db, id, &row, &g);
         authz_group_release(&g);
+    }
+    if (rc == CF_OK) {
+        rc = group_reach_covered(db, ctx, row, why);
     }
     if (rc == CF_OK) {
         rc = db_run(db, "DELETE FROM group_users WHERE group_id = ?1", DB_INT,

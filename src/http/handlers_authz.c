@@ -409,18 +409,19 @@ http_h_admin_group_delete(struct http_req *req, struct http_resp *resp)
     struct docs_ctx ctx;
     char principal[PRINCIPAL_MAX];
     char id[AUTHZ_ID_LEN + 1];
+    const char *why = NULL;
     enum cf_rc rc;
 
     rc = http_param_id(req, id);
     if (rc == CF_OK) {
         rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
         if (rc == CF_OK) {
-            rc = authz_group_delete(&ctx.az, id);
+            rc = authz_group_delete(&ctx.az, id, &why);
         }
         cx_keyset_unref(ctx.keys);
     }
     if (rc != CF_OK) {
-        return rc;
+        return refused(req, rc, why);
     }
     return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
 }

@@ -603,6 +603,50 @@ test_cycles_and_escalation_change_nothing(void **state)
                      events + 2);
 }
 
+static void
+test_no_escalation_through_membership(void **state)
+{
+    struct fx *f = *state;
+    struct authz_ctx owner = fx_ctx(f, 1, "owner", NULL);
+    struct authz_ctx admin = fx_ctx(f, 2, "admin", NULL);
+    struct authz_group_info g = {0};
+    const char *const me[] = {"22222222222222222222222222222222"};
+    const char *const outer[] = {"c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"};
+    struct authz_group_change join = {.members = me, .nmembers = 1};
+    const char *why = NULL;
+    int64_t members = fx_count(f, "SELECT count(*) FROM group_users");
+
+    /* the owner role granted to the outermost group */
+    fx_sql(f, "INSERT INTO grants (public_id, group_id, role, created) VALUES"
+              " ('d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4', 3, 'owner', 0)");
+    /* an admin cannot join a group inside it, nor move a group under it,
+     * nor delete it */
+    assert_int_equal(authz_group_update(&admin,
+                                        "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+                                        &join, &g, &why),
+                     CF_EPERM);
+    assert_string_equal(why, "role_not_allowed");
+    assert_int_equal(fx_count(f, "SELECT count(*) FROM group_users"), members);
+    join = (struct authz_group_change){.groups = outer, .ngroups = 0};
+    assert_int_equal(authz_group_update(&admin,
+                                        "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3",
+                                        &join, &g, &why),
+                     CF_EPERM);
+    assert_int_equal(
+        authz_group_delete(&admin, "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3", &why),
+        CF_EPERM);
+    assert_int_equal(authz_check(&admin, "tenant.delete", AUTHZ_TENANT),
+                     CF_EPERM);
+    /* the owner can */
+    join = (struct authz_group_change){.members = me, .nmembers = 1};
+    assert_int_equal(authz_group_update(&owner,
+                                        "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+                                        &join, &g, &why),
+                     CF_OK);
+    authz_group_release(&g);
+    assert_int_equal(authz_check(&admin, "tenant.delete", AUTHZ_TENANT), CF_OK);
+}
+
 int
 main(void)
 {
@@ -622,6 +666,8 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(
             test_cycles_and_escalation_change_nothing, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_escalation_through_membership,
+                                        fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
