@@ -68,6 +68,13 @@ const MEMBER_PASSWORD = 'Quartz-lantern-9-orbit-meadow';
 const SECOND_EMAIL = 'second.owner@acme.example';
 const SECOND_PASSWORD = 'Saffron-orbit-22-canyon-tulip-vessel';
 const SECOND_NEW_PASSWORD = 'Harbour-cobalt-58-juniper-whistle';
+// The accounts of the roles, groups, grants and spaces tests: a member put
+// in the group "Finance" (and made admin for a while by the last test),
+// and an auditor (no doc.read in the whole tenant) given a single space.
+const CLAIRE_EMAIL = 'claire@acme.example';
+const CLAIRE_PASSWORD = 'Copper-meadow-41-lantern-violet';
+const AUDIT_EMAIL = 'audit@acme.example';
+const AUDIT_PASSWORD = 'Granite-willow-73-harbour-plum';
 // The tests sign in many times from one address: no per-address limits.
 const TEST_CONF = '[limits]\nread_per_minute = 0\nwrite_per_minute = 0\nauth_per_minute = 0\n';
 // The label of the code field of the second sign-in step, FR or EN.
@@ -76,6 +83,7 @@ const CSRF_RE = /^[0-9a-f]{64}$/;
 const PAT_RE = /^coffre_pat_[A-Za-z0-9_-]{43}$/;
 // An object id of the API: a whole number, or a public id (hex).
 const ID_RE = /^(\d+|[0-9a-f]{32})$/;
+const HEX32_RE = /^[0-9a-f]{32}$/;
 // Older than the 5 minutes a proof of identity is good for.
 const STALE_PROOF_S = 600;
 const HEALTH_TIMEOUT_MS = 30_000;
@@ -791,13 +799,87 @@ class MailSink {
   }
 }
 
+// ------------------------------------------------- roles, groups, spaces
+
+// An account with a password, made once: the owner invites it from Node
+// (the tenant's 2FA policy must let the owner in: mfa=optional), the
+// link is read from the SMTP sink and used. Resolves { id, email, password }.
+async function ensureAccount(ctx, email, role, password) {
+  ctx.accounts = ctx.accounts || {};
+  if (ctx.accounts[email]) return ctx.accounts[email];
+  check(ctx.mail, `no SMTP sink to read the invitation of ${email} from: ${ctx.mailError}`);
+  await ensureOwnerPassword(ctx);
+  const owner = await apiSignIn(ctx.port, OWNER_EMAIL, OWNER_PASSWORD);
+  const made = await apiTenant(ctx.port, 'POST', '/api/v1/admin/users', { ...owner, body: { email, role } });
+  check(made.status === 201 && HEX32_RE.test(made.body?.user?.id || ''),
+    `inviting ${email} as ${role} answered ${made.status} ${made.body?.error?.code ?? ''}`);
+  const mailed = await ctx.mail.waitFor(email, (m) => /\/setup#/.test(m.body));
+  const link = /\/setup#([A-Za-z0-9_-]{43})\b/.exec(mailed.body);
+  check(link, `no /setup#TOKEN link in the invitation of ${email}`);
+  const set = await postTenant(ctx.port, TENANT_SLUG, '/api/v1/auth/setup', { token: link[1], password });
+  check(set.status === 200, `the setup of ${email} answered ${set.status} ${set.body?.error?.code ?? ''}`);
+  ctx.accounts[email] = { id: made.body.user.id, email, password };
+  return ctx.accounts[email];
+}
+
+// Every change (not a GET) the page sends under one of the path prefixes:
+// { method, path, csrf, body }.
+function recordChanges(page, prefixes) {
+  const changes = [];
+  page.on('request', (req) => {
+    const p = new URL(req.url()).pathname;
+    if (req.method() !== 'GET' && prefixes.some((x) => p.startsWith(x))) {
+      changes.push({ method: req.method(), path: p, csrf: req.headers()['x-csrf-token'] || '', body: req.postDataJSON() });
+    }
+  });
+  return changes;
+}
+
+// A response predicate: this method on this path (a string or a RegExp).
+function answerTo(method, where) {
+  return (r) => {
+    if (r.request().method() !== method) return false;
+    const p = new URL(r.url()).pathname;
+    return typeof where === 'string' ? p === where : where.test(p);
+  };
+}
+
+// /admin, loaded, in French, with its accounts listed.
+async function openAdmin(page, base) {
+  const res = await page.goto(`${base}admin`, { waitUntil: 'load' });
+  checkCsp(res, '/admin');
+  await waitI18n(page, 'fr');
+  await page.locator('#users-body tr').first().waitFor();
+}
+
+// The permission names shown under a locator (its [data-permission] items).
+async function permsShown(locator) {
+  return locator.locator('[data-permission]').evaluateAll((all) => all.map((x) => x.dataset.permission));
+}
+
+// The text of the element that has the focus, with its data-action.
+async function focusedAction(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    return `${el?.closest('tr, li')?.dataset.id ?? ''}:${el?.dataset.action ?? el?.id ?? ''}`;
+  });
+}
+
+// The prerequisite a later test takes from an earlier one.
+function needs(ctx, key, what) {
+  const v = ctx.authz && ctx.authz[key];
+  check(v, `${what} is missing (an earlier test failed)`);
+  return v;
+}
+
 // ------------------------------------------------------------------ tests
 
 const tests = [
   {
     name: 'tenant home page renders with its name and styles under the CSP',
     async run({ browser, base }) {
-      const { context, page, problems } = await openPage(browser);
+      // Without a session the page's GET /api/v1/me answers 401: the page stays as served.
+      const { context, page, problems } = await openPage(browser, {}, [[401, '/api/v1/me']]);
       try {
         const res = await page.goto(base, { waitUntil: 'load' });
         check(res && res.status() === 200, `GET / answered ${res ? res.status() : 'nothing'}`);
@@ -818,6 +900,8 @@ const tests = [
         }));
         check(/system-ui/.test(style.font), `stylesheet not applied: body font-family is "${style.font}"`);
         check(style.accent !== '', 'stylesheet not applied: --color-accent is not set');
+        check(await page.locator('#home-signin').isVisible(), 'no sign-in link for a visitor');
+        check(await page.locator('#home-signed-in').isHidden(), 'a visitor sees the signed-in part of the page');
         noProblems(problems);
       } finally {
         await context.close();
@@ -827,7 +911,7 @@ const tests = [
   {
     name: 'sign-in link leads to the login page and its e-mail field has a label',
     async run({ browser, base }) {
-      const { context, page, problems } = await openPage(browser);
+      const { context, page, problems } = await openPage(browser, {}, [[401, '/api/v1/me']]);
       try {
         await page.goto(base, { waitUntil: 'load' });
         await waitI18n(page);
@@ -861,7 +945,7 @@ const tests = [
   {
     name: 'language switch toggles the page text and remembers the choice',
     async run({ browser, base }) {
-      const { context, page, problems } = await openPage(browser, { locale: 'fr-FR' });
+      const { context, page, problems } = await openPage(browser, { locale: 'fr-FR' }, [[401, '/api/v1/me']]);
       try {
         await page.goto(base, { waitUntil: 'load' });
         await waitI18n(page, 'fr');
@@ -2561,6 +2645,615 @@ const tests = [
       } finally {
         await other.context.close();
         await context.close();
+      }
+    },
+  },
+  {
+    name: 'roles: the built-in roles are listed with their permissions; the owner creates "Relecteurs" (doc.read, audit.read) from the catalogue described in French; no name, no permission and a taken name are refused; a custom role is edited, then deleted after confirm()',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      await setMfaPolicy(ctx, 'optional');
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[409, '/api/v1/admin/roles']]);
+      try {
+        ctx.authz = ctx.authz || {};
+        const changes = recordChanges(page, ['/api/v1/admin/roles']);
+        await signIn(page, base);
+        await openAdmin(page, base);
+        const rows = page.locator('#roles-body tr');
+        await rows.nth(4).waitFor();
+        const ids = await rows.evaluateAll((all) => all.map((tr) => tr.dataset.id));
+        check(ids.slice(0, 5).join() === 'owner,admin,member,guest,auditor', `the roles listed first are ${ids.join(' ')}`);
+        const memberRow = page.locator('#roles-body tr[data-id="member"]');
+        check((await permsShown(memberRow)).join() === 'doc.read,doc.write,doc.delete,note.write',
+          `the role member shows ${(await permsShown(memberRow)).join(' ')}`);
+        check((await permsShown(page.locator('#roles-body tr[data-id="auditor"]'))).join() === 'audit.read',
+          'the role auditor does not show just audit.read');
+        const memberName = oneLine(await memberRow.locator('th').textContent());
+        check(memberName === 'Membre (intégré)', `the built-in role member reads "${memberName}"`);
+        check((await memberRow.locator('button').count()) === 0, 'a built-in role offers buttons');
+        check((await page.locator('#roles-body tr[data-id="owner"] [data-permission]').count()) === 11,
+          'the role owner does not show the 11 permissions');
+
+        // The form: one checkbox per permission of the catalogue, described in French.
+        const form = page.locator('#role-form');
+        const name = form.getByLabel('Nom du rôle');
+        const create = form.getByRole('button', { name: 'Créer le rôle' });
+        check((await form.locator('#role-perms-list input[type="checkbox"]').count()) === 11, 'not one checkbox per permission');
+        const readDocs = form.getByLabel(/^Lire les documents et les notes/);
+        const readAudit = form.getByLabel(/^Lire les journaux d.accès et d.audit/);
+        check((await readDocs.getAttribute('value')) === 'doc.read', 'no checkbox "Lire les documents et les notes" for doc.read');
+
+        // Nothing filled in: the two errors, nothing sent.
+        await create.click();
+        await page.locator('#role-name-error').filter({ hasText: 'Saisissez un nom.' }).waitFor();
+        check(/^Cochez au moins une permission\.$/.test(await statusText(page, '#role-perms-error')),
+          `the permissions error reads "${await statusText(page, '#role-perms-error')}"`);
+        check((await name.getAttribute('aria-invalid')) === 'true', 'the empty name is not aria-invalid');
+        check(changes.length === 0, 'an empty role form was sent');
+
+        // "Relecteurs": 201, the row after the built-in ones, the form emptied.
+        await name.fill('Relecteurs');
+        await readDocs.check();
+        await readAudit.check();
+        const [made] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/roles')), create.click()]);
+        check(made.status() === 201, `POST /api/v1/admin/roles answered ${made.status()}`);
+        const role = (await made.json()).role;
+        check(HEX32_RE.test(role?.id || '') && role.builtin === false && role.permissions.join() === 'doc.read,audit.read',
+          `the new role is ${JSON.stringify(role)}`);
+        ctx.authz.relecteurs = role.id;
+        const rolesStatus = page.locator('#roles-status');
+        await rolesStatus.filter({ hasText: 'Le rôle « Relecteurs » est créé.' }).waitFor();
+        check((await rolesStatus.getAttribute('data-kind')) === 'ok', 'the creation message is not an "ok" message');
+        const row = page.locator(`#roles-body tr[data-id="${role.id}"]`);
+        await row.waitFor();
+        check((await permsShown(row)).join() === 'doc.read,audit.read', `the new row shows ${(await permsShown(row)).join(' ')}`);
+        check(oneLine(await row.locator('td').nth(1).textContent()) === '0', 'the new role does not count 0 grants');
+        check((await name.inputValue()) === '' && !(await readDocs.isChecked()), 'the form is not emptied after the creation');
+
+        // The same name in other case: 409 name_taken, next to the field.
+        await name.fill('relecteurs');
+        await form.getByLabel(/^Écrire des notes/).check();
+        const [taken] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/roles')), create.click()]);
+        check(taken.status() === 409, `a taken name answered ${taken.status()}`);
+        await page.locator('#role-name-error').filter({ hasText: 'Ce nom est déjà utilisé.' }).waitFor();
+        await rolesStatus.filter({ hasText: /^Ce nom est déjà utilisé dans l.organisation/ }).waitFor();
+        check((await rows.count()) === 6, `${await rows.count()} roles listed after the refusal, not 6`);
+
+        // "Brouillons", edited into "Rédaction" with one more permission.
+        await name.fill('Brouillons');
+        await form.getByLabel(/^Écrire des notes/).uncheck();
+        await form.getByLabel(/^Déposer et modifier des documents/).check();
+        const [draft] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/roles')), create.click()]);
+        check(draft.status() === 201, `creating "Brouillons" answered ${draft.status()}`);
+        const draftId = (await draft.json()).role.id;
+        const draftRow = page.locator(`#roles-body tr[data-id="${draftId}"]`);
+        await draftRow.getByRole('button', { name: 'Modifier le rôle « Brouillons »' }).click();
+        await page.locator('#role-form-heading').filter({ hasText: 'Modifier le rôle « Brouillons »' }).waitFor();
+        check((await page.evaluate(() => document.activeElement?.id)) === 'role-name', 'the focus is not on the name to edit');
+        check((await name.inputValue()) === 'Brouillons', `the name to edit is "${await name.inputValue()}"`);
+        check(await form.getByLabel(/^Déposer et modifier des documents/).isChecked(), 'the role\'s permission is not ticked');
+        await name.fill('Rédaction');
+        await form.getByLabel(/^Écrire des notes/).check();
+        const [saved] = await Promise.all([
+          page.waitForResponse(answerTo('PATCH', `/api/v1/admin/roles/${draftId}`)),
+          form.getByRole('button', { name: 'Enregistrer' }).click(),
+        ]);
+        check(saved.status() === 200, `PATCH of the role answered ${saved.status()}`);
+        await rolesStatus.filter({ hasText: 'Le rôle « Rédaction » est enregistré.' }).waitFor();
+        await draftRow.locator('th').filter({ hasText: 'Rédaction' }).waitFor();
+        check((await permsShown(draftRow)).join() === 'doc.write,note.write', `the edited row shows ${(await permsShown(draftRow)).join(' ')}`);
+        check((await focusedAction(page)) === `${draftId}:edit`, `after saving the focus is on ${await focusedAction(page)}`);
+        await page.locator('#role-form-heading').filter({ hasText: 'Nouveau rôle' }).waitFor();
+
+        // Deleted: confirm() dismissed sends nothing; accepted, the row goes.
+        const remove = draftRow.getByRole('button', { name: 'Supprimer le rôle « Rédaction »' });
+        const asked = [];
+        page.once('dialog', (d) => {
+          asked.push(d.message());
+          d.dismiss().catch(() => {});
+        });
+        await remove.click();
+        await sleep(300);
+        check(asked.length === 1 && /Rédaction/.test(asked[0]), `"Supprimer" asked ${JSON.stringify(asked)}`);
+        check(!changes.some((c) => c.method === 'DELETE'), 'the role was deleted although the dialog was dismissed');
+        page.once('dialog', (d) => d.accept().catch(() => {}));
+        const [gone] = await Promise.all([page.waitForResponse(answerTo('DELETE', `/api/v1/admin/roles/${draftId}`)), remove.click()]);
+        check(gone.status() === 200, `DELETE of the role answered ${gone.status()}`);
+        await rolesStatus.filter({ hasText: 'Le rôle « Rédaction » est supprimé.' }).waitFor();
+        check((await draftRow.count()) === 0 && (await rows.count()) === 6, 'the deleted role is still listed');
+        check((await page.evaluate(() => document.activeElement?.id)) === 'roles-heading', 'after the deletion the focus is not on "Rôles"');
+
+        // In English.
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(oneLine(await memberRow.locator('th').textContent()) === 'Member (built-in)', 'the built-in role is not redrawn in English');
+        check(await form.getByLabel(/^Read documents and notes/).isVisible(), 'the catalogue is not described in English');
+        check(await page.getByRole('region', { name: 'Roles', exact: true }).getByRole('heading', { name: 'New role' }).isVisible(),
+          'no "New role" heading in English');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+
+        const sent = changes.map((c) => `${c.method} ${c.path.replace(/[0-9a-f]{32}/, 'ID')} ${JSON.stringify(c.body)}`);
+        const want = [
+          'POST /api/v1/admin/roles {"name":"Relecteurs","permissions":["doc.read","audit.read"]}',
+          'POST /api/v1/admin/roles {"name":"relecteurs","permissions":["note.write"]}',
+          'POST /api/v1/admin/roles {"name":"Brouillons","permissions":["doc.write"]}',
+          'PATCH /api/v1/admin/roles/ID {"name":"Rédaction","permissions":["doc.write","note.write"]}',
+          'DELETE /api/v1/admin/roles/ID null',
+        ];
+        check(sent.join('\n') === want.join('\n'), `the changes sent were ${sent.join(' ; ')}`);
+        check(changes.every((c) => CSRF_RE.test(c.csrf)), 'a change was sent without a 64-hex X-CSRF-Token');
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+        await setMfaPolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'groups: "Finance" is created with a member (shown in the accounts table); "Direction" includes it; making Finance include Direction is refused as a cycle and changes nothing; Direction is renamed, then deleted',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      await setMfaPolicy(ctx, 'optional');
+      const expected = [[409, '/api/v1/admin/groups']];
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' }, expected);
+      try {
+        ctx.authz = ctx.authz || {};
+        const claire = await ensureAccount(ctx, CLAIRE_EMAIL, 'member', CLAIRE_PASSWORD);
+        await ensureAccount(ctx, AUDIT_EMAIL, 'auditor', AUDIT_PASSWORD);
+        const changes = recordChanges(page, ['/api/v1/admin/groups']);
+        await signIn(page, base);
+        await openAdmin(page, base);
+        const rows = page.locator('#groups-body tr');
+        await page.locator('#groups-empty').filter({ hasText: 'Aucun groupe.' }).waitFor();
+        const form = page.locator('#group-form');
+        const name = form.getByLabel('Nom du groupe');
+        const members = page.getByRole('group', { name: 'Comptes membres', exact: true });
+        const inner = page.getByRole('group', { name: 'Groupes inclus', exact: true });
+        const groupsStatus = page.locator('#groups-status');
+        check((await members.getByRole('checkbox').count()) >= 3, 'the accounts are not offered as members');
+
+        // "Finance" with Claire.
+        await name.fill('Finance');
+        await members.getByLabel(CLAIRE_EMAIL, { exact: true }).check();
+        const [made] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/groups')),
+          form.getByRole('button', { name: 'Créer le groupe' }).click()]);
+        check(made.status() === 201, `POST /api/v1/admin/groups answered ${made.status()}`);
+        const finance = (await made.json()).group;
+        check(HEX32_RE.test(finance?.id || '') && finance.members.join() === claire.id, `the new group is ${JSON.stringify(finance)}`);
+        ctx.authz.finance = finance.id;
+        expected.push([400, `/api/v1/admin/groups/${finance.id}`]);
+        await groupsStatus.filter({ hasText: 'Le groupe « Finance » est créé.' }).waitFor();
+        const financeRow = page.locator(`#groups-body tr[data-id="${finance.id}"]`);
+        await financeRow.waitFor();
+        check(oneLine(await financeRow.locator('td').first().textContent()) === CLAIRE_EMAIL,
+          `the members of Finance read "${oneLine(await financeRow.locator('td').first().textContent())}"`);
+        // The accounts table names the account's groups.
+        const claireGroups = page.locator(`#users-body tr[data-id="${claire.id}"] td[data-groups]`);
+        await claireGroups.filter({ hasText: 'Finance' }).waitFor();
+        check(await page.getByRole('columnheader', { name: 'Groupes', exact: true }).first().isVisible(), 'no column "Groupes" in the accounts table');
+
+        // A taken name (case ignored).
+        await name.fill('FINANCE');
+        const [taken] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/groups')),
+          form.getByRole('button', { name: 'Créer le groupe' }).click()]);
+        check(taken.status() === 409, `a taken group name answered ${taken.status()}`);
+        await page.locator('#group-name-error').filter({ hasText: 'Ce nom est déjà utilisé.' }).waitFor();
+
+        // "Direction" includes Finance.
+        await name.fill('Direction');
+        await inner.getByLabel('Finance', { exact: true }).check();
+        const [made2] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/groups')),
+          form.getByRole('button', { name: 'Créer le groupe' }).click()]);
+        check(made2.status() === 201, `creating Direction answered ${made2.status()}`);
+        const direction = (await made2.json()).group;
+        check(direction.groups.join() === finance.id, `Direction includes ${JSON.stringify(direction.groups)}`);
+        const directionRow = page.locator(`#groups-body tr[data-id="${direction.id}"]`);
+        await directionRow.waitFor();
+        check(oneLine(await directionRow.locator('td').nth(1).textContent()) === 'Finance', 'Direction does not show Finance as included');
+
+        // Finance including Direction: 400 cycle, said clearly; nothing changes.
+        await financeRow.getByRole('button', { name: 'Modifier le groupe « Finance »' }).click();
+        await page.locator('#group-form-heading').filter({ hasText: 'Modifier le groupe « Finance »' }).waitFor();
+        check((await inner.getByRole('checkbox').count()) === 1, 'the group being edited is offered as included in itself');
+        check(await members.getByLabel(CLAIRE_EMAIL, { exact: true }).isChecked(), 'the member of Finance is not ticked');
+        await inner.getByLabel('Direction', { exact: true }).check();
+        const [cycle] = await Promise.all([page.waitForResponse(answerTo('PATCH', `/api/v1/admin/groups/${finance.id}`)),
+          form.getByRole('button', { name: 'Enregistrer' }).click()]);
+        check(cycle.status() === 400 && (await cycle.json())?.error?.code === 'cycle', `the cycle answered ${cycle.status()}`);
+        await groupsStatus.filter({ hasText: 'Impossible : le groupe « Finance » se contiendrait lui-même, directement ou par un groupe inclus. Rien n’a été modifié.' }).waitFor();
+        check((await groupsStatus.getAttribute('data-kind')) === 'error', 'the cycle message is not an error');
+        check(/contient déjà/.test(await statusText(page, '#group-groups-error')), 'no error next to the included groups');
+        check(oneLine(await financeRow.locator('td').nth(1).textContent()) === 'Aucun', 'Finance shows an included group after the refusal');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(/^Not possible: the group “Finance” would contain itself/.test(await statusText(page, '#groups-status')),
+          `the cycle message in English is "${await statusText(page, '#groups-status')}"`);
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+        await form.getByRole('button', { name: 'Annuler la modification' }).click();
+        await page.locator('#group-form-heading').filter({ hasText: 'Nouveau groupe' }).waitFor();
+
+        // Direction renamed, then deleted (confirm()); Finance stays.
+        await directionRow.getByRole('button', { name: 'Modifier le groupe « Direction »' }).click();
+        await name.fill('Direction générale');
+        const [renamed] = await Promise.all([page.waitForResponse(answerTo('PATCH', `/api/v1/admin/groups/${direction.id}`)),
+          form.getByRole('button', { name: 'Enregistrer' }).click()]);
+        check(renamed.status() === 200, `renaming Direction answered ${renamed.status()}`);
+        await groupsStatus.filter({ hasText: 'Le groupe « Direction générale » est enregistré.' }).waitFor();
+        await directionRow.locator('th').filter({ hasText: 'Direction générale' }).waitFor();
+        page.once('dialog', (d) => d.accept().catch(() => {}));
+        const [gone] = await Promise.all([page.waitForResponse(answerTo('DELETE', `/api/v1/admin/groups/${direction.id}`)),
+          directionRow.getByRole('button', { name: 'Supprimer le groupe « Direction générale »' }).click()]);
+        check(gone.status() === 200, `deleting the group answered ${gone.status()}`);
+        await groupsStatus.filter({ hasText: 'Le groupe « Direction générale » est supprimé.' }).waitFor();
+        check((await rows.count()) === 1 && (await financeRow.count()) === 1, 'the groups listed after the deletion are not just Finance');
+
+        const sent = changes.map((c) => `${c.method} ${c.path.replace(finance.id, 'FIN').replace(direction.id, 'DIR')} ${JSON.stringify(c.body)}`);
+        const want = [
+          `POST /api/v1/admin/groups {"members":["${claire.id}"],"groups":[],"name":"Finance"}`,
+          'POST /api/v1/admin/groups {"members":[],"groups":[],"name":"FINANCE"}',
+          `POST /api/v1/admin/groups {"members":[],"groups":["${finance.id}"],"name":"Direction"}`,
+          `PATCH /api/v1/admin/groups/FIN {"members":["${claire.id}"],"groups":["${direction.id}"]}`,
+          `PATCH /api/v1/admin/groups/DIR {"members":[],"groups":["${finance.id}"],"name":"Direction générale"}`,
+          'DELETE /api/v1/admin/groups/DIR null',
+        ];
+        check(sent.join('\n') === want.join('\n'), `the changes sent were ${sent.join(' ; ')}`);
+        check(changes.every((c) => CSRF_RE.test(c.csrf)), 'a change was sent without a 64-hex X-CSRF-Token');
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+        await setMfaPolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'grants: "Relecteurs" is granted to the group Finance in the whole tenant; the same grant again is refused; the member\'s permission preview then shows audit.read and the group; the role cannot be deleted while granted (role_in_use)',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const relecteurs = needs(ctx, 'relecteurs', 'the role "Relecteurs" of the roles test');
+      const finance = needs(ctx, 'finance', 'the group "Finance" of the groups test');
+      const claire = await ensureAccount(ctx, CLAIRE_EMAIL, 'member', CLAIRE_PASSWORD);
+      await setMfaPolicy(ctx, 'optional');
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[400, '/api/v1/admin/grants'], [409, `/api/v1/admin/roles/${relecteurs}`]]);
+      try {
+        const changes = recordChanges(page, ['/api/v1/admin/grants', '/api/v1/admin/roles']);
+        await signIn(page, base);
+        await openAdmin(page, base);
+        const form = page.locator('#grant-form');
+        const grantsStatus = page.locator('#grants-status');
+        await page.locator('#grants-empty').filter({ hasText: 'Aucun droit accordé.' }).waitFor();
+        const principal = form.getByLabel('Compte ou groupe');
+        const role = form.getByLabel('Rôle', { exact: true });
+        const scope = form.getByLabel('Portée');
+        const submit = form.getByRole('button', { name: 'Accorder' });
+
+        // Nobody chosen: the field's error, nothing sent.
+        await submit.click();
+        await page.locator('#grant-principal-error').filter({ hasText: /^Choisissez le compte ou le groupe/ }).waitFor();
+        check(changes.length === 0, 'a grant without a principal was sent');
+
+        check((await scope.inputValue()) === '', 'the scope is not the whole tenant by default');
+        check(oneLine(await scope.locator('option').first().textContent()) === 'Toute l’organisation', 'the first scope is not "Toute l’organisation"');
+        await principal.selectOption(`group:${finance}`);
+        await role.selectOption(relecteurs);
+        const [made] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/grants')), submit.click()]);
+        check(made.status() === 201, `POST /api/v1/admin/grants answered ${made.status()}`);
+        const grant = (await made.json()).grant;
+        check(HEX32_RE.test(grant?.id || '') && grant.group === finance && grant.user === null && grant.role === relecteurs
+          && grant.space === null && grant.role_name === 'Relecteurs', `the new grant is ${JSON.stringify(grant)}`);
+        ctx.authz.financeGrant = grant.id;
+        await grantsStatus.filter({ hasText: 'Rôle « Relecteurs » accordé à Groupe « Finance » (portée : Toute l’organisation).' }).waitFor();
+        const row = page.locator(`#grants-body tr[data-id="${grant.id}"]`);
+        await row.waitFor();
+        const cells = (await row.locator('th, td').allTextContents()).map((c) => oneLine(c));
+        check(cells[0] === 'Groupe « Finance »' && cells[1] === 'Relecteurs' && cells[2] === 'Toute l’organisation' && cells[3] !== '',
+          `the grant row reads ${JSON.stringify(cells)}`);
+        await page.locator(`#roles-body tr[data-id="${relecteurs}"] td`).nth(1).filter({ hasText: /^1$/ }).waitFor();
+
+        // The same grant again: duplicate_grant.
+        const [dup] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/grants')), submit.click()]);
+        check(dup.status() === 400 && (await dup.json())?.error?.code === 'duplicate_grant', `the same grant again answered ${dup.status()}`);
+        await grantsStatus.filter({ hasText: /^Ce droit existe déjà : Groupe « Finance » a déjà le rôle « Relecteurs »/ }).waitFor();
+        check((await page.locator('#grants-body tr').count()) === 1, 'the refused grant is listed');
+
+        // The member's permissions: audit.read from the group's grant.
+        const claireRow = page.locator(`#users-body tr[data-id="${claire.id}"]`);
+        const open = claireRow.getByRole('button', { name: `Permissions de ${CLAIRE_EMAIL}` });
+        const [preview] = await Promise.all([
+          page.waitForResponse(answerTo('GET', `/api/v1/admin/users/${claire.id}/permissions`)), open.click()]);
+        check(preview.status() === 200, `the permission preview answered ${preview.status()}`);
+        const panel = page.getByRole('region', { name: `Permissions de ${CLAIRE_EMAIL}` });
+        await panel.locator('#preview-body').waitFor();
+        check((await page.evaluate(() => document.activeElement?.id)) === 'preview-heading', 'the focus is not on the preview');
+        const perms = await permsShown(panel.locator('#preview-perms'));
+        check(perms.includes('audit.read') && perms.includes('doc.read') && perms.includes('doc.write') && !perms.includes('user.manage'),
+          `the member's permissions show ${perms.join(' ')}`);
+        check(oneLine(await panel.locator('#preview-role').textContent()) === 'Membre', 'the preview does not say the role "Membre"');
+        check(oneLine(await panel.locator('#preview-groups').textContent()) === 'Finance', `the preview's groups read "${oneLine(await panel.locator('#preview-groups').textContent())}"`);
+        check(await panel.locator('#preview-spaces-empty').isVisible(), 'the preview lists spaces for an account without space grants');
+        await page.keyboard.press('Escape');
+        await panel.waitFor({ state: 'hidden' });
+        check((await focusedAction(page)) === `${claire.id}:permissions`, `after closing the preview the focus is on ${await focusedAction(page)}`);
+
+        // The role cannot go while granted.
+        page.once('dialog', (d) => d.accept().catch(() => {}));
+        const [inUse] = await Promise.all([page.waitForResponse(answerTo('DELETE', `/api/v1/admin/roles/${relecteurs}`)),
+          page.locator(`#roles-body tr[data-id="${relecteurs}"]`).getByRole('button', { name: 'Supprimer le rôle « Relecteurs »' }).click()]);
+        check(inUse.status() === 409 && (await inUse.json())?.error?.code === 'role_in_use', `deleting a granted role answered ${inUse.status()}`);
+        await page.locator('#roles-status').filter({ hasText: 'Impossible de supprimer le rôle « Relecteurs » : il est encore accordé. Révoquez d’abord les droits qui le nomment (section « Droits accordés »).' }).waitFor();
+        check((await page.locator(`#roles-body tr[data-id="${relecteurs}"]`).count()) === 1, 'the granted role is gone from the list');
+
+        const sent = changes.map((c) => `${c.method} ${c.path} ${JSON.stringify(c.body)}`);
+        const want = [
+          `POST /api/v1/admin/grants {"group":"${finance}","role":"${relecteurs}"}`,
+          `POST /api/v1/admin/grants {"group":"${finance}","role":"${relecteurs}"}`,
+          `DELETE /api/v1/admin/roles/${relecteurs} null`,
+        ];
+        check(sent.join('\n') === want.join('\n'), `the changes sent were ${sent.join(' ; ')}`);
+        check(changes.every((c) => CSRF_RE.test(c.csrf)), 'a change was sent without a 64-hex X-CSRF-Token');
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+        await setMfaPolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'spaces: the owner creates two spaces on the home page and renames one; grants member on the first to the auditor, who (in another browser) sees only that space with doc.read and cannot create one; a space is deleted after confirm(); the grant is revoked and the auditor sees no space',
+    async run(ctx) {
+      const { browser, base } = ctx;
+      await ensureOwnerPassword(ctx);
+      const audit = await ensureAccount(ctx, AUDIT_EMAIL, 'auditor', AUDIT_PASSWORD);
+      await setMfaPolicy(ctx, 'optional');
+      const owner = await openPage(browser, { locale: 'fr-FR' });
+      const other = await openPage(browser, { locale: 'fr-FR' }, [[403, '/api/v1/spaces']]);
+      try {
+        const { page } = owner;
+        const changes = recordChanges(page, ['/api/v1/spaces', '/api/v1/admin/grants']);
+        await signIn(page, base);
+        const res = await page.goto(base, { waitUntil: 'load' });
+        checkCsp(res, '/');
+        await waitI18n(page, 'fr');
+        const section = page.getByRole('region', { name: 'Mes espaces' });
+        await section.waitFor();
+        check(await page.locator('#home-signin').isHidden(), 'the sign-in link shows to a signed-in account');
+        check(/^Connecté : owner@acme\.example/.test(oneLine(await page.locator('.home-who').textContent())),
+          `the page says "${oneLine(await page.locator('.home-who').textContent())}"`);
+        check((await page.getByRole('link', { name: 'Administration' }).getAttribute('href')) === '/admin', 'no Administration link for the owner');
+        const items = page.locator('#spaces-list > li');
+        await page.locator('#spaces-empty, #spaces-list:not([hidden])').first().waitFor();
+        const status = page.locator('#spaces-status');
+        const name = section.getByLabel('Nom de l’espace');
+        const create = section.getByRole('button', { name: 'Créer l’espace' });
+        await page.waitForSelector('#space-submit:not([disabled])');
+        const before = await items.count();
+
+        // Nothing typed: the field's error.
+        await create.click();
+        await page.locator('#space-name-error').filter({ hasText: 'Saisissez le nom de l’espace.' }).waitFor();
+
+        // Two spaces.
+        const made = [];
+        for (const n of ['Contrats 2026', 'Paie']) {
+          await name.fill(n);
+          const [r] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/spaces')), name.press('Enter')]);
+          check(r.status() === 201, `POST /api/v1/spaces {${n}} answered ${r.status()}`);
+          const space = (await r.json()).space;
+          check(HEX32_RE.test(space?.id || '') && space.name === n && (space.permissions || []).includes('space.manage'),
+            `the new space is ${JSON.stringify(space)}`);
+          made.push(space);
+          await status.filter({ hasText: `L’espace « ${n} » est créé.` }).waitFor();
+        }
+        const [contrats, paie] = made;
+        ctx.authz = ctx.authz || {};
+        ctx.authz.contrats = contrats.id;
+        check((await items.count()) === before + 2, `${await items.count()} spaces listed after two creations`);
+        const contratsItem = page.locator(`#spaces-list > li[data-id="${contrats.id}"]`);
+        const perms = await permsShown(contratsItem);
+        check(perms.includes('doc.read') && perms.includes('space.manage'), `the owner's permissions in the space show ${perms.join(' ')}`);
+
+        // Renamed in place; Escape gives up.
+        const paieItem = page.locator(`#spaces-list > li[data-id="${paie.id}"]`);
+        await paieItem.getByRole('button', { name: 'Renommer l’espace « Paie »' }).click();
+        const field = page.getByLabel('Nouveau nom de l’espace « Paie »');
+        check((await page.evaluate(() => document.activeElement?.id)) === `rename-${paie.id}`, 'the focus is not in the rename field');
+        await page.keyboard.press('Escape');
+        await field.waitFor({ state: 'detached' });
+        check((await focusedAction(page)) === `${paie.id}:rename`, `after Escape the focus is on ${await focusedAction(page)}`);
+        await paieItem.getByRole('button', { name: 'Renommer l’espace « Paie »' }).click();
+        await field.fill('Paie 2026');
+        const [renamed] = await Promise.all([page.waitForResponse(answerTo('PATCH', `/api/v1/spaces/${paie.id}`)), field.press('Enter')]);
+        check(renamed.status() === 200, `PATCH of the space answered ${renamed.status()}`);
+        await status.filter({ hasText: 'L’espace « Paie » s’appelle maintenant « Paie 2026 ».' }).waitFor();
+        await paieItem.locator('h3').filter({ hasText: /^Paie 2026$/ }).waitFor();
+
+        // The auditor gets member on "Contrats 2026" (from /admin).
+        await openAdmin(page, base);
+        const form = page.locator('#grant-form');
+        await form.getByLabel('Portée').locator(`option[value="${contrats.id}"]`).waitFor({ state: 'attached' });
+        await form.getByLabel('Compte ou groupe').selectOption(`user:${audit.id}`);
+        await form.getByLabel('Rôle', { exact: true }).selectOption('member');
+        await form.getByLabel('Portée').selectOption(contrats.id);
+        const [granted] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/grants')),
+          form.getByRole('button', { name: 'Accorder' }).click()]);
+        check(granted.status() === 201, `granting member on the space answered ${granted.status()}`);
+        const grant = (await granted.json()).grant;
+        check(grant?.user === audit.id && grant.space === contrats.id && grant.role === 'member', `the grant is ${JSON.stringify(grant)}`);
+        const grantRow = page.locator(`#grants-body tr[data-id="${grant.id}"]`);
+        await grantRow.waitFor();
+        const cells = (await grantRow.locator('th, td').allTextContents()).map((c) => oneLine(c));
+        check(cells[0] === AUDIT_EMAIL && cells[1] === 'Membre' && cells[2] === 'Contrats 2026', `the grant row reads ${JSON.stringify(cells)}`);
+        // The auditor's preview: the space, with doc.read there.
+        await page.locator(`#users-body tr[data-id="${audit.id}"]`).getByRole('button', { name: `Permissions de ${AUDIT_EMAIL}` }).click();
+        const spaceLine = page.locator(`#preview-spaces > li[data-id="${contrats.id}"]`);
+        await spaceLine.waitFor();
+        check((await permsShown(spaceLine)).includes('doc.read'), 'the auditor\'s preview does not show doc.read in the space');
+        check(!(await permsShown(page.locator('#preview-perms'))).includes('doc.read'), 'the auditor holds doc.read in the whole tenant');
+
+        // The auditor, in another browser: only that space, read-only, and no creation.
+        await signIn(other.page, base, AUDIT_PASSWORD, AUDIT_EMAIL);
+        await other.page.goto(base, { waitUntil: 'load' });
+        await waitI18n(other.page, 'fr');
+        const theirs = other.page.locator('#spaces-list > li');
+        await theirs.first().waitFor();
+        const names = (await theirs.locator('h3').allTextContents()).map((x) => x.trim());
+        check(names.join() === 'Contrats 2026', `the auditor sees the spaces ${JSON.stringify(names)}`);
+        const auditPerms = await permsShown(theirs.first());
+        check(auditPerms.includes('doc.read') && !auditPerms.includes('space.manage'), `the auditor's permissions there show ${auditPerms.join(' ')}`);
+        check((await theirs.first().getByRole('button').count()) === 0, 'the auditor is offered to rename or delete the space');
+        check(await other.page.locator('#home-admin-link').isHidden(), 'the auditor sees the Administration link');
+        await other.page.getByLabel('Nom de l’espace').fill('Audit');
+        const [refused] = await Promise.all([other.page.waitForResponse(answerTo('POST', '/api/v1/spaces')),
+          other.page.getByRole('button', { name: 'Créer l’espace' }).click()]);
+        check(refused.status() === 403, `the auditor's space creation answered ${refused.status()}`);
+        await other.page.locator('#space-create-denied').waitFor();
+        check(await other.page.locator('#space-form').isHidden(), 'the creation form stays after the 403');
+        check((await statusText(other.page, '#space-create-denied')) === 'Votre rôle ne permet pas de créer des espaces.',
+          `the auditor's page says "${await statusText(other.page, '#space-create-denied')}"`);
+        check((await other.page.evaluate(() => document.activeElement?.id)) === 'space-create-denied',
+          'the focus is not on the reason the form went');
+        check((await theirs.count()) === 1, 'the refused space is listed');
+
+        // The owner deletes "Paie 2026" from the home page (confirm()).
+        await page.goto(base, { waitUntil: 'load' });
+        await waitI18n(page, 'fr');
+        const remove = paieItem.getByRole('button', { name: 'Supprimer l’espace « Paie 2026 »' });
+        await remove.waitFor();
+        const asked = [];
+        page.once('dialog', (d) => {
+          asked.push(d.message());
+          d.dismiss().catch(() => {});
+        });
+        await remove.click();
+        await sleep(300);
+        check(asked.length === 1 && /Paie 2026/.test(asked[0]) && /définitive/.test(asked[0]), `"Supprimer" asked ${JSON.stringify(asked)}`);
+        check(!changes.some((c) => c.method === 'DELETE'), 'the space was deleted although the dialog was dismissed');
+        page.once('dialog', (d) => d.accept().catch(() => {}));
+        const [gone] = await Promise.all([page.waitForResponse(answerTo('DELETE', `/api/v1/spaces/${paie.id}`)), remove.click()]);
+        check(gone.status() === 200, `DELETE of the space answered ${gone.status()}`);
+        await page.locator('#spaces-status').filter({ hasText: 'L’espace « Paie 2026 » est supprimé.' }).waitFor();
+        check((await paieItem.count()) === 0, 'the deleted space is still listed');
+        check((await page.evaluate(() => document.activeElement?.id)) === 'spaces-heading', 'after the deletion the focus is not on "Mes espaces"');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        check(await page.getByRole('heading', { name: 'My spaces' }).isVisible(), 'no "My spaces" heading in English');
+        check(await contratsItem.getByRole('button', { name: 'Rename the space “Contrats 2026”' }).isVisible(), 'the buttons are not redrawn in English');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+
+        // The grant revoked: the auditor has no space left.
+        await openAdmin(page, base);
+        page.once('dialog', (d) => d.accept().catch(() => {}));
+        const [revoked] = await Promise.all([page.waitForResponse(answerTo('DELETE', `/api/v1/admin/grants/${grant.id}`)),
+          grantRow.getByRole('button', { name: `Révoquer le rôle « Membre » de ${AUDIT_EMAIL} (portée : Contrats 2026)` }).click()]);
+        check(revoked.status() === 200, `revoking the grant answered ${revoked.status()}`);
+        await page.locator('#grants-status').filter({ hasText: `Le rôle « Membre » de ${AUDIT_EMAIL} est révoqué (portée : Contrats 2026).` }).waitFor();
+        check((await grantRow.count()) === 0, 'the revoked grant is still listed');
+        await other.page.reload({ waitUntil: 'load' });
+        await other.page.locator('#spaces-empty').filter({ hasText: 'Vous n’avez accès à aucun espace pour le moment.' }).waitFor();
+
+        const sent = changes.map((c) => `${c.method} ${c.path.replace(/[0-9a-f]{32}/, 'ID')} ${JSON.stringify(c.body)}`);
+        const want = [
+          'POST /api/v1/spaces {"name":"Contrats 2026"}',
+          'POST /api/v1/spaces {"name":"Paie"}',
+          'PATCH /api/v1/spaces/ID {"name":"Paie 2026"}',
+          `POST /api/v1/admin/grants {"user":"${audit.id}","role":"member","space":"${contrats.id}"}`,
+          'DELETE /api/v1/spaces/ID null',
+          'DELETE /api/v1/admin/grants/ID null',
+        ];
+        check(sent.join('\n') === want.join('\n'), `the changes sent were ${sent.join(' ; ')}`);
+        check(changes.every((c) => CSRF_RE.test(c.csrf)), 'a change was sent without a 64-hex X-CSRF-Token');
+        await settle(page);
+        await settle(other.page);
+        await secretNowhere(page, owner.urls, owner.consoleText, OWNER_PASSWORD);
+        await secretNowhere(other.page, other.urls, other.consoleText, AUDIT_PASSWORD);
+        noProblems(owner.problems);
+        noProblems(other.problems);
+      } finally {
+        await other.context.close();
+        await owner.context.close();
+        await setMfaPolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'no escalation: an administrator cannot create a role holding tenant.export (permission_not_held) nor grant the role owner (role_not_allowed), and is told so; it revokes the Finance grant and then deletes "Relecteurs"',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      await ensureOwnerPassword(ctx);
+      const relecteurs = needs(ctx, 'relecteurs', 'the role "Relecteurs" of the roles test');
+      const financeGrant = needs(ctx, 'financeGrant', 'the grant to Finance of the grants test');
+      const claire = await ensureAccount(ctx, CLAIRE_EMAIL, 'member', CLAIRE_PASSWORD);
+      const audit = await ensureAccount(ctx, AUDIT_EMAIL, 'auditor', AUDIT_PASSWORD);
+      await setMfaPolicy(ctx, 'optional');
+      const owner = await apiSignIn(port, OWNER_EMAIL, OWNER_PASSWORD);
+      const setRole = async (r) => {
+        const res = await apiTenant(port, 'PATCH', `/api/v1/admin/users/${claire.id}`, { ...owner, body: { role: r } });
+        check(res.status === 200, `making ${CLAIRE_EMAIL} ${r} answered ${res.status} ${res.body?.error?.code ?? ''}`);
+      };
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[403, '/api/v1/admin/roles'], [403, '/api/v1/admin/grants']]);
+      try {
+        await setRole('admin');
+        const changes = recordChanges(page, ['/api/v1/admin/roles', '/api/v1/admin/grants']);
+        await signIn(page, base, CLAIRE_PASSWORD, CLAIRE_EMAIL);
+        await openAdmin(page, base);
+        await page.locator(`#roles-body tr[data-id="${relecteurs}"]`).waitFor();
+
+        // A role holding tenant.export, which an administrator lacks.
+        const form = page.locator('#role-form');
+        await form.getByLabel('Nom du rôle').fill('Export');
+        await form.getByLabel(/^Exporter toutes les données/).check();
+        const [notHeld] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/roles')),
+          form.getByRole('button', { name: 'Créer le rôle' }).click()]);
+        check(notHeld.status() === 403 && (await notHeld.json())?.error?.code === 'permission_not_held',
+          `a role beyond the administrator's permissions answered ${notHeld.status()}`);
+        await page.locator('#roles-status').filter({ hasText: /^Refusé : vous ne pouvez créer, modifier ou supprimer un rôle que si vous détenez vous-même/ }).waitFor();
+        check((await page.locator('#roles-body tr').count()) === 6, 'the refused role is listed');
+
+        // The role owner granted: role_not_allowed.
+        const grant = page.locator('#grant-form');
+        await grant.getByLabel('Compte ou groupe').selectOption(`user:${audit.id}`);
+        await grant.getByLabel('Rôle', { exact: true }).selectOption('owner');
+        const [notAllowed] = await Promise.all([page.waitForResponse(answerTo('POST', '/api/v1/admin/grants')),
+          grant.getByRole('button', { name: 'Accorder' }).click()]);
+        check(notAllowed.status() === 403 && (await notAllowed.json())?.error?.code === 'role_not_allowed',
+          `granting owner as an administrator answered ${notAllowed.status()}`);
+        await page.locator('#grants-status').filter({ hasText: 'Refusé : vous ne pouvez accorder ou révoquer le rôle « Propriétaire » que si vous détenez vous-même toutes ses permissions dans cette portée.' }).waitFor();
+
+        // What it holds, it may: the Finance grant revoked, then "Relecteurs" deleted.
+        page.once('dialog', (d) => d.accept().catch(() => {}));
+        const [revoked] = await Promise.all([page.waitForResponse(answerTo('DELETE', `/api/v1/admin/grants/${financeGrant}`)),
+          page.locator(`#grants-body tr[data-id="${financeGrant}"]`).getByRole('button', { name: /^Révoquer le rôle « Relecteurs » de Groupe « Finance »/ }).click()]);
+        check(revoked.status() === 200, `revoking the Finance grant answered ${revoked.status()}`);
+        await page.locator('#grants-empty').waitFor();
+        page.once('dialog', (d) => d.accept().catch(() => {}));
+        const [removed] = await Promise.all([page.waitForResponse(answerTo('DELETE', `/api/v1/admin/roles/${relecteurs}`)),
+          page.locator(`#roles-body tr[data-id="${relecteurs}"]`).getByRole('button', { name: 'Supprimer le rôle « Relecteurs »' }).click()]);
+        check(removed.status() === 200, `deleting the role once ungranted answered ${removed.status()}`);
+        await page.locator('#roles-status').filter({ hasText: 'Le rôle « Relecteurs » est supprimé.' }).waitFor();
+        check((await page.locator('#roles-body tr').count()) === 5, 'the roles listed are not the 5 built-in ones');
+
+        check(changes.length === 4 && changes.every((c) => CSRF_RE.test(c.csrf)), `the changes sent were ${changes.map((c) => `${c.method} ${c.path}`).join(', ')}`);
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, CLAIRE_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+        await setRole('member').catch(() => {});
+        await setMfaPolicy(ctx, 'admins');
       }
     },
   },

@@ -23,6 +23,10 @@
 // Invitation: an e-mail and a role, POST /api/v1/admin/users; 201 says the
 // invitation was sent and the new row shows as invited.
 //
+// Roles, groups, grants and the permissions of an account: admin-authz.js,
+// which this script starts once the accounts are listed; the accounts
+// table shows each account's groups and a "Permissions" button.
+//
 // Access journal (with audit.read): GET /api/v1/admin/logins, 50 lines a
 // page, newest first, filtered by outcome; "Plus anciennes" asks for the
 // lines before next_before and adds them below.
@@ -33,6 +37,7 @@
 import { getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, patchJSON, postJSON } from './api.js';
 import { createStepUp } from './stepup.js';
+import { createAuthz } from './admin-authz.js';
 
 const main = document.getElementById('main');
 const loading = document.getElementById('admin-loading');
@@ -157,6 +162,25 @@ function csrfHeader() {
 }
 
 const { withStepUp, setUsername } = createStepUp({ csrf: () => csrf, showError, toLogin });
+
+// Roles, groups, grants and the permissions preview (admin-authz.js).
+const authz = createAuthz({
+  me,
+  csrf: () => csrf,
+  withStepUp,
+  showError,
+  showStatus,
+  fieldError,
+  timeNode,
+  roleLabel,
+  users: () => users,
+  reloadUsers: async () => {
+    const list = await fetchUsers();
+    if (list.ok) renderUsers();
+    return list;
+  },
+  renderUsers: () => renderUsers(),
+});
 
 // An RFC 3339 time of the server as a <time> in the page's language.
 function timeNode(iso) {
@@ -287,6 +311,22 @@ function userRow(u) {
   });
   roleCell.append(select);
 
+  // The account's direct groups, by name once the groups are known.
+  const groupsCell = cell('groups');
+  const ids = Array.isArray(u.groups) ? u.groups.filter((g) => typeof g === 'string') : [];
+  const names = authz.groupNames(ids);
+  groupsCell.dataset.groups = ids.join(' ');
+  if (ids.length === 0) {
+    const none = document.createElement('span');
+    none.className = 'muted';
+    none.textContent = t('authz.none');
+    groupsCell.append(none);
+  } else if (names) {
+    groupsCell.textContent = names.join(', ');
+  } else {
+    groupsCell.textContent = t('authz.groups.count', { count: ids.length });
+  }
+
   const state = cell('state');
   state.textContent = KNOWN_STATES.includes(u.state) ? t(`admin.state.${u.state}`) : u.state;
   state.className = 'cell-state';
@@ -318,9 +358,11 @@ function userRow(u) {
       onResetTotp));
   }
   row.append(actionButton(u, 'remove', 'admin.action.remove', 'admin.action.remove_named', onRemove));
+  row.append(actionButton(u, 'permissions', 'authz.preview.open', 'authz.preview.open_named',
+    (who, button) => authz.openPreview(who, button)));
   actions.append(row);
 
-  tr.append(email, roleCell, state, totp, locked, last, actions);
+  tr.append(email, roleCell, groupsCell, state, totp, locked, last, actions);
   return tr;
 }
 
@@ -329,6 +371,7 @@ function renderUsers() {
   usersBody.replaceChildren(...users.map(userRow));
   usersWrap.hidden = users.length === 0;
   usersEmpty.hidden = users.length !== 0;
+  authz.usersChanged();
 }
 
 // Asks for the accounts; { ok, res }. The list is kept only when it came.
@@ -620,11 +663,16 @@ async function load() {
   content.hidden = false;
   renderUsers();
   fillRoles(inviteRole, 'member');
+  const catalogue = perms.status === 200 && perms.data && Array.isArray(perms.data.permissions)
+    ? perms.data.permissions : [];
+  const pending = [authz.start(catalogue)];
   if (me.permissions.includes('audit.read')) {
     fillOutcomes();
     journalSection.hidden = false;
-    await loadJournal(false);
+    document.querySelector('[data-nav="journal"]').hidden = false;
+    pending.push(loadJournal(false));
   }
+  await Promise.all(pending);
 }
 
 // ------------------------------------------------------------ handlers
@@ -652,6 +700,7 @@ document.addEventListener('coffre:lang', () => {
     fillOutcomes();
     renderJournal();
   }
+  authz.redraw();
 });
 
 ready.then(() => {
