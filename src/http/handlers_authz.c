@@ -167,6 +167,40 @@ path_id(const struct http_req *req, char out[AUTHZ_ID_LEN + 1])
     return CF_OK;
 }
 
+static const char *
+query_str(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* A GET of a list: {key: [...]} as fill makes it. */
+typedef enum cf_rc (*list_fill_fn)(struct http_req *req, struct docs_ctx *ctx,
+                                   json_t *list);
+
+static enum cf_rc
+answer_list(struct http_req *req, struct http_resp *resp, const char *key,
+            list_fill_fn fill)
+{
+    struct docs_ctx ctx;
+    char principal[PRINCIPAL_MAX];
+    json_t *list = json_array();
+    enum cf_rc rc;
+
+    if (list == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    if (rc == CF_OK) {
+        rc = fill(req, &ctx, list);
+    }
+    cx_keyset_unref(ctx.keys);
+    if (rc == CF_OK) {
+        rc = http_answer(resp, 200, json_pack("{s:O}", key, list));
+    }
+    json_decref(list);
+    return rc;
+}
+
 /* ---- roles ------------------------------------------------------------ */
 
 static json_t *
@@ -184,24 +218,17 @@ role_item(const struct authz_role_info *r, void *arg)
                                                          : CF_ERR(CF_ENOMEM);
 }
 
+static enum cf_rc
+roles_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
+{
+    (void)req;
+    return authz_roles_each(&ctx->az, role_item, list);
+}
+
 enum cf_rc
 http_h_admin_roles(struct http_req *req, struct http_resp *resp)
 {
-    struct authz_ctx az;
-    char principal[PRINCIPAL_MAX];
-    json_t *list = json_array();
-    enum cf_rc rc;
-
-    if (list == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
-    http_authz_who(req, &az, principal, sizeof(principal));
-    rc = authz_roles_each(&az, role_item, list);
-    if (rc == CF_OK) {
-        rc = http_answer(resp, 200, json_pack("{s:O}", "roles", list));
-    }
-    json_decref(list);
-    return rc;
+    return answer_list(req, resp, "roles", roles_fill);
 }
 
 /* POST and PATCH of a role share their checks; id NULL creates. */
@@ -255,8 +282,14 @@ http_h_admin_role_patch(struct http_req *req, struct http_resp *resp)
     return rc == CF_OK ? role_write(req, resp, id) : rc;
 }
 
-enum cf_rc
-http_h_admin_role_delete(struct http_req *req, struct http_resp *resp)
+/* DELETE of a role, a group or a grant: the id of the path (a built-in
+ * role's name passes path_id(), to be refused by name), then del. */
+typedef enum cf_rc (*admin_delete_fn)(const struct authz_ctx *ctx,
+                                      const char *id, const char **why);
+
+static enum cf_rc
+admin_delete(struct http_req *req, struct http_resp *resp, bool names,
+             admin_delete_fn del)
 {
     struct docs_ctx ctx;
     char principal[PRINCIPAL_MAX];
@@ -264,11 +297,11 @@ http_h_admin_role_delete(struct http_req *req, struct http_resp *resp)
     const char *why = NULL;
     enum cf_rc rc;
 
-    rc = path_id(req, id);
+    rc = names ? path_id(req, id) : http_param_id(req, id);
     if (rc == CF_OK) {
         rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
         if (rc == CF_OK) {
-            rc = authz_role_delete(&ctx.az, id, &why);
+            rc = del(&ctx.az, id, &why);
         }
         cx_keyset_unref(ctx.keys);
     }
@@ -276,6 +309,12 @@ http_h_admin_role_delete(struct http_req *req, struct http_resp *resp)
         return refused(req, rc, why);
     }
     return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
+}
+
+enum cf_rc
+http_h_admin_role_delete(struct http_req *req, struct http_resp *resp)
+{
+    return admin_delete(req, resp, true, authz_role_delete);
 }
 
 /* ---- groups ----------------------------------------------------------- */
@@ -296,24 +335,17 @@ group_item(const struct authz_group_info *g, void *arg)
                                                           : CF_ERR(CF_ENOMEM);
 }
 
+static enum cf_rc
+groups_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
+{
+    (void)req;
+    return authz_groups_each(&ctx->az, group_item, list);
+}
+
 enum cf_rc
 http_h_admin_groups(struct http_req *req, struct http_resp *resp)
 {
-    struct authz_ctx az;
-    char principal[PRINCIPAL_MAX];
-    json_t *list = json_array();
-    enum cf_rc rc;
-
-    if (list == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
-    http_authz_who(req, &az, principal, sizeof(principal));
-    rc = authz_groups_each(&az, group_item, list);
-    if (rc == CF_OK) {
-        rc = http_answer(resp, 200, json_pack("{s:O}", "groups", list));
-    }
-    json_decref(list);
-    return rc;
+    return answer_list(req, resp, "groups", groups_fill);
 }
 
 /* The strings of the array field as pointers into the body (*out NULL
@@ -406,24 +438,7 @@ http_h_admin_group_patch(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_group_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
-    char principal[PRINCIPAL_MAX];
-    char id[AUTHZ_ID_LEN + 1];
-    const char *why = NULL;
-    enum cf_rc rc;
-
-    rc = http_param_id(req, id);
-    if (rc == CF_OK) {
-        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
-        if (rc == CF_OK) {
-            rc = authz_group_delete(&ctx.az, id, &why);
-        }
-        cx_keyset_unref(ctx.keys);
-    }
-    if (rc != CF_OK) {
-        return refused(req, rc, why);
-    }
-    return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
+    return admin_delete(req, resp, false, authz_group_delete);
 }
 
 /* ---- grants ----------------------------------------------------------- */
@@ -444,31 +459,18 @@ grant_item(const struct authz_grant_info *g, void *arg)
                                                           : CF_ERR(CF_ENOMEM);
 }
 
-static const char *
-query_str(struct http_req *req, const char *name)
+static enum cf_rc
+grants_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    return authz_grants_each(&ctx->az, query_str(req, "user"),
+                             query_str(req, "group"), query_str(req, "space"),
+                             grant_item, list);
 }
 
 enum cf_rc
 http_h_admin_grants(struct http_req *req, struct http_resp *resp)
 {
-    struct authz_ctx az;
-    char principal[PRINCIPAL_MAX];
-    json_t *list = json_array();
-    enum cf_rc rc;
-
-    if (list == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
-    http_authz_who(req, &az, principal, sizeof(principal));
-    rc = authz_grants_each(&az, query_str(req, "user"), query_str(req, "group"),
-                           query_str(req, "space"), grant_item, list);
-    if (rc == CF_OK) {
-        rc = http_answer(resp, 200, json_pack("{s:O}", "grants", list));
-    }
-    json_decref(list);
-    return rc;
+    return answer_list(req, resp, "grants", grants_fill);
 }
 
 enum cf_rc
@@ -508,24 +510,7 @@ http_h_admin_grant_create(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_grant_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
-    char principal[PRINCIPAL_MAX];
-    char id[AUTHZ_ID_LEN + 1];
-    const char *why = NULL;
-    enum cf_rc rc;
-
-    rc = http_param_id(req, id);
-    if (rc == CF_OK) {
-        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
-        if (rc == CF_OK) {
-            rc = authz_grant_delete(&ctx.az, id, &why);
-        }
-        cx_keyset_unref(ctx.keys);
-    }
-    if (rc != CF_OK) {
-        return refused(req, rc, why);
-    }
-    return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
+    return admin_delete(req, resp, false, authz_grant_delete);
 }
 
 /* ---- spaces ----------------------------------------------------------- */
@@ -545,27 +530,17 @@ space_item(const struct docs_space *s, void *arg)
                                                           : CF_ERR(CF_ENOMEM);
 }
 
+static enum cf_rc
+spaces_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
+{
+    (void)req;
+    return docs_spaces_each(ctx, space_item, list);
+}
+
 enum cf_rc
 http_h_spaces(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
-    char principal[PRINCIPAL_MAX];
-    json_t *list = json_array();
-    enum cf_rc rc;
-
-    if (list == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
-    if (rc == CF_OK) {
-        rc = docs_spaces_each(&ctx, space_item, list);
-    }
-    cx_keyset_unref(ctx.keys);
-    if (rc == CF_OK) {
-        rc = http_answer(resp, 200, json_pack("{s:O}", "spaces", list));
-    }
-    json_decref(list);
-    return rc;
+    return answer_list(req, resp, "spaces", spaces_fill);
 }
 
 /* A space's answer, or its refusal: 404 unreadable, 403 not managed,
