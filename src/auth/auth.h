@@ -436,6 +436,12 @@ CF_MUST_CHECK enum cf_rc auth_token_get(const struct auth_ctx *ctx,
 #define AUTH_UPLOAD_TYPES                                                      \
     "pdf png jpeg gif webp txt csv md docx xlsx pptx odt ods odp"
 #define AUTH_UPLOAD_TYPES_MAX 128
+/* Check in (names separated by "," and spaces, each of AUTH_UPLOAD_TYPES,
+ * each once) and write it in the catalogue's order, comma-separated, to
+ * out. CF_EINVAL for an unknown or repeated name, CF_ETOOBIG when out is
+ * too small. */
+CF_MUST_CHECK enum cf_rc auth_upload_types_canon(const char *in, char *out,
+                                                 size_t cap);
 
 struct auth_tenant_policy {
     struct auth_policy pw; /* merged: never weaker than the defaults */

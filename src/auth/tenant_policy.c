@@ -89,11 +89,8 @@ policy_slot(struct auth_tenant_policy *p, const struct policy_field *f)
 
 /* ---- the file types a tenant accepts ------------------------------------ */
 
-/* Check in (names separated by "," and spaces, each of AUTH_UPLOAD_TYPES,
- * each once) and write it in the catalogue's order, comma-separated, to
- * out. CF_EINVAL for an unknown or repeated name. */
-static enum cf_rc
-upload_types_canon(const char *in, char *out, size_t cap)
+enum cf_rc
+auth_upload_types_canon(const char *in, char *out, size_t cap)
 {
     static const char known[] = AUTH_UPLOAD_TYPES;
     bool want[32] = {false};
@@ -157,8 +154,10 @@ policy_defaults(struct auth_tenant_policy *p)
     p->session_max_hours = 12;
     p->lockout_failures = AUTH_LOCK_AFTER;
     p->admin_ips[0] = '\0';
-    upload_types_canon(AUTH_UPLOAD_TYPES, p->upload_types,
-                       sizeof(p->upload_types));
+    if (auth_upload_types_canon(AUTH_UPLOAD_TYPES, p->upload_types,
+                                sizeof(p->upload_types)) != CF_OK) {
+        p->upload_types[0] = '\0';
+    }
 }
 
 /* ---- the admin allow-list (COMMITMENT A12) ---------------------------- */
@@ -343,7 +342,7 @@ policy_read_one(const char *key, const char *value, void *arg)
         return CF_OK;
     }
     if (strcmp(key, "upload_types") == 0) {
-        if (upload_types_canon(value, p->upload_types,
+        if (auth_upload_types_canon(value, p->upload_types,
                                sizeof(p->upload_types)) != CF_OK) {
             cf_log_error("unreadable upload types: none is accepted");
             p->upload_types[0] = '\0';
@@ -443,7 +442,7 @@ policy_canon(const char *name, const char *value, char *out, size_t cap)
     } else if (strcmp(name, "admin_ips") == 0) {
         rc = admin_ips_canon(value, out, cap);
     } else if (strcmp(name, "upload_types") == 0) {
-        rc = upload_types_canon(value, out, cap);
+        rc = auth_upload_types_canon(value, out, cap);
     } else {
         rc = CF_ERR(CF_EINVAL);
     }
