@@ -45,9 +45,9 @@ bool authz_name_ok(const char *name, size_t cap);
 /* 32 lower-case hex characters? */
 bool authz_is_pid(const char *s);
 void authz_copy(char *dst, size_t cap, const char *src);
-/* CF_EPERM with *why = code unless the acting account holds all of
- * perms in scope (its role and grants; a token's narrowing is not
- * counted: the route's permission was checked against the token). */
+/* CF_EPERM with *why = code unless the actor holds all of perms in
+ * scope: through its role and grants and, for a token, carried by the
+ * token too (a leaked token never gives or takes more than it carries). */
 CF_MUST_CHECK enum cf_rc authz_actor_holds(struct db *db,
                                            const struct authz_ctx *ctx,
                                            const char *scope, authz_mask perms,

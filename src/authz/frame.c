@@ -171,14 +171,9 @@ enum cf_rc
 authz_actor_holds(struct db *db, const struct authz_ctx *ctx, const char *scope,
                   authz_mask perms, const char **why, const char *code)
 {
-    struct authz_ctx account = *ctx;
     authz_mask held = 0;
-    enum cf_rc rc;
+    enum cf_rc rc = authz_mask_in(db, ctx, scope, &held);
 
-    /* what the acting account holds: a token never reaches further (the
-     * route's own permission was checked against it) */
-    account.token_perms = NULL;
-    rc = authz_mask_in(db, &account, scope, &held);
     if (rc == CF_OK && (perms & ~held) != 0) {
         rc = authz_refuse(why, code, CF_EPERM);
     }

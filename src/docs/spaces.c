@@ -173,10 +173,10 @@ is_pid(const char *s)
 }
 
 /* The space id as the principal sees it, on db: CF_ENOTFOUND when it
- * does not exist or cannot be read. */
+ * does not exist or, when need_read, cannot be read. */
 static enum cf_rc
 space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
-           struct docs_space *out)
+           bool need_read, struct docs_space *out)
 {
     struct db_stmt *st = NULL;
     authz_mask m = 0;
@@ -186,7 +186,7 @@ space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
         return CF_ENOTFOUND;
     }
     rc = authz_mask_in(db, &ctx->az, id, &m);
-    if (rc == CF_OK && !(m & authz_perm_bit("doc.read"))) {
+    if (rc == CF_OK && need_read && !(m & authz_perm_bit("doc.read"))) {
         rc = CF_ENOTFOUND;
     }
     if (rc == CF_OK) {
@@ -209,7 +209,7 @@ docs_space_get(const struct docs_ctx *ctx, const char *id,
 
     rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
     if (rc == CF_OK) {
-        rc = space_read(ctx, db, id, out);
+        rc = space_read(ctx, db, id, true, out);
         db_pool_put(ctx->az.pool, db);
     }
     return rc;
@@ -331,8 +331,9 @@ docs_space_create(const struct docs_ctx *ctx, const char *name,
     if (rc == CF_OK) {
         rc = space_audit(ctx, db, "space.create", id, name);
     }
+    /* its maker may hold space.manage without doc.read */
     if (rc == CF_OK) {
-        rc = space_read(ctx, db, id, out);
+        rc = space_read(ctx, db, id, false, out);
     }
     cf_buf_release(&sealed);
     return db_pool_end(ctx->az.pool, db, rc);
@@ -344,7 +345,7 @@ static enum cf_rc
 space_managed(const struct docs_ctx *ctx, struct db *db, const char *id,
               struct docs_space *out)
 {
-    enum cf_rc rc = space_read(ctx, db, id, out);
+    enum cf_rc rc = space_read(ctx, db, id, true, out);
 
     if (rc == CF_OK && !(out->perms & authz_perm_bit("space.manage"))) {
         rc = CF_EPERM;
@@ -378,7 +379,7 @@ docs_space_rename(const struct docs_ctx *ctx, const char *id, const char *name,
         rc = space_audit(ctx, db, "space.rename", id, name);
     }
     if (rc == CF_OK) {
-        rc = space_read(ctx, db, id, out);
+        rc = space_read(ctx, db, id, true, out);
     }
     cf_buf_release(&sealed);
     return db_pool_end(ctx->az.pool, db, rc);

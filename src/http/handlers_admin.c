@@ -62,27 +62,30 @@ http_param_id(const struct http_req *req, char out[AUTH_ID_LEN + 1])
     return CF_OK;
 }
 
-/* What the acting account holds in scope, through its role and grants
- * (not narrowed to a token: the route's permission was); 0 on failure. */
+/* What the actor holds in scope through its role and grants; narrowed
+ * to a token's permissions when giving (a leaked token never mints more
+ * than it carries). 0 on failure. */
 static authz_mask
-admin_held(struct http_req *req, const char *scope)
+admin_held(struct http_req *req, const char *scope, bool giving)
 {
     struct authz_ctx az;
     char principal[48];
     authz_mask held = 0;
 
     http_authz_who(req, &az, principal, sizeof(principal));
-    az.token_perms = NULL;
+    if (!giving) {
+        az.token_perms = NULL;
+    }
     return authz_mask_of(&az, scope, &held) == CF_OK ? held : 0;
 }
 
-/* Does the acting account hold every permission of the built-in role? */
+/* Does the actor hold every permission of the built-in role? */
 static bool
-admin_covers(struct http_req *req, const char *role)
+admin_covers(struct http_req *req, const char *role, bool giving)
 {
     authz_mask m = authz_role_mask(role);
 
-    return m != 0 && (m & ~admin_held(req, AUTHZ_TENANT)) == 0;
+    return m != 0 && (m & ~admin_held(req, AUTHZ_TENANT, giving)) == 0;
 }
 
 /* ---- GET /api/v1/permissions ------------------------------------------ */
@@ -246,7 +249,7 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
         d = (unsigned)json_integer_value(days);
     }
     rc = token_perms(req, json_object_get(req->json, "permissions"),
-                     admin_held(req, AUTHZ_ANY), perms, sizeof(perms));
+                     admin_held(req, AUTHZ_ANY, false), perms, sizeof(perms));
     if (rc != CF_OK) {
         return rc;
     }
@@ -498,7 +501,7 @@ admin_role_check(struct http_req *req, const char *role)
         return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
                          role != NULL ? role : "");
     }
-    if (!admin_covers(req, role)) {
+    if (!admin_covers(req, role, true)) {
         return http_fail(req, 403, "role_not_allowed",
                          "your role cannot give or manage the role '%s'", role);
     }
@@ -556,7 +559,7 @@ admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
     if (rc == CF_OK) {
         rc = auth_account_get(ctx, pid, a);
     }
-    if (rc == CF_OK && !admin_covers(req, a->role)) {
+    if (rc == CF_OK && !admin_covers(req, a->role, false)) {
         rc = http_fail(req, 403, "role_not_allowed",
                        "your role cannot manage an account with the role "
                        "'%s'",

@@ -705,9 +705,17 @@ def test_unknown_and_malformed_ids(srv, owner):
 
 def test_token_with_user_manage(srv, sink, owner, admin):
     """A token carrying user.manage invites and changes accounts (audited
-    as token:<id>) without CSRF; it cannot remove or reset 2FA (a token
-    cannot step up); an admin's token cannot make an owner."""
-    made = owner.token(["user.manage"])
+    as token:<id>) without CSRF, giving only roles whose permissions it
+    carries too (a leaked token never mints more than it has); it cannot
+    remove or reset 2FA (a token cannot step up); an admin's token cannot
+    make an owner."""
+    bare = owner.token(["user.manage"])["token"]
+    n = len(listed(owner))
+    assert_error(bearer(srv, "POST", USERS, bare,
+                        body={"email": "bare@acme.example", "role": "member"}),
+                 403, "role_not_allowed")
+    assert len(listed(owner)) == n
+    made = owner.token(["user.manage"] + ROLES["member"])
     tok, tid = made["token"], made["id"]
     r = bearer(srv, "POST", USERS, tok,
                body={"email": "by.token@acme.example", "role": "member"})
