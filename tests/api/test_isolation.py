@@ -11,7 +11,9 @@ owners reach the administration routes without enrolling.
   API token) once with the id of an object of acme and once with a random
   id: both answers are the same 404, byte for byte, and acme's database
   is unchanged. Each such route has an explicit id kind below (ID_KINDS):
-  a new `{id}` route fails the test until it gets one. The same requests
+  a new `{id}` route fails the test until it gets one. The kinds are
+  accounts, sessions, tokens, custom roles, groups, grants and spaces
+  (docs/internals/authz-contract.md, "Names and ids"). The same requests
   made by acme's owner on acme's objects do reach them, so the 404s come
   from the tenant boundary and not from a wrong kind of id.
 - acme's cookie on beta's host answers like no cookie at all, acme's API
@@ -44,14 +46,28 @@ ID_KINDS = {
     ("POST", "/api/v1/admin/users/{id}/logout"): "user",
     ("GET", "/api/v1/admin/users/{id}/permissions"): "user",
     ("POST", "/api/v1/admin/users/{id}/unlock"): "user",
+    ("PATCH", "/api/v1/admin/roles/{id}"): "role",
+    ("DELETE", "/api/v1/admin/roles/{id}"): "role",
+    ("PATCH", "/api/v1/admin/groups/{id}"): "group",
+    ("DELETE", "/api/v1/admin/groups/{id}"): "group",
+    ("DELETE", "/api/v1/admin/grants/{id}"): "grant",
+    ("GET", "/api/v1/spaces/{id}"): "space",
+    ("PATCH", "/api/v1/spaces/{id}"): "space",
+    ("DELETE", "/api/v1/spaces/{id}"): "space",
 }
-KINDS = ("user", "session", "token")
-# Bodies beyond `{}`: a PATCH that would change the account if it got
+KINDS = ("user", "session", "token", "role", "group", "grant", "space")
+# Bodies beyond `{}`: a PATCH that would change the object if it got
 # through (acme has two owners, so disabling one is allowed there).
-BODIES = {("PATCH", "/api/v1/admin/users/{id}"): {"state": "disabled"}}
+BODIES = {("PATCH", "/api/v1/admin/users/{id}"): {"state": "disabled"},
+          ("PATCH", "/api/v1/admin/roles/{id}"): {
+              "name": "Renamed across", "permissions": ["doc.read"]},
+          ("PATCH", "/api/v1/admin/groups/{id}"): {
+              "name": "Renamed across", "members": []},
+          ("PATCH", "/api/v1/spaces/{id}"): {"name": "Renamed across"}}
 # Path parameters that are no object id (static assets, public).
 NOT_IDS = {"{path}"}
-# What acme's side must keep: every table an {id} route could touch.
+# What acme's side must keep: every table an {id} route could touch (and
+# every other table of the tenant database, see snapshot()).
 TABLES = ("users", "sessions", "api_tokens", "user_links", "recovery_codes",
           "password_history", "access_log", "audit_events")
 # Sent in this order where one object serves several routes: reads, then
@@ -101,6 +117,11 @@ def world():
         w.acme_db = tenant_db(data, "acme")
         w.beta_db = tenant_db(data, "beta")
         assert w.acme_db != w.beta_db
+        r = send(srv, "GET", "/api/v1/openapi.json")
+        assert r.status_code == 200, r.text
+        w.ops = {(m.upper(), path): op
+                 for path, item in r.json()["paths"].items()
+                 for m, op in item.items()}
         # acme's objects, by kind: what beta tries to name
         w.acme_ids = {
             "user": [w.acme.id, w.acme_other.id],
@@ -108,13 +129,12 @@ def world():
             "token": [w.acme.token(["audit.read"], name="acme 1")["id"],
                       w.acme_other.token(["doc.read"], name="acme 2")["id"]],
         }
+        w.acme_ids.update(model_objects(w, w.acme, w.acme_other, "acme"))
         w.acme_token = w.acme.token(CATALOGUE, name="acme all")["token"]
         w.beta_token = w.beta.token(CATALOGUE, name="beta all")["token"]
-        r = send(srv, "GET", "/api/v1/openapi.json")
-        assert r.status_code == 200, r.text
-        w.ops = {(m.upper(), path): op
-                 for path, item in r.json()["paths"].items()
-                 for m, op in item.items()}
+        # beta has objects of each kind too: its own ids are no key to
+        # acme's
+        model_objects(w, w.beta, w.beta, "beta")
         yield w
     finally:
         if srv.alive():
@@ -122,6 +142,39 @@ def world():
 
 
 # ---------------------------------------------------------------- helpers
+
+def model_objects(w, acc, other, tag, n=2):
+    """N custom roles, groups, grants and spaces made by ACC (an owner):
+    {kind: [id...]}. Each grant gives `guest` in one of the spaces to
+    OTHER, an account of the same tenant. Empty while the route table
+    has no such routes."""
+    def made(path, body, key):
+        r = acc.send("POST", path, body=body)
+        assert r.status_code == 201, (path, r.status_code, r.text)
+        return r.json()[key]["id"]
+
+    out = {}
+    if ("POST", "/api/v1/admin/roles") in w.ops:
+        out["role"] = [made("/api/v1/admin/roles",
+                            {"name": f"Role {tag} {secrets.token_hex(3)}",
+                             "permissions": ["doc.read", "audit.read"]},
+                            "role") for _ in range(n)]
+    if ("POST", "/api/v1/admin/groups") in w.ops:
+        out["group"] = [made("/api/v1/admin/groups",
+                             {"name": f"Group {tag} {secrets.token_hex(3)}",
+                              "members": [other.id]}, "group")
+                        for _ in range(n)]
+    if ("POST", "/api/v1/spaces") in w.ops:
+        out["space"] = [made("/api/v1/spaces",
+                             {"name": f"Space {tag} {secrets.token_hex(3)}"},
+                             "space") for _ in range(n)]
+    if ("POST", "/api/v1/admin/grants") in w.ops:
+        out["grant"] = [made("/api/v1/admin/grants",
+                             {"user": other.id, "role": "guest",
+                              "space": sid}, "grant")
+                        for sid in out.get("space", [])]
+    return out
+
 
 def id_routes(w):
     """The (method, path) of the document with an object id in the path."""
@@ -134,7 +187,14 @@ def body_of(w, key):
 
 
 def snapshot(db):
-    return {t: query(db, f"SELECT * FROM {t} ORDER BY rowid") for t in TABLES}
+    """Every row of every table of DB (the tables of roles, groups, grants
+    and spaces included, whatever their names)."""
+    tables = {r["name"] for r in query(
+        db, "SELECT name FROM sqlite_master WHERE type = 'table' AND "
+        "name NOT LIKE 'sqlite_%'")}
+    assert set(TABLES) <= tables, tables
+    return {t: query(db, f'SELECT * FROM "{t}" ORDER BY rowid')
+            for t in sorted(tables)}
 
 
 def answer(r):
@@ -390,8 +450,12 @@ def fresh_objects(w):
     spare = login_ok(w.srv, OWNER, PW_OWNER)
     r = send(w.srv, "GET", "/api/v1/me/sessions", cookie=spare)
     (sid,) = [x["id"] for x in r.json()["sessions"] if x["current"]]
-    return {"user": target.id, "session": sid,
+    objs = {"user": target.id, "session": sid,
             "token": w.acme.token(["doc.read"], name="control")["id"]}
+    for kind, made in model_objects(w, w.acme, target, "control",
+                                    n=1).items():
+        objs[kind] = made[0]
+    return objs
 
 
 def test_the_same_requests_reach_own_objects(world):
@@ -417,3 +481,12 @@ def test_the_same_requests_reach_own_objects(world):
                      objs["session"])
     assert not query(w.acme_db, "SELECT id FROM api_tokens WHERE id = ?",
                      objs["token"])
+    lists = {"role": ("/api/v1/admin/roles", "roles"),
+             "group": ("/api/v1/admin/groups", "groups"),
+             "grant": ("/api/v1/admin/grants", "grants"),
+             "space": ("/api/v1/spaces", "spaces")}
+    for kind, (path, key) in lists.items():
+        if kind in objs:
+            r = w.acme.send("GET", path, csrf=False)
+            assert r.status_code == 200, r.text
+            assert objs[kind] not in {x["id"] for x in r.json()[key]}, kind

@@ -10,7 +10,9 @@ tenant beta, whose cookie and API token are sent to acme's host; API
 tokens of acme (an owner's with every permission; an admin's, a
 member's and an auditor's with one each, the admin's carrying less than
 its role holds); a well-formed token nobody issued; the
-operator's metrics token.
+operator's metrics token; and, once the route table has grants, a
+"space keeper": an auditor granted a custom role of doc.read and
+space.manage in one space only.
 
 Expected answers (docs/internals/auth-contract.md, "Permissions and
 built-in roles"; ARCHITECTURE.md, "The path of a request"):
@@ -23,6 +25,10 @@ built-in roles"; ARCHITECTURE.md, "The path of a request"):
   allowed for every role and every valid token.
 - a catalogue permission: 401 as above; 403 `forbidden` when the role
   lacks it (or the token does not carry it); allowed otherwise.
+- a catalogue permission on a route marked `"x-scope": "space"` (in a
+  space, docs/internals/authz-contract.md): allowed when the principal
+  holds it tenant-wide or in at least one space (through a grant), 403
+  `forbidden` when it holds it nowhere.
 "Allowed" means the request went past authorization: not 401, not 403,
 no server error. The requests are harmless: ids that name nothing (32
 zero hex digits, the form of every public id) and `{}` bodies, so an
@@ -70,7 +76,12 @@ NO_SUCH_ID = "0" * 32
 NO_SUCH_ASSET = "no-such-asset.css"
 # Bodies beyond `{}`: PATCH with an empty object answers 400 before the
 # account is looked up; a state makes it reach the (unknown) id.
-BODIES = {("PATCH", "/api/v1/admin/users/{id}"): {"state": "active"}}
+# The PATCH routes of roles, groups and spaces get a name for the same
+# reason.
+BODIES = {("PATCH", "/api/v1/admin/users/{id}"): {"state": "active"},
+          ("PATCH", "/api/v1/admin/roles/{id}"): {"name": "Matrix"},
+          ("PATCH", "/api/v1/admin/groups/{id}"): {"name": "Matrix"},
+          ("PATCH", "/api/v1/spaces/{id}"): {"name": "Matrix"}}
 LOGOUT = ("POST", "/api/v1/auth/logout")
 
 ALLOW = "allow"
@@ -93,8 +104,10 @@ class Principal:
     foreign_token, junk_token or metrics."""
 
     def __init__(self, name, kind, role=None, account=None, cookie=None,
-                 csrf=None, bearer=None, token_perms=()):
+                 csrf=None, bearer=None, token_perms=(), space_perms=()):
         self.name = name
+        # held through a grant in some space, not tenant-wide
+        self.space_perms = set(space_perms)
         self.kind = kind
         self.role = role
         self.account = account
@@ -107,8 +120,9 @@ class Principal:
         return f"<{self.name}>"
 
 
-def expected(perm, p, roles):
-    """ALLOW, or the (status, code) of the refusal."""
+def expected(perm, p, roles, scope=None):
+    """ALLOW, or the (status, code) of the refusal. SCOPE is the route's
+    x-scope ("space": the permission may be held in a space only)."""
     if perm == "PUBLIC":
         return ALLOW
     if perm == "ops.metrics":
@@ -124,6 +138,8 @@ def expected(perm, p, roles):
         return ALLOW
     assert perm in roles["owner"], f"unknown x-permission {perm!r}"
     held = perm in roles[p.role]
+    if scope == "space":
+        held = held or perm in p.space_perms
     if p.kind == "token":
         held = held and perm in p.token_perms
     return ALLOW if held else (403, "forbidden")
@@ -164,6 +180,12 @@ def world(sink):
         for role, acc in accounts.items():
             assert me(srv, acc.session).json()["user"]["role"] == role
         beta_owner = Account(srv, BETA_OWNER, PW_BETA, tenant="beta")
+        r = send(srv, "GET", "/api/v1/openapi.json")
+        assert r.status_code == 200, r.text
+        ops = {}
+        for path, item in r.json()["paths"].items():
+            for method, op in item.items():
+                ops[(method.upper(), path)] = op
 
         principals = [Principal("anonymous", "anon")]
         for role, acc in accounts.items():
@@ -189,21 +211,41 @@ def world(sink):
             bearer="coffre_pat_" + secrets.token_urlsafe(32)))
         principals.append(Principal("metrics token", "metrics",
                                     bearer=METRICS_TOKEN))
+        if ("POST", "/api/v1/admin/grants") in ops:
+            principals.append(space_keeper(srv, sink, owner))
 
-        r = send(srv, "GET", "/api/v1/openapi.json")
-        assert r.status_code == 200, r.text
-        ops = {}
-        for path, item in r.json()["paths"].items():
-            for method, op in item.items():
-                ops[(method.upper(), path)] = op
         r = owner.send("GET", "/api/v1/permissions", csrf=False)
         assert r.status_code == 200, r.text
-        roles = {x["name"]: set(x["permissions"]) for x in r.json()["roles"]}
+        # the built-in roles (the expectations of the principals above)
+        roles = {x["name"]: set(x["permissions"]) for x in r.json()["roles"]
+                 if x["name"] in ROLES}
         yield {"srv": srv, "accounts": accounts, "beta": beta_owner,
                "principals": principals, "ops": ops, "roles": roles}
     finally:
         if srv.alive():
             assert_clean_stop(srv)
+
+
+KEEPER = "space keeper"
+KEEPER_PERMS = ("doc.read", "space.manage")
+
+
+def space_keeper(srv, sink, owner):
+    """An auditor granted doc.read and space.manage in one space only (a
+    custom role), made through the API by the owner."""
+    acc = join(owner, sink, "keeper@acme.example", "auditor")
+    r = owner.send("POST", "/api/v1/admin/roles",
+                   body={"name": "Keepers", "permissions": list(KEEPER_PERMS)})
+    assert r.status_code == 201, r.text
+    role = r.json()["role"]["id"]
+    r = owner.send("POST", "/api/v1/spaces", body={"name": "Kept"})
+    assert r.status_code == 201, r.text
+    space = r.json()["space"]["id"]
+    r = owner.send("POST", "/api/v1/admin/grants",
+                   body={"user": acc.id, "role": role, "space": space})
+    assert r.status_code == 201, r.text
+    return Principal(KEEPER, "cookie", "auditor", acc, cookie=acc.session,
+                     csrf=acc.csrf, space_perms=KEEPER_PERMS)
 
 
 def throwaway(p):
@@ -264,10 +306,11 @@ def check(world, results, principals):
     """Every mismatch between the answers and expected(), as lines."""
     bad = []
     for (method, path), row in sorted(results.items()):
-        perm = world["ops"][(method, path)]["x-permission"]
+        op = world["ops"][(method, path)]
+        perm = op["x-permission"]
         for p in principals:
             status, code, text = row[p.name]
-            want = expected(perm, p, world["roles"])
+            want = expected(perm, p, world["roles"], op.get("x-scope"))
             if want == ALLOW:
                 ok = status not in (401, 403) and status < 500
             else:
@@ -302,6 +345,45 @@ def test_every_permission_is_known(world):
     perms = {op["x-permission"] for op in world["ops"].values()}
     assert set(PSEUDO) <= perms, perms
     assert {"user.manage", "audit.read"} <= perms, perms
+    for key, op in world["ops"].items():
+        assert op.get("x-scope") in (None, "space"), (key, op)
+        if op.get("x-scope") == "space":
+            assert op["x-permission"] in world["roles"]["owner"], (key, op)
+
+
+# authz-contract.md, "Routes": the routes marked "in a space"
+IN_A_SPACE = {("GET", "/api/v1/spaces"): "doc.read",
+              ("GET", "/api/v1/spaces/{id}"): "doc.read",
+              ("PATCH", "/api/v1/spaces/{id}"): "space.manage",
+              ("DELETE", "/api/v1/spaces/{id}"): "space.manage"}
+# and those of the model that need their permission tenant-wide
+TENANT_WIDE = {("POST", "/api/v1/spaces"): "space.manage",
+               ("GET", "/api/v1/admin/roles"): "role.manage",
+               ("POST", "/api/v1/admin/roles"): "role.manage",
+               ("PATCH", "/api/v1/admin/roles/{id}"): "role.manage",
+               ("DELETE", "/api/v1/admin/roles/{id}"): "role.manage",
+               ("GET", "/api/v1/admin/groups"): "role.manage",
+               ("POST", "/api/v1/admin/groups"): "role.manage",
+               ("PATCH", "/api/v1/admin/groups/{id}"): "role.manage",
+               ("DELETE", "/api/v1/admin/groups/{id}"): "role.manage",
+               ("GET", "/api/v1/admin/grants"): "role.manage",
+               ("POST", "/api/v1/admin/grants"): "role.manage",
+               ("DELETE", "/api/v1/admin/grants/{id}"): "role.manage",
+               ("GET", "/api/v1/admin/users/{id}/permissions"):
+                   "user.manage"}
+
+
+def test_model_routes_declare_their_permission_and_scope(world):
+    """COMMITMENT B1, B3: each route of roles, groups, grants and spaces is
+    in the document with the contract's permission; the routes "in a
+    space" carry "x-scope": "space", the others none."""
+    ops = world["ops"]
+    for key, perm in {**IN_A_SPACE, **TENANT_WIDE}.items():
+        assert key in ops, f"{key} is not in the document"
+        assert ops[key]["x-permission"] == perm, (key, ops[key])
+        want = "space" if key in IN_A_SPACE else None
+        assert ops[key].get("x-scope") == want, (key, ops[key])
+        assert ops[key]["x-host"] == "tenant", (key, ops[key])
 
 
 def test_roles_are_the_contracts(world):
@@ -338,6 +420,22 @@ def test_role(world, results, role):
 def test_bearer_tokens(world, results, name):
     bad = check(world, results, [by_name(world, name)])
     assert not bad, "\n".join(bad)
+
+
+def test_space_keeper(world, results):
+    """COMMITMENT B1: doc.read and space.manage held in one space pass the
+    gate of the routes "in a space" (the unknown space then answers 404)
+    and no other: POST /api/v1/spaces needs space.manage tenant-wide."""
+    p = by_name(world, KEEPER)
+    bad = check(world, results, [p])
+    assert not bad, "\n".join(bad)
+    row = {key: res[p.name] for key, res in results.items()}
+    assert row[("GET", "/api/v1/spaces")][0] == 200, row
+    for method in ("GET", "PATCH", "DELETE"):
+        assert row[(method, "/api/v1/spaces/{id}")][:2] == (
+            404, "not_found"), (method, row)
+    assert row[("POST", "/api/v1/spaces")][:2] == (403, "forbidden"), row
+    assert row[("GET", "/api/v1/admin/roles")][:2] == (403, "forbidden")
 
 
 def test_metrics_only_with_its_token(world, results):
