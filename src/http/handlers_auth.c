@@ -419,17 +419,21 @@ http_h_me(struct http_req *req, struct http_resp *resp)
 {
     char created[CF_TIME_RFC3339_LEN];
     char expires[CF_TIME_RFC3339_LEN];
-    const struct authz_role *role = authz_role_find(req->session.role);
-    json_t *perms = json_array();
+    struct authz_ctx az;
+    char principal[48];
+    authz_mask held = 0;
+    json_t *perms;
     json_t *doc;
     enum cf_rc rc;
-    size_t i;
 
-    /* what the role holds: pages offer only what the account may do */
-    for (i = 0; perms != NULL && role != NULL && role->permissions[i] != NULL;
-         i++) {
-        json_array_append_new(perms, json_string(role->permissions[i]));
+    /* what the account holds tenant-wide, its role's and its grants':
+     * pages offer only what the account may do (on a failure, its role's
+     * alone) */
+    http_authz_who(req, &az, principal, sizeof(principal));
+    if (authz_mask_of(&az, AUTHZ_TENANT, &held) != CF_OK) {
+        held = authz_role_mask(req->session.role);
     }
+    perms = http_mask_json(held);
     cf_time_fmt(req->session.created, created);
     cf_time_fmt(req->session.expires, expires);
     doc = json_pack(

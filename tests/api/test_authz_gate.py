@@ -134,3 +134,26 @@ def test_admin_cannot_join_an_owners_group(srv, owner, sink):
     assert "tenant.delete" in r.json()["permissions"], r.text
     # every group it is in, nested ones too, by name
     assert r.json()["groups"] == [outer, inner, mine], r.text
+
+
+# COMMITMENT B1
+def test_me_lists_what_grants_give(srv, owner, sink):
+    """GET /api/v1/me: the permissions held tenant-wide, the role's and the
+    grants' (pages offer what the account may do); a grant in one space
+    adds nothing there."""
+    g = join(owner, sink, "guest2@acme.example", "guest")
+    mine = g.send("GET", "/api/v1/me", csrf=False).json()["user"]
+    assert mine["permissions"] == ["doc.read"], mine
+    space = created(owner.send("POST", "/api/v1/spaces",
+                               body={"name": "Projets"}), "space")
+    created(owner.send("POST", GRANTS, body={
+        "user": g.id, "role": "member", "space": space}), "grant")
+    mine = g.send("GET", "/api/v1/me", csrf=False).json()["user"]
+    assert mine["permissions"] == ["doc.read"], mine
+    gid = grant_to(owner, g.id, ["audit.read", "note.write"], "Notes")
+    mine = g.send("GET", "/api/v1/me", csrf=False).json()["user"]
+    assert mine["permissions"] == ["doc.read", "note.write", "audit.read"]
+    assert mine["role"] == "guest"
+    assert owner.send("DELETE", f"{GRANTS}/{gid}").status_code == 200
+    mine = g.send("GET", "/api/v1/me", csrf=False).json()["user"]
+    assert mine["permissions"] == ["doc.read"], mine
