@@ -881,7 +881,9 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
     const char *names[SETTINGS_MAX];
     const char *values[SETTINGS_MAX];
     char numbers[SETTINGS_MAX][24];
-    char ips[AUTH_ADMIN_IPS_MAX * 2];
+    /* the list fields (admin_ips, upload_types), each its own text */
+    char lists[2][AUTH_ADMIN_IPS_MAX * 2];
+    size_t nlists = 0;
     char principal[48];
     const char *name;
     json_t *v;
@@ -900,23 +902,28 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
                      (long long)json_integer_value(v));
             values[n] = numbers[n];
         } else if (json_is_array(v)) {
+            char *text = lists[nlists];
             size_t i;
             size_t len = 0;
             json_t *item;
 
-            ips[0] = '\0';
+            if (nlists == CF_ARRAY_LEN(lists)) {
+                return CF_ERR(CF_EINTERNAL); /* a new list field: add room */
+            }
+            nlists++;
+            text[0] = '\0';
             json_array_foreach(v, i, item)
             {
-                int w = snprintf(ips + len, sizeof(ips) - len, "%s%s",
+                int w = snprintf(text + len, sizeof(lists[0]) - len, "%s%s",
                                  i > 0 ? "," : "", json_string_value(item));
 
                 len += w > 0 ? (size_t)w : 0;
-                if (len >= sizeof(ips)) {
+                if (len >= sizeof(lists[0])) {
                     return http_fail(req, 400, "invalid_setting",
                                      "%s is too long", name);
                 }
             }
-            values[n] = ips;
+            values[n] = text;
         } else {
             values[n] = json_string_value(v);
         }

@@ -230,3 +230,15 @@ def test_upload_types(srv):
     everything = DEFAULTS["upload_types"]
     assert patch(srv, {"upload_types": everything}).json()["upload_types"] == \
         everything
+
+
+def test_both_lists_at_once(srv):
+    """admin_ips and upload_types in one PATCH: each keeps its own value."""
+    r = patch(srv, {"admin_ips": ["127.0.0.1"], "upload_types": ["pdf"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["admin_ips"] == ["127.0.0.1/32"]
+    assert r.json()["upload_types"] == ["pdf"]
+    r = patch(srv, {"upload_types": DEFAULTS["upload_types"], "admin_ips": []})
+    assert r.status_code == 200, r.text
+    assert r.json()["admin_ips"] == []
+    assert r.json()["upload_types"] == DEFAULTS["upload_types"]
