@@ -872,6 +872,61 @@ function needs(ctx, key, what) {
   return v;
 }
 
+// ------------------------------------------------------ security settings
+
+const SETTINGS_PATH = '/api/v1/admin/settings/security';
+// The server's upload types, in the order it keeps them.
+const UPLOAD_TYPES = ['pdf', 'png', 'jpeg', 'gif', 'webp', 'txt', 'csv', 'md', 'docx', 'xlsx', 'pptx', 'odt', 'ods',
+  'odp'];
+// A tenant's security policy as created (docs/internals/auth-contract.md),
+// but mfa, which the tests set themselves.
+const POLICY_DEFAULTS = {
+  password_min: 12,
+  password_min_admin: 16,
+  password_score: 3,
+  max_age_days: 0,
+  max_age_days_admin: 365,
+  history: 5,
+  session_idle_minutes: 30,
+  session_max_hours: 12,
+  lockout_failures: 5,
+  admin_ips: [],
+  upload_types: UPLOAD_TYPES,
+};
+
+// Puts every field of the tenant's policy back to its default with the
+// CLI, and mfa to the value given (as setMfaPolicy does).
+async function restorePolicy(ctx, mfa) {
+  const pairs = Object.entries(POLICY_DEFAULTS).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`);
+  const out = await coffre(['tenant', 'policy', TENANT_SLUG, ...pairs, `mfa=${mfa}`, '--data', ctx.data]);
+  check(new RegExp(`^mfa: ${mfa}$`, 'm').test(out) && /^history: 5$/m.test(out) && /^admin_ips: any$/m.test(out)
+    && new RegExp(`^upload_types: ${UPLOAD_TYPES.join(',')}$`, 'm').test(out),
+  `tenant policy did not restore the defaults: ${oneLine(out)}`);
+}
+
+// What the security form shows: mfa (the radio checked), each number field
+// as typed, admin_ips (the text) and upload_types (the boxes ticked).
+async function settingsShown(page) {
+  return page.evaluate(() => {
+    const form = document.getElementById('security-form');
+    const shown = { mfa: form.querySelector('input[name="mfa"]:checked')?.value ?? null };
+    for (const input of form.querySelectorAll('input[type="number"][data-setting]')) {
+      shown[input.dataset.setting] = input.value;
+    }
+    shown.admin_ips = document.getElementById('security-admin-ips').value;
+    shown.upload_types = [...form.querySelectorAll('input[name="upload_types"]:checked')].map((b) => b.value);
+    return shown;
+  });
+}
+
+// The policy as the API gives it to a session (its Cookie header).
+async function policyOf(port, cookie) {
+  const res = await getTenant(port, TENANT_SLUG, SETTINGS_PATH, cookie);
+  check(res.status === 200 && res.body && typeof res.body === 'object',
+    `GET ${SETTINGS_PATH} answered ${res.status} ${res.body?.error?.code ?? ''}`);
+  return res.body;
+}
+
 // ------------------------------------------------------------------ tests
 
 const tests = [
@@ -3254,6 +3309,327 @@ const tests = [
         await context.close();
         await setRole('member').catch(() => {});
         await setMfaPolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'security settings: the owner sees the defaults with their ranges; unticks three upload types and raises history; saving asks for the password; the new values show, survive a reload and are those of the API',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      await ensureOwnerPassword(ctx);
+      await restorePolicy(ctx, 'optional');
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[403, SETTINGS_PATH]]);
+      try {
+        const changes = recordChanges(page, [SETTINGS_PATH]);
+        await signIn(page, base);
+        await openAdmin(page, base);
+        const section = page.getByRole('region', { name: 'Réglages de sécurité', exact: true });
+        const form = page.locator('#security-form');
+        await form.waitFor();
+        check(await page.locator('.page-nav').getByRole('link', { name: 'Réglages de sécurité' }).isVisible(),
+          'no link "Réglages de sécurité" among the links to the parts of the page');
+        check(await section.getByRole('heading', { name: 'Réglages de sécurité' }).isVisible(), 'no heading "Réglages de sécurité"');
+
+        // The defaults (mfa as this test set it), every field filled in.
+        const defaults = {
+          mfa: 'optional',
+          ...Object.fromEntries(Object.entries(POLICY_DEFAULTS).filter(([, v]) => !Array.isArray(v)).map(([k, v]) => [k, String(v)])),
+          admin_ips: '',
+          upload_types: UPLOAD_TYPES,
+        };
+        const first = await settingsShown(page);
+        check(JSON.stringify(first) === JSON.stringify(defaults), `the form shows ${JSON.stringify(first)}`);
+        check(await form.getByLabel('Personne : elle reste facultative').isChecked(), 'the 2FA choice "optional" is not checked');
+
+        // Each field's allowed range (the contract's) in its help text.
+        const ranges = {
+          password_min: /^De 12 à 128 ; 12 par défaut/,
+          password_min_admin: /^De 16 à 128 ; 16 par défaut/,
+          password_score: /^3 ou 4 ; 3 par défaut/,
+          max_age_days: /^De 0 à 365 ; 0 par défaut/,
+          max_age_days_admin: /^De 1 à 365 ; 365 par défaut/,
+          history: /^De 0 à 24 ; 5 par défaut/,
+          session_idle_minutes: /^De 1 à 30 ; 30 par défaut/,
+          session_max_hours: /^De 1 à 12 ; 12 par défaut/,
+          lockout_failures: /^De 3 à 5 ; 5 par défaut/,
+          admin_ips: /32 au plus\. Vide \(par défaut\) : toutes les adresses/,
+          upload_types: /^Les types de fichiers que les documents acceptent ; tous par défaut/,
+          mfa: /par défaut : les propriétaires et administrateurs/,
+        };
+        const helps = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#security-form [data-setting]')]
+          .map((el) => [el.dataset.setting, (el.getAttribute('aria-describedby') || '').split(' ')
+            .map((id) => document.getElementById(id)?.textContent || '').join(' ').trim()])));
+        for (const [name, re] of Object.entries(ranges)) {
+          check(re.test(helps[name] || ''), `the help of ${name} reads "${helps[name]}"`);
+        }
+        const history = form.getByLabel('Anciens mots de passe interdits');
+        check((await history.getAttribute('min')) === '0' && (await history.getAttribute('max')) === '24',
+          'the history field does not carry min 0 and max 24');
+
+        // Nothing changed: said, nothing sent.
+        const save = form.getByRole('button', { name: 'Enregistrer les réglages' });
+        const status = page.locator('#security-status');
+        await save.click();
+        await status.filter({ hasText: 'Aucune modification à enregistrer.' }).waitFor();
+        check(changes.length === 0, 'an unchanged form was sent');
+
+        // Three types unticked, history raised; the proof aged: the password dialog, then 200.
+        await form.getByLabel(/^Image GIF/).uncheck();
+        await form.getByLabel(/^Image WebP/).uncheck();
+        await form.getByLabel(/^Présentation PowerPoint/).uncheck();
+        await history.fill('8');
+        await ageProofs(ctx);
+        const dialog = page.getByRole('dialog', { name: 'Confirmez votre mot de passe' });
+        await save.click();
+        await dialog.waitFor();
+        check((await page.evaluate(() => document.activeElement?.id)) === 'stepup-password', 'the dialog\'s field is not focused');
+        await dialog.getByLabel('Mot de passe').fill(OWNER_PASSWORD);
+        const [saved] = await Promise.all([
+          page.waitForResponse((r) => answerTo('PATCH', SETTINGS_PATH)(r) && r.status() !== 403),
+          dialog.getByLabel('Mot de passe').press('Enter'),
+        ]);
+        check(saved.status() === 200, `the PATCH after the step-up answered ${saved.status()}`);
+        await status.filter({ hasText: /^Réglages de sécurité enregistrés\./ }).waitFor();
+        check((await status.getAttribute('data-kind')) === 'ok', 'the saved message is not an "ok" message');
+        check((await page.evaluate(() => document.activeElement?.id)) === 'security-heading',
+          `after saving the focus is on "${await page.evaluate(() => document.activeElement?.id)}"`);
+        const kept = UPLOAD_TYPES.filter((x) => !['gif', 'webp', 'pptx'].includes(x));
+        const want = { ...defaults, history: '8', upload_types: kept };
+        const after = await settingsShown(page);
+        check(JSON.stringify(after) === JSON.stringify(want), `after saving the form shows ${JSON.stringify(after)}`);
+
+        // One PATCH with only the changed fields (sent twice: before and after the password).
+        const sent = changes.map((c) => `${c.method} ${c.path} ${JSON.stringify(c.body)}`);
+        const body = JSON.stringify({ history: 8, upload_types: kept });
+        check(sent.length === 2 && sent.every((x) => x === `PATCH ${SETTINGS_PATH} ${body}`),
+          `the changes sent were ${sent.join(' ; ')}`);
+        check(changes.every((c) => CSRF_RE.test(c.csrf)), 'a change was sent without a 64-hex X-CSRF-Token');
+
+        // The API says the same.
+        const api = await policyOf(port, await sessionCookie(context));
+        check(JSON.stringify(api.upload_types) === JSON.stringify(kept), `the API's upload_types are ${JSON.stringify(api.upload_types)}`);
+        check(api.history === 8 && api.lockout_failures === 5 && api.mfa === 'optional' && api.admin_ips.length === 0,
+          `the API's policy is ${JSON.stringify(api)}`);
+
+        // A reload shows the values kept.
+        await openAdmin(page, base);
+        await form.waitFor();
+        const reloaded = await settingsShown(page);
+        check(JSON.stringify(reloaded) === JSON.stringify(want), `after a reload the form shows ${JSON.stringify(reloaded)}`);
+        check(!(await form.getByLabel(/^Image GIF/).isChecked()) && (await form.getByLabel(/^Document PDF/).isChecked()),
+          'after a reload the ticks are not those saved');
+
+        // In English.
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        const en = page.getByRole('region', { name: 'Security settings', exact: true });
+        check(await en.getByRole('heading', { name: 'Security settings' }).isVisible(), 'no heading "Security settings"');
+        check((await en.getByLabel('Earlier passwords refused').inputValue()) === '8', 'the history field is not labelled in English');
+        check(/^From 3 to 5; 5 by default/.test(await statusText(page, '#security-lockout-failures-help')),
+          `the lockout help reads "${await statusText(page, '#security-lockout-failures-help')}" in English`);
+        check(await en.getByLabel(/^GIF image/).isVisible(), 'the upload types are not named in English');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+        await restorePolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'security settings: a value out of range (lockout_failures 2, history 25), an invalid admin address and a list without one\'s own address are refused, said at the field, and change nothing; a step-up called off changes nothing',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      await ensureOwnerPassword(ctx);
+      await restorePolicy(ctx, 'optional');
+      const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' },
+        [[400, SETTINGS_PATH], [409, SETTINGS_PATH], [403, SETTINGS_PATH]]);
+      try {
+        const changes = recordChanges(page, [SETTINGS_PATH]);
+        await signIn(page, base);
+        await openAdmin(page, base);
+        const form = page.locator('#security-form');
+        await form.waitFor();
+        const cookie = await sessionCookie(context);
+        const before = JSON.stringify(await policyOf(port, cookie));
+        const unchanged = async (what) => {
+          const now = JSON.stringify(await policyOf(port, cookie));
+          check(now === before, `after ${what} the policy is ${now}`);
+        };
+        const save = form.getByRole('button', { name: 'Enregistrer les réglages' });
+        const status = page.locator('#security-status');
+        const history = form.getByLabel('Anciens mots de passe interdits');
+        const lockout = form.getByLabel('Échecs de connexion avant verrouillage');
+        const ips = form.getByLabel('Adresses autorisées pour l’administration');
+        const patched = () => page.waitForResponse(answerTo('PATCH', SETTINGS_PATH));
+        const focused = () => page.evaluate(() => document.activeElement?.id);
+
+        // Not a number: the field's error, nothing sent.
+        await history.fill('');
+        await save.click();
+        await page.locator('#security-history-error').filter({ hasText: 'Saisissez un nombre entier.' }).waitFor();
+        check((await history.getAttribute('aria-invalid')) === 'true', 'the empty history field is not aria-invalid');
+        check(changes.length === 0, 'a form with an empty number was sent');
+
+        // lockout_failures 2 (with history 7): 400 invalid_setting, the field marked, nothing saved.
+        await history.fill('7');
+        check((await history.getAttribute('aria-invalid')) === null, 'the corrected field keeps its error');
+        await lockout.fill('2');
+        const [low] = await Promise.all([patched(), save.click()]);
+        check(low.status() === 400 && (await low.json())?.error?.code === 'invalid_setting',
+          `lockout_failures 2 answered ${low.status()}`);
+        await page.locator('#security-lockout-failures-error').filter({ hasText: 'Refusé : un nombre entier de 3 à 5.' }).waitFor();
+        check((await lockout.getAttribute('aria-invalid')) === 'true', 'the refused field is not aria-invalid');
+        check((await focused()) === 'security-lockout-failures', `after the refusal the focus is on "${await focused()}"`);
+        await status.filter({ hasText: 'Rien n’a été enregistré : la valeur de « Échecs de connexion avant verrouillage » est refusée. Corrigez-la et réessayez.' }).waitFor();
+        check((await history.inputValue()) === '7' && (await lockout.inputValue()) === '2', 'the form does not keep what was typed');
+        check((await page.locator('[aria-invalid="true"]').count()) === 1, 'another field is marked as refused');
+        await unchanged('a refused lockout_failures');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'en');
+        await status.filter({ hasText: 'Nothing was saved: the value of “Failed sign-ins before lockout” is refused. Correct it and try again.' }).waitFor();
+        check((await statusText(page, '#security-lockout-failures-error')) === 'Refused: a whole number from 3 to 5.',
+          'the field\'s error is not redrawn in English');
+        await page.locator('[data-lang-switch]').click();
+        await waitI18n(page, 'fr');
+
+        // "Annuler les modifications": the saved values again, the marks gone.
+        await form.getByRole('button', { name: 'Annuler les modifications' }).click();
+        await status.filter({ hasText: 'Le formulaire montre de nouveau les réglages enregistrés.' }).waitFor();
+        check((await history.inputValue()) === '5' && (await lockout.inputValue()) === '5', 'the form is not back to the saved values');
+        check((await page.locator('#security-form [aria-invalid="true"]').count()) === 0, 'a field stays marked after the reset');
+
+        // history 25: above the declared maximum, 400 bad_request naming the field.
+        await history.fill('25');
+        const [high] = await Promise.all([patched(), save.click()]);
+        check(high.status() === 400, `history 25 answered ${high.status()}`);
+        await page.locator('#security-history-error').filter({ hasText: 'Refusé : un nombre entier de 0 à 24.' }).waitFor();
+        await status.filter({ hasText: /la valeur de « Anciens mots de passe interdits » est refusée/ }).waitFor();
+        await history.fill('5');
+
+        // An invalid address: 400 invalid_setting naming admin_ips.
+        await ips.fill('999.1.1.1');
+        const [badIp] = await Promise.all([patched(), save.click()]);
+        check(badIp.status() === 400 && (await badIp.json())?.error?.code === 'invalid_setting',
+          `the address 999.1.1.1 answered ${badIp.status()}`);
+        await page.locator('#security-admin-ips-error').filter({ hasText: /^Refusé : une adresse IP ou une plage CIDR valable par ligne/ }).waitFor();
+        check((await ips.getAttribute('aria-invalid')) === 'true', 'the refused address list is not aria-invalid');
+        check((await focused()) === 'security-admin-ips', `after the refused address the focus is on "${await focused()}"`);
+        await status.filter({ hasText: /la valeur de « Adresses autorisées pour l’administration » est refusée/ }).waitFor();
+        await unchanged('a refused address');
+
+        // A valid list without this browser's address: 409 would_lock_you_out.
+        await ips.fill('192.0.2.0/24\n\n  198.51.100.7  ');
+        const [lock] = await Promise.all([patched(), save.click()]);
+        check(lock.status() === 409 && (await lock.json())?.error?.code === 'would_lock_you_out',
+          `a list without 127.0.0.1 answered ${lock.status()}`);
+        await status.filter({ hasText: /^Rien n’a été enregistré : cette liste ne contient pas l’adresse IP d’où vous êtes connecté/ }).waitFor();
+        check((await statusText(page, '#security-admin-ips-error')) === 'Votre propre adresse IP n’est pas dans cette liste.',
+          `the address list's error reads "${await statusText(page, '#security-admin-ips-error')}"`);
+        await unchanged('a list that would lock the owner out');
+        await ips.fill('');
+
+        // The password dialog called off: nothing saved.
+        await lockout.fill('4');
+        await ageProofs(ctx);
+        const dialog = page.getByRole('dialog', { name: 'Confirmez votre mot de passe' });
+        await save.click();
+        await dialog.waitFor();
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'hidden' });
+        await status.filter({ hasText: /^Rien n.a été modifié/ }).waitFor();
+        check((await focused()) === 'security-submit', `after Escape the focus is on "${await focused()}"`);
+        await unchanged('a step-up called off');
+
+        const sent = changes.map((c) => JSON.stringify(c.body));
+        const want = [
+          '{"history":7,"lockout_failures":2}',
+          '{"history":25}',
+          '{"admin_ips":["999.1.1.1"]}',
+          '{"admin_ips":["192.0.2.0/24","198.51.100.7"]}',
+          '{"lockout_failures":4}',
+        ];
+        check(sent.join('\n') === want.join('\n'), `the bodies sent were ${sent.join(' ; ')}`);
+        check(changes.every((c) => c.method === 'PATCH' && CSRF_RE.test(c.csrf)), 'a change was not a PATCH with the CSRF token');
+        await settle(page);
+        await secretNowhere(page, urls, consoleText, OWNER_PASSWORD);
+        noProblems(problems);
+      } finally {
+        await context.close();
+        await restorePolicy(ctx, 'admins');
+      }
+    },
+  },
+  {
+    name: 'security settings: an auditor (no settings.security) gets no section and no settings request, and the API refuses it; a 403 to the owner\'s page hides the section and its link',
+    async run(ctx) {
+      const { browser, base, port } = ctx;
+      await ensureOwnerPassword(ctx);
+      await restorePolicy(ctx, 'optional');
+      try {
+        await ensureAccount(ctx, AUDIT_EMAIL, 'auditor', AUDIT_PASSWORD);
+        const { context, page, problems, urls, consoleText } = await openPage(browser, { locale: 'fr-FR' });
+        try {
+          const adminCalls = [];
+          page.on('request', (req) => {
+            const p = new URL(req.url()).pathname;
+            if (p.startsWith('/api/v1/admin/')) adminCalls.push(`${req.method()} ${p}`);
+          });
+          await signIn(page, base, AUDIT_PASSWORD, AUDIT_EMAIL);
+          const res = await page.goto(`${base}admin`, { waitUntil: 'load' });
+          checkCsp(res, '/admin');
+          await waitI18n(page, 'fr');
+          await page.locator('#admin-denied').waitFor();
+          await settle(page);
+          check(await page.locator('#security').isHidden(), 'the auditor sees the security settings');
+          check(await page.locator('[data-nav="security"]').isHidden(), 'the auditor sees the link to the security settings');
+          check(adminCalls.length === 0, `the page asked ${adminCalls.join(', ')} for an auditor`);
+
+          // The API refuses it too, and nothing changes.
+          const auditor = await apiSignIn(port, AUDIT_EMAIL, AUDIT_PASSWORD);
+          const read = await apiTenant(port, 'GET', SETTINGS_PATH, auditor);
+          check(read.status === 403 && read.body?.error?.code === 'forbidden',
+            `GET ${SETTINGS_PATH} as the auditor answered ${read.status} ${read.body?.error?.code}`);
+          const write = await apiTenant(port, 'PATCH', SETTINGS_PATH, { ...auditor, body: { history: 9 } });
+          check(write.status === 403 && write.body?.error?.code === 'forbidden',
+            `PATCH ${SETTINGS_PATH} as the auditor answered ${write.status} ${write.body?.error?.code}`);
+          const owner = await apiSignIn(port, OWNER_EMAIL, OWNER_PASSWORD);
+          check((await policyOf(port, owner.cookie)).history === 5, 'the auditor\'s PATCH changed history');
+          await secretNowhere(page, urls, consoleText, AUDIT_PASSWORD);
+          noProblems(problems);
+        } finally {
+          await context.close();
+        }
+
+        // The owner's page, the settings answered 403 forbidden (as to a
+        // principal that lacks settings.security): no section, no link.
+        const other = await openPage(browser, { locale: 'fr-FR' }, [[403, SETTINGS_PATH]]);
+        try {
+          await other.page.route(`${base}api/v1/admin/settings/security`, (route) => route.fulfill({
+            status: 403,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: { code: 'forbidden', message: 'permission required: settings.security' } }),
+          }));
+          await signIn(other.page, base);
+          const asked = other.page.waitForResponse(answerTo('GET', SETTINGS_PATH));
+          await openAdmin(other.page, base);
+          check((await asked).status() === 403, 'the routed settings request did not answer 403');
+          await settle(other.page);
+          check(await other.page.locator('#security').isHidden(), 'the section shows after a 403');
+          check(await other.page.locator('[data-nav="security"]').isHidden(), 'the link to the section shows after a 403');
+          check(await other.page.locator('#users-table').isVisible(), 'the accounts table went with the section');
+          check((await statusText(other.page, '#admin-status')) === '', `the page says "${await statusText(other.page, '#admin-status')}"`);
+          noProblems(other.problems);
+        } finally {
+          await other.context.close();
+        }
+      } finally {
+        await restorePolicy(ctx, 'admins');
       }
     },
   },

@@ -27,6 +27,10 @@
 // which this script starts once the accounts are listed; the accounts
 // table shows each account's groups and a "Permissions" button.
 //
+// Security settings (settings.security): admin-security.js, started with
+// the authorization parts; the section shows when
+// GET /api/v1/admin/settings/security answers 200.
+//
 // Access journal (with audit.read): GET /api/v1/admin/logins, 50 lines a
 // page, newest first, filtered by outcome; "Plus anciennes" asks for the
 // lines before next_before and adds them below.
@@ -38,6 +42,7 @@ import { getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, patchJSON, postJSON } from './api.js';
 import { createStepUp } from './stepup.js';
 import { createAuthz } from './admin-authz.js';
+import { createSecurity } from './admin-security.js';
 
 const main = document.getElementById('main');
 const loading = document.getElementById('admin-loading');
@@ -82,8 +87,8 @@ const ADMIN_ERRORS = ['role_not_allowed', 'last_owner', 'email_taken', 'unknown_
 const JOURNAL_LIMIT = 50;
 
 let csrf = '';
-// The signed-in account: id, e-mail, the permissions of its role.
-const me = { id: null, email: '', permissions: [] };
+// The signed-in account: id, e-mail, the permissions of its role, 2FA on.
+const me = { id: null, email: '', permissions: [], totp: false };
 // The built-in roles with their permissions (null: not known).
 let roles = KNOWN_ROLES.map((name) => ({ name, permissions: null }));
 let users = [];
@@ -181,6 +186,9 @@ const authz = createAuthz({
   },
   renderUsers: () => renderUsers(),
 });
+
+// The security settings (admin-security.js).
+const security = createSecurity({ me, csrf: () => csrf, withStepUp, showError, showStatus, fieldError, toLogin });
 
 // An RFC 3339 time of the server as a <time> in the page's language.
 function timeNode(iso) {
@@ -632,6 +640,7 @@ async function load() {
   me.id = isId(user.id) ? user.id : null;
   me.email = user.email;
   me.permissions = Array.isArray(user.permissions) ? user.permissions.filter((p) => typeof p === 'string') : [];
+  me.totp = user.totp === true;
   setUsername(user.email);
   if (!me.permissions.includes('user.manage')) {
     loaded();
@@ -665,7 +674,10 @@ async function load() {
   fillRoles(inviteRole, 'member');
   const catalogue = perms.status === 200 && perms.data && Array.isArray(perms.data.permissions)
     ? perms.data.permissions : [];
-  const pending = [authz.start(catalogue)];
+  // The security settings are asked for without looking at the role's
+  // permissions (a grant may give settings.security); a 403 leaves the
+  // section hidden.
+  const pending = [authz.start(catalogue), security.start()];
   if (me.permissions.includes('audit.read')) {
     fillOutcomes();
     journalSection.hidden = false;
@@ -701,6 +713,7 @@ document.addEventListener('coffre:lang', () => {
     renderJournal();
   }
   authz.redraw();
+  security.redraw();
 });
 
 ready.then(() => {
