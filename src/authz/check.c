@@ -92,8 +92,9 @@ authz_grant_mask(const char *role, const char *custom_list)
 
 /*
  * The grants reaching user_id: theirs and their groups', nested groups
- * included (UNION ends the walk even if a cycle slipped in). Columns:
- * role, the custom role's permissions, space.
+ * included (UNION ends the walk even if a cycle slipped in); each half
+ * reads its own index of grants. Columns: role, the custom role's
+ * permissions, space.
  */
 #define SQL_GRANTS_OF                                                          \
     "WITH RECURSIVE mine(id) AS ("                                             \
@@ -102,8 +103,11 @@ authz_grant_mask(const char *role, const char *custom_list)
     " SELECT gg.group_id FROM group_groups gg JOIN mine"                       \
     " ON gg.member_id = mine.id)"                                              \
     " SELECT g.role, r.permissions, g.space FROM grants g"                     \
-    " LEFT JOIN roles r ON r.public_id = g.role"                               \
-    " WHERE (g.user_id = ?1 OR g.group_id IN (SELECT id FROM mine))"
+    " LEFT JOIN roles r ON r.public_id = g.role WHERE g.user_id = ?1"          \
+    " UNION ALL"                                                               \
+    " SELECT g.role, r.permissions, g.space FROM mine"                         \
+    " JOIN grants g ON g.group_id = mine.id"                                   \
+    " LEFT JOIN roles r ON r.public_id = g.role"
 
 enum cf_rc
 authz_grants_walk(struct db *db, int64_t user_id, authz_grant_row_fn fn,
