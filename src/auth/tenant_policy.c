@@ -343,7 +343,7 @@ policy_read_one(const char *key, const char *value, void *arg)
     }
     if (strcmp(key, "upload_types") == 0) {
         if (auth_upload_types_canon(value, p->upload_types,
-                               sizeof(p->upload_types)) != CF_OK) {
+                                    sizeof(p->upload_types)) != CF_OK) {
             cf_log_error("unreadable upload types: none is accepted");
             p->upload_types[0] = '\0';
         }

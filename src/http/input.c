@@ -235,6 +235,10 @@ http_json_validate(const struct http_input *input, const char *data, size_t len,
 
     *code = "bad_request";
     doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL && json_error_code(&jerr) == json_error_null_character) {
+        snprintf(msg, msglen, "a string holds a NUL character (\\u0000)");
+        goto out;
+    }
     if (doc == NULL) {
         snprintf(msg, msglen, "malformed JSON at line %d column %d", jerr.line,
                  jerr.column);
