@@ -325,23 +325,44 @@ group_name_free(struct db *db, const char *name, int64_t self, const char **why)
     return rc;
 }
 
+/* {"name","members","groups"} of g into b (the lists as space-separated
+ * ids). */
+static enum cf_rc
+group_state(struct cf_buf *b, const struct authz_group_info *g)
+{
+    return authz_details(b, "name", g->name, "members", g->members, "groups",
+                         g->groups, NULL);
+}
+
+/* The audit event of a change: the group as it is now, and on an update
+ * as it was (old and new values). */
 static enum cf_rc
 group_audit(struct db *db, const struct authz_ctx *ctx, const char *action,
-            const char *id, const struct authz_group_change *c)
+            const struct authz_group_info *before,
+            const struct authz_group_info *now)
 {
-    char nm[24];
-    char ng[24];
     struct cf_buf details;
-    enum cf_rc rc;
+    enum cf_rc rc = CF_OK;
 
-    snprintf(nm, sizeof(nm), "%zu", c->nmembers);
-    snprintf(ng, sizeof(ng), "%zu", c->ngroups);
-    cf_buf_init(&details, 4096);
-    rc = authz_details(&details, "name", c->name, "members",
-                       c->members != NULL ? nm : NULL, "groups",
-                       c->groups != NULL ? ng : NULL, NULL);
+    cf_buf_init(&details, (size_t)64 * 1024);
+    if (before != NULL) {
+        rc = cf_buf_adds(&details, "{\"old\":");
+        if (rc == CF_OK) {
+            rc = group_state(&details, before);
+        }
+        if (rc == CF_OK) {
+            rc = cf_buf_adds(&details, ",\"new\":");
+        }
+    }
     if (rc == CF_OK) {
-        rc = authz_audit(db, ctx, action, "group", id, cf_buf_str(&details));
+        rc = group_state(&details, now);
+    }
+    if (rc == CF_OK && before != NULL) {
+        rc = cf_buf_addch(&details, '}');
+    }
+    if (rc == CF_OK) {
+        rc = authz_audit(db, ctx, action, "group", now->id,
+                         cf_buf_str(&details));
     }
     cf_buf_release(&details);
     return rc;
@@ -390,10 +411,13 @@ authz_group_create(const struct authz_ctx *ctx,
         rc = group_set_lists(db, ctx, row, c, why);
     }
     if (rc == CF_OK) {
-        rc = group_audit(db, ctx, "group.create", id, c);
+        rc = group_read(db, id, &row, out);
     }
     if (rc == CF_OK) {
-        rc = group_read(db, id, &row, out);
+        rc = group_audit(db, ctx, "group.create", NULL, out);
+    }
+    if (rc != CF_OK) {
+        authz_group_release(out);
     }
     return authz_tx_close(ctx, db, rc);
 }
@@ -404,6 +428,7 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
                    struct authz_group_info *out, const char **why)
 {
     char key[sizeof(out->name)];
+    struct authz_group_info before = {0};
     struct db *db = NULL;
     int64_t row = 0;
     enum cf_rc rc;
@@ -415,8 +440,7 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
     }
     rc = authz_tx_open(ctx, &db);
     if (rc == CF_OK) {
-        rc = group_read(db, id, &row, out);
-        authz_group_release(out);
+        rc = group_read(db, id, &row, &before);
     }
     if (rc == CF_OK && c->name != NULL) {
         rc = group_name_free(db, c->name, row, why);
@@ -432,11 +456,15 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
         rc = group_set_lists(db, ctx, row, c, why);
     }
     if (rc == CF_OK) {
-        rc = group_audit(db, ctx, "group.update", id, c);
-    }
-    if (rc == CF_OK) {
         rc = group_read(db, id, &row, out);
     }
+    if (rc == CF_OK) {
+        rc = group_audit(db, ctx, "group.update", &before, out);
+    }
+    if (rc != CF_OK) {
+        authz_group_release(out);
+    }
+    authz_group_release(&before);
     return authz_tx_close(ctx, db, rc);
 }
 

@@ -441,6 +441,31 @@ fx_ctx(struct fx *f, int64_t user, const char *role, const char *token)
                               .audit_key = f->audit_key};
 }
 
+/* The clear details of the newest audit event, whose action must be
+ * action, into out. */
+static void
+fx_last_details(struct fx *f, const char *action, struct cf_buf *out)
+{
+    struct db_stmt *st = NULL;
+    struct db *db = NULL;
+    const void *blob;
+    size_t len = 0;
+
+    assert_int_equal(db_pool_get(f->pool, 1, 0, &db), CF_OK);
+    assert_int_equal(db_row(db, &st,
+                            "SELECT action, details FROM audit_events"
+                            " ORDER BY seq DESC LIMIT 1",
+                            DB_END),
+                     CF_OK);
+    assert_string_equal(db_col_text(st, 0), action);
+    blob = db_col_blob(st, 1, &len);
+    assert_int_equal(
+        cx_field_open(f->audit_key, "audit.details", 13, blob, len, out),
+        CF_OK);
+    db_stmt_done(st);
+    db_pool_put(f->pool, db);
+}
+
 static void
 test_masks(void **state)
 {
@@ -645,6 +670,20 @@ test_no_escalation_through_membership(void **state)
                      CF_OK);
     authz_group_release(&g);
     assert_int_equal(authz_check(&admin, "tenant.delete", AUTHZ_TENANT), CF_OK);
+    /* the change is audited with the old and the new members */
+    {
+        struct cf_buf d;
+
+        cf_buf_init(&d, 65536);
+        fx_last_details(f, "group.update", &d);
+        assert_string_equal(
+            cf_buf_str(&d),
+            "{\"old\":{\"name\":\"g1\",\"members\":"
+            "\"33333333333333333333333333333333\",\"groups\":\"\"},"
+            "\"new\":{\"name\":\"g1\",\"members\":"
+            "\"22222222222222222222222222222222\",\"groups\":\"\"}}");
+        cf_buf_release(&d);
+    }
 }
 
 int
