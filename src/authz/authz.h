@@ -75,6 +75,9 @@ void authz_mask_list(authz_mask mask, char *out, size_t cap);
 #define AUTHZ_LABEL_MAX 64   /* characters of a role or group name */
 #define AUTHZ_PERMS_TEXT 512 /* the whole catalogue, space-separated */
 
+/* Is s a public id: 32 lower-case hex characters (COMMITMENT B2)? */
+bool authz_is_pid(const char *s);
+
 /* Scopes: the whole tenant, or one space by its public id; AUTHZ_ANY
  * asks for the permission tenant-wide or in at least one space (the gate
  * of routes whose handler decides for a space). */

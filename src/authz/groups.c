@@ -110,7 +110,7 @@ authz_groups_each(const struct authz_ctx *ctx, authz_group_fn fn, void *arg)
         return rc;
     }
     rc = column_list(db,
-                     "SELECT public_id FROM user_groups WHERE ?1 = ?1"
+                     "SELECT public_id FROM user_groups WHERE id > ?1"
                      " ORDER BY name_key",
                      0, &pids);
     for (p = pids; rc == CF_OK && p != NULL && *p != '\0';) {

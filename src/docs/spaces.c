@@ -159,19 +159,6 @@ docs_spaces_each(const struct docs_ctx *ctx, docs_space_fn fn, void *arg)
     return rc;
 }
 
-static bool
-is_pid(const char *s)
-{
-    size_t i;
-
-    for (i = 0; s != NULL && i < AUTHZ_ID_LEN; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
-            return false;
-        }
-    }
-    return s != NULL && s[AUTHZ_ID_LEN] == '\0';
-}
-
 /* The space id as the principal sees it, on db: CF_ENOTFOUND when it
  * does not exist or, when need_read, cannot be read. */
 static enum cf_rc
@@ -182,7 +169,7 @@ space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
     authz_mask m = 0;
     enum cf_rc rc;
 
-    if (!is_pid(id)) {
+    if (!authz_is_pid(id)) {
         return CF_ENOTFOUND;
     }
     rc = authz_mask_in(db, &ctx->az, id, &m);
@@ -222,7 +209,7 @@ docs_space_exists(const struct docs_ctx *ctx, const char *id)
     int64_t n = 0;
     enum cf_rc rc;
 
-    if (!is_pid(id)) {
+    if (!authz_is_pid(id)) {
         return CF_ENOTFOUND;
     }
     rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
