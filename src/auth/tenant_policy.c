@@ -87,7 +87,7 @@ policy_slot(struct auth_tenant_policy *p, const struct policy_field *f)
     return (char *)p + f->offset;
 }
 
-/* ---- the file types a tenant accepts ------------------------------------ */
+/* ---- the file types a tenant accepts (COMMITMENT B7) --------------------- */
 
 enum cf_rc
 auth_upload_types_canon(const char *in, char *out, size_t cap)

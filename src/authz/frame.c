@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * What the changes of roles, groups and grants share: the transaction
- * with its audit event (invariant 1), the refusal codes of the contract,
- * names and ids.
+ * with its audit event (invariant 1, COMMITMENT C2), the refusal codes of the
+ * contract, names and ids.
  */
 #include "core/compat.h"
 

@@ -208,6 +208,7 @@ def test_stricter_lockout(srv):
 
 
 def test_upload_types(srv):
+    # COMMITMENT B7
     """The documents' upload allow-list: a subset of the server's list,
     kept in its order, audited with old and new values; [] accepts none;
     the operator's command line sets it too."""

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * libFuzzer target for a tenant's upload-type list
+ * libFuzzer target for a tenant's upload-type list (COMMITMENT B7)
  * (auth_upload_types_canon: the settings API, the command line and the
  * stored value all go through it). Any bytes, cut at the first NUL.
  * Properties, when accepted: the result fits its buffer, holds only names
