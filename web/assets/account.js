@@ -55,7 +55,7 @@
 //
 // Every state-changing request carries X-CSRF-Token.
 
-import { getLang, ready, setText, t } from './app.js';
+import { fieldError, getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, postJSON } from './api.js';
 import { createMeter, refusedVerdict } from './meter.js';
 import { createStepUp } from './stepup.js';
@@ -210,14 +210,6 @@ function showError(res, el = status) {
   } else {
     showStatus('common.error.unexpected', { status: res.status }, 'error', el);
   }
-}
-
-function fieldError(input, key) {
-  const slot = document.getElementById(`${input.id}-error`);
-  setText(slot, key || '');
-  slot.hidden = !key;
-  if (key) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
 }
 
 function clearErrorOnInput(event) {

@@ -38,7 +38,7 @@
 // Every state-changing request carries the X-CSRF-Token of /api/v1/me,
 // which lives only in this script's memory. Nothing here logs.
 
-import { getLang, ready, setText, t } from './app.js';
+import { fieldError, getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, patchJSON, postJSON } from './api.js';
 import { createStepUp } from './stepup.js';
 import { createAuthz } from './admin-authz.js';
@@ -152,14 +152,6 @@ function showError(res, el) {
   } else {
     showStatus('common.error.unexpected', { status: res.status }, 'error', el);
   }
-}
-
-function fieldError(input, key) {
-  const slot = document.getElementById(`${input.id}-error`);
-  setText(slot, key || '');
-  slot.hidden = !key;
-  if (key) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
 }
 
 function csrfHeader() {

@@ -161,6 +161,16 @@ export function setText(el, key, vars) {
   el.textContent = t(key, vars);
 }
 
+// Shows the text of key under input (the element #<input id>-error) and
+// marks input invalid; an empty key clears both.
+export function fieldError(input, key) {
+  const slot = document.getElementById(`${input.id}-error`);
+  setText(slot, key || '');
+  slot.hidden = !key;
+  if (key) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
 async function setLang(lang) {
   const dict = await loadDictionary(lang);
   if (!dict) return false;

@@ -20,7 +20,7 @@
 // Space names come from people: they are only ever set with textContent.
 // Nothing here logs.
 
-import { getLang, ready, setText, t } from './app.js';
+import { fieldError, getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, patchJSON, postJSON } from './api.js';
 
 const signin = document.getElementById('home-signin');
@@ -55,14 +55,6 @@ function showStatus(key, vars, kind) {
   setText(status, key, vars);
   if (key) status.setAttribute('data-kind', kind || 'error');
   else status.removeAttribute('data-kind');
-}
-
-function fieldError(input, key) {
-  const slot = document.getElementById(`${input.id}-error`);
-  setText(slot, key || '');
-  slot.hidden = !key;
-  if (key) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
 }
 
 function headers() {

@@ -31,7 +31,7 @@
 // would go to /login as a form body). The password and the code never
 // leave this script except in the body of their request.
 
-import { ready, setText } from './app.js';
+import { fieldError, ready, setText } from './app.js';
 import { errorCode, formatWait, postJSON } from './api.js';
 
 const form = document.getElementById('login-form');
@@ -60,19 +60,6 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 let busy = false;
 let totpBusy = false;
 let forgotBusy = false;
-
-function fieldError(input, key) {
-  const slot = document.getElementById(`${input.id}-error`);
-  if (key) {
-    setText(slot, key);
-    slot.hidden = false;
-    input.setAttribute('aria-invalid', 'true');
-  } else {
-    setText(slot, '');
-    slot.hidden = true;
-    input.removeAttribute('aria-invalid');
-  }
-}
 
 // The message next to a form (the password one unless el says otherwise);
 // kind 'error' (default) or 'ok'.
