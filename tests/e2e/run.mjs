@@ -186,95 +186,18 @@ function healthz(port) {
 // One JSON POST to the tenant host, certificate not checked; resolves with
 // { status, body }.
 function postTenant(port, slug, urlPath, body) {
-  const data = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: urlPath,
-        servername: `${slug}.localhost`,
-        headers: {
-          Host: `${slug}.localhost:${port}`,
-          'Content-Type': 'application/json',
-          'Content-Length': data.length,
-        },
-        rejectUnauthorized: false,
-        timeout: STEP_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          let parsed = null;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            parsed = null;
-          }
-          resolve({ status: res.statusCode, body: parsed });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(data);
-  });
+  return requestTenant(port, slug, 'POST', urlPath, {}, body);
 }
 
-// One request without body to the tenant host with the given headers,
-// certificate not checked; resolves with { status, body } (the body parsed
-// as JSON, or null).
-function requestTenant(port, slug, method, urlPath, headers) {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: urlPath,
-        servername: `${slug}.localhost`,
-        headers: { Host: `${slug}.localhost:${port}`, Accept: 'application/json', ...headers },
-        rejectUnauthorized: false,
-        timeout: STEP_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          let parsed = null;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            parsed = null;
-          }
-          resolve({ status: res.statusCode, body: parsed });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-// One GET to the tenant host with a cookie header; { status, body }.
-function getTenant(port, slug, urlPath, cookie) {
-  return requestTenant(port, slug, 'GET', urlPath, { Cookie: cookie });
-}
-
-// One request to the tenant host as a signed-in browser would send it: the
-// session cookie, X-CSRF-Token when given, a JSON body when given.
-// Resolves with { status, body } (the body parsed as JSON, or null).
-function apiTenant(port, method, urlPath, { cookie, csrf, body } = {}) {
-  const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
-  const headers = { Host: `${TENANT_SLUG}.localhost:${port}`, Accept: 'application/json' };
-  if (cookie) headers.Cookie = cookie;
-  if (csrf) headers['X-CSRF-Token'] = csrf;
+// One request to the tenant host with the given headers and, when body is
+// given, a JSON body; certificate not checked. Resolves with
+// { status, body } (the body parsed as JSON, or null).
+function requestTenant(port, slug, method, urlPath, headers, body) {
+  const data = body === undefined || body === null ? null : Buffer.from(JSON.stringify(body));
+  const all = { Host: `${slug}.localhost:${port}`, Accept: 'application/json', ...headers };
   if (data) {
-    headers['Content-Type'] = 'application/json';
-    headers['Content-Length'] = data.length;
+    all['Content-Type'] = 'application/json';
+    all['Content-Length'] = data.length;
   }
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -283,8 +206,8 @@ function apiTenant(port, method, urlPath, { cookie, csrf, body } = {}) {
         port,
         method,
         path: urlPath,
-        servername: `${TENANT_SLUG}.localhost`,
-        headers,
+        servername: `${slug}.localhost`,
+        headers: all,
         rejectUnauthorized: false,
         timeout: STEP_TIMEOUT_MS,
       },
@@ -306,6 +229,21 @@ function apiTenant(port, method, urlPath, { cookie, csrf, body } = {}) {
     req.on('error', reject);
     req.end(data || undefined);
   });
+}
+
+// One GET to the tenant host with a cookie header; { status, body }.
+function getTenant(port, slug, urlPath, cookie) {
+  return requestTenant(port, slug, 'GET', urlPath, { Cookie: cookie });
+}
+
+// One request to the tenant host as a signed-in browser would send it: the
+// session cookie, X-CSRF-Token when given, a JSON body when given.
+// Resolves with { status, body } (the body parsed as JSON, or null).
+function apiTenant(port, method, urlPath, { cookie, csrf, body } = {}) {
+  const headers = {};
+  if (cookie) headers.Cookie = cookie;
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  return requestTenant(port, TENANT_SLUG, method, urlPath, headers, body);
 }
 
 // The Cookie header of the context's session, or '' without one.
