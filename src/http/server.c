@@ -271,6 +271,7 @@ req_account_gates(struct http_req *req)
     const struct auth_session *s = &req->session;
     unsigned open = req->route->open;
     bool admin_route = strncmp(req->route->pattern, "/api/v1/admin/", 14) == 0;
+    const struct authz_perm *perm = NULL;
     bool need;
 
     if (admin_route && !s->admin_ip_ok) {
@@ -290,10 +291,11 @@ req_account_gates(struct http_req *req)
     default:
         /* owners and admins, and whoever holds a permission that
          * administers the tenant through a grant */
-        need =
-            admin_route && (authz_role_privileged(s->role) ||
-                            (authz_perm_find(req->route->permission) != NULL &&
-                             authz_perm_find(req->route->permission)->admin));
+        if (admin_route) {
+            perm = authz_perm_find(req->route->permission);
+        }
+        need = admin_route && (authz_role_privileged(s->role) ||
+                               (perm != NULL && perm->admin));
         break;
     }
     if (need && !s->totp && !(open & HTTP_OPEN_MFA_ENROL)) {
