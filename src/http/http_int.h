@@ -57,6 +57,17 @@ struct http_field {
     const char *doc;
 };
 
+/*
+ * The smallest value of an integer field when it is above 0. The whitelist
+ * checks 0 to max only; below min the handler or the domain refuses with
+ * a code of its own (invalid_setting, bad_request). Declared here so the
+ * OpenAPI document publishes the range the server accepts.
+ */
+struct http_min {
+    const char *name; /* an HTTP_T_INT field of the same input */
+    size_t min;
+};
+
 /* The input whitelist of a route: anything not listed is refused. */
 struct http_input {
     const struct http_field *query;
@@ -64,6 +75,8 @@ struct http_input {
     const struct http_field *body; /* JSON object fields */
     size_t nbody;
     bool json_body; /* the route takes an application/json object */
+    const struct http_min *mins; /* query or body integers above 0 */
+    size_t nmins;
 };
 
 /* The statically empty whitelist: no query parameter, no body. */

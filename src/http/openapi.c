@@ -13,17 +13,31 @@ static const char *const openapi_rate_names[] = {"", "probe", "read", "write",
 static const char *const openapi_host_names[] = {"", "platform", "tenant",
                                                  "any"};
 
+/* The smallest value the route accepts for the integer field f. */
+static size_t
+openapi_min(const struct http_input *input, const struct http_field *f)
+{
+    size_t i;
+
+    for (i = 0; i < input->nmins; i++) {
+        if (strcmp(input->mins[i].name, f->name) == 0) {
+            return input->mins[i].min;
+        }
+    }
+    return 0;
+}
+
 static json_t *
-openapi_schema(const struct http_field *f)
+openapi_schema(const struct http_input *input, const struct http_field *f)
 {
     switch (f->type) {
     case HTTP_T_STRING:
         return json_pack("{s:s, s:I, s:s}", "type", "string", "maxLength",
                          (json_int_t)f->max, "description", f->doc);
     case HTTP_T_INT:
-        return json_pack("{s:s, s:i, s:I, s:s}", "type", "integer", "minimum",
-                         0, "maximum", (json_int_t)f->max, "description",
-                         f->doc);
+        return json_pack("{s:s, s:I, s:I, s:s}", "type", "integer", "minimum",
+                         (json_int_t)openapi_min(input, f), "maximum",
+                         (json_int_t)f->max, "description", f->doc);
     case HTTP_T_BOOL:
         return json_pack("{s:s, s:s}", "type", "boolean", "description",
                          f->doc);
@@ -34,6 +48,45 @@ openapi_schema(const struct http_field *f)
                          "description", f->doc);
     }
     return NULL;
+}
+
+/*
+ * Who may call r, as OpenAPI security requirements: a list of
+ * alternatives, each a set of schemes that all apply. PUBLIC needs none;
+ * /metrics the operator's token; an account's own routes (session,
+ * session.partial) its cookie, with the CSRF header on a state change,
+ * and refuse API tokens; every other route takes the cookie or a
+ * personal API token, which must carry the route's catalogue permission
+ * (listed as the token's role). NULL when out of memory.
+ */
+static json_t *
+openapi_security(const struct http_route *r)
+{
+    const char *perm = r->permission;
+    bool write = strcmp(r->method, "GET") != 0;
+    json_t *cookie;
+
+    if (strcmp(perm, HTTP_PUBLIC) == 0) {
+        return json_array();
+    }
+    if (strcmp(perm, HTTP_PERM_METRICS) == 0) {
+        return json_pack("[{s:[]}]", "metricsToken");
+    }
+    cookie = write ? json_pack("{s:[], s:[]}", "sessionCookie", "csrfToken")
+                   : json_pack("{s:[]}", "sessionCookie");
+    /* json_pack releases cookie (o) on failure, NULL included */
+    if (strcmp(perm, HTTP_PERM_SESSION_PARTIAL) == 0 && write) {
+        /* a session still owing its second factor has no CSRF token yet */
+        return json_pack("[o, {s:[]}]", cookie, "sessionCookie");
+    }
+    if (strcmp(perm, HTTP_PERM_SESSION) == 0 ||
+        strcmp(perm, HTTP_PERM_SESSION_PARTIAL) == 0) {
+        return json_pack("[o]", cookie);
+    }
+    if (strcmp(perm, HTTP_PERM_PRINCIPAL) == 0) {
+        return json_pack("[o, {s:[]}]", cookie, "apiToken");
+    }
+    return json_pack("[o, {s:[s]}]", cookie, "apiToken", perm);
 }
 
 /* "/assets/{path*}" is written "/assets/{path}" in OpenAPI. */
@@ -93,7 +146,7 @@ openapi_operation(const struct http_route *r)
         json_array_append_new(params,
                               json_pack("{s:s, s:s, s:b, s:o}", "name", f->name,
                                         "in", "query", "required", f->required,
-                                        "schema", openapi_schema(f)));
+                                        "schema", openapi_schema(r->input, f)));
     }
     json_object_set_new(op, "parameters", params);
     if (r->input->json_body) {
@@ -102,7 +155,7 @@ openapi_operation(const struct http_route *r)
         for (i = 0; i < r->input->nbody; i++) {
             const struct http_field *f = &r->input->body[i];
 
-            json_object_set_new(props, f->name, openapi_schema(f));
+            json_object_set_new(props, f->name, openapi_schema(r->input, f));
             if (f->required) {
                 json_array_append_new(required, json_string(f->name));
             }
@@ -114,10 +167,43 @@ openapi_operation(const struct http_route *r)
                                       "object", "properties", props, "required",
                                       required, "additionalProperties", 0));
     }
-    if (strcmp(r->permission, HTTP_PUBLIC) != 0) {
-        json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
+    if (json_object_set_new(op, "security", openapi_security(r)) != 0) {
+        json_decref(op);
+        return NULL;
+    }
+    if ((strcmp(r->permission, HTTP_PERM_SESSION) == 0 ||
+         strcmp(r->permission, HTTP_PERM_SESSION_PARTIAL) == 0) &&
+        json_object_set_new(op, "x-session-only", json_true()) != 0) {
+        json_decref(op);
+        return NULL;
     }
     return op;
+}
+
+/* The names are those server.c and handlers_auth.c read; the API tests
+ * check them against a real sign-in. */
+static json_t *
+openapi_schemes(void)
+{
+    return json_pack(
+        "{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s},"
+        " s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s}}",
+        "sessionCookie", "type", "apiKey", "in", "cookie", "name",
+        "__Host-coffre_session", "description",
+        "The session cookie set by POST /api/v1/auth/login (a session "
+        "owing its second factor first takes POST /api/v1/auth/totp); "
+        "tenant host only.",
+        "csrfToken", "type", "apiKey", "in", "header", "name", "X-CSRF-Token",
+        "description",
+        "The session's CSRF token (csrf_token of GET /api/v1/me), required "
+        "with the cookie on every state change (POST, PATCH, DELETE).",
+        "apiToken", "type", "http", "scheme", "bearer", "bearerFormat",
+        "coffre_pat_...", "description",
+        "A personal API token (POST /api/v1/me/tokens): Authorization: "
+        "Bearer coffre_pat_...; no CSRF header. Listed with the "
+        "permission the token must carry.",
+        "metricsToken", "type", "http", "scheme", "bearer", "description",
+        "The operator's metrics token ([metrics] token in coffre.conf).");
 }
 
 enum cf_rc
@@ -131,17 +217,19 @@ http_openapi_build(const char *version, char **out, size_t *len)
 
     doc = json_pack(
         "{s:s, s:{s:s, s:s, s:s}, s:{s:{s:{s:s, s:{s:{s:s, s:{s:{s:s}, "
-        "s:{s:s}}, s:[s, s]}}, s:[s]}}, s:{s:{s:s, s:s}}}}",
+        "s:{s:s}}, s:[s, s]}}, s:[s]}}, s:o}}",
         "openapi", "3.1.0", "info", "title", "coffre API", "version", version,
         "description",
         "Generated from the route table: every route declares its "
         "permission (x-permission), rate class and input whitelist; "
-        "unknown parameters and fields are refused with 400.",
+        "unknown parameters and fields are refused with 400. `security` "
+        "lists who may call an operation; x-session-only marks an "
+        "account's own routes, where API tokens are refused (403 "
+        "session_required).",
         "components", "schemas", "Error", "type", "object", "properties",
         "error", "type", "object", "properties", "code", "type", "string",
         "message", "type", "string", "required", "code", "message", "required",
-        "error", "securitySchemes", "bearer", "type", "http", "scheme",
-        "bearer");
+        "error", "securitySchemes", openapi_schemes());
     paths = json_object();
     if (doc == NULL || paths == NULL) {
         rc = CF_ERR(CF_ENOMEM);
@@ -178,11 +266,12 @@ http_openapi_build(const char *version, char **out, size_t *len)
             /* the same path on two hosts (GET / on platform and tenant) */
             json_object_set_new(
                 item, method,
-                json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s}}}", "summary",
+                json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s}}, s:[]}", "summary",
                           "Home page (platform or tenant host).",
                           "x-permission", r->permission, "x-rate-class",
                           openapi_rate_names[r->rate], "x-host", "any",
-                          "responses", "200", "description", "success"));
+                          "responses", "200", "description", "success",
+                          "security"));
             json_decref(op);
         } else {
             json_object_set_new(item, method, op);

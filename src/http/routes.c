@@ -88,9 +88,14 @@ static const struct http_field logins_query[] = {
     {"limit", HTTP_T_INT, 100, false, "at most this many lines (50)"},
 };
 
+/* "limit" is checked from 1 by the handlers of both journals */
+static const struct http_min limit_min[] = {{"limit", 1}};
+
 static const struct http_input logins_input = {
     .query = logins_query,
     .nquery = CF_ARRAY_LEN(logins_query),
+    .mins = limit_min,
+    .nmins = CF_ARRAY_LEN(limit_min),
 };
 
 static const struct http_field code_body[] = {
@@ -123,10 +128,14 @@ static const struct http_field token_body[] = {
      "permission names of the catalogue that my role holds"},
 };
 
+static const struct http_min token_min[] = {{"expires_days", 1}};
+
 static const struct http_input token_input = {
     .body = token_body,
     .nbody = CF_ARRAY_LEN(token_body),
     .json_body = true,
+    .mins = token_min,
+    .nmins = CF_ARRAY_LEN(token_min),
 };
 
 static const struct http_field admin_logins_query[] = {
@@ -141,6 +150,8 @@ static const struct http_field admin_logins_query[] = {
 static const struct http_input admin_logins_input = {
     .query = admin_logins_query,
     .nquery = CF_ARRAY_LEN(admin_logins_query),
+    .mins = limit_min,
+    .nmins = CF_ARRAY_LEN(limit_min),
 };
 
 static const struct http_field invite_body[] = {
@@ -281,10 +292,23 @@ static const struct http_field settings_body[] = {
      "docx xlsx pptx odt ods odp; [] for none"},
 };
 
+/* the domain's lower bounds (auth_tenant_policy_update: invalid_setting) */
+static const struct http_min settings_min[] = {
+    {"password_min", AUTH_PW_MIN},
+    {"password_min_admin", AUTH_PW_MIN_ADMIN},
+    {"password_score", AUTH_PW_MIN_SCORE},
+    {"max_age_days_admin", 1},
+    {"session_idle_minutes", 1},
+    {"session_max_hours", 1},
+    {"lockout_failures", 3},
+};
+
 static const struct http_input settings_input = {
     .body = settings_body,
     .nbody = CF_ARRAY_LEN(settings_body),
     .json_body = true,
+    .mins = settings_min,
+    .nmins = CF_ARRAY_LEN(settings_min),
 };
 
 /* An empty JSON object. */

@@ -7,6 +7,8 @@ COMMITMENT B3 (a security policy for every function).
 
 import pytest
 
+from conftest import assert_clean_stop, assert_error, run_cli, start_server
+
 ROUTES = {  # path -> (method, permission is PUBLIC)
     "/healthz": ("get", True),
     "/readyz": ("get", True),
@@ -129,3 +131,233 @@ def test_declared_parameters_are_the_whitelist(server, spec):
         assert r.status_code in (400, 404, 421), (path, r.status_code)
         if r.status_code == 400:
             assert r.json()["error"]["code"] == "unknown_parameter"
+
+
+# ---------------------------------------------------------------- security
+
+SCHEMES = {"sessionCookie", "csrfToken", "apiToken", "metricsToken"}
+SESSION_PERMS = {"session", "session.partial"}
+PSEUDO_PERMS = {"PUBLIC", "ops.metrics", "principal"} | SESSION_PERMS
+
+
+def test_security_schemes(spec):
+    """The cookie, the CSRF header, the API token and the metrics token,
+    under the names the server reads (checked against a real sign-in in
+    test_scheme_names_are_the_servers)."""
+    schemes = spec["components"]["securitySchemes"]
+    assert set(schemes) == SCHEMES, sorted(schemes)
+    assert schemes["sessionCookie"]["type"] == "apiKey"
+    assert schemes["sessionCookie"]["in"] == "cookie"
+    assert schemes["sessionCookie"]["name"] == "__Host-coffre_session"
+    assert schemes["csrfToken"] == dict(schemes["csrfToken"], type="apiKey",
+                                        **{"in": "header",
+                                           "name": "X-CSRF-Token"})
+    for name in ("apiToken", "metricsToken"):
+        assert schemes[name]["type"] == "http", schemes[name]
+        assert schemes[name]["scheme"] == "bearer", schemes[name]
+    assert schemes["apiToken"]["bearerFormat"].startswith("coffre_pat_")
+    for s in schemes.values():
+        assert isinstance(s.get("description"), str) and s["description"]
+
+
+def expected_security(method, perm):
+    """What the route table's permission means: PUBLIC needs nothing; an
+    account's own routes take only its cookie (and the CSRF header on a
+    state change; a session owing its second factor has no CSRF token
+    yet); every other route the cookie or an API token carrying the
+    permission."""
+    write = method != "get"
+    cookie = {"sessionCookie": [], "csrfToken": []} if write else {
+        "sessionCookie": []}
+    if perm == "PUBLIC":
+        return []
+    if perm == "ops.metrics":
+        return [{"metricsToken": []}]
+    if perm == "session.partial" and write:
+        return [cookie, {"sessionCookie": []}]
+    if perm in SESSION_PERMS:
+        return [cookie]
+    return [cookie, {"apiToken": [] if perm == "principal" else [perm]}]
+
+
+def test_every_operation_declares_its_security(spec):
+    schemes = set(spec["components"]["securitySchemes"])
+    kinds = set()
+    for path, method, op in operations(spec):
+        perm = op["x-permission"]
+        assert "security" in op, f"{method} {path}: no security"
+        assert op["security"] == expected_security(method, perm), (
+            method, path, perm, op["security"])
+        for alt in op["security"]:
+            assert set(alt) <= schemes, (method, path, alt)
+        assert op.get("x-session-only", False) is (perm in SESSION_PERMS), (
+            method, path, perm)
+        kinds.add(perm if perm in PSEUDO_PERMS else "catalogue")
+    # every kind of permission is met at least once
+    assert kinds == PSEUDO_PERMS | {"catalogue"}, kinds
+
+
+def test_no_global_security(spec):
+    """Each operation says who may call it; nothing is inherited."""
+    assert "security" not in spec
+
+
+# ---------------------------------------------------------------- a tenant
+
+@pytest.fixture(scope="module")
+def acme():
+    """A tenant whose owner signs in; 2FA optional so the owner reaches the
+    administration routes without enrolling (test_totp covers that)."""
+    from test_auth import OWNER, PW_OWNER, create_tenant_with_owner, do_setup, new_server
+    from accounts import Account
+
+    root, data = new_server("[auth]\nip_ban_failures = 1000\n")
+    link = create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)
+    assert run_cli("tenant", "policy", "acme", "mfa=optional", "--data",
+                   str(data)).returncode == 0
+    srv = start_server(data, log_path=root / "serve.log")
+    srv.data = data
+    try:
+        assert do_setup(srv, link, PW_OWNER).status_code == 200
+        srv.owner = Account(srv, OWNER, PW_OWNER)
+        yield srv
+    finally:
+        if srv.alive():
+            assert_clean_stop(srv)
+
+
+def test_scheme_names_are_the_servers(acme, spec):
+    """The cookie a login sets and the header a state change needs are the
+    ones the document names; a token is refused where x-session-only says
+    so and accepted where the document lists apiToken."""
+    from accounts import send
+    from test_auth import OWNER, PW_OWNER, login, set_cookies
+
+    schemes = spec["components"]["securitySchemes"]
+    r = login(acme, OWNER, PW_OWNER)
+    assert r.status_code == 200, r.text
+    assert set_cookies(r)[0].startswith(schemes["sessionCookie"]["name"] + "=")
+    owner = acme.owner
+    header = schemes["csrfToken"]["name"]
+    body = {"name": "openapi", "permissions": ["audit.read"]}
+    r = send(acme, "POST", "/api/v1/me/tokens", cookie=owner.session,
+             body=body)
+    assert_error(r, 403, "csrf")
+    r = send(acme, "POST", "/api/v1/me/tokens", cookie=owner.session,
+             body=body, headers={header: owner.csrf})
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    assert token.startswith("coffre_pat_")
+    paths = spec["paths"]
+    assert paths["/api/v1/me"]["get"]["x-session-only"] is True
+    assert_error(send(acme, "GET", "/api/v1/me", bearer=token), 403,
+                 "session_required")
+    assert {"apiToken": ["audit.read"]} in (
+        paths["/api/v1/admin/logins"]["get"]["security"])
+    assert send(acme, "GET", "/api/v1/admin/logins",
+                bearer=token).status_code == 200
+
+
+# ---------------------------------------------------------------- ranges
+
+SETTINGS = "/api/v1/admin/settings/security"
+# Every operation with an integer input: how to call it. BASE is a valid
+# body the integer is added to; for GET the integer goes in the query.
+INT_INPUTS = {
+    ("post", "/api/v1/me/tokens"): {"name": "range", "permissions": ["audit.read"]},
+    ("patch", SETTINGS): {},
+    ("get", "/api/v1/me/logins"): None,
+    ("get", "/api/v1/admin/logins"): None,
+}
+
+
+def int_fields(spec):
+    """(method, path, name, minimum, maximum) of every integer of the
+    document, in a request body or the query."""
+    out = []
+    for path, method, op in operations(spec):
+        for p in op.get("parameters", []):
+            if p["in"] == "query" and p["schema"]["type"] == "integer":
+                out.append((method, path, p["name"], p["schema"]["minimum"],
+                            p["schema"]["maximum"]))
+        if "requestBody" in op:
+            props = op["requestBody"]["content"]["application/json"][
+                "schema"]["properties"]
+            for name, s in props.items():
+                if s["type"] == "integer":
+                    out.append((method, path, name, s["minimum"],
+                                s["maximum"]))
+    return out
+
+
+def test_every_integer_declares_a_range(spec):
+    fields = int_fields(spec)
+    assert fields
+    for method, path, name, lo, hi in fields:
+        assert isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi, (
+            method, path, name, lo, hi)
+        assert (method, path) in INT_INPUTS, (
+            f"{method} {path} takes the integer {name}: add it to INT_INPUTS")
+
+
+def send_int(srv, method, path, name, value):
+    from accounts import send
+
+    owner = srv.owner
+    if method == "get":
+        return send(srv, "GET", f"{path}?{name}={value}", cookie=owner.session)
+    body = dict(INT_INPUTS[(method, path)], **{name: value})
+    return send(srv, method.upper(), path, cookie=owner.session,
+                csrf=owner.csrf, body=body)
+
+
+def test_ranges_are_what_the_server_accepts(acme, spec):
+    """For every integer of the document: its minimum and maximum are
+    accepted, one below and one above are refused with 400 (the whitelist
+    above the maximum, the handler or the domain below the minimum)."""
+    from accounts import send
+
+    owner = acme.owner
+    tokens = []
+    for method, path, name, lo, hi in int_fields(spec):
+        for value, ok in ((lo - 1, False), (lo, True), (hi, True),
+                          (hi + 1, False)):
+            r = send_int(acme, method, path, name, value)
+            where = f"{method} {path} {name}={value}"
+            if not ok:
+                assert r.status_code == 400, (where, r.status_code, r.text)
+                assert r.json()["error"]["code"] in (
+                    "bad_request", "invalid_setting"), (where, r.text)
+                continue
+            assert r.status_code in (200, 201), (where, r.status_code, r.text)
+            if path == "/api/v1/me/tokens":
+                tokens.append(r.json()["id"])
+        # a login proves identity for 5 minutes: keep the step-up fresh
+        owner.step_up()
+    for tid in tokens:
+        r = send(acme, "DELETE", f"/api/v1/me/tokens/{tid}",
+                 cookie=owner.session, csrf=owner.csrf)
+        assert r.status_code == 200, r.text
+
+
+def test_token_days_range(spec):
+    """COMMITMENT A10: a token lives 1 to 365 days, as the handler says."""
+    op = spec["paths"]["/api/v1/me/tokens"]["post"]
+    days = op["requestBody"]["content"]["application/json"]["schema"][
+        "properties"]["expires_days"]
+    assert (days["minimum"], days["maximum"]) == (1, 365), days
+
+
+def test_settings_ranges(spec):
+    """The bounds of auth_tenant_policy_update, one by one."""
+    op = spec["paths"][SETTINGS]["patch"]
+    props = op["requestBody"]["content"]["application/json"]["schema"][
+        "properties"]
+    got = {k: (v["minimum"], v["maximum"]) for k, v in props.items()
+           if v["type"] == "integer"}
+    assert got == {
+        "password_min": (12, 128), "password_min_admin": (16, 128),
+        "password_score": (3, 4), "max_age_days": (0, 365),
+        "max_age_days_admin": (1, 365), "history": (0, 24),
+        "session_idle_minutes": (1, 30), "session_max_hours": (1, 12),
+        "lockout_failures": (3, 5)}, got
