@@ -41,8 +41,18 @@ else
   echo "deps: all Debian packages present"
 fi
 
-if [ -f tests/e2e/package-lock.json ] &&
-   [ ! -d tests/e2e/node_modules/playwright-core ]; then
-  echo "deps: installing browser test modules"
+# The browser tests need Node 18 or later: Debian 12's own nodejs is 18.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 18 ]; then
+  echo "deps: Node $(node --version 2>/dev/null || echo '(none)') is too old" \
+    "for the browser tests (18 or later is needed)" >&2
+  exit 1
+fi
+
+# npm ci again when the installed playwright-core is not the locked one.
+want=$(node -p 'require("./tests/e2e/package-lock.json").packages["node_modules/playwright-core"].version' 2>/dev/null || echo "")
+have=$(node -p 'require("./tests/e2e/node_modules/playwright-core/package.json").version' 2>/dev/null || echo "")
+if [ -f tests/e2e/package-lock.json ] && [ "$want" != "$have" ]; then
+  echo "deps: installing browser test modules (playwright-core $want)"
   (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 fi
