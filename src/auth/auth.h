@@ -578,4 +578,19 @@ CF_MUST_CHECK enum cf_rc auth_admin_refused(const struct auth_ctx *ctx,
 CF_MUST_CHECK enum cf_rc auth_admin_unlock(const struct auth_ctx *ctx,
                                            int64_t user_id);
 
+/*
+ * A fresh single-use setup link, valid AUTH_LINK_TTL_S, for the owner
+ * email who never chose a password (relink.c). Every older unused link of
+ * the account stops working; the change and its audit event
+ * (user.setup_link, by ctx->principal) are one transaction. token_out
+ * receives the link's token (shown once, only its keyed hash is stored),
+ * written only on success. CF_EINVAL for a bad address, CF_ENOTFOUND when
+ * the address has no account, CF_ECONFLICT when the account has a
+ * password (a reset is the way back), CF_EPERM when it is not an active
+ * owner.
+ */
+CF_MUST_CHECK enum cf_rc auth_owner_relink(const struct auth_ctx *ctx,
+                                           const char *email,
+                                           char token_out[CX_TOKEN_LEN + 1]);
+
 #endif

@@ -361,4 +361,9 @@ void auth_db_release(const struct auth_ctx *ctx, struct db **db);
 CF_MUST_CHECK enum cf_rc auth_db_reacquire(const struct auth_ctx *ctx,
                                            struct db **db);
 
+/* Every unused link of user_id (setup, invitation, reset) stops working
+ * (store.c). In the caller's transaction. */
+CF_MUST_CHECK enum cf_rc auth_store_links_invalidate(struct db *db,
+                                                     int64_t user_id);
+
 #endif

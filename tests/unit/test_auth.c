@@ -1063,6 +1063,70 @@ test_totp_flow(void **state)
     cf_buf_release(&svg);
 }
 
+/* auth_owner_relink: a fresh setup link for an owner who never chose a
+ * password; the earlier link stops working (COMMITMENT A1); refused once a
+ * password is set, and for an account that is not an owner. */
+static void
+test_owner_relink(void **state)
+{
+    struct acct *a = *state;
+    struct auth_strength v;
+    struct db *db = NULL;
+    char first[CX_TOKEN_LEN + 1];
+    char second[CX_TOKEN_LEN + 1];
+    char none[CX_TOKEN_LEN + 1] = "";
+
+    assert_int_equal(auth_owner_relink(&a->ctx, "nobody@acme.example", none),
+                     CF_ENOTFOUND);
+    assert_int_equal(auth_owner_relink(&a->ctx, "not an address", none),
+                     CF_EINVAL);
+    assert_int_equal(auth_owner_create(&a->ctx, "o@acme.example", first),
+                     CF_OK);
+    assert_int_equal(auth_owner_relink(&a->ctx, " O@Acme.Example ", second),
+                     CF_OK);
+    assert_int_equal(strlen(second), CX_TOKEN_LEN);
+    assert_string_not_equal(first, second);
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM user_links WHERE "
+                                   "used = 0"),
+                     1);
+    /* COMMITMENT C2: the change has its event */
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM audit_events WHERE "
+                                   "action = 'user.setup_link'"),
+                     1);
+    assert_int_equal(
+        auth_setup_complete(&a->ctx, first, GOOD_PW, strlen(GOOD_PW), &v),
+        CF_ENOTFOUND);
+    assert_int_equal(
+        auth_setup_complete(&a->ctx, second, GOOD_PW, strlen(GOOD_PW), &v),
+        CF_OK);
+    /* a password set: refused, nothing written, no token handed out */
+    assert_int_equal(auth_owner_relink(&a->ctx, "o@acme.example", none),
+                     CF_ECONFLICT);
+    assert_string_equal(none, "");
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM user_links WHERE "
+                                   "used = 0"),
+                     0);
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM audit_events WHERE "
+                                   "action = 'user.setup_link'"),
+                     1);
+    /* never a way to make another role an owner */
+    assert_int_equal(auth_owner_create(&a->ctx, "m@acme.example", first),
+                     CF_OK);
+    assert_int_equal(db_pool_get(a->pool, 1, 0, &db), CF_OK);
+    assert_int_equal(db_run(db,
+                            "UPDATE users SET role = 'member' WHERE "
+                            "password_hash IS NULL",
+                            DB_END),
+                     CF_OK);
+    db_pool_put(a->pool, db);
+    assert_int_equal(auth_owner_relink(&a->ctx, "m@acme.example", none),
+                     CF_EPERM);
+    assert_string_equal(none, "");
+    assert_int_equal(acct_count(a, "SELECT count(*) FROM user_links WHERE "
+                                   "used = 0"),
+                     1);
+}
+
 int
 main(void)
 {
@@ -1085,6 +1149,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ip_ban_login, acct_setup,
                                         acct_teardown),
         cmocka_unit_test_setup_teardown(test_totp_flow, acct_setup,
+                                        acct_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_relink, acct_setup,
                                         acct_teardown),
     };
 
