@@ -130,27 +130,32 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 run: deps build/coffre
 	@scripts/run-demo.sh $(DATA)
 
+# The layers run through scripts/test.sh: each one's output goes to
+# build/test-logs/, and the run ends with what failed, one summary line per
+# layer and a total line. Every layer runs even after one fails.
 test: deps
-	@$(MAKE) --no-print-directory unit fuzz-replay api e2e
+	@$(MAKE) --no-print-directory build/san/coffre build/coffre $(UNIT_BINS) \
+		$(FUZZ_BINS) || { echo "total: the build failed, no test ran: FAILED"; \
+		exit 1; }
+	@PY=$(PY) scripts/test.sh unit fuzz api api-release browser
 
 unit: $(UNIT_BINS)
-	@scripts/run-unit.sh $(UNIT_BINS)
+	@scripts/test.sh unit
 
 fuzz-replay: $(FUZZ_BINS)
-	@scripts/fuzz.sh replay $(FUZZ_BINS)
+	@scripts/test.sh fuzz
 
 fuzz: $(FUZZ_BINS)
 	@scripts/fuzz.sh run $(FUZZ_BINS)
 
+# api: the sanitizer build, then the hardened release build
+# (_FORTIFY_SOURCE, no sanitizer) through the paths that lock accounts and
+# send every kind of mail
 api: build/san/coffre build/coffre
-	COFFRE_BIN=$(CURDIR)/build/san/coffre $(PY) -m pytest -q -p no:cacheprovider tests/api
-	@# the hardened release build (_FORTIFY_SOURCE, no sanitizer) through
-	@# the paths that lock accounts and send every kind of mail
-	COFFRE_BIN=$(CURDIR)/build/coffre $(PY) -m pytest -q -p no:cacheprovider \
-		tests/api/test_mail.py tests/api/test_tokens.py tests/api/test_policy.py
+	@PY=$(PY) scripts/test.sh api api-release
 
 e2e: build/san/coffre
-	COFFRE_BIN=$(CURDIR)/build/san/coffre node tests/e2e/run.mjs
+	@scripts/test.sh browser
 
 build/bench/%: bench/%.c $(REL_OBJS)
 	@mkdir -p $(@D)

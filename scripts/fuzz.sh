@@ -48,5 +48,8 @@ for bin in "$@"; do
       ;;
   esac
 done
-echo "fuzz: $mode of $n targets, $fail failed"
+case $mode in
+  replay) echo "fuzz: $((n - fail))/$n targets replayed their corpus clean" ;;
+  *) echo "fuzz: $((n - fail))/$n targets ran ${secs} s without a failure" ;;
+esac
 [ "$fail" -eq 0 ]

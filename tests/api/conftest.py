@@ -18,7 +18,8 @@ docs/internals/contract.md and nothing else.
 The binary comes from COFFRE_BIN (default build/san/coffre at the repository
 root). It may carry AddressSanitizer, so start-up waits are generous, and every
 server's stderr is checked for sanitizer reports when it stops.
-Set COFFRE_TEST_KEEP=1 to keep the temporary directories.
+Set COFFRE_TEST_KEEP=1 to keep the temporary directories, or COFFRE_TEST_LOGS
+to a directory where the servers' logs are copied when a test failed.
 """
 
 import http.client
@@ -100,10 +101,26 @@ def pytest_configure(config):
         "filterwarnings", "ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 
 
+def _keep_server_logs(dest):
+    """Copy the logs of every server and command of the session to DEST
+    before their temporary directories go (scripts/test.sh points there
+    when a run failed)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for i, root in enumerate(_TEMP_ROOTS):
+        for log in sorted(root.rglob("*.log")):
+            try:
+                shutil.copyfile(log, dest / f"{i:03d}-{root.name}-{log.name}")
+            except OSError:
+                pass
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     # last: after an early stop (-x) the module fixtures are torn down in
     # an earlier pytest_sessionfinish, and they still read their logs
+    if exitstatus != 0 and os.environ.get("COFFRE_TEST_LOGS"):
+        _keep_server_logs(os.environ["COFFRE_TEST_LOGS"])
     if os.environ.get("COFFRE_TEST_KEEP"):
         return
     for root in _TEMP_ROOTS:
