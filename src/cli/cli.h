@@ -44,9 +44,17 @@ struct cli_data {
  * code and prints the reason of a failure.
  */
 int cli_data_init(const char *dir, bool *created);
-/* Initialise if needed, read coffre.conf, load the master key and open
- * the control database and the tenant pool. Returns an exit code. */
-int cli_data_open(struct cli_data *d, const char *dir);
+/*
+ * Open the data directory dir: read coffre.conf, load the master key and
+ * open the control database and the tenant pool. dir must be a data
+ * directory (coffre.conf, master.key or master.pass, control.db); with
+ * may_init (serve) an empty or missing one is initialised first. Anything
+ * else is refused with CLI_ECONFIG and one line naming dir and what it
+ * lacks; control.db without its master key gives CLI_EKEY. Returns an
+ * exit code, the reason of a failure printed; cli_data_close() d in every
+ * case.
+ */
+int cli_data_open(struct cli_data *d, const char *dir, bool may_init);
 void cli_data_close(struct cli_data *d);
 
 /* Exit code for a domain result. */
@@ -55,6 +63,19 @@ int cli_exit_for(enum cf_rc rc);
 void cli_principal(char *out, size_t cap);
 /* The port of a HOST:PORT listen address, or "8443". */
 void cli_listen_port(const char *listen, char *out, size_t cap);
+
+/*
+ * A usage error: "coffre: <reason>" on one line, then usage, on stderr.
+ * Returns CLI_EUSAGE.
+ */
+int cli_usage_error(const char *usage, const char *fmt, ...) CF_PRINTF(2, 3);
+/*
+ * The usage error of a getopt_long() failure: c is what it returned ('?'
+ * for an unknown option or a value given to an option taking none, ':'
+ * for a missing value; the option string starts with ':'), argv what it
+ * parsed. Returns CLI_EUSAGE.
+ */
+int cli_getopt_error(int c, char **argv, const char *usage);
 
 int cli_cmd_init(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);

@@ -30,7 +30,8 @@ cli_cmd_init(int argc, char **argv)
     int ex;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir = optarg;
@@ -39,13 +40,12 @@ cli_cmd_init(int argc, char **argv)
             fputs(init_usage, stdout);
             return CLI_OK;
         default:
-            fputs(init_usage, stderr);
-            return CLI_EUSAGE;
+            return cli_getopt_error(c, argv, init_usage);
         }
     }
     if (optind != argc) {
-        fputs(init_usage, stderr);
-        return CLI_EUSAGE;
+        return cli_usage_error(init_usage, "init takes no argument, not '%s'",
+                               argv[optind]);
     }
     ex = cli_data_init(dir, &created);
     if (ex == CLI_OK) {

@@ -24,21 +24,32 @@ static const char serve_usage[] =
     "Serve HTTPS on HOST:PORT (default 127.0.0.1:8443). Tenants answer at\n"
     "SLUG.NAME (default localhost), the platform at NAME. --http-listen\n"
     "adds a plain-HTTP listener that only redirects to HTTPS. Options\n"
-    "override coffre.conf. SIGTERM or SIGINT stops gracefully.\n";
+    "override coffre.conf. SIGTERM or SIGINT stops gracefully.\n"
+    "DIR (default ./var) is initialised when it is empty or missing; a\n"
+    "non-empty directory that is not a coffre data directory is refused.\n";
 
+/* A usage error unless src fits a setting (and is IP:PORT for addr). */
 static int
-serve_set(char *dst, const char *src, const char *what, bool addr)
+serve_check(const char *src, const char *what, bool addr)
 {
     if (strlen(src) >= CF_CONF_STR) {
-        fprintf(stderr, "coffre: %s is too long\n", what);
-        return CLI_EUSAGE;
+        return cli_usage_error(serve_usage, "%s is too long", what);
     }
     if (addr && !cf_addr_valid(src)) {
-        fprintf(stderr, "coffre: %s must be IP:PORT or [IPv6]:PORT\n", what);
-        return CLI_EUSAGE;
+        return cli_usage_error(serve_usage,
+                               "%s must be IP:PORT or [IPv6]:PORT, not '%s'",
+                               what, src);
     }
-    memcpy(dst, src, strlen(src) + 1);
     return CLI_OK;
+}
+
+/* Override a setting of coffre.conf with src (NULL: keep), checked. */
+static void
+serve_set(char *dst, const char *src)
+{
+    if (src != NULL) {
+        memcpy(dst, src, strlen(src) + 1);
+    }
 }
 
 static int
@@ -158,7 +169,8 @@ cli_cmd_serve(int argc, char **argv)
     int ex;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:b:r:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:l:b:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir = optarg;
@@ -176,25 +188,28 @@ cli_cmd_serve(int argc, char **argv)
             fputs(serve_usage, stdout);
             return CLI_OK;
         default:
-            fputs(serve_usage, stderr);
-            return CLI_EUSAGE;
+            return cli_getopt_error(c, argv, serve_usage);
         }
     }
     if (optind != argc) {
-        fputs(serve_usage, stderr);
-        return CLI_EUSAGE;
+        return cli_usage_error(serve_usage, "serve takes no argument, not '%s'",
+                               argv[optind]);
     }
-    ex = cli_data_open(&d, dir);
-    if (ex == CLI_OK && listen != NULL) {
-        ex = serve_set(d.cfg.listen, listen, "--listen", true);
-    }
+    ex = listen != NULL ? serve_check(listen, "--listen", true) : CLI_OK;
     if (ex == CLI_OK && base != NULL) {
-        ex = serve_set(d.cfg.base_domain, base, "--base-domain", false);
+        ex = serve_check(base, "--base-domain", false);
     }
     if (ex == CLI_OK && http_listen != NULL) {
-        ex = serve_set(d.cfg.http_listen, http_listen, "--http-listen", true);
+        ex = serve_check(http_listen, "--http-listen", true);
     }
+    if (ex != CLI_OK) {
+        return ex;
+    }
+    ex = cli_data_open(&d, dir, true);
     if (ex == CLI_OK) {
+        serve_set(d.cfg.listen, listen);
+        serve_set(d.cfg.base_domain, base);
+        serve_set(d.cfg.http_listen, http_listen);
         ex = serve_run(&d);
     }
     cli_data_close(&d);

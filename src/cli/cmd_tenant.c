@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * coffre tenant create|list|show. Safe while `serve` runs on the same data
- * directory: SQLite locking orders the writers, and the server looks
+ * coffre tenant create|owner|list|show|policy. Safe while `serve` runs on the
+ * same data directory: SQLite locking orders the writers, and the server looks
  * tenants up in control.db on every request, so it sees a new one at once.
  */
 #include "core/compat.h"
@@ -26,6 +26,9 @@ static const char tenant_usage[] =
     "answers at https://SLUG.<base_domain>:<port>/.\n"
     "--owner (or `tenant owner`) creates an owner account and prints a\n"
     "single-use setup link, valid 24 hours, to choose its password.\n"
+    "`tenant owner` for an owner who has not chosen a password yet prints a\n"
+    "fresh link (earlier ones stop working); an account with a password\n"
+    "is refused: its \"Forgot your password?\" link is the way back.\n"
     "policy prints the tenant's security policy after setting each\n"
     "NAME=VALUE given; a tenant can only be stricter than the defaults:\n"
     "  mfa=admins|all|optional  who must use 2FA (admins: owners and admins)\n"
@@ -36,7 +39,12 @@ static const char tenant_usage[] =
     "  max_age_days_admin=1-365 the same for owners and admins (365)\n"
     "  history=0-24             earlier passwords that cannot be reused (5)\n"
     "  session_idle_minutes=1-30  idle time before a session ends (30)\n"
-    "  session_max_hours=1-12   a session's longest life (12)\n";
+    "  session_max_hours=1-12   a session's longest life (12)\n"
+    "  lockout_failures=3-5     failed logins before a lock (5)\n"
+    "  admin_ips=CIDR,...       addresses allowed to administer (empty: any)\n"
+    "  upload_types=pdf,png,... file types accepted for upload\n"
+    "--data DIR (default ./var) must be a data directory made by `coffre\n"
+    "init` or `coffre serve`.\n";
 
 static enum cf_rc
 tenant_print_line(const struct tenant *t, void *arg)
@@ -46,7 +54,8 @@ tenant_print_line(const struct tenant *t, void *arg)
     return CF_OK;
 }
 
-/* Create an owner account for t and print its setup link. */
+/* Create an owner account for t, or renew the link of one without a
+ * password, and print its setup link. */
 static int
 tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
 {
@@ -56,6 +65,7 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
     char principal[128];
     char token[CX_TOKEN_LEN + 1];
     char url[512];
+    bool existing;
     enum cf_rc rc;
 
     auth_config_from(&d->cfg, &acfg);
@@ -70,14 +80,29 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
                                 .principal = principal};
         rc = auth_owner_create(&ctx, email, token);
     }
+    existing = rc == CF_ECONFLICT;
+    if (existing) {
+        /* an owner who never used their link gets a fresh one */
+        rc = auth_owner_relink(&ctx, email, token);
+    }
     cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
         fprintf(stderr, "coffre: '%s' is not an e-mail address\n", email);
         return CLI_EINPUT;
     }
-    if (rc == CF_ECONFLICT) {
-        fprintf(stderr, "coffre: %s already has an account in '%s'\n", email,
-                t->slug);
+    if (existing && rc == CF_ECONFLICT) {
+        fprintf(stderr,
+                "coffre: %s already has an account in '%s' with a password; "
+                "to choose a new one, use the \"Forgot your password?\" "
+                "link on the sign-in page\n",
+                email, t->slug);
+        return CLI_ECONFLICT;
+    }
+    if (existing && (rc == CF_EPERM || rc == CF_ENOTFOUND)) {
+        fprintf(stderr,
+                "coffre: %s already has an account in '%s' that is not an "
+                "active owner\n",
+                email, t->slug);
         return CLI_ECONFLICT;
     }
     if (rc != CF_OK) {
@@ -235,6 +260,61 @@ tenant_do_show(struct cli_data *d, const char *slug)
     return CLI_OK;
 }
 
+/*
+ * A usage error unless sub is a tenant command given its nargs arguments
+ * (args) and only its own options. Returns an exit code.
+ */
+static int
+tenant_args_check(const char *sub, char **args, int nargs, bool name_or_owner,
+                  bool mfa)
+{
+    static const struct {
+        const char *sub;
+        int min;
+        int max;
+        const char *args;
+    } cmds[] = {
+        {"create", 1, 1, "SLUG"},
+        {"owner", 2, 2, "SLUG EMAIL"},
+        {"list", 0, 0, "no argument"},
+        {"show", 1, 1, "SLUG"},
+        {"policy", 1, INT_MAX, "SLUG [NAME=VALUE ...]"},
+    };
+    size_t i;
+
+    for (i = 0; i < CF_ARRAY_LEN(cmds); i++) {
+        if (strcmp(sub, cmds[i].sub) == 0) {
+            break;
+        }
+    }
+    if (i == CF_ARRAY_LEN(cmds)) {
+        return cli_usage_error(tenant_usage, "unknown tenant command '%s'",
+                               sub);
+    }
+    if (nargs < cmds[i].min) {
+        return cli_usage_error(tenant_usage, "tenant %s needs %s", sub,
+                               cmds[i].args);
+    }
+    if (nargs > cmds[i].max) {
+        return cli_usage_error(tenant_usage,
+                               "unexpected argument '%s' (tenant %s takes %s)",
+                               args[cmds[i].max], sub, cmds[i].args);
+    }
+    if (name_or_owner && strcmp(sub, "create") != 0) {
+        return cli_usage_error(tenant_usage,
+                               "--name and --owner are options of tenant "
+                               "create, not of tenant %s",
+                               sub);
+    }
+    if (mfa && strcmp(sub, "policy") != 0) {
+        return cli_usage_error(tenant_usage,
+                               "--mfa is an option of tenant policy, not of "
+                               "tenant %s",
+                               sub);
+    }
+    return CLI_OK;
+}
+
 int
 cli_cmd_tenant(int argc, char **argv)
 {
@@ -257,7 +337,8 @@ cli_cmd_tenant(int argc, char **argv)
     int ex;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:n:o:m:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:n:o:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir = optarg;
@@ -275,32 +356,21 @@ cli_cmd_tenant(int argc, char **argv)
             fputs(tenant_usage, stdout);
             return CLI_OK;
         default:
-            fputs(tenant_usage, stderr);
-            return CLI_EUSAGE;
+            return cli_getopt_error(c, argv, tenant_usage);
         }
     }
     if (optind >= argc) {
-        fputs(tenant_usage, stderr);
-        return CLI_EUSAGE;
+        return cli_usage_error(tenant_usage,
+                               "tenant needs a command: create, owner, list, "
+                               "show or policy");
     }
     sub = argv[optind];
-    if (mfa[0] != '\0' && strcmp(sub, "policy") != 0) {
-        fputs(tenant_usage, stderr);
-        return CLI_EUSAGE;
+    ex = tenant_args_check(sub, argv + optind + 1, argc - optind - 1,
+                           name != NULL || owner != NULL, mfa[0] != '\0');
+    if (ex != CLI_OK) {
+        return ex;
     }
-    if (!((strcmp(sub, "create") == 0 && optind + 2 == argc) ||
-          (strcmp(sub, "policy") == 0 && optind + 2 <= argc && name == NULL &&
-           owner == NULL) ||
-          (strcmp(sub, "owner") == 0 && optind + 3 == argc && name == NULL &&
-           owner == NULL) ||
-          (strcmp(sub, "show") == 0 && optind + 2 == argc && name == NULL &&
-           owner == NULL) ||
-          (strcmp(sub, "list") == 0 && optind + 1 == argc && name == NULL &&
-           owner == NULL))) {
-        fputs(tenant_usage, stderr);
-        return CLI_EUSAGE;
-    }
-    ex = cli_data_open(&d, dir);
+    ex = cli_data_open(&d, dir, false);
     if (ex != CLI_OK) {
         cli_data_close(&d);
         return ex;

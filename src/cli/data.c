@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Opening a data directory for a subcommand: create it on first use, read
- * the configuration, load the master key, open the control database and
- * the tenant pool. Messages for the operator go to stderr.
+ * Opening a data directory for a subcommand: recognise it (only `init`,
+ * and `serve` on an empty or missing directory, create one), read the
+ * configuration, load the master key, open the control database and the
+ * tenant pool. Messages for the operator go to stderr, one line each.
  */
 #include "core/compat.h"
 
+#include <dirent.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,6 +74,115 @@ cli_listen_port(const char *listen, char *out, size_t cap)
     snprintf(out, cap, "%s", colon ? colon + 1 : "8443");
 }
 
+/* Data exists but its key is gone: a new key would make every tenant
+ * unreadable. Never paper over that. */
+static int
+cli_key_lost(const char *dir)
+{
+    fprintf(stderr,
+            "coffre: %s holds data but its master key %s/%s is missing; "
+            "restore it from a backup\n",
+            dir, dir, CX_MASTER_KEY_FILE);
+    return CLI_EKEY;
+}
+
+/* Is there no entry in the directory dir? */
+static bool
+cli_dir_empty(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    const struct dirent *e;
+    bool empty = true;
+
+    if (dh == NULL) {
+        return false;
+    }
+    while (empty && (e = readdir(dh)) != NULL) {
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    }
+    closedir(dh);
+    return empty;
+}
+
+/* What the data directory dir holds. */
+enum cli_data_kind {
+    CLI_DATA_ABSENT,  /* nothing at that path */
+    CLI_DATA_EMPTY,   /* an empty directory */
+    CLI_DATA_COFFRE,  /* coffre.conf, a master key and control.db */
+    CLI_DATA_KEYLESS, /* control.db without its master key */
+    CLI_DATA_OTHER,   /* a directory lacking what *missing names */
+};
+
+/*
+ * Look at dir without changing anything. missing receives, for
+ * CLI_DATA_EMPTY and CLI_DATA_OTHER, the files a data directory needs and
+ * dir lacks ("coffre.conf and control.db are missing"). Returns an exit
+ * code, with its message printed, when dir cannot be looked at or is not
+ * a directory.
+ */
+static int
+cli_data_probe(const char *dir, enum cli_data_kind *kind, char *missing,
+               size_t cap)
+{
+    const char *lack[3];
+    char path[PATH_MAX];
+    struct stat st;
+    bool has_db;
+    size_t n = 0;
+
+    missing[0] = '\0';
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT) {
+            *kind = CLI_DATA_ABSENT;
+            return CLI_OK;
+        }
+        fprintf(stderr, "coffre: cannot read data directory %s: %s\n", dir,
+                strerror(errno));
+        return CLI_ECONFIG;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "coffre: data directory %s is not a directory\n", dir);
+        return CLI_ECONFIG;
+    }
+    if (!cli_path(path, dir, "coffre.conf")) {
+        fprintf(stderr, "coffre: data directory path too long\n");
+        return CLI_EUSAGE;
+    }
+    if (access(path, F_OK) != 0) {
+        lack[n++] = "coffre.conf";
+    }
+    if (!cx_master_exists(dir)) {
+        lack[n++] = "the master key (" CX_MASTER_KEY_FILE
+                    " or " CX_MASTER_PASS_FILE ")";
+    }
+    if (!cli_path(path, dir, "control.db")) {
+        fprintf(stderr, "coffre: data directory path too long\n");
+        return CLI_EUSAGE;
+    }
+    has_db = access(path, F_OK) == 0;
+    if (!has_db) {
+        lack[n++] = "control.db";
+    }
+    if (n == 0) {
+        *kind = CLI_DATA_COFFRE;
+        return CLI_OK;
+    }
+    if (has_db && !cx_master_exists(dir)) {
+        *kind = CLI_DATA_KEYLESS;
+        return CLI_OK;
+    }
+    *kind = cli_dir_empty(dir) ? CLI_DATA_EMPTY : CLI_DATA_OTHER;
+    if (n == 1) {
+        snprintf(missing, cap, "%s is missing", lack[0]);
+    } else if (n == 2) {
+        snprintf(missing, cap, "%s and %s are missing", lack[0], lack[1]);
+    } else {
+        snprintf(missing, cap, "%s, %s and %s are missing", lack[0], lack[1],
+                 lack[2]);
+    }
+    return CLI_OK;
+}
+
 int
 cli_data_init(const char *dir, bool *created)
 {
@@ -94,13 +205,7 @@ cli_data_init(const char *dir, bool *created)
         return CLI_ERUNTIME;
     }
     if (!cx_master_exists(dir) && access(path, F_OK) == 0) {
-        /* Data exists but its key is gone: a new key would make every
-         * tenant unreadable. Never paper over that. */
-        fprintf(stderr,
-                "coffre: %s holds data but its master key %s/%s is "
-                "missing; restore it from a backup\n",
-                dir, dir, CX_MASTER_KEY_FILE);
-        return CLI_EKEY;
+        return cli_key_lost(dir);
     }
     if (!cx_master_exists(dir)) {
         rc = cx_master_create(dir);
@@ -146,12 +251,67 @@ cli_data_init(const char *dir, bool *created)
     return CLI_OK;
 }
 
+/*
+ * Make sure dir is a data directory a command may open: an existing one,
+ * or with may_init an empty or missing one, initialised here. Anything
+ * else is refused with one line naming dir and what it lacks.
+ */
+static int
+cli_data_check(const char *dir, bool may_init)
+{
+    enum cli_data_kind kind = CLI_DATA_OTHER;
+    char missing[160];
+    bool created = false;
+    int ex;
+
+    ex = cli_data_probe(dir, &kind, missing, sizeof(missing));
+    if (ex != CLI_OK) {
+        return ex;
+    }
+    switch (kind) {
+    case CLI_DATA_COFFRE:
+        /* fills in what may be absent beside the three files (tenants/) */
+        return cli_data_init(dir, &created);
+    case CLI_DATA_KEYLESS:
+        return cli_key_lost(dir);
+    case CLI_DATA_ABSENT:
+        if (!may_init) {
+            fprintf(stderr,
+                    "coffre: data directory %s does not exist (create it "
+                    "with: coffre init --data %s)\n",
+                    dir, dir);
+            return CLI_ECONFIG;
+        }
+        break;
+    case CLI_DATA_EMPTY:
+        if (!may_init) {
+            fprintf(stderr,
+                    "coffre: %s is not a coffre data directory: %s (create "
+                    "one with: coffre init --data %s)\n",
+                    dir, missing, dir);
+            return CLI_ECONFIG;
+        }
+        break;
+    case CLI_DATA_OTHER:
+        fprintf(stderr,
+                may_init ? "coffre: %s is neither empty nor a coffre data "
+                           "directory: %s; refusing to initialise it\n"
+                         : "coffre: %s is not a coffre data directory: %s\n",
+                dir, missing);
+        return CLI_ECONFIG;
+    }
+    ex = cli_data_init(dir, &created);
+    if (ex == CLI_OK && created) {
+        cf_log_info("initialised data directory", "dir", dir);
+    }
+    return ex;
+}
+
 int
-cli_data_open(struct cli_data *d, const char *dir)
+cli_data_open(struct cli_data *d, const char *dir, bool may_init)
 {
     char err[512];
     char path[PATH_MAX];
-    bool created = false;
     enum cf_rc rc;
     int ex;
 
@@ -163,12 +323,9 @@ cli_data_open(struct cli_data *d, const char *dir)
         fprintf(stderr, "coffre: data directory path too long\n");
         return CLI_EUSAGE;
     }
-    ex = cli_data_init(dir, &created);
+    ex = cli_data_check(dir, may_init);
     if (ex != CLI_OK) {
         return ex;
-    }
-    if (created) {
-        cf_log_info("initialised data directory", "dir", dir);
     }
     cf_config_defaults(&d->cfg);
     rc = cf_config_load(d->conf_path, &d->cfg, err, sizeof(err));

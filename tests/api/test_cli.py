@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""The command line: exit codes, help, init, tenant commands, version,
-configuration file errors and overrides."""
+"""The command line: exit codes, help, usage errors, init, the data
+directory rule, tenant commands (a fresh setup link for an owner without a
+password), version, configuration file errors and overrides."""
 
+import os
 import re
 import stat
+import subprocess
 
 import pytest
 import requests
 
-from conftest import (REPO_ROOT, assert_clean_stop, assert_error,
-                      expect_startup_failure, init_data_dir, make_temp_root,
-                      run_cli, sanitizer_report)
+from conftest import (COFFRE_BIN, REPO_ROOT, assert_clean_stop, assert_error,
+                      child_env, expect_startup_failure, init_data_dir,
+                      make_temp_root, run_cli, sanitizer_report)
+from test_auth import NO_LIMITS, PW_OWNER, do_setup, setup_token
 
 RC_USAGE, RC_CONFIG, RC_KEY, RC_NOT_FOUND, RC_CONFLICT, RC_INVALID = 2, 3, 4, 5, 6, 7
 
@@ -324,3 +328,272 @@ def test_cli_listen_overrides_file(plain_server):
     listening = plain_server.wait_log(lambda o: o.get("msg") == "listening")
     assert listening, plain_server.log_tail()
     assert f":{plain_server.port}" in listening["url"]
+
+
+# ---------------------------------------------------------------- help and usage
+
+def tenant_commands():
+    """The tenant commands, as `coffre tenant --help` lists them."""
+    r = run_cli("tenant", "--help")
+    assert r.returncode == 0, r.stderr
+    subs = re.findall(r"coffre tenant ([a-z]+)", r.stdout)
+    assert subs, r.stdout
+    return sorted(set(subs))
+
+
+@pytest.mark.parametrize("args", [["help"], ["--help"], ["-h"]], ids=" ".join)
+def test_help_lists_every_command(args):
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    subs = tenant_commands()
+    assert {"create", "owner", "list", "show", "policy"} <= set(subs), subs
+    for cmd in ["init", "serve", "version", "help"] + [f"tenant {s}" for s in subs]:
+        assert re.search(rf"^  {cmd}\b", r.stdout, re.M), (cmd, r.stdout)
+
+
+@pytest.mark.parametrize("cmd", ["init", "serve", "tenant"])
+def test_help_of_one_command(cmd):
+    r = run_cli("help", cmd)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == run_cli(cmd, "--help").stdout
+    assert f"usage: coffre {cmd}" in r.stdout
+
+
+def test_no_command_is_a_usage_error():
+    r = run_cli()
+    assert r.returncode == RC_USAGE, (r.returncode, r.stdout, r.stderr)
+    assert not r.stdout, "the usage of an error goes to stderr"
+    assert "usage: coffre" in r.stderr
+    assert "tenant owner" in r.stderr
+    no_sanitizer(r)
+
+
+# (arguments, what the one line must name)
+USAGE_ERRORS = [
+    (["frobnicate"], "unknown command 'frobnicate'"),
+    (["--dta", "x"], "unknown option '--dta'"),
+    (["help", "frob"], "unknown command 'frob'"),
+    (["version", "extra"], "'extra'"),
+    (["init", "--dta", "{data}"], "unknown option '--dta'"),
+    (["init", "extra"], "'extra'"),
+    (["init", "--data"], "option '--data' needs a value"),
+    (["serve", "--dta", "{data}"], "unknown option '--dta'"),
+    (["serve", "--listen"], "option '--listen' needs a value"),
+    (["serve", "--listen", "nowhere", "--data", "{data}"], "--listen"),
+    (["serve", "extra", "--data", "{data}"], "'extra'"),
+    (["serve", "-x"], "unknown option '-x'"),
+    (["tenant"], "tenant needs a command"),
+    (["tenant", "frob"], "unknown tenant command 'frob'"),
+    (["tenant", "list", "--dta", "{data}"], "unknown option '--dta'"),
+    (["tenant", "list", "--help=yes"], "option '--help' takes no value"),
+    (["tenant", "list", "extra", "--data", "{data}"], "'extra'"),
+    (["tenant", "create", "--data", "{data}"], "tenant create needs SLUG"),
+    (["tenant", "create", "abcd", "--name"], "option '--name' needs a value"),
+    (["tenant", "create", "a", "b", "--data", "{data}"], "'b'"),
+    (["tenant", "show", "--data", "{data}"], "tenant show needs SLUG"),
+    (["tenant", "show", "acme", "--name", "X", "--data", "{data}"], "--name"),
+    (["tenant", "owner", "acme", "--data", "{data}"],
+     "tenant owner needs SLUG EMAIL"),
+    (["tenant", "owner", "acme", "a@b.example", "c", "--data", "{data}"], "'c'"),
+    (["tenant", "policy", "--data", "{data}"], "tenant policy needs SLUG"),
+    (["tenant", "show", "acme", "--mfa", "all", "--data", "{data}"], "--mfa"),
+]
+
+
+@pytest.mark.parametrize("args,named", USAGE_ERRORS,
+                         ids=[" ".join(a) for a, _ in USAGE_ERRORS])
+def test_usage_error_says_what_in_one_line(cli_data, args, named):
+    args = [a.replace("{data}", str(cli_data)) for a in args]
+    r = run_cli(*args, timeout=20)
+    assert r.returncode == RC_USAGE, (r.returncode, r.stdout, r.stderr)
+    assert not r.stdout
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("coffre: "), lines[0]
+    assert named in lines[0], (named, lines[0])
+    # one line of reason, then the usage of the command
+    assert lines[1] == "" and lines[2].startswith("usage: coffre"), lines[:3]
+    no_sanitizer(r)
+
+
+def test_usage_error_touches_no_directory(tmp_root):
+    data = tmp_root / "never"
+    for args in (["tenant", "list", "--bogus"], ["serve", "--bogus"],
+                 ["serve", "--listen", "nowhere"], ["init", "extra"]):
+        r = run_cli(*args, "--data", data)
+        assert r.returncode == RC_USAGE, (args, r.returncode, r.stderr)
+    assert not data.exists()
+
+
+# ---------------------------------------------------------------- --data
+
+def snapshot(path):
+    """Every entry under path with its size and content hash."""
+    if not path.exists():
+        return None
+    out = {}
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            p = os.path.join(root, name)
+            out[os.path.relpath(p, path)] = (os.path.isdir(p),
+                                             None if os.path.isdir(p)
+                                             else open(p, "rb").read())
+    return out
+
+
+def not_a_data_dir(root, kind):
+    """A path that is not a coffre data directory, of kind: missing (no
+    such path), empty, other (someone's files) or half (a key and a
+    configuration file but no control.db)."""
+    d = root / kind
+    if kind == "missing":
+        return d
+    d.mkdir(mode=0o700)
+    if kind == "other":
+        (d / "notes.txt").write_text("not coffre data\n")
+        (d / "sub").mkdir()
+    elif kind == "half":
+        (d / "coffre.conf").write_text("[log]\nlevel = info\n")
+        (d / "master.key").write_bytes(os.urandom(32))
+        os.chmod(d / "master.key", 0o600)
+    return d
+
+
+TENANT_COMMANDS = [
+    ["tenant", "list"],
+    ["tenant", "show", "acme"],
+    ["tenant", "create", "acme"],
+    ["tenant", "create", "acme", "--owner", "o@acme.example"],
+    ["tenant", "owner", "acme", "o@acme.example"],
+    ["tenant", "policy", "acme"],
+    ["tenant", "policy", "acme", "mfa=all"],
+]
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "other", "half"])
+@pytest.mark.parametrize("args", TENANT_COMMANDS, ids=" ".join)
+def test_tenant_commands_refuse_a_non_data_directory(tmp_root, kind, args):
+    data = not_a_data_dir(tmp_root, kind)
+    before = snapshot(data)
+    r = run_cli(*args, "--data", data)
+    assert r.returncode == RC_CONFIG, (r.returncode, r.stdout, r.stderr)
+    assert not r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert str(data) in lines[0], lines[0]
+    if kind == "missing":
+        assert "does not exist" in lines[0], lines[0]
+    elif kind == "half":
+        assert "control.db" in lines[0] and "coffre.conf" not in lines[0]
+    else:
+        for what in ("coffre.conf", "master.key", "control.db"):
+            assert what in lines[0], (what, lines[0])
+    assert snapshot(data) == before, "the directory was changed"
+    no_sanitizer(r)
+
+
+def test_tenant_command_on_a_file_is_refused(tmp_root):
+    f = tmp_root / "file"
+    f.write_text("x")
+    r = run_cli("tenant", "list", "--data", f)
+    assert r.returncode == RC_CONFIG, (r.returncode, r.stderr)
+    assert str(f) in r.stderr and "not a directory" in r.stderr
+    assert f.read_text() == "x"
+
+
+def run_cli_in(cwd, *args):
+    """run_cli from the working directory cwd."""
+    return subprocess.run([str(COFFRE_BIN), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=20,
+                          env=child_env(), stdin=subprocess.DEVNULL)
+
+
+def test_tenant_command_default_data_is_checked(tmp_root):
+    """Without --data, ./var of the working directory must exist too."""
+    r = run_cli_in(tmp_root, "tenant", "list")
+    assert r.returncode == RC_CONFIG, (r.returncode, r.stderr)
+    assert "./var" in r.stderr
+    assert not (tmp_root / "var").exists()
+
+
+def test_tenant_command_without_master_key_is_a_key_error(tmp_root):
+    data = init_data_dir(tmp_root / "data")
+    (data / "master.key").unlink()
+    r = run_cli("tenant", "list", "--data", data)
+    assert r.returncode == RC_KEY, (r.returncode, r.stderr)
+    assert "master.key" in r.stderr
+    assert not (data / "master.key").exists()
+
+
+@pytest.mark.parametrize("kind", ["other", "half"])
+def test_serve_refuses_a_non_empty_non_data_directory(tmp_root, kind):
+    data = not_a_data_dir(tmp_root, kind)
+    before = snapshot(data)
+    rc, stderr = expect_startup_failure(data)
+    assert rc == RC_CONFIG, (rc, stderr[-2000:])
+    assert str(data) in stderr and "refusing" in stderr, stderr[-2000:]
+    assert len(stderr.strip().splitlines()) == 1, stderr[-2000:]
+    assert snapshot(data) == before, "the directory was changed"
+    assert not sanitizer_report(stderr), stderr[-4000:]
+
+
+def test_serve_initialises_a_missing_or_empty_directory(server_factory, tmp_root):
+    for kind in ("missing", "empty"):
+        data = not_a_data_dir(tmp_root, kind)
+        srv = server_factory(data=data)
+        assert srv.get("/healthz").status_code == 200
+        for what in ("coffre.conf", "master.key", "control.db"):
+            assert (data / what).is_file(), what
+        assert_clean_stop(srv)
+
+
+def test_init_keeps_an_existing_data_directory(cli_data):
+    before = run_cli("tenant", "list", "--data", cli_data).stdout
+    key = (cli_data / "master.key").read_bytes()
+    r = run_cli("init", "--data", cli_data)
+    assert r.returncode == 0, r.stderr
+    assert "already initialised" in r.stdout
+    assert (cli_data / "master.key").read_bytes() == key
+    assert run_cli("tenant", "list", "--data", cli_data).stdout == before
+
+
+# ---------------------------------------------------------------- owner links
+
+RELINK_OWNER = "first@relink.example"
+
+
+def test_owner_without_password_gets_a_fresh_link(server_factory, tmp_root):
+    """`tenant owner` for an owner who never used their link prints a new
+    one, printed like the first; the older link stops working; once the
+    password is chosen, it is refused with a pointer to the reset."""
+    data = init_data_dir(tmp_root / "data")
+    (data / "coffre.conf").write_text(NO_LIMITS)
+    r = run_cli("tenant", "create", "relink", "--owner", RELINK_OWNER,
+                "--data", data)
+    assert r.returncode == 0, r.stderr
+    first = setup_token(r.stdout, "relink")
+    srv = server_factory(data=data)
+    # while the server runs
+    r = run_cli("tenant", "owner", "relink", RELINK_OWNER, "--data", data)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    second = setup_token(r.stdout, "relink")
+    assert second != first
+    assert r.stdout.splitlines()[0] == f"owner: {RELINK_OWNER}"
+    assert "single use" in r.stdout
+    r = run_cli("tenant", "owner", "relink", RELINK_OWNER.upper(), "--data",
+                data)
+    assert r.returncode == 0, r.stderr
+    third = setup_token(r.stdout, "relink")
+    for old in (first, second):
+        assert_error(do_setup(srv, old, PW_OWNER, tenant="relink"), 400,
+                     "invalid_token")
+    r = do_setup(srv, third, PW_OWNER, tenant="relink")
+    assert r.status_code == 200, r.text
+    # a password set: refused as before, with the way back named
+    r = run_cli("tenant", "owner", "relink", RELINK_OWNER, "--data", data)
+    assert r.returncode == RC_CONFLICT, (r.returncode, r.stdout, r.stderr)
+    assert "setup" not in r.stdout
+    assert "Forgot your password?" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert_error(do_setup(srv, third, PW_OWNER, tenant="relink"), 400,
+                 "invalid_token")
+    assert_clean_stop(srv)
