@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "authz/authz.h"
+#include "http/assets.h"
 #include "http/http_int.h"
 
 /* TLS 1.3 and 1.2 only, ECDHE with AEAD only, X25519 first
@@ -435,6 +436,161 @@ http_defer(struct http_req *req, struct http_resp *resp, http_job_fn fn)
     return CF_OK;
 }
 
+static const struct http_asset *
+resp_asset_find(const char *path)
+{
+    for (size_t i = 0; i < http_assets_count; i++) {
+        if (strcmp(http_assets[i].path, path) == 0) {
+            return &http_assets[i];
+        }
+    }
+    return NULL;
+}
+
+/* The rank of the media range r[0..len) for type/sub: 3 when it names
+ * it, 2 for the type with any subtype, 1 for any type, 0 no match. */
+static int
+accept_rank(const char *r, size_t len, const char *type, const char *sub)
+{
+    size_t tlen = strlen(type);
+    size_t slen = strlen(sub);
+
+    while (len > 0 && (*r == ' ' || *r == '\t')) {
+        r++;
+        len--;
+    }
+    while (len > 0 && (r[len - 1] == ' ' || r[len - 1] == '\t')) {
+        len--;
+    }
+    if (len == 3 && memcmp(r, "*/*", 3) == 0) {
+        return 1;
+    }
+    if (len <= tlen || strncasecmp(r, type, tlen) != 0 || r[tlen] != '/') {
+        return 0;
+    }
+    if (len == tlen + 2 && r[tlen + 1] == '*') {
+        return 2;
+    }
+    return len == tlen + 1 + slen && strncasecmp(r + tlen + 1, sub, slen) == 0
+               ? 3
+               : 0;
+}
+
+/* The q parameter among the parameters p[0..len) of a range (";a=b;q=0.8"),
+ * in thousandths: 1000 without one, 0 when it is malformed. */
+static unsigned
+accept_q(const char *p, size_t len)
+{
+    const char *end = p + len;
+    unsigned q;
+    unsigned scale = 1000;
+
+    while (p < end) {
+        p++; /* the ';' */
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            break;
+        }
+        while (p < end && *p != ';') {
+            p++;
+        }
+    }
+    if (p >= end) {
+        return 1000;
+    }
+    p += 2;
+    if (p >= end || (*p != '0' && *p != '1')) {
+        return 0;
+    }
+    q = *p == '1' ? 1000 : 0;
+    p++;
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9' && scale > 1; p++) {
+            scale /= 10;
+            q += (unsigned)(*p - '0') * scale;
+        }
+    }
+    return q > 1000 ? 0 : q;
+}
+
+/* The quality (0..1000) an Accept header gives type/sub: the q of the
+ * most specific range matching it, 0 when none does (RFC 9110 12.5.1). */
+static unsigned
+accept_quality(const char *accept, const char *type, const char *sub)
+{
+    unsigned best_q = 0;
+    int best_rank = 0;
+
+    while (*accept != '\0') {
+        size_t len = strcspn(accept, ",");
+        size_t range = strcspn(accept, ";,");
+        int rank = accept_rank(accept, range, type, sub);
+
+        if (rank > best_rank) {
+            best_rank = rank;
+            best_q = accept_q(accept + range, len - range);
+        }
+        accept += len + (accept[len] == ',' ? 1 : 0);
+    }
+    return best_q;
+}
+
+static bool
+req_is_get(const struct http_req *req)
+{
+    return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+}
+
+/* A browser asking for a page (GET or HEAD outside /api/, Accept
+ * preferring text/html to JSON) gets its errors as a page. */
+static bool
+req_wants_page(const struct http_req *req)
+{
+    const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_ACCEPT);
+    unsigned html;
+
+    if (!req_is_get(req) || strncmp(req->path, "/api/", 5) == 0 ||
+        strcmp(req->path, "/api") == 0 || accept == NULL) {
+        return false;
+    }
+    html = accept_quality(accept, "text", "html");
+    return html > 0 && html > accept_quality(accept, "application", "json");
+}
+
+/* A 404 for a browser is the page "not found", in the site's layout: the
+ * same bytes whatever caused it (an unknown path or an unknown tenant),
+ * so the answer still tells nothing. A tenant host nobody holds serves
+ * the public assets, as every host does, so that page is styled and
+ * translated there too. Returns true when resp was filled. */
+static bool
+resp_not_found_page(const struct http_req *req, struct http_resp *resp)
+{
+    const struct http_asset *a = NULL;
+
+    if (req->err_status != 404) {
+        return false;
+    }
+    if (req_is_get(req) && req->host_kind == TENANT_HOST_TENANT &&
+        !req->has_tenant && strncmp(req->path, "/assets/", 8) == 0) {
+        a = resp_asset_find(req->path);
+        resp->status = 200;
+    }
+    if (a == NULL && req_wants_page(req)) {
+        a = resp_asset_find("/notfound.html");
+        resp->status = 404;
+    }
+    if (a == NULL) {
+        return false;
+    }
+    resp->static_body = a->data;
+    resp->static_len = a->len;
+    resp->type = a->type;
+    return true;
+}
+
 static enum cf_rc
 resp_error_body(struct http_req *req, struct http_resp *resp)
 {
@@ -442,6 +598,9 @@ resp_error_body(struct http_req *req, struct http_resp *resp)
 
     cf_buf_reset(&resp->body);
     resp->static_body = NULL;
+    if (resp_not_found_page(req, resp)) {
+        return CF_OK;
+    }
     resp->status = req->err_status;
     resp->type = "application/json";
     rc = cf_buf_adds(&resp->body, "{\"error\":{\"code\":");
