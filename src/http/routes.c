@@ -298,6 +298,7 @@ static const struct http_min settings_min[] = {
     {"password_min_admin", AUTH_PW_MIN_ADMIN},
     {"password_score", AUTH_PW_MIN_SCORE},
     {"max_age_days_admin", 1},
+    {"history", AUTH_HISTORY_DEFAULT},
     {"session_idle_minutes", 1},
     {"session_max_hours", 1},
     {"lockout_failures", 3},

@@ -7,7 +7,7 @@ COMMITMENT B3 (a security policy for every function).
 
 import pytest
 
-from conftest import assert_clean_stop, assert_error, run_cli, start_server
+from conftest import assert_clean_stop, assert_error, start_server
 
 ROUTES = {  # path -> (method, permission is PUBLIC)
     "/healthz": ("get", True),
@@ -206,20 +206,19 @@ def test_no_global_security(spec):
 
 @pytest.fixture(scope="module")
 def acme():
-    """A tenant whose owner signs in; 2FA optional so the owner reaches the
-    administration routes without enrolling (test_totp covers that)."""
+    """A tenant whose owner signs in and turns 2FA on (the administration
+    routes need it)."""
     from test_auth import OWNER, PW_OWNER, create_tenant_with_owner, do_setup, new_server
     from accounts import Account
 
     root, data = new_server("[auth]\nip_ban_failures = 1000\n")
     link = create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)
-    assert run_cli("tenant", "policy", "acme", "mfa=optional", "--data",
-                   str(data)).returncode == 0
     srv = start_server(data, log_path=root / "serve.log")
     srv.data = data
     try:
         assert do_setup(srv, link, PW_OWNER).status_code == 200
         srv.owner = Account(srv, OWNER, PW_OWNER)
+        srv.owner.enrol_totp()
         yield srv
     finally:
         if srv.alive():
@@ -358,6 +357,6 @@ def test_settings_ranges(spec):
     assert got == {
         "password_min": (12, 128), "password_min_admin": (16, 128),
         "password_score": (3, 4), "max_age_days": (0, 365),
-        "max_age_days_admin": (1, 365), "history": (0, 24),
+        "max_age_days_admin": (1, 365), "history": (5, 24),
         "session_idle_minutes": (1, 30), "session_max_hours": (1, 12),
         "lockout_failures": (3, 5)}, got
