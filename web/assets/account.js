@@ -785,6 +785,7 @@ const pwMeter = createMeter(pwNew, {
   meter: document.getElementById('password-strength-meter'),
   level: document.getElementById('password-strength-level'),
   verdict: document.getElementById('password-strength-verdict'),
+  checks: document.getElementById('password-strength-checks'),
   hints: document.getElementById('password-strength-hints'),
 }, () => (email ? { email, privileged: PRIVILEGED_ROLES.includes(role) }
   : { privileged: PRIVILEGED_ROLES.includes(role) }), () => updatePwSubmit());

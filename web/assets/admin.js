@@ -20,8 +20,15 @@
 // always shows what the server holds; a failed reload keeps the last
 // table. The messages go to an aria-live status line.
 //
-// Invitation: an e-mail and a role, POST /api/v1/admin/users; 201 says the
-// invitation was sent and the new row shows as invited.
+// Invitation: an e-mail and a role, POST /api/v1/admin/users; the new row
+// shows as invited. The 201 answer says what became of the link: "mail":
+// "queued" (the page says the invitation was sent), or "mail": "off" with
+// the link itself when the server has no mail transport: the page then says
+// plainly that no mail went out and shows the link, read-only with a copy
+// button, to be handed over through a trusted channel. The link is a
+// secret until used: it lives only in that field, which "J'ai transmis le
+// lien" (or the next invitation) empties. Any other answer only says the
+// account was created.
 //
 // Roles, groups, grants and the permissions of an account: admin-authz.js,
 // which this script starts once the accounts are listed; the accounts
@@ -64,6 +71,12 @@ const inviteForm = document.getElementById('invite-form');
 const inviteEmail = document.getElementById('invite-email');
 const inviteRole = document.getElementById('invite-role');
 const inviteSubmit = document.getElementById('invite-submit');
+const inviteLink = document.getElementById('invite-link');
+const inviteLinkLabel = document.getElementById('invite-link-label');
+const inviteLinkValue = document.getElementById('invite-link-value');
+const inviteLinkCopy = document.getElementById('invite-link-copy');
+const inviteLinkCopyStatus = document.getElementById('invite-link-copy-status');
+const inviteLinkDone = document.getElementById('invite-link-done');
 
 const journalSection = document.getElementById('journal');
 const journalOutcome = document.getElementById('journal-outcome');
@@ -481,10 +494,63 @@ function setInviteBusy(on) {
   inviteForm.setAttribute('aria-busy', on ? 'true' : 'false');
 }
 
+// The link of an invitation the server could not mail: an https URL to
+// this tenant's /setup page with its token after '#', or null.
+function handOverLink(data) {
+  if (!data || data.mail !== 'off' || typeof data.link !== 'string') return null;
+  let url;
+  try {
+    url = new URL(data.link);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'https:' && url.pathname === '/setup' && url.hash.length > 1 ? data.link : null;
+}
+
+function showInviteLink(link, email) {
+  setText(inviteLinkLabel, 'admin.invite.link_label', { email });
+  inviteLinkValue.value = link;
+  setText(inviteLinkCopyStatus, '');
+  inviteLink.hidden = false;
+}
+
+function hideInviteLink() {
+  inviteLink.hidden = true;
+  inviteLinkValue.value = '';
+  setText(inviteLinkCopyStatus, '');
+}
+
+async function onInviteLinkCopy() {
+  const value = inviteLinkValue.value;
+  if (!value) return;
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(value);
+    copied = true;
+  } catch {
+    // No clipboard API here (or refused): the older way, on the selection.
+    inviteLinkValue.focus();
+    inviteLinkValue.select();
+    try {
+      copied = document.execCommand('copy');
+    } catch {
+      copied = false;
+    }
+  }
+  setText(inviteLinkCopyStatus, copied ? 'admin.invite.link_copied' : 'admin.invite.link_copy_failed');
+}
+
+function onInviteLinkDone() {
+  hideInviteLink();
+  showStatus('', null, 'error', inviteStatus);
+  inviteEmail.focus();
+}
+
 async function onInvite(event) {
   event.preventDefault();
   if (inviteBusy) return;
   showStatus('', null, 'error', inviteStatus);
+  hideInviteLink();
   const email = inviteEmail.value.trim();
   if (!email) {
     fieldError(inviteEmail, 'admin.invite.email_missing');
@@ -504,11 +570,20 @@ async function onInvite(event) {
   if (res.status === 201 || res.status === 200) {
     const sent = res.data && res.data.user && typeof res.data.user.email === 'string'
       ? res.data.user.email : email;
+    const link = handOverLink(res.data);
+    const mailed = res.data && res.data.mail === 'queued';
     inviteEmail.value = '';
     const list = await fetchUsers();
     setInviteBusy(false);
     renderUsers();
-    if (list.ok) showStatus('admin.invite.sent', { email: sent }, 'ok', inviteStatus);
+    if (link) {
+      // Said even when the list failed to reload: the link must not be lost.
+      showStatus('admin.invite.no_mail', { email: sent }, 'warning', inviteStatus);
+      showInviteLink(link, sent);
+      inviteLinkCopy.focus();
+      return;
+    }
+    if (list.ok) showStatus(mailed ? 'admin.invite.sent' : 'admin.invite.created', { email: sent }, 'ok', inviteStatus);
     else showError(list.res, inviteStatus);
     inviteEmail.focus();
     return;
@@ -681,6 +756,10 @@ async function load() {
 
 // ------------------------------------------------------------ handlers
 
+inviteLinkCopy.addEventListener('click', () => {
+  onInviteLinkCopy().catch(() => setText(inviteLinkCopyStatus, 'admin.invite.link_copy_failed'));
+});
+inviteLinkDone.addEventListener('click', onInviteLinkDone);
 inviteForm.addEventListener('submit', (event) => {
   onInvite(event).catch(() => setInviteBusy(false));
 });

@@ -49,6 +49,7 @@ const meter = createMeter(password, {
   meter: document.getElementById('strength-meter'),
   level: document.getElementById('strength-level'),
   verdict: document.getElementById('strength-verdict'),
+  checks: document.getElementById('strength-checks'),
   hints: document.getElementById('strength-hints'),
 }, () => ({ privileged: true }), () => updateSubmit());
 
