@@ -20,6 +20,7 @@ auth_config_from(const struct cf_config *cfg, struct auth_config *out)
     out->ipban_failures = cfg->ip_ban_failures;
     out->ipban_window_s = cfg->ip_ban_window_minutes * 60;
     out->ipban_s = cfg->ip_ban_minutes * 60;
+    out->mfa_optional = cfg->mfa_optional != 0;
 }
 
 enum cf_rc

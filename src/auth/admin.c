@@ -61,29 +61,6 @@ auth_admin_logins(const struct auth_ctx *ctx, const char *user_pid,
 }
 
 enum cf_rc
-auth_admin_unlock(const struct auth_ctx *ctx, int64_t user_id)
-{
-    struct auth_keys k = {0};
-    struct auth_user user;
-    struct db *db = NULL;
-    enum cf_rc rc;
-
-    rc = auth_tx_open(ctx, &k, &db);
-    if (rc == CF_OK) {
-        rc = auth_store_user_by_id(db, user_id, &user);
-    }
-    if (rc == CF_OK) {
-        rc = auth_store_set_failures(db, user_id, 0, 0);
-    }
-    if (rc == CF_OK) {
-        rc = auth_audit(db, &k, ctx,
-                        ctx->principal != NULL ? ctx->principal : "system",
-                        "user.unlock", user_id, true);
-    }
-    return auth_tx_close(ctx, &k, &db, rc);
-}
-
-enum cf_rc
 auth_admin_refused(const struct auth_ctx *ctx, int64_t user_id,
                    const char *action)
 {

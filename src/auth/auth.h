@@ -121,6 +121,7 @@ CF_MUST_CHECK enum cf_rc auth_email_normalize(const char *email, char **out);
 #define AUTH_RESET_PER_HOUR 3 /* reset mails to one account, at most */
 
 struct auth_ipban;
+struct authz_ctx;
 
 /* Settings of accounts and sessions, from coffre.conf ([auth]). */
 struct auth_config {
@@ -130,6 +131,7 @@ struct auth_config {
     unsigned ipban_failures; /* more than this many in the window: ban */
     unsigned ipban_window_s;
     unsigned ipban_s;
+    bool mfa_optional; /* the operator lets tenants make 2FA optional */
 };
 void auth_config_from(const struct cf_config *cfg, struct auth_config *out);
 
@@ -147,6 +149,9 @@ struct auth_ctx {
     const char *request_id;   /* may be NULL */
     const struct cf_mailer *mailer; /* account notices; NULL: none */
     const char *base_url; /* "https://SLUG.BASE:PORT", for links in mail */
+    /* the account acting on others (administration); NULL for the
+     * command line and the system, whom no rule of B1 narrows */
+    const struct authz_ctx *actor;
 };
 
 #define AUTH_PAT_PREFIX "coffre_pat_"
@@ -394,9 +399,10 @@ typedef enum cf_rc (*auth_token_fn)(const struct auth_token_info *t, void *arg);
 /*
  * Create a token for user_id: name (1-AUTH_TOKEN_NAME_MAX characters,
  * printable), valid days (1-AUTH_TOKEN_DAYS_MAX), permissions (non-empty,
- * space-separated names already checked by the caller). token_out gets
- * the token (shown once), *info what is stored. CF_EINVAL for a bad name
- * or days, CF_ECONFLICT past AUTH_TOKENS_MAX live tokens. Audited.
+ * space-separated names of the catalogue). token_out gets the token
+ * (shown once), *info what is stored. CF_EINVAL for a bad name or days,
+ * CF_EPERM when the account (ctx->actor) does not hold every permission
+ * somewhere, CF_ECONFLICT past AUTH_TOKENS_MAX live tokens. Audited.
  */
 CF_MUST_CHECK enum cf_rc auth_token_create(const struct auth_ctx *ctx,
                                            int64_t user_id, const char *name,
@@ -464,12 +470,14 @@ struct auth_tenant_policy {
 CF_MUST_CHECK enum cf_rc auth_tenant_policy_get(const struct auth_ctx *ctx,
                                                 struct auth_tenant_policy *out);
 /*
- * Set one field by its name: "mfa" (optional, admins, all), "password_min"
- * (12-128), "password_min_admin" (16-128), "password_score" (3-4),
- * "max_age_days" (0-365), "max_age_days_admin" (1-365), "history" (0-24),
- * "session_idle_minutes" (1-30), "session_max_hours" (1-12).
- * CF_EINVAL with nothing changed for an unknown name or a value out of
- * range. Audited (settings.<name>) with the old and new values.
+ * Set one field by its name: "mfa" (admins, all; optional only when the
+ * operator allows it: ctx->cfg->mfa_optional), "password_min" (12-128),
+ * "password_min_admin" (16-128), "password_score" (3-4), "max_age_days"
+ * (0-365), "max_age_days_admin" (1-365), "history" (5-24),
+ * "session_idle_minutes" (1-30), "session_max_hours" (1-12). Each floor
+ * is the server's own value: a tenant is only ever stricter. CF_EINVAL
+ * with nothing changed for an unknown name or a value out of range.
+ * Audited (settings.<name>) with the old and new values.
  */
 CF_MUST_CHECK enum cf_rc auth_tenant_policy_set(const struct auth_ctx *ctx,
                                                 const char *name,
@@ -488,6 +496,10 @@ CF_MUST_CHECK enum cf_rc
 auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
                           const char *const *values, size_t n,
                           const char *keep_ip, size_t *bad);
+/* What name accepts, for people: "from 5 to 24 (the server's floor is
+ * 5)", "admins or all (...)"; into out. "" for an unknown name. */
+void auth_tenant_policy_range(const struct auth_ctx *ctx, const char *name,
+                              char *out, size_t cap);
 /* Is ip in list (canonical CIDRs, "," separated)? An empty list holds
  * every address; an unparsable ip none. */
 bool auth_ip_in_list(const char *list, const char *ip);
@@ -524,32 +536,49 @@ CF_MUST_CHECK enum cf_rc auth_account_get(const struct auth_ctx *ctx,
                                           const char *pid,
                                           struct auth_account *out);
 /*
- * Invite email with role (the caller checked the role may be given): an
- * account without password and a single-use link valid
- * AUTH_INVITE_TTL_S, mailed. CF_EINVAL for a bad address, CF_ECONFLICT
- * when the address has an account. *out is the new account.
+ * Invite email with role: an account without password and a single-use
+ * link valid AUTH_INVITE_TTL_S, mailed; when no mail leaves (no mailer,
+ * or one that is off) the link goes to link_out (cap bytes) for the
+ * inviter to hand over, else link_out is "". CF_EINVAL for a bad address
+ * or an unknown role, CF_EPERM when ctx->actor does not hold every
+ * permission of role (narrowed to its token's), CF_ECONFLICT when the
+ * address has an account. *out is the new account.
  */
 CF_MUST_CHECK enum cf_rc auth_account_invite(const struct auth_ctx *ctx,
                                              const char *email,
                                              const char *role,
-                                             struct auth_account *out);
+                                             struct auth_account *out,
+                                             char *link_out, size_t link_cap);
 /* What auth_account_update does to the state. */
 enum {
     AUTH_ACCOUNT_KEEP = 0,
     AUTH_ACCOUNT_ENABLE,
     AUTH_ACCOUNT_DISABLE, /* ends its sessions, revokes its tokens */
 };
-/* Change id's role (NULL: keep) and state (AUTH_ACCOUNT_*), all or
- * nothing. CF_ECONFLICT when it would leave the tenant without an active
- * owner; CF_ENOTFOUND. Audited with ctx->principal. */
+/*
+ * The changes below act on account id, each in one transaction with its
+ * audit event (principal ctx->principal) and under the rules no
+ * interface may skip (COMMITMENT B1): ctx->actor, when set, must hold
+ * everything the account holds, its role and every grant reaching it,
+ * tenant-wide and in each space (CF_EPERM otherwise); the tenant keeps
+ * an active owner, by role or by grant (CF_ECONFLICT otherwise);
+ * CF_ENOTFOUND for no such account. Nothing changes on a refusal.
+ */
+/* Change id's role (NULL: keep; ctx->actor must hold all of it) and
+ * state (AUTH_ACCOUNT_*), all or nothing. */
 CF_MUST_CHECK enum cf_rc auth_account_update(const struct auth_ctx *ctx,
                                              int64_t id, const char *role,
                                              int state);
 /* Remove id with its sessions, tokens, links, codes and password
- * history (CF_ECONFLICT for the last active owner). */
+ * history. */
 CF_MUST_CHECK enum cf_rc auth_account_remove(const struct auth_ctx *ctx,
                                              int64_t id);
-/* Turn id's 2FA off; end id's sessions (*ended). */
+/* May ctx->actor act on account id of built-in role (read-only: the
+ * preview of its permissions)? CF_OK or CF_EPERM. */
+CF_MUST_CHECK enum cf_rc auth_account_covered(const struct auth_ctx *ctx,
+                                              int64_t id, const char *role);
+/* Turn id's 2FA off and revoke its API tokens (a notice is mailed);
+ * end id's sessions (*ended). */
 CF_MUST_CHECK enum cf_rc auth_account_totp_reset(const struct auth_ctx *ctx,
                                                  int64_t id);
 CF_MUST_CHECK enum cf_rc auth_account_logout(const struct auth_ctx *ctx,
@@ -573,8 +602,8 @@ CF_MUST_CHECK enum cf_rc auth_admin_logins(const struct auth_ctx *ctx,
 CF_MUST_CHECK enum cf_rc auth_admin_refused(const struct auth_ctx *ctx,
                                             int64_t user_id,
                                             const char *action);
-/* Clear user_id's failure counter and lock (audited user.unlock with
- * ctx->principal). CF_ENOTFOUND for no such account. */
+/* Clear user_id's failure counter and lock (audited user.unlock), under
+ * the rules above. */
 CF_MUST_CHECK enum cf_rc auth_admin_unlock(const struct auth_ctx *ctx,
                                            int64_t user_id);
 

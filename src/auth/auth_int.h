@@ -244,6 +244,8 @@ enum auth_notice {
     AUTH_NOTICE_NEW_DEVICE,       /* detail: "Firefox on Linux, 192.0.2.1" */
     AUTH_NOTICE_CODE_REPLAY,      /* a used 2FA code was presented */
     AUTH_NOTICE_INVITE,           /* detail: the invitation link */
+    AUTH_NOTICE_TOTP_RESET,       /* an administrator turned 2FA off */
+    AUTH_NOTICE_NONE,             /* no mail */
 };
 
 /* Mail notice what to user_id's address through ctx->mailer (nothing
@@ -303,10 +305,15 @@ CF_MUST_CHECK enum cf_rc auth_store_history_each(struct db *db, int64_t user_id,
                                                  auth_hash_fn fn, void *arg);
 /* Set user_id's password to hash, keeping the one it replaces in the
  * history (history: how many passwords, the new one included, may not be
- * reused). In the caller's transaction. */
+ * reused); every API token of the account is revoked and every link it
+ * has is used up. In the caller's transaction. */
 CF_MUST_CHECK enum cf_rc auth_password_store(struct db *db, int64_t user_id,
                                              const char *hash, int score,
                                              int64_t now, unsigned history);
+/* Apply what the server's configuration says to a policy read from the
+ * tenant's table (optional 2FA only while the operator allows it). */
+void auth_tenant_policy_floor(const struct auth_ctx *ctx,
+                              struct auth_tenant_policy *p);
 /* Mark verdict as refused for reuse (with its hint). */
 void auth_strength_reused(struct auth_strength *verdict);
 /*

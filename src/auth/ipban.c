@@ -106,13 +106,15 @@ auth_ipban_banned(struct auth_ipban *b, const char *ip, int64_t now,
                   unsigned *retry_after)
 {
     struct ipban_slot *s;
+    char key[CF_CLIENT_KEY_MAX];
     bool banned = false;
 
     if (b == NULL || ip == NULL || ip[0] == '\0') {
         return false;
     }
+    cf_client_key(ip, key, sizeof(key)); /* IPv6: the /64 */
     pthread_mutex_lock(&b->mu);
-    s = ipban_slot(b, ip, false);
+    s = ipban_slot(b, key, false);
     if (s != NULL && s->banned_until > now) {
         banned = true;
         *retry_after = (unsigned)(s->banned_until - now);
@@ -126,12 +128,14 @@ auth_ipban_failed(struct auth_ipban *b, const struct auth_config *cfg,
                   const char *ip, int64_t now)
 {
     struct ipban_slot *s;
+    char key[CF_CLIENT_KEY_MAX];
 
     if (b == NULL || ip == NULL || ip[0] == '\0') {
         return;
     }
+    cf_client_key(ip, key, sizeof(key)); /* IPv6: the /64 */
     pthread_mutex_lock(&b->mu);
-    s = ipban_slot(b, ip, true);
+    s = ipban_slot(b, key, true);
     if (now - s->window_start >= (int64_t)cfg->ipban_window_s) {
         s->window_start = now;
         s->failures = 0;

@@ -111,13 +111,14 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     if (rc != CF_OK) {
         goto out;
     }
-    if (!verified) {
-        auth_ipban_failed(ctx->ipban, ctx->cfg, ctx->client_ip, now);
-        if (auth_store_journal(db, user_id, NULL, "bad_password", ctx) !=
-            CF_OK) {
-            cf_log_warn("cannot journal a failed password check");
-        }
-        rc = CF_EAUTH;
+    if (user.locked_until > now || !verified) {
+        /* COMMITMENT A5: a wrong current password counts like a failed
+         * login (journal, lockout, address ban), and a locked account
+         * proves nothing */
+        rc = auth_login_failed(
+            ctx, db, &k, &user, NULL,
+            user.locked_until > now ? "locked" : "bad_password", now);
+        rc = rc == CF_OK ? CF_EAUTH : rc;
         goto out;
     }
     rc = auth_user_email(db, &k, user_id, email, sizeof(email));

@@ -3,7 +3,8 @@
  * The messages an account receives about itself: a password-reset link,
  * and the alerts a person needs to notice someone else using their
  * account (password changed, account locked, sign-in from a new device, a
- * replayed 2FA code). Each is written in French, then English, and handed
+ * replayed 2FA code, a second factor turned off by an administrator).
+ * Each is written in French, then English, and handed
  * to the tenant context's mailer after the change is committed: a mail
  * that cannot be queued is logged and never undoes the change.
  */
@@ -35,11 +36,25 @@ static const struct notice_text notice_texts[] = {
     [AUTH_NOTICE_PASSWORD_CHANGED] =
         {"Mot de passe modifié / Password changed",
          "Le mot de passe de votre compte sur l'espace {t} vient d'être "
-         "modifié ; vos autres sessions ont été fermées.\nSi ce n'est pas "
-         "vous, demandez tout de suite une réinitialisation : {u}/login\n",
+         "modifié ; vos autres sessions ont été fermées et vos jetons d'API "
+         "révoqués.\nSi ce n'est pas vous, demandez tout de suite une "
+         "réinitialisation : {u}/login\n",
          "The password of your account on the {t} workspace has just been "
-         "changed; your other sessions were closed.\nIf this was not you, "
-         "ask for a reset right away: {u}/login\n"},
+         "changed; your other sessions were closed and your API tokens "
+         "revoked.\nIf this was not you, ask for a reset right away: "
+         "{u}/login\n"},
+    [AUTH_NOTICE_TOTP_RESET] =
+        {"Double authentification désactivée / Two-factor authentication "
+         "turned off",
+         "Un administrateur a désactivé la double authentification de votre "
+         "compte sur l'espace {t} ; vos sessions ont été fermées et vos "
+         "jetons d'API révoqués.\nActivez-la de nouveau depuis "
+         "{u}/account. Si vous n'avez rien demandé, prévenez votre "
+         "administrateur.\n",
+         "An administrator turned off two-factor authentication for your "
+         "account on the {t} workspace; your sessions were closed and your "
+         "API tokens revoked.\nTurn it on again from {u}/account. If you "
+         "did not ask for this, tell your administrator.\n"},
     [AUTH_NOTICE_LOCKED] =
         {"Compte verrouillé / Account locked",
          "Après plusieurs échecs de connexion, votre compte sur l'espace {t} "

@@ -57,6 +57,7 @@ auth_session_find(const struct auth_ctx *ctx, struct db *db,
     if (rc != CF_OK) {
         return rc;
     }
+    auth_tenant_policy_floor(ctx, &pol);
     out->mfa_policy = pol.mfa;
     if (pol_out != NULL) {
         *pol_out = pol;
@@ -225,7 +226,19 @@ auth_step_up(const struct auth_ctx *ctx, const char *token,
         rc = rc == CF_OK ? CF_EAUTH : rc;
         goto out;
     }
-    rc = auth_store_session_proved(db, s.id, now);
+    rc = db_begin(db);
+    if (rc == CF_OK) {
+        /* invariant 1: the proof of identity is a change, audited */
+        rc = auth_store_session_proved(db, s.id, now);
+        if (rc == CF_OK) {
+            rc = auth_audit(db, &k, ctx, NULL, "session.step_up", s.user_id,
+                            true);
+        }
+        rc = rc == CF_OK ? db_commit(db) : rc;
+        if (rc != CF_OK) {
+            db_rollback(db);
+        }
+    }
 out:
     if (db != NULL) {
         db_pool_put(ctx->pool, db);

@@ -40,7 +40,8 @@ auth_mfa_policy_parse(const char *s, enum auth_mfa_policy *out)
 }
 
 /* One numeric field: its settings key, bounds, and the strictest value
- * (used when what is stored cannot be read). */
+ * (used when what is stored cannot be read). The bound on the weaker side
+ * is the server's own value: a tenant may only be stricter. */
 struct policy_field {
     const char *name;
     size_t offset;
@@ -60,7 +61,8 @@ static const struct policy_field policy_fields[] = {
     {"max_age_days", POLICY_OFF(max_age_days), 0, AUTH_MAX_AGE_ADMIN_DAYS, 1},
     {"max_age_days_admin", POLICY_OFF(max_age_days_admin), 1,
      AUTH_MAX_AGE_ADMIN_DAYS, 1},
-    {"history", POLICY_OFF(history), 0, AUTH_HISTORY_MAX, AUTH_HISTORY_MAX},
+    {"history", POLICY_OFF(history), AUTH_HISTORY_DEFAULT, AUTH_HISTORY_MAX,
+     AUTH_HISTORY_MAX},
     {"session_idle_minutes", POLICY_OFF(session_idle_minutes), 1, 30, 1},
     {"session_max_hours", POLICY_OFF(session_max_hours), 1, 12, 1},
     {"lockout_failures", POLICY_OFF(lockout_failures), 3, AUTH_LOCK_AFTER, 3},
@@ -354,9 +356,17 @@ policy_read_one(const char *key, const char *value, void *arg)
         return CF_OK; /* a setting of another module */
     }
     if (policy_parse(f, value, &v) != CF_OK) {
-        cf_log_error("unreadable policy setting: the strictest applies",
-                     "setting", key);
-        v = f->strictest;
+        uint64_t low;
+
+        /* stored before the floor was raised: the floor applies */
+        if (cf_parse_u64(value, 0, f->max, &low) == CF_OK && low < f->min &&
+            f->min <= f->max) {
+            v = f->min;
+        } else {
+            cf_log_error("unreadable policy setting: the strictest applies",
+                         "setting", key);
+            v = f->strictest;
+        }
     }
     memcpy(policy_slot(p, f), &v, sizeof(v));
     return CF_OK;
@@ -394,7 +404,22 @@ auth_tenant_policy_get(const struct auth_ctx *ctx,
         rc = auth_tenant_policy_read(db, out);
         db_pool_put(ctx->pool, db);
     }
+    if (rc == CF_OK) {
+        auth_tenant_policy_floor(ctx, out);
+    }
     return rc;
+}
+
+void
+auth_tenant_policy_floor(const struct auth_ctx *ctx,
+                         struct auth_tenant_policy *p)
+{
+    /* optional 2FA stored while the operator allowed it, who no longer
+     * does: the default applies */
+    if (p->mfa == AUTH_MFA_OPTIONAL &&
+        (ctx->cfg == NULL || !ctx->cfg->mfa_optional)) {
+        p->mfa = AUTH_MFA_ADMINS;
+    }
 }
 
 /* The current value of name in p, as text. */
@@ -423,7 +448,8 @@ policy_value(const struct auth_tenant_policy *p, const char *name, char *out,
 
 /* The canonical text of value for the field name, or CF_EINVAL. */
 static enum cf_rc
-policy_canon(const char *name, const char *value, char *out, size_t cap)
+policy_canon(const struct auth_ctx *ctx, const char *name, const char *value,
+             char *out, size_t cap)
 {
     const struct policy_field *f = policy_field_find(name);
     enum auth_mfa_policy mfa = AUTH_MFA_ALL;
@@ -438,6 +464,10 @@ policy_canon(const char *name, const char *value, char *out, size_t cap)
         snprintf(out, cap, "%u", v);
     } else if (strcmp(name, "mfa") == 0) {
         rc = auth_mfa_policy_parse(value, &mfa);
+        if (rc == CF_OK && mfa == AUTH_MFA_OPTIONAL &&
+            (ctx->cfg == NULL || !ctx->cfg->mfa_optional)) {
+            rc = CF_ERR(CF_EINVAL); /* weaker than the server allows */
+        }
         snprintf(out, cap, "%s", auth_mfa_policy_name(mfa));
     } else if (strcmp(name, "admin_ips") == 0) {
         rc = admin_ips_canon(value, out, cap);
@@ -512,7 +542,8 @@ auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
 
     /* every value is checked before anything is written */
     for (i = 0; i < n; i++) {
-        if (policy_canon(names[i], values[i], canon, sizeof(canon)) != CF_OK) {
+        if (policy_canon(ctx, names[i], values[i], canon, sizeof(canon)) !=
+            CF_OK) {
             *bad = i;
             return CF_ERR(CF_EINVAL);
         }
@@ -527,12 +558,37 @@ auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
         rc = auth_tenant_policy_read(db, &p);
     }
     for (i = 0; rc == CF_OK && i < n; i++) {
-        rc = policy_canon(names[i], values[i], canon, sizeof(canon));
+        rc = policy_canon(ctx, names[i], values[i], canon, sizeof(canon));
         if (rc == CF_OK) {
             rc = policy_apply(db, &k, ctx, &p, names[i], canon);
         }
     }
     return auth_tx_close(ctx, &k, &db, rc);
+}
+
+void
+auth_tenant_policy_range(const struct auth_ctx *ctx, const char *name,
+                         char *out, size_t cap)
+{
+    const struct policy_field *f = policy_field_find(name);
+
+    if (f != NULL) {
+        snprintf(out, cap, "from %u to %u (the server's floor is %u)", f->min,
+                 f->max, f->min);
+    } else if (strcmp(name, "mfa") == 0) {
+        snprintf(out, cap, "%s",
+                 ctx->cfg != NULL && ctx->cfg->mfa_optional
+                     ? "optional, admins or all"
+                     : "admins or all (this server does not let 2FA be "
+                       "optional)");
+    } else if (strcmp(name, "admin_ips") == 0) {
+        snprintf(out, cap, "up to %d addresses or CIDRs, comma-separated",
+                 AUTH_ADMIN_IPS_COUNT);
+    } else if (strcmp(name, "upload_types") == 0) {
+        snprintf(out, cap, "among %s", AUTH_UPLOAD_TYPES);
+    } else {
+        snprintf(out, cap, "%s", "");
+    }
 }
 
 enum cf_rc
@@ -661,6 +717,16 @@ auth_password_store(struct db *db, int64_t user_id, const char *hash, int score,
     }
     if (rc == CF_OK) {
         rc = auth_store_set_password(db, user_id, hash, score, now);
+    }
+    /* a new password closes what the old one opened: every API token
+     * (COMMITMENT A10) and every outstanding setup, reset or invitation
+     * link (A1; used up rather than deleted: the reset-mail limit counts
+     * them) */
+    if (rc == CF_OK) {
+        rc = auth_store_tokens_delete_all(db, user_id);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_links_invalidate(db, user_id);
     }
     cf_memzero(old, sizeof(old));
     return rc;

@@ -11,6 +11,7 @@
 #include "core/compat.h"
 
 #include "auth/auth_int.h"
+#include "authz/authz.h"
 
 #define TOKEN_DAY_S ((int64_t)24 * 3600)
 #define TOKEN_USED_EVERY_S 60 /* last_used is written at most this often */
@@ -42,6 +43,29 @@ token_shape_ok(const char *token)
         }
     }
     return true;
+}
+
+/* COMMITMENT A10: a token carries only permissions its account holds
+ * somewhere (tenant-wide or in a space), through its role or its grants;
+ * the account is ctx->actor (the command line, without one, is not
+ * narrowed). CF_EPERM otherwise. */
+static enum cf_rc
+token_held(struct db *db, const struct auth_ctx *ctx, const char *permissions)
+{
+    struct authz_ctx self;
+    authz_mask held = 0;
+    enum cf_rc rc;
+
+    if (ctx->actor == NULL) {
+        return CF_OK;
+    }
+    self = *ctx->actor;
+    self.token_perms = NULL; /* tokens are made from a session */
+    rc = authz_mask_in(db, &self, AUTHZ_ANY, &held);
+    if (rc == CF_OK && (authz_list_mask(permissions) & ~held) != 0) {
+        rc = CF_EPERM;
+    }
+    return rc;
 }
 
 enum cf_rc
@@ -87,6 +111,9 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
     if (rc == CF_OK) {
         rc = cx_field_seal(k.field, "api_tokens.name", 15, label.s, label.len,
                            &sealed);
+    }
+    if (rc == CF_OK) {
+        rc = token_held(db, ctx, permissions);
     }
     if (rc == CF_OK) {
         rc = auth_store_tokens_count(db, user_id, now, &live);
@@ -220,6 +247,7 @@ auth_token_get(const struct auth_ctx *ctx, const char *token,
     }
     if (rc == CF_OK) {
         rc = auth_tenant_policy_read(db, &pol);
+        auth_tenant_policy_floor(ctx, &pol);
         s.mfa_policy = pol.mfa;
         s.admin_ip_ok = auth_ip_in_list(pol.admin_ips, ctx->client_ip);
     }

@@ -123,7 +123,19 @@ auth_totp_begin(const struct auth_ctx *ctx, int64_t user_id,
         rc = auth_user_email(db, &k, user_id, email, sizeof(email));
     }
     if (rc == CF_OK) {
-        rc = auth_store_totp_pending(db, user_id, &sealed);
+        rc = db_begin(db);
+        if (rc == CF_OK) {
+            /* invariant 1: a pending secret is a change, audited */
+            rc = auth_store_totp_pending(db, user_id, &sealed);
+            if (rc == CF_OK) {
+                rc = auth_audit(db, &k, ctx, NULL, "user.totp_begin", user_id,
+                                true);
+            }
+            rc = rc == CF_OK ? db_commit(db) : rc;
+            if (rc != CF_OK) {
+                db_rollback(db);
+            }
+        }
     }
     if (rc == CF_OK && oath_base32_encode((const char *)secret, sizeof(secret),
                                           &b32, &b32len) != OATH_OK) {
@@ -494,6 +506,13 @@ auth_totp_verify(const struct auth_ctx *ctx, const char *token,
         rc = auth_store_journal(db, s.user_id, NULL,
                                 step > 0 ? "totp_success" : "recovery_code",
                                 ctx);
+    }
+    if (rc == CF_OK) {
+        /* invariant 1: the session passed its second factor (a recovery
+         * code was used up) */
+        rc = auth_audit(db, &k, ctx, NULL,
+                        step > 0 ? "session.mfa_totp" : "session.mfa_recovery",
+                        s.user_id, true);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);

@@ -2,17 +2,20 @@
 /*
  * Accounts as a tenant's administrators manage them (COMMITMENT B1, A5):
  * invitations by a mailed single-use link, role and state changes,
- * removal, a forced sign-out, turning off a lost second factor. Which
- * roles the acting principal may hand out or touch is decided by the
- * caller (authz/ is above this module); what is decided here is what no
- * caller may break: the tenant always keeps an active owner, a disabled
- * account keeps no session and no token, and every change is audited in
- * its own transaction.
+ * removal, a forced sign-out, turning off a lost second factor. The
+ * rules no interface may skip are decided here, inside the change's
+ * transaction, so the API and the command line share them: the acting
+ * account (ctx->actor) holds everything the target account holds, its
+ * grants included, and every permission of a role it hands out
+ * (COMMITMENT B1); the tenant always keeps an active owner, counted by
+ * role and by grant; a disabled account keeps no session and no token;
+ * every change is audited.
  */
 #include "core/compat.h"
 
 #include "audit/audit.h"
 #include "auth/auth_int.h"
+#include "authz/authz.h"
 
 #define INVITE_LINK_MAX 512
 
@@ -97,22 +100,42 @@ auth_account_get(const struct auth_ctx *ctx, const char *pid,
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
+    char want[AUTH_ID_LEN + 1];
     enum cf_rc rc;
 
     if (pid == NULL || strlen(pid) != AUTH_ID_LEN) {
         return CF_ENOTFOUND;
     }
+    /* pid may be out->pid, which the walk clears before it reads */
+    memcpy(want, pid, sizeof(want));
     rc = auth_keys_open(ctx, &k);
     if (rc == CF_OK) {
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = accounts_walk(ctx, db, &k, pid, NULL, NULL, out);
+        rc = accounts_walk(ctx, db, &k, want, NULL, NULL, out);
     }
     if (db != NULL) {
         db_pool_put(ctx->pool, db);
     }
     auth_keys_close(&k);
+    return rc;
+}
+
+enum cf_rc
+auth_account_covered(const struct auth_ctx *ctx, int64_t id, const char *role)
+{
+    struct db *db = NULL;
+    enum cf_rc rc;
+
+    if (ctx->actor == NULL) {
+        return CF_OK;
+    }
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+    if (rc == CF_OK) {
+        rc = authz_account_covered(db, ctx->actor, id, role);
+        db_pool_put(ctx->pool, db);
+    }
     return rc;
 }
 
@@ -136,19 +159,53 @@ account_audit(struct db *db, const struct auth_keys *k,
     return audit_append(db, k->audit, &ev);
 }
 
-/* Would taking account u out of the active owners leave none? */
+/* COMMITMENT B1: may ctx's actor act on account u (everything u holds,
+ * grants included)? The command line (no actor) may. */
 static enum cf_rc
-account_last_owner(struct db *db, const struct auth_user *u)
+account_covered(struct db *db, const struct auth_ctx *ctx,
+                const struct auth_user *u)
 {
-    int64_t owners = 0;
-    enum cf_rc rc;
-
-    if (strcmp(u->role, "owner") != 0 || strcmp(u->state, "active") != 0 ||
-        !u->has_password) {
+    if (ctx->actor == NULL) {
         return CF_OK;
     }
-    rc = auth_store_owners_active(db, &owners);
-    if (rc == CF_OK && owners <= 1) {
+    return authz_account_covered(db, ctx->actor, u->id, u->role);
+}
+
+/* May ctx's actor hand out the built-in role? Its account's permissions
+ * narrowed to its token's: a token gives only what it carries. */
+static enum cf_rc
+role_given(struct db *db, const struct auth_ctx *ctx, const char *role)
+{
+    authz_mask want = authz_role_mask(role);
+    authz_mask held = 0;
+    enum cf_rc rc;
+
+    if (want == 0) {
+        return CF_ERR(CF_EINVAL);
+    }
+    if (ctx->actor == NULL) {
+        return CF_OK;
+    }
+    rc = authz_mask_in(db, ctx->actor, AUTHZ_TENANT, &held);
+    if (rc == CF_OK && (want & ~held) != 0) {
+        rc = CF_EPERM;
+    }
+    return rc;
+}
+
+/* The last-owner rule, around a change: had is what authz_owner_exists()
+ * said before it; CF_ECONFLICT when the change took the last one away. */
+static enum cf_rc
+owner_kept(struct db *db, bool had)
+{
+    bool has = false;
+    enum cf_rc rc;
+
+    if (!had) {
+        return CF_OK;
+    }
+    rc = authz_owner_exists(db, &has);
+    if (rc == CF_OK && !has) {
         rc = CF_ECONFLICT;
     }
     return rc;
@@ -156,7 +213,8 @@ account_last_owner(struct db *db, const struct auth_user *u)
 
 enum cf_rc
 auth_account_invite(const struct auth_ctx *ctx, const char *email,
-                    const char *role, struct auth_account *out)
+                    const char *role, struct auth_account *out, char *link_out,
+                    size_t link_cap)
 {
     struct auth_keys k = {0};
     struct auth_user u = {0};
@@ -171,12 +229,18 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
     int64_t id = 0;
     enum cf_rc rc;
 
+    if (link_cap > 0) {
+        link_out[0] = '\0';
+    }
     cf_buf_init(&sealed, 1024);
     rc = auth_email_normalize(email, &norm);
     if (rc != CF_OK) {
         return rc;
     }
     rc = auth_tx_open(ctx, &k, &db);
+    if (rc == CF_OK) {
+        rc = role_given(db, ctx, role);
+    }
     if (rc == CF_OK) {
         rc = cx_mac(k.index, norm, strlen(norm), idx);
     }
@@ -208,7 +272,12 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
     if (rc == CF_OK) {
         snprintf(link, sizeof(link), "%s/setup#%s",
                  ctx->base_url != NULL ? ctx->base_url : "", token);
-        auth_notify(ctx, db, &k, id, AUTH_NOTICE_INVITE, link);
+        if (ctx->mailer == NULL || ctx->mailer->off) {
+            /* no mail leaves: the inviter hands the link over */
+            snprintf(link_out, link_cap, "%s", link);
+        } else {
+            auth_notify(ctx, db, &k, id, AUTH_NOTICE_INVITE, link);
+        }
         rc = auth_store_user_by_id(db, id, &u);
     }
     if (rc == CF_OK) {
@@ -235,7 +304,7 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
     struct db *db = NULL;
     char details[96];
     int64_t ended = 0;
-    bool leaves_owners = false;
+    bool had_owner = false;
     enum cf_rc rc;
 
     rc = auth_tx_open(ctx, &k, &db);
@@ -243,11 +312,13 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
         rc = auth_store_user_by_id(db, id, &u);
     }
     if (rc == CF_OK) {
-        leaves_owners = (role != NULL && strcmp(role, "owner") != 0) ||
-                        state == AUTH_ACCOUNT_DISABLE;
-        if (leaves_owners) {
-            rc = account_last_owner(db, &u);
-        }
+        rc = account_covered(db, ctx, &u);
+    }
+    if (rc == CF_OK && role != NULL) {
+        rc = role_given(db, ctx, role);
+    }
+    if (rc == CF_OK) {
+        rc = authz_owner_exists(db, &had_owner);
     }
     if (rc == CF_OK && role != NULL && strcmp(u.role, role) != 0) {
         rc = auth_store_user_set(db, id, "role", role);
@@ -274,22 +345,28 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
                 db, &k, ctx, active ? "user.enable" : "user.disable", id, NULL);
         }
     }
+    if (rc == CF_OK) {
+        rc = owner_kept(db, had_owner);
+    }
     return auth_tx_close(ctx, &k, &db, rc);
 }
 
 /* One change to account id: what op does, in a transaction with the
- * audit event action; *count receives what op counted (may be NULL). */
+ * audit event action, if ctx's actor covers the account and the tenant
+ * keeps an owner; then notice mailed (AUTH_NOTICE_NONE: none); *count
+ * receives what op counted (may be NULL). */
 typedef enum cf_rc (*account_op_fn)(struct db *db, const struct auth_user *u,
                                     int64_t *count);
 
 static enum cf_rc
 account_change(const struct auth_ctx *ctx, int64_t id, account_op_fn op,
-               const char *action, int64_t *count)
+               const char *action, enum auth_notice notice, int64_t *count)
 {
     struct auth_keys k = {0};
     struct auth_user u;
     struct db *db = NULL;
     int64_t n = 0;
+    bool had_owner = false;
     enum cf_rc rc;
 
     rc = auth_tx_open(ctx, &k, &db);
@@ -297,12 +374,34 @@ account_change(const struct auth_ctx *ctx, int64_t id, account_op_fn op,
         rc = auth_store_user_by_id(db, id, &u);
     }
     if (rc == CF_OK) {
+        rc = account_covered(db, ctx, &u);
+    }
+    if (rc == CF_OK) {
+        rc = authz_owner_exists(db, &had_owner);
+    }
+    if (rc == CF_OK) {
         rc = op(db, &u, &n);
     }
     if (rc == CF_OK) {
         rc = account_audit(db, &k, ctx, action, id, NULL);
     }
-    rc = auth_tx_close(ctx, &k, &db, rc);
+    if (rc == CF_OK) {
+        rc = owner_kept(db, had_owner);
+    }
+    /* the keys stay open for the mail: auth_tx_close would close them */
+    if (db != NULL) {
+        rc = rc == CF_OK ? db_commit(db) : rc;
+        if (rc != CF_OK) {
+            db_rollback(db);
+        }
+    }
+    if (rc == CF_OK && notice != AUTH_NOTICE_NONE) {
+        auth_notify(ctx, db, &k, id, notice, NULL);
+    }
+    if (db != NULL) {
+        db_pool_put(ctx->pool, db);
+    }
+    auth_keys_close(&k);
     if (count != NULL) {
         *count = rc == CF_OK ? n : 0;
     }
@@ -312,17 +411,22 @@ account_change(const struct auth_ctx *ctx, int64_t id, account_op_fn op,
 static enum cf_rc
 op_remove(struct db *db, const struct auth_user *u, int64_t *count)
 {
-    enum cf_rc rc = account_last_owner(db, u);
-
     (void)count;
-    return rc == CF_OK ? auth_store_user_delete(db, u->id) : rc;
+    return auth_store_user_delete(db, u->id);
 }
 
 static enum cf_rc
 op_totp_reset(struct db *db, const struct auth_user *u, int64_t *count)
 {
+    enum cf_rc rc = auth_store_totp_clear(db, u->id);
+
     (void)count;
-    return auth_store_totp_clear(db, u->id);
+    /* whoever took the second factor may hold the password: what it
+     * opened closes with it (COMMITMENT A10) */
+    if (rc == CF_OK) {
+        rc = auth_store_tokens_delete_all(db, u->id);
+    }
+    return rc;
 }
 
 static enum cf_rc
@@ -331,20 +435,37 @@ op_logout(struct db *db, const struct auth_user *u, int64_t *count)
     return auth_store_sessions_delete(db, u->id, NULL, 0, count);
 }
 
+static enum cf_rc
+op_unlock(struct db *db, const struct auth_user *u, int64_t *count)
+{
+    (void)count;
+    return auth_store_set_failures(db, u->id, 0, 0);
+}
+
+enum cf_rc
+auth_admin_unlock(const struct auth_ctx *ctx, int64_t user_id)
+{
+    return account_change(ctx, user_id, op_unlock, "user.unlock",
+                          AUTH_NOTICE_NONE, NULL);
+}
+
 enum cf_rc
 auth_account_remove(const struct auth_ctx *ctx, int64_t id)
 {
-    return account_change(ctx, id, op_remove, "user.remove", NULL);
+    return account_change(ctx, id, op_remove, "user.remove", AUTH_NOTICE_NONE,
+                          NULL);
 }
 
 enum cf_rc
 auth_account_totp_reset(const struct auth_ctx *ctx, int64_t id)
 {
-    return account_change(ctx, id, op_totp_reset, "user.totp_reset", NULL);
+    return account_change(ctx, id, op_totp_reset, "user.totp_reset",
+                          AUTH_NOTICE_TOTP_RESET, NULL);
 }
 
 enum cf_rc
 auth_account_logout(const struct auth_ctx *ctx, int64_t id, int64_t *ended)
 {
-    return account_change(ctx, id, op_logout, "user.logout", ended);
+    return account_change(ctx, id, op_logout, "user.logout", AUTH_NOTICE_NONE,
+                          ended);
 }

@@ -253,4 +253,27 @@ CF_MUST_CHECK enum cf_rc authz_effective(const struct authz_ctx *ctx,
                                          authz_mask *tenant, authz_space_fn fn,
                                          void *arg);
 
+/* ---- rules on accounts, in the caller's transaction -------------------- */
+
+/*
+ * May actor act on the account target (its built-in role target_role):
+ * disable, remove, reset its 2FA, sign it out, unlock it, change its
+ * role? Only when the actor's account holds, where the target holds
+ * anything, everything the target holds there: its role and every grant
+ * reaching it, tenant-wide and in each space (COMMITMENT B1). CF_OK,
+ * CF_EPERM when not; any other code is a failure and denies too. Reads
+ * through db, the caller's handle (inside its transaction).
+ */
+CF_MUST_CHECK enum cf_rc authz_account_covered(struct db *db,
+                                               const struct authz_ctx *actor,
+                                               int64_t target,
+                                               const char *target_role);
+/*
+ * *out: does the tenant have an active owner, that is an active account
+ * with a password holding every permission of the owner role tenant-wide
+ * through its role or its grants? Changes that could take the last one
+ * away ask before and after, in their transaction.
+ */
+CF_MUST_CHECK enum cf_rc authz_owner_exists(struct db *db, bool *out);
+
 #endif

@@ -20,13 +20,16 @@ CF_MUST_CHECK enum cf_rc authz_grants_walk(struct db *db, int64_t user_id,
 
 /* ---- frame.c: what the changes share ---------------------------------- */
 
-/* A pooled handle in a transaction; authz_tx_close() commits when rc is
- * CF_OK, else rolls back, gives the handle back and returns rc or the
- * commit's failure. */
+/* A pooled handle in a transaction, and whether the tenant has an
+ * active owner as it begins (*had_owner). authz_tx_close() commits when
+ * rc is CF_OK and the tenant keeps an owner it had (else CF_ECONFLICT
+ * with *why "last_owner"), else rolls back; it gives the handle back and
+ * returns rc or the commit's failure. */
 CF_MUST_CHECK enum cf_rc authz_tx_open(const struct authz_ctx *ctx,
-                                       struct db **db);
+                                       struct db **db, bool *had_owner);
 CF_MUST_CHECK enum cf_rc authz_tx_close(const struct authz_ctx *ctx,
-                                        struct db *db, enum cf_rc rc);
+                                        struct db *db, bool had_owner,
+                                        enum cf_rc rc, const char **why);
 /* A pooled handle for reads; db_pool_put() it. */
 CF_MUST_CHECK enum cf_rc authz_db_take(const struct authz_ctx *ctx,
                                        struct db **db);

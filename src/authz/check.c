@@ -274,3 +274,84 @@ authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
     free(w);
     return rc;
 }
+
+/* ---- acting on an account (COMMITMENT B1) ------------------------------ */
+
+enum cf_rc
+authz_account_covered(struct db *db, const struct authz_ctx *actor,
+                      int64_t target, const char *target_role)
+{
+    struct effective_walk *w = calloc(1, sizeof(*w));
+    struct authz_ctx self = *actor;
+    authz_mask held = 0;
+    enum cf_rc rc;
+    size_t i;
+
+    if (w == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    /* acting on an account is judged on what the actor's account holds,
+     * whatever its token carries (the token gates the route itself) */
+    self.token_perms = NULL;
+    w->tenant = authz_role_mask(target_role);
+    rc = authz_grants_walk(db, target, effective_add, w);
+    if (rc == CF_OK) {
+        rc = authz_mask_in(db, &self, AUTHZ_TENANT, &held);
+    }
+    if (rc == CF_OK && (w->tenant & ~held) != 0) {
+        rc = CF_EPERM;
+    }
+    for (i = 0; rc == CF_OK && i < w->n; i++) {
+        authz_mask there = 0;
+
+        if ((w->space[i].mask & ~held) == 0) {
+            continue; /* held tenant-wide: no query */
+        }
+        rc = authz_mask_in(db, &self, w->space[i].id, &there);
+        if (rc == CF_OK && (w->space[i].mask & ~(held | there)) != 0) {
+            rc = CF_EPERM;
+        }
+    }
+    free(w);
+    return rc;
+}
+
+/* Does the account user_id with built-in role hold every permission of
+ * the owner role tenant-wide, through its role or its grants? */
+static enum cf_rc
+holds_owner(struct db *db, int64_t user_id, const char *role, bool *out)
+{
+    struct scope_walk w = {AUTHZ_TENANT, authz_role_mask(role)};
+    authz_mask owner = authz_role_mask("owner");
+    enum cf_rc rc = CF_OK;
+
+    if ((w.mask & owner) != owner) {
+        rc = authz_grants_walk(db, user_id, scope_add, &w);
+    }
+    *out = rc == CF_OK && (w.mask & owner) == owner;
+    return rc;
+}
+
+enum cf_rc
+authz_owner_exists(struct db *db, bool *out)
+{
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    bool row = false;
+    bool found = false;
+
+    *out = false;
+    /* owners by role first: most often the first row answers */
+    rc = db_prepare(db,
+                    "SELECT id, role FROM users WHERE state = 'active' AND "
+                    "password_hash IS NOT NULL ORDER BY role <> 'owner', id",
+                    &st);
+    while (rc == CF_OK && !found && (rc = db_step(st, &row)) == CF_OK && row) {
+        rc = holds_owner(db, db_col_int64(st, 0), db_col_text(st, 1), &found);
+    }
+    db_stmt_done(st);
+    if (rc == CF_OK) {
+        *out = found;
+    }
+    return rc;
+}

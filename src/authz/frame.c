@@ -30,6 +30,7 @@ static const struct {
     {"duplicate_grant", "this grant exists already"},
     {"role_not_allowed",
      "you do not hold every permission of this role where it would apply"},
+    {"last_owner", "the tenant must keep an active owner"},
 };
 
 const char *
@@ -48,14 +49,38 @@ authz_why_message(const char *why)
 /* ---- frame ------------------------------------------------------------ */
 
 enum cf_rc
-authz_tx_open(const struct authz_ctx *ctx, struct db **db)
+authz_tx_open(const struct authz_ctx *ctx, struct db **db, bool *had_owner)
 {
-    return db_pool_begin(ctx->pool, ctx->tenant_id, db);
+    enum cf_rc rc = db_pool_begin(ctx->pool, ctx->tenant_id, db);
+
+    *had_owner = false;
+    if (rc == CF_OK) {
+        rc = authz_owner_exists(*db, had_owner);
+        if (rc != CF_OK) {
+            rc = db_pool_end(ctx->pool, *db, rc);
+            *db = NULL;
+        }
+    }
+    return rc;
 }
 
 enum cf_rc
-authz_tx_close(const struct authz_ctx *ctx, struct db *db, enum cf_rc rc)
+authz_tx_close(const struct authz_ctx *ctx, struct db *db, bool had_owner,
+               enum cf_rc rc, const char **why)
 {
+    bool has = false;
+
+    if (db == NULL) {
+        return rc;
+    }
+    /* COMMITMENT B1: whatever the change, the tenant keeps an active
+     * owner, by role or by grant */
+    if (rc == CF_OK && had_owner) {
+        rc = authz_owner_exists(db, &has);
+        if (rc == CF_OK && !has) {
+            rc = authz_refuse(why, "last_owner", CF_ECONFLICT);
+        }
+    }
     return db_pool_end(ctx->pool, db, rc);
 }
 

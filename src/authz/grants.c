@@ -140,6 +140,7 @@ authz_grant_create(const struct authz_ctx *ctx, const char *user,
     char id[AUTHZ_ID_LEN + 1];
     struct cf_buf details;
     struct db *db = NULL;
+    bool had = false;
     authz_mask perms = 0;
     int64_t row = 0;
     int64_t n = 0;
@@ -151,7 +152,7 @@ authz_grant_create(const struct authz_ctx *ctx, const char *user,
         return authz_refuse(why, "bad_request", CF_EINVAL);
     }
     cf_buf_init(&details, 4096);
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = holder_row(db, user, group, &row, why);
     }
@@ -207,7 +208,7 @@ authz_grant_create(const struct authz_ctx *ctx, const char *user,
         rc = grant_read(db, id, out);
     }
     cf_buf_release(&details);
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }
 
 enum cf_rc
@@ -216,11 +217,12 @@ authz_grant_delete(const struct authz_ctx *ctx, const char *id,
 {
     struct authz_grant_info g;
     struct db *db = NULL;
+    bool had = false;
     authz_mask perms = 0;
     enum cf_rc rc;
 
     *why = NULL;
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = grant_read(db, id, &g);
     }
@@ -240,7 +242,7 @@ authz_grant_delete(const struct authz_ctx *ctx, const char *id,
     if (rc == CF_OK) {
         rc = authz_audit(db, ctx, "grant.delete", "grant", id, NULL);
     }
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }
 
 enum cf_rc

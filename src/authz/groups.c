@@ -376,6 +376,7 @@ authz_group_create(const struct authz_ctx *ctx,
     char id[AUTHZ_ID_LEN + 1];
     char key[sizeof(out->name)];
     struct db *db = NULL;
+    bool had = false;
     int64_t n = 0;
     int64_t row = 0;
     enum cf_rc rc;
@@ -386,7 +387,7 @@ authz_group_create(const struct authz_ctx *ctx,
         return authz_refuse(why, "invalid_name", CF_EINVAL);
     }
     authz_name_key(c->name, key, sizeof(key));
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = group_name_free(db, c->name, 0, why);
     }
@@ -419,7 +420,7 @@ authz_group_create(const struct authz_ctx *ctx,
     if (rc != CF_OK) {
         authz_group_release(out);
     }
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }
 
 enum cf_rc
@@ -430,6 +431,7 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
     char key[sizeof(out->name)];
     struct authz_group_info before = {0};
     struct db *db = NULL;
+    bool had = false;
     int64_t row = 0;
     enum cf_rc rc;
 
@@ -438,7 +440,7 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
     if (c->name != NULL && !authz_name_ok(c->name, sizeof(out->name))) {
         return authz_refuse(why, "invalid_name", CF_EINVAL);
     }
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = group_read(db, id, &row, &before);
     }
@@ -465,7 +467,7 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
         authz_group_release(out);
     }
     authz_group_release(&before);
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }
 
 enum cf_rc
@@ -474,11 +476,12 @@ authz_group_delete(const struct authz_ctx *ctx, const char *id,
 {
     struct authz_group_info g;
     struct db *db = NULL;
+    bool had = false;
     int64_t row = 0;
     enum cf_rc rc;
 
     *why = NULL;
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = group_read(db, id, &row, &g);
         authz_group_release(&g);
@@ -507,7 +510,7 @@ authz_group_delete(const struct authz_ctx *ctx, const char *id,
     if (rc == CF_OK) {
         rc = authz_audit(db, ctx, "group.delete", "group", id, NULL);
     }
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }
 
 enum cf_rc

@@ -153,6 +153,7 @@ authz_role_create(const struct authz_ctx *ctx, const char *name,
     char list[AUTHZ_PERMS_TEXT];
     struct cf_buf details;
     struct db *db = NULL;
+    bool had = false;
     int64_t n = 0;
     enum cf_rc rc;
 
@@ -163,7 +164,7 @@ authz_role_create(const struct authz_ctx *ctx, const char *name,
     cf_buf_init(&details, 4096);
     authz_mask_list(perms, list, sizeof(list));
     authz_name_key(name, key, sizeof(key));
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = authz_actor_holds(db, ctx, AUTHZ_TENANT, perms, why,
                                "permission_not_held");
@@ -198,7 +199,7 @@ authz_role_create(const struct authz_ctx *ctx, const char *name,
         rc = role_read(db, id, out);
     }
     cf_buf_release(&details);
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }
 
 enum cf_rc
@@ -212,6 +213,7 @@ authz_role_update(const struct authz_ctx *ctx, const char *id, const char *name,
     struct cf_buf a;
     struct cf_buf b;
     struct db *db = NULL;
+    bool had = false;
     enum cf_rc rc;
 
     *why = NULL;
@@ -223,7 +225,7 @@ authz_role_update(const struct authz_ctx *ctx, const char *id, const char *name,
     }
     cf_buf_init(&a, 4096);
     cf_buf_init(&b, 8192);
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = role_read(db, id, &old);
     }
@@ -270,7 +272,7 @@ authz_role_update(const struct authz_ctx *ctx, const char *id, const char *name,
     }
     cf_buf_release(&a);
     cf_buf_release(&b);
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }
 
 enum cf_rc
@@ -278,13 +280,14 @@ authz_role_delete(const struct authz_ctx *ctx, const char *id, const char **why)
 {
     struct authz_role_info old;
     struct db *db = NULL;
+    bool had = false;
     enum cf_rc rc;
 
     *why = NULL;
     if (authz_role_find(id) != NULL) {
         return authz_refuse(why, "builtin_role", CF_ECONFLICT);
     }
-    rc = authz_tx_open(ctx, &db);
+    rc = authz_tx_open(ctx, &db, &had);
     if (rc == CF_OK) {
         rc = role_read(db, id, &old);
     }
@@ -302,5 +305,5 @@ authz_role_delete(const struct authz_ctx *ctx, const char *id, const char **why)
     if (rc == CF_OK) {
         rc = authz_audit(db, ctx, "role.delete", "role", id, NULL);
     }
-    return authz_tx_close(ctx, db, rc);
+    return authz_tx_close(ctx, db, had, rc, why);
 }

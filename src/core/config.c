@@ -56,8 +56,9 @@ static const struct conf_key conf_keys[] = {
      "tenant databases kept open (LRU)"},
     {"db", "busy_timeout_ms", CONF_UINT, CONF_OFF(busy_timeout_ms), 0, 600000,
      "5000", "wait for a locked database before failing"},
-    {"metrics", "token", CONF_STR, CONF_OFF(metrics_token), 0, 0, "",
-     "bearer token for /metrics; empty: /metrics is off"},
+    {"metrics", "token", CONF_STR, CONF_OFF(metrics_token), 32, 0, "",
+     "bearer token for /metrics, at least 32 characters (openssl rand -hex "
+     "32); empty: /metrics is off"},
     {"limits", "read_per_minute", CONF_UINT, CONF_OFF(limit_read_per_minute), 0,
      1000000, "1200", "reads per client address; 0: no limit"},
     {"limits", "write_per_minute", CONF_UINT, CONF_OFF(limit_write_per_minute),
@@ -79,6 +80,9 @@ static const struct conf_key conf_keys[] = {
      "window in which those failures count"},
     {"auth", "ip_ban_minutes", CONF_UINT, CONF_OFF(ip_ban_minutes), 1, 10080,
      "15", "length of a ban"},
+    {"auth", "mfa_optional", CONF_UINT, CONF_OFF(mfa_optional), 0, 1, "0",
+     "1: a tenant may make 2FA optional for its owners and admins; 0: "
+     "they need it whatever the tenant says"},
     {"workers", "threads", CONF_UINT, CONF_OFF(worker_threads), 1, 256, "2",
      "threads for expensive work (hashing, scanning, export)"},
     {"workers", "queue", CONF_UINT, CONF_OFF(worker_queue), 1, 100000, "64",
@@ -193,6 +197,14 @@ conf_set(struct cf_config *cfg, const struct conf_key *k, const char *value,
         if (strlen(value) >= CF_CONF_STR) {
             snprintf(err, errlen, "value of [%s] %s is too long", k->section,
                      k->name);
+            return CF_ERR(CF_EINVAL);
+        }
+        /* min: the shortest non-empty value (a secret worth the name) */
+        if (value[0] != '\0' && strlen(value) < k->min) {
+            snprintf(err, errlen,
+                     "value of [%s] %s must be empty or at least %llu "
+                     "characters",
+                     k->section, k->name, (unsigned long long)k->min);
             return CF_ERR(CF_EINVAL);
         }
         memcpy(field, value, strlen(value) + 1);

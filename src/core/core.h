@@ -189,6 +189,9 @@ struct cf_mailer {
      * CF_EBUSY when the queue is full. Any thread. */
     enum cf_rc (*send)(void *arg, const struct cf_mail *m);
     void *arg;
+    /* no transport is configured: send() drops every message, so a
+     * caller with a link to hand over gives it back to its user */
+    bool off;
 };
 
 /* ---- configuration ------------------------------------------------ */
@@ -220,6 +223,7 @@ struct cf_config {
     unsigned ip_ban_failures;
     unsigned ip_ban_window_minutes;
     unsigned ip_ban_minutes;
+    unsigned mfa_optional; /* 1: tenants may make 2FA optional */
     unsigned worker_threads;
     unsigned worker_queue;
     char mail_smtp_url[CF_CONF_STR]; /* empty: mail is off */
@@ -230,6 +234,13 @@ struct cf_config {
     unsigned mail_queue;
     enum cf_log_level log_level;
 };
+
+/* The key rate limits and bans count the client address ip under, into
+ * out (cap bytes, CF_CLIENT_KEY_MAX is enough); returns out. IPv6: its
+ * /64 ("2001:db8:1:2::/64"); IPv4, also seen as ::ffff:a.b.c.d: the
+ * address; anything else as given. */
+#define CF_CLIENT_KEY_MAX 64
+const char *cf_client_key(const char *ip, char *out, size_t cap);
 
 /* True when s is "IPv4:PORT" or "[IPv6]:PORT" with a port of 1-65535. */
 bool cf_addr_valid(const char *s);

@@ -62,32 +62,6 @@ http_param_id(const struct http_req *req, char out[AUTH_ID_LEN + 1])
     return CF_OK;
 }
 
-/* What the actor holds in scope through its role and grants; narrowed
- * to a token's permissions when giving (a leaked token never mints more
- * than it carries). 0 on failure. */
-static authz_mask
-admin_held(struct http_req *req, const char *scope, bool giving)
-{
-    struct authz_ctx az;
-    char principal[48];
-    authz_mask held = 0;
-
-    http_authz_who(req, &az, principal, sizeof(principal));
-    if (!giving) {
-        az.token_perms = NULL;
-    }
-    return authz_mask_of(&az, scope, &held) == CF_OK ? held : 0;
-}
-
-/* Does the actor hold every permission of the built-in role? */
-static bool
-admin_covers(struct http_req *req, const char *role, bool giving)
-{
-    authz_mask m = authz_role_mask(role);
-
-    return m != 0 && (m & ~admin_held(req, AUTHZ_TENANT, giving)) == 0;
-}
-
 /* ---- GET /api/v1/permissions ------------------------------------------ */
 
 enum cf_rc
@@ -173,13 +147,11 @@ http_h_me_tokens(struct http_req *req, struct http_resp *resp)
 
 /*
  * The requested permissions as a sorted, duplicate-free, space-separated
- * list in out, each known to the catalogue and held somewhere by the
- * account (held). Answers 400
- * unknown_permission or 403 permission_not_held itself (CF_EINVAL).
+ * list in out, each known to the catalogue (whether the account holds
+ * them is the domain's call). Answers 400 unknown_permission itself.
  */
 static enum cf_rc
-token_perms(struct http_req *req, json_t *arr, authz_mask held, char *out,
-            size_t cap)
+token_perms(struct http_req *req, json_t *arr, char *out, size_t cap)
 {
     size_t i;
     size_t n = 0;
@@ -196,10 +168,6 @@ token_perms(struct http_req *req, json_t *arr, authz_mask held, char *out,
             return http_fail(req, 400, "unknown_permission",
                              "unknown permission '%.64s'",
                              json_string_value(v));
-        }
-        if (!(held & authz_perm_bit(json_string_value(v)))) {
-            return http_fail(req, 403, "permission_not_held",
-                             "you do not hold '%s'", json_string_value(v));
         }
     }
     /* the catalogue's order, each once */
@@ -248,8 +216,8 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
         }
         d = (unsigned)json_integer_value(days);
     }
-    rc = token_perms(req, json_object_get(req->json, "permissions"),
-                     admin_held(req, AUTHZ_ANY, false), perms, sizeof(perms));
+    rc = token_perms(req, json_object_get(req->json, "permissions"), perms,
+                     sizeof(perms));
     if (rc != CF_OK) {
         return rc;
     }
@@ -269,6 +237,10 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
         return http_fail(req, 400, "invalid_name",
                          "a token name is 1 to %d printable characters",
                          AUTH_TOKEN_NAME_MAX);
+    }
+    if (rc == CF_EPERM) {
+        return http_fail(req, 403, "permission_not_held",
+                         "you do not hold every permission asked for");
     }
     if (rc == CF_ECONFLICT) {
         return http_fail(req, 409, "too_many_tokens",
@@ -491,21 +463,24 @@ admin_principal(struct http_req *req, char *out, size_t cap)
     }
 }
 
-/* COMMITMENT B1, no escalation: the acting account must hold every
- * permission of role. Answers 400 unknown_role or 403 role_not_allowed
- * itself. */
+/* The domain's refusals of a change to an account, in the contract's
+ * words. */
 static enum cf_rc
-admin_role_check(struct http_req *req, const char *role)
+admin_refused(struct http_req *req, enum cf_rc rc, const char *role)
 {
-    if (authz_role_find(role) == NULL) {
-        return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
-                         role != NULL ? role : "");
-    }
-    if (!admin_covers(req, role, true)) {
+    if (rc == CF_EPERM && role != NULL) {
         return http_fail(req, 403, "role_not_allowed",
                          "your role cannot give or manage the role '%s'", role);
     }
-    return CF_OK;
+    if (rc == CF_EPERM) {
+        return http_fail(req, 403, "role_not_allowed",
+                         "you do not hold everything this account holds");
+    }
+    if (rc == CF_ECONFLICT) {
+        return http_fail(req, 409, "last_owner",
+                         "the tenant must keep an active owner");
+    }
+    return rc;
 }
 
 enum cf_rc
@@ -515,19 +490,22 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
     struct auth_ctx ctx;
     struct auth_account a = {0};
     char principal[48];
+    char link[512] = "";
     const char *email = json_string_value(json_object_get(req->json, "email"));
     const char *role = json_string_value(json_object_get(req->json, "role"));
+    json_t *doc;
     enum cf_rc rc;
 
-    rc = admin_role_check(req, role);
-    if (rc != CF_OK) {
-        return rc;
+    if (authz_role_find(role) == NULL) {
+        return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
+                         role != NULL ? role : "");
     }
     admin_principal(req, principal, sizeof(principal));
     rc = http_auth_ctx(req, &ctx, &key);
     if (rc == CF_OK) {
         ctx.principal = principal;
-        rc = auth_account_invite(&ctx, email != NULL ? email : "", role, &a);
+        rc = auth_account_invite(&ctx, email != NULL ? email : "", role, &a,
+                                 link, sizeof(link));
     }
     cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
@@ -539,16 +517,23 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
                          "this address already has an account");
     }
     if (rc != CF_OK) {
-        return rc;
+        return admin_refused(req, rc, role);
     }
-    rc = http_answer(resp, 201, json_pack("{s:o*}", "user", account_json(&a)));
+    /* with no mail transport, the inviter hands the link over */
+    doc = link[0] != '\0'
+              ? json_pack("{s:o*, s:s, s:s}", "user", account_json(&a), "mail",
+                          "off", "link", link)
+              : json_pack("{s:o*, s:s}", "user", account_json(&a), "mail",
+                          "queued");
+    rc = http_answer(resp, 201, doc);
+    cf_memzero(link, sizeof(link));
     cf_memzero(&a, sizeof(a));
     return rc;
 }
 
-/* The {id} of an /api/v1/admin/users/{id}... route, and that account,
- * which the acting role must cover. CF_ENOTFOUND (404) for a malformed
- * or unknown id; answers 403 role_not_allowed itself. */
+/* The {id} of an /api/v1/admin/users/{id}... route, and that account.
+ * CF_ENOTFOUND (404) for a malformed or unknown id. Whether the actor may
+ * act on it is the domain's call, in the change's transaction. */
 static enum cf_rc
 admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
 {
@@ -558,12 +543,6 @@ admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
     rc = http_param_id(req, pid);
     if (rc == CF_OK) {
         rc = auth_account_get(ctx, pid, a);
-    }
-    if (rc == CF_OK && !admin_covers(req, a->role, false)) {
-        rc = http_fail(req, 403, "role_not_allowed",
-                       "your role cannot manage an account with the role "
-                       "'%s'",
-                       a->role);
     }
     return rc;
 }
@@ -587,11 +566,9 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
         return http_fail(req, 400, "bad_request",
                          "field 'state' is active or disabled");
     }
-    if (role != NULL) {
-        rc = admin_role_check(req, role);
-        if (rc != CF_OK) {
-            return rc;
-        }
+    if (role != NULL && authz_role_find(role) == NULL) {
+        return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
+                         role);
     }
     admin_principal(req, principal, sizeof(principal));
     rc = http_auth_ctx(req, &ctx, &key);
@@ -605,17 +582,19 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
                                  : strcmp(state, "active") == 0
                                      ? AUTH_ACCOUNT_ENABLE
                                      : AUTH_ACCOUNT_DISABLE);
+        if (rc == CF_EPERM && role != NULL &&
+            auth_account_covered(&ctx, a.id, a.role) == CF_OK) {
+            /* the account may be touched: the role may not be given */
+            rc = admin_refused(req, rc, role);
+        }
     }
     if (rc == CF_OK) {
         rc = auth_account_get(&ctx, a.pid, &a);
     }
     cx_keyset_unref(key);
-    if (rc == CF_ECONFLICT) {
-        return http_fail(req, 409, "last_owner",
-                         "the tenant must keep an active owner");
-    }
     if (rc != CF_OK) {
-        return rc;
+        cf_memzero(&a, sizeof(a));
+        return admin_refused(req, rc, NULL);
     }
     rc = http_answer(resp, 200, json_pack("{s:o*}", "user", account_json(&a)));
     cf_memzero(&a, sizeof(a));
@@ -646,20 +625,20 @@ admin_account_action(struct http_req *req, struct http_resp *resp, bool step_up,
         rc = admin_target(req, &ctx, &a);
     }
     if (rc == CF_OK && step_up) {
-        rc = http_require_step_up(req);
+        /* a step-up is asked only of who may act on the account */
+        rc = auth_account_covered(&ctx, a.id, a.role);
+        if (rc == CF_OK) {
+            rc = http_require_step_up(req);
+        }
     }
     if (rc == CF_OK) {
         rc = act(req, &ctx, &a, &doc);
     }
     cx_keyset_unref(key);
     cf_memzero(&a, sizeof(a));
-    if (rc == CF_ECONFLICT) {
-        rc = http_fail(req, 409, "last_owner",
-                       "the tenant must keep an active owner");
-    }
     if (rc != CF_OK) {
         json_decref(doc);
-        return rc;
+        return admin_refused(req, rc, NULL);
     }
     return http_answer(resp, 200, doc);
 }
@@ -751,6 +730,11 @@ act_permissions(struct http_req *req, struct auth_ctx *ctx,
 
     if (w.spaces == NULL) {
         return CF_ERR(CF_ENOMEM);
+    }
+    rc = auth_account_covered(ctx, a->id, a->role);
+    if (rc != CF_OK) {
+        json_decref(w.spaces);
+        return rc;
     }
     http_authz_who(req, &docs.az, principal, sizeof(principal));
     rc = authz_effective(&docs.az, a->id, a->role, &tenant, perms_space, &w);
@@ -946,13 +930,15 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_tenant_policy_get(&ctx, &p);
     }
-    cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
-        return http_fail(req, 400, "invalid_setting",
-                         "'%s' is out of range or not stricter than the "
-                         "server's defaults",
-                         names[bad]);
+        char range[160];
+
+        auth_tenant_policy_range(&ctx, names[bad], range, sizeof(range));
+        cx_keyset_unref(key);
+        return http_fail(req, 400, "invalid_setting", "'%s' is %s", names[bad],
+                         range[0] ? range : "not a setting");
     }
+    cx_keyset_unref(key);
     if (rc == CF_ECONFLICT) {
         return http_fail(req, 409, "would_lock_you_out",
                          "this allow-list does not hold your own address");

@@ -214,6 +214,11 @@ http_auth_ctx(struct http_req *req, struct auth_ctx *ctx,
         .mailer = srv->app->mailer,
         .base_url = req->tenant_url,
     };
+    if (req->has_session) {
+        http_authz_who(req, &req->actor, req->principal,
+                       sizeof(req->principal));
+        ctx->actor = &req->actor;
+    }
     return CF_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "auth/auth.h"
+#include "authz/authz.h"
 #include "http/http.h"
 #include "tenant/tenant.h"
 
@@ -144,6 +145,10 @@ void http_limiter_free(struct http_limiter *l);
 bool http_limiter_allow(struct http_limiter *l, const char *client,
                         enum http_rate rate, uint64_t now_ns,
                         unsigned *retry_after);
+/* Would http_limiter_allow() allow one now? Takes nothing. */
+bool http_limiter_peek(struct http_limiter *l, const char *client,
+                       enum http_rate rate, uint64_t now_ns,
+                       unsigned *retry_after);
 
 struct http_server {
     struct http_app *app;
@@ -188,6 +193,10 @@ struct http_req {
     char client_ip[64];
     bool has_session;
     struct auth_session session; /* when has_session */
+    /* who acts, for the domain's rules (http_auth_ctx fills them when
+     * has_session) */
+    struct authz_ctx actor;
+    char principal[48];
     /* deferred work (http_defer) */
     bool deferred;
     _Atomic bool deferred_done;

@@ -5,7 +5,8 @@
  * number of clients. The table is 4-way set associative; a new client
  * evicts the fullest bucket of its set (the one least likely to be
  * limiting anybody). A class allows N requests a minute with a burst of N.
- * Probes are never limited.
+ * Probes are never limited. Clients are keyed by cf_client_key(): an
+ * IPv6 client by its /64.
  */
 #include "core/compat.h"
 
@@ -14,7 +15,7 @@
 #include "http/http_int.h"
 
 #define LIMIT_WAYS 4
-#define LIMIT_KEY_MAX 48
+#define LIMIT_KEY_MAX CF_CLIENT_KEY_MAX
 
 struct limit_class {
     double burst;   /* bucket size */
@@ -109,14 +110,17 @@ limit_refill(struct limit_bucket *b, const struct limit_class *c,
     b->last_ns = now_ns;
 }
 
-bool
-http_limiter_allow(struct http_limiter *l, const char *client,
-                   enum http_rate rate, uint64_t now_ns, unsigned *retry_after)
+/* Take one token of client's bucket for rate (or, peek, only look):
+ * true when there was one; else *retry_after. */
+static bool
+limit_take(struct http_limiter *l, const char *client, enum http_rate rate,
+           uint64_t now_ns, unsigned *retry_after, bool peek)
 {
     const struct limit_class *c;
     struct limit_bucket *set;
     struct limit_bucket *b = NULL;
     struct limit_bucket *victim = NULL;
+    char key[CF_CLIENT_KEY_MAX];
     bool allowed;
     size_t i;
 
@@ -124,11 +128,12 @@ http_limiter_allow(struct http_limiter *l, const char *client,
         return true;
     }
     c = &l->classes[rate];
+    cf_client_key(client, key, sizeof(key));
     pthread_mutex_lock(&l->mu);
-    set = &l->b[(limit_hash(client, (int)rate) % l->nsets) * LIMIT_WAYS];
+    set = &l->b[(limit_hash(key, (int)rate) % l->nsets) * LIMIT_WAYS];
     for (i = 0; i < LIMIT_WAYS; i++) {
         if (set[i].rate == (int)rate &&
-            strncmp(set[i].key, client, LIMIT_KEY_MAX) == 0) {
+            strncmp(set[i].key, key, LIMIT_KEY_MAX) == 0) {
             b = &set[i];
             break;
         }
@@ -140,20 +145,38 @@ http_limiter_allow(struct http_limiter *l, const char *client,
             victim = &set[i];
         }
     }
+    if (b == NULL && peek) {
+        pthread_mutex_unlock(&l->mu);
+        return true; /* a full bucket */
+    }
     if (b == NULL) {
         b = victim;
-        snprintf(b->key, sizeof(b->key), "%s", client);
+        snprintf(b->key, sizeof(b->key), "%s", key);
         b->rate = (int)rate;
         b->tokens = c->burst;
         b->last_ns = now_ns;
     }
     limit_refill(b, c, now_ns);
     allowed = b->tokens >= 1.0;
-    if (allowed) {
+    if (allowed && !peek) {
         b->tokens -= 1.0;
-    } else {
+    } else if (!allowed) {
         *retry_after = (unsigned)((1.0 - b->tokens) / c->per_sec) + 1;
     }
     pthread_mutex_unlock(&l->mu);
     return allowed;
+}
+
+bool
+http_limiter_allow(struct http_limiter *l, const char *client,
+                   enum http_rate rate, uint64_t now_ns, unsigned *retry_after)
+{
+    return limit_take(l, client, rate, now_ns, retry_after, false);
+}
+
+bool
+http_limiter_peek(struct http_limiter *l, const char *client,
+                  enum http_rate rate, uint64_t now_ns, unsigned *retry_after)
+{
+    return limit_take(l, client, rate, now_ns, retry_after, true);
 }

@@ -401,6 +401,35 @@ req_rate_limit(struct http_req *req, struct http_resp *resp)
                      "too many requests; retry in %u s", resp->retry_after);
 }
 
+/* COMMITMENT A5, A6: a client whose credentials failed too often is
+ * refused before they are even checked: every failed authentication
+ * (a wrong cookie, token or metrics token: 401) costs a token of the
+ * client's credential bucket, the one logins draw from, and a route
+ * needing credentials is refused with 429 while that bucket is empty. */
+static enum cf_rc
+req_auth_limit(struct http_req *req, struct http_resp *resp)
+{
+    if (strcmp(req->route->permission, HTTP_PUBLIC) == 0 ||
+        http_limiter_peek(req->srv->limiter, req->client_ip, HTTP_RATE_AUTH,
+                          cf_time_mono_ns(), &resp->retry_after)) {
+        return CF_OK;
+    }
+    return http_fail(req, 429, "rate_limited",
+                     "too many failed sign-ins; retry in %u s",
+                     resp->retry_after);
+}
+
+static void
+req_auth_failed(struct http_req *req)
+{
+    unsigned retry = 0;
+
+    if (req->err_status == 401) {
+        (void)http_limiter_allow(req->srv->limiter, req->client_ip,
+                                 HTTP_RATE_AUTH, cf_time_mono_ns(), &retry);
+    }
+}
+
 static void
 req_job_run(void *arg)
 {
@@ -631,7 +660,11 @@ resp_run(struct http_req *req, struct http_resp *resp)
     if (req->err_status == 0) {
         /* a request resumed after deferred work was checked already */
         if (!req->deferred) {
+            rc = req_auth_limit(req, resp);
+        }
+        if (rc == CF_OK && !req->deferred) {
             rc = req_authorize(req);
+            req_auth_failed(req);
         }
         if (rc == CF_OK && !req->deferred) {
             rc = req_rate_limit(req, resp);

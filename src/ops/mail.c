@@ -809,6 +809,7 @@ ops_mail_mailer(struct ops_mail *m, struct cf_mailer *out)
 {
     out->send = mail_send;
     out->arg = m;
+    out->off = m->off;
 }
 
 void

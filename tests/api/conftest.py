@@ -520,10 +520,12 @@ def server():
     data = Path(tempfile.mkdtemp(prefix="coffre-api-data-"))
     _TEMP_ROOTS.append(data)
     init_data_dir(data)
-    # The suite sends hundreds of requests from one address: the shared
-    # server lifts the read and write limits (test_ratelimit.py has its own).
+    # The suite sends hundreds of requests, wrong credentials among them,
+    # from one address: the shared server lifts the limits
+    # (test_ratelimit.py has its own).
     write_conf(data, f"[metrics]\ntoken = {METRICS_TOKEN}\n"
-                     "[limits]\nread_per_minute = 0\nwrite_per_minute = 0\n")
+                     "[limits]\nread_per_minute = 0\nwrite_per_minute = 0\n"
+                     "auth_per_minute = 0\n")
     for slug, name in TENANTS.items():
         create_tenant(data, slug, name)
     log_path = Path(tempfile.mkdtemp(prefix="coffre-api-log-")) / "serve.log"

@@ -45,7 +45,7 @@ MFA_ACTIONS = ("settings.mfa",)
 
 @pytest.fixture(scope="module")
 def srv():
-    root, data = new_server("[auth]\nip_ban_failures = 1000\n")
+    root, data = new_server("[auth]\nip_ban_failures = 1000\nmfa_optional = 1\n")
     first = create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)
     second = add_owner(data, "acme", OTHER)
     s = start_server(data, log_path=root / "serve.log")

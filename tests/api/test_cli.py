@@ -301,7 +301,7 @@ def test_explicit_full_config_and_cli_overrides(server_factory, tmp_root):
         "max_body_bytes = 1048576\n"
         "[tls]\ncert_file =\nkey_file =\n"
         "[db]\ntenant_pool = 256\nbusy_timeout_ms = 5000\n"
-        "[metrics]\ntoken = t0ken-for-test\n"
+        "[metrics]\ntoken = t0ken-for-test-0123456789abcdef0123\n"
         "[workers]\nthreads = 2\nqueue = 64\n"
         "[log]\nlevel = debug\n")
     srv = server_factory(data=data, extra_args=("--base-domain", "example.test"),
@@ -314,7 +314,7 @@ def test_explicit_full_config_and_cli_overrides(server_factory, tmp_root):
     assert_error(srv.get("/", host=f"acme.localhost:{srv.port}"), 421,
                  "misdirected_request")
     m = srv.get("/metrics", host=f"example.test:{srv.port}",
-                headers={"Authorization": "Bearer t0ken-for-test"})
+                headers={"Authorization": "Bearer t0ken-for-test-0123456789abcdef0123"})
     assert m.status_code == 200
     assert_clean_stop(srv)
 

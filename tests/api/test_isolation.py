@@ -91,7 +91,7 @@ def session_id(acc):
 
 @pytest.fixture(scope="module")
 def world():
-    root, data = new_server("[auth]\nip_ban_failures = 1000\n")
+    root, data = new_server("[auth]\nip_ban_failures = 1000\nmfa_optional = 1\n")
     acme_link = create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)
     other_link = add_owner(data, "acme", OTHER)
     beta_link = create_tenant_with_owner(data, "beta", "Beta Corp",

@@ -159,7 +159,7 @@ def sink():
 @pytest.fixture(scope="module")
 def world(sink):
     """The server, the principals, the route table and the roles."""
-    root, data = new_server("[auth]\nip_ban_failures = 1000\n"
+    root, data = new_server("[auth]\nip_ban_failures = 1000\nmfa_optional = 1\n"
                             f"[metrics]\ntoken = {METRICS_TOKEN}\n"
                             + sink.conf())
     acme = create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)

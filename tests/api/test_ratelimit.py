@@ -39,3 +39,47 @@ def test_zero_disables_limit(server_factory):
     srv = server_factory(conf="[limits]\nread_per_minute = 0\n")
     codes = {srv.get("/api/v1/openapi.json").status_code for _ in range(40)}
     assert codes == {200}
+
+
+def test_failed_authentication_is_limited(server_factory):
+    """COMMITMENT A5, A6: wrong credentials cost from the client's
+    credential bucket (auth_per_minute), before they are even checked:
+    a flood of wrong metrics tokens or session cookies gets 429 after the
+    burst, not 401 after 401."""
+    from conftest import METRICS_TOKEN
+    srv = server_factory(conf=f"[metrics]\ntoken = {METRICS_TOKEN}\n"
+                              "[limits]\nauth_per_minute = 5\n"
+                              "read_per_minute = 0\n")
+    codes = [srv.get("/metrics", headers={
+        "Authorization": f"Bearer wrong-{i:040d}"}).status_code
+        for i in range(30)]
+    assert codes.count(401) == 5 and codes[:5] == [401] * 5, codes
+    assert set(codes[5:]) == {429}, codes
+    r = srv.get("/metrics", headers={"Authorization": "Bearer wrong"})
+    assert_error(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 20
+    # the right token waits too while the bucket is empty; probes do not
+    assert srv.get("/metrics", headers={
+        "Authorization": f"Bearer {METRICS_TOKEN}"}).status_code == 429
+    assert srv.get("/healthz").status_code == 200
+
+
+def test_failed_session_cookies_are_limited(server_factory):
+    srv = server_factory(conf="[limits]\nauth_per_minute = 3\n"
+                              "read_per_minute = 0\n")
+    from conftest import create_tenant
+    create_tenant(srv.data, "acme")
+    from test_auth import COOKIE, call
+    codes = [call(srv, "GET", "/api/v1/me", token="x" * 43).status_code
+             for _ in range(8)]
+    assert codes == [401] * 3 + [429] * 5, codes
+
+
+def test_short_metrics_token_refused_at_start(server_factory):
+    """A metrics token under 32 characters is no secret: serve refuses to
+    start and names the key."""
+    from conftest import expect_startup_failure, init_data_dir, write_conf, make_temp_root
+    data = init_data_dir(make_temp_root() / "data")
+    write_conf(data, "[metrics]\ntoken = short-token-of-31-characters-xx\n")
+    rc, err = expect_startup_failure(data)
+    assert rc == 3 and "[metrics] token" in err and "32" in err, (rc, err)

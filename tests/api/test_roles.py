@@ -61,7 +61,7 @@ def model_server(sink, tenants=("acme",), mfa="optional"):
     policy MFA (None: the default, `admins`; or a dict slug -> policy),
     mail to SINK. Yields the Server; its `data` is the data directory,
     `db` acme's database."""
-    root, data = new_server("[auth]\nip_ban_failures = 1000\n" + sink.conf())
+    root, data = new_server("[auth]\nip_ban_failures = 1000\nmfa_optional = 1\n" + sink.conf())
     owners = {"acme": (OWNER, PW_OWNER, "Acme SAS"),
               "beta": (BETA_OWNER, PW_BETA, "Beta Corp")}
     links = {}

@@ -28,7 +28,7 @@ PW_SECOND = "Cormoran-quatorze-Figuier-83-ardoise"
 
 @pytest.fixture(scope="module")
 def srv():
-    root, data = new_server("[auth]\nip_ban_failures = 1000\n")
+    root, data = new_server("[auth]\nip_ban_failures = 1000\nmfa_optional = 1\n")
     link = create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)
     r = run_cli("tenant", "owner", "acme", SECOND, "--data", str(data))
     link2 = r.stdout.split("#")[1].split()[0]
@@ -112,6 +112,9 @@ def test_stricter_all_at_once_and_audited(srv):
     ({"upload_types": ["pdf,exe"]}, "upload_types"),
     # a good value with a bad one: nothing at all is written
     ({"history": 9, "password_score": 1}, "password_score"),
+    # below the server's own value: only ever stricter
+    ({"history": 0}, "history"),
+    ({"history": 4}, "history"),
 ])
 def test_weaker_or_bad_values_change_nothing(srv, body, field):
     before = settings_rows(srv)
@@ -243,3 +246,38 @@ def test_both_lists_at_once(srv):
     assert r.status_code == 200, r.text
     assert r.json()["admin_ips"] == []
     assert r.json()["upload_types"] == DEFAULTS["upload_types"]
+
+
+@pytest.mark.parametrize("body,floor", [
+    ({"history": 0}, "the server's floor is 5"),
+    ({"password_min": 11}, "the server's floor is 12"),
+    ({"lockout_failures": 2}, "from 3 to 5"),
+])
+def test_refusal_names_the_floor(srv, body, floor):
+    """A refused setting is named with the range it accepts, whose weaker
+    end is the server's own value."""
+    err = assert_error(patch(srv, body), 400, "invalid_setting")
+    assert floor in err["message"], err
+
+
+def test_optional_2fa_needs_the_operator(server_factory):
+    """COMMITMENT A12: `optional` 2FA only where the operator's
+    configuration allows it (`[auth] mfa_optional = 1`); a tenant set to
+    it before the operator took it back has the default again."""
+    srv = server_factory()
+    data = srv.data
+    create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)
+    r = run_cli("tenant", "policy", "acme", "mfa=optional", "--data",
+                str(data))
+    assert r.returncode == 7, (r.returncode, r.stdout, r.stderr)
+    r = run_cli("tenant", "policy", "acme", "--data", str(data))
+    assert "mfa: admins" in r.stdout, r.stdout
+    # a value stored while the operator allowed it reads as the default
+    db = data / "tenants" / "1" / "tenant.db"
+    con = sqlite3.connect(str(db))
+    with con:
+        con.execute("INSERT OR REPLACE INTO settings (key, value) "
+                    "VALUES ('mfa', 'optional')")
+    con.close()
+    r = run_cli("tenant", "policy", "acme", "--data", str(data))
+    assert "mfa: admins" in r.stdout, r.stdout

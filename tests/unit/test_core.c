@@ -185,11 +185,20 @@ test_config(void **state)
     assert_memory_equal(&cfg, &def, sizeof(cfg));
 
     write_text(path, "[server]\nlisten = 0.0.0.0:443 ; comment\n"
-                     "threads = 4\n[metrics]\ntoken = abc\n");
+                     "threads = 4\n[metrics]\n"
+                     "token = abcdefghijklmnopqrstuvwxyz012345\n");
     assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_OK);
     assert_string_equal(cfg.listen, "0.0.0.0:443");
     assert_int_equal(cfg.threads, 4);
-    assert_string_equal(cfg.metrics_token, "abc");
+    assert_string_equal(cfg.metrics_token, "abcdefghijklmnopqrstuvwxyz012345");
+
+    /* a metrics token under 32 characters is refused, naming the key */
+    cfg = def;
+    write_text(path, "[metrics]\ntoken = abcdefghijklmnopqrstuvwxyz01234\n");
+    assert_int_equal(cf_config_load(path, &cfg, err, sizeof(err)), CF_EINVAL);
+    assert_non_null(strstr(err, "[metrics] token"));
+    assert_non_null(strstr(err, "at least 32"));
+    assert_memory_equal(&cfg, &def, sizeof(cfg));
 
     /* unknown key: error names the key and the line; cfg untouched */
     cfg = def;

@@ -244,6 +244,58 @@ test_rate_limits(void **state)
     http_limiter_free(l);
 }
 
+/* Bans and limits key an IPv6 client by its /64 (one subscriber picks
+ * any address there); peek takes nothing. */
+static void
+test_rate_limit_keys(void **state)
+{
+    struct http_limiter *l = NULL;
+    struct cf_config cfg;
+    char key[CF_CLIENT_KEY_MAX];
+    unsigned retry = 0;
+    uint64_t t = 1000000000u;
+    int i;
+
+    (void)state;
+    assert_string_equal(cf_client_key("2001:db8:1:2:aaaa::1", key, sizeof(key)),
+                        "2001:db8:1:2::/64");
+    assert_string_equal(
+        cf_client_key("2001:db8:1:2:ffff:ffff:ffff:ffff", key, sizeof(key)),
+        "2001:db8:1:2::/64");
+    assert_string_equal(cf_client_key("2001:db8:1:3::1", key, sizeof(key)),
+                        "2001:db8:1:3::/64");
+    assert_string_equal(cf_client_key("::ffff:192.0.2.7", key, sizeof(key)),
+                        "192.0.2.7");
+    assert_string_equal(cf_client_key("192.0.2.7", key, sizeof(key)),
+                        "192.0.2.7");
+    assert_string_equal(cf_client_key("not an address", key, sizeof(key)),
+                        "not an address");
+    assert_string_equal(cf_client_key(NULL, key, sizeof(key)), "");
+
+    cf_config_defaults(&cfg);
+    assert_int_equal(http_limiter_new(16, &cfg, &l), CF_OK);
+    /* peeking takes nothing */
+    for (i = 0; i < 100; i++) {
+        assert_true(
+            http_limiter_peek(l, "2001:db8::1", HTTP_RATE_AUTH, t, &retry));
+    }
+    /* ten addresses of one /64 share one bucket of 10 */
+    for (i = 0; i < 10; i++) {
+        char ip[64];
+
+        snprintf(ip, sizeof(ip), "2001:db8:0:0:%x::1", i + 1);
+        assert_true(http_limiter_allow(l, ip, HTTP_RATE_AUTH, t, &retry));
+    }
+    assert_false(
+        http_limiter_allow(l, "2001:db8::ffff", HTTP_RATE_AUTH, t, &retry));
+    assert_false(
+        http_limiter_peek(l, "2001:db8::abcd", HTTP_RATE_AUTH, t, &retry));
+    /* the next /64 is another client */
+    assert_true(
+        http_limiter_allow(l, "2001:db8:0:1::1", HTTP_RATE_AUTH, t, &retry));
+    http_limiter_free(l);
+}
+
 int
 main(void)
 {
@@ -253,6 +305,7 @@ main(void)
         cmocka_unit_test(test_json_whitelist),
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_rate_limits),
+        cmocka_unit_test(test_rate_limit_keys),
     };
 
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
