@@ -134,7 +134,7 @@ run: deps build/coffre
 # build/test-logs/, and the run ends with what failed, one summary line per
 # layer and a total line. Every layer runs even after one fails.
 test: deps
-	@$(MAKE) --no-print-directory build/san/coffre build/coffre $(UNIT_BINS) \
+	@$(MAKE) -s --no-print-directory build/san/coffre build/coffre $(UNIT_BINS) \
 		$(FUZZ_BINS) || { echo "total: the build failed, no test ran: FAILED"; \
 		exit 1; }
 	@PY=$(PY) scripts/test.sh unit fuzz api api-release browser
