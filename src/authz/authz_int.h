@@ -45,7 +45,6 @@ enum cf_rc authz_refuse(const char **why, const char *code, enum cf_rc rc);
 /* The uniqueness key of a name: ASCII letters folded. */
 void authz_name_key(const char *name, char *out, size_t cap);
 bool authz_name_ok(const char *name, size_t cap);
-void authz_copy(char *dst, size_t cap, const char *src);
 /* CF_EPERM with *why = code unless the actor holds all of perms in
  * scope: through its role and grants and, for a token, carried by the
  * token too (a leaked token never gives or takes more than it carries). */

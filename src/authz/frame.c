@@ -185,12 +185,6 @@ authz_is_pid(const char *s)
     return s != NULL && s[AUTHZ_ID_LEN] == '\0';
 }
 
-void
-authz_copy(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src != NULL ? src : "");
-}
-
 /* The actor must hold every permission of perms tenant-wide. */
 enum cf_rc
 authz_actor_holds(struct db *db, const struct authz_ctx *ctx, const char *scope,

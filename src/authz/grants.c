@@ -20,12 +20,12 @@ static void
 grant_row(struct db_stmt *st, struct authz_grant_info *out)
 {
     memset(out, 0, sizeof(*out));
-    authz_copy(out->id, sizeof(out->id), db_col_text(st, 0));
-    authz_copy(out->user, sizeof(out->user), db_col_text(st, 1));
-    authz_copy(out->group, sizeof(out->group), db_col_text(st, 2));
-    authz_copy(out->role, sizeof(out->role), db_col_text(st, 3));
-    authz_copy(out->role_name, sizeof(out->role_name), db_col_text(st, 4));
-    authz_copy(out->space, sizeof(out->space), db_col_text(st, 5));
+    cf_strlcpy(out->id, db_col_text(st, 0), sizeof(out->id));
+    cf_strlcpy(out->user, db_col_text(st, 1), sizeof(out->user));
+    cf_strlcpy(out->group, db_col_text(st, 2), sizeof(out->group));
+    cf_strlcpy(out->role, db_col_text(st, 3), sizeof(out->role));
+    cf_strlcpy(out->role_name, db_col_text(st, 4), sizeof(out->role_name));
+    cf_strlcpy(out->space, db_col_text(st, 5), sizeof(out->space));
     out->created = db_col_int64(st, 6);
 }
 

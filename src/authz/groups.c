@@ -72,8 +72,8 @@ group_read(struct db *db, const char *pid, int64_t *row,
         return rc;
     }
     *row = db_col_int64(st, 0);
-    authz_copy(out->id, sizeof(out->id), db_col_text(st, 1));
-    authz_copy(out->name, sizeof(out->name), db_col_text(st, 2));
+    cf_strlcpy(out->id, db_col_text(st, 1), sizeof(out->id));
+    cf_strlcpy(out->name, db_col_text(st, 2), sizeof(out->name));
     out->created = db_col_int64(st, 3);
     db_stmt_done(st);
     rc = column_list(db,
@@ -117,7 +117,7 @@ authz_groups_each(const struct authz_ctx *ctx, authz_group_fn fn, void *arg)
         char pid[AUTHZ_ID_LEN + 1];
         size_t n = strcspn(p, " ");
 
-        authz_copy(pid, n < sizeof(pid) ? n + 1 : sizeof(pid), p);
+        cf_strlcpy(pid, p, n < sizeof(pid) ? n + 1 : sizeof(pid));
         p += n;
         p += *p == ' ';
         rc = group_read(db, pid, &row, &g);
@@ -185,7 +185,7 @@ reach_add(struct reach *r, size_t *n, authz_mask perms, const char *space)
     }
     if (*n < AUTHZ_GRANTS_MAX) {
         r[*n].perms = perms;
-        authz_copy(r[*n].space, sizeof(r[*n].space), space);
+        cf_strlcpy(r[*n].space, space, sizeof(r[*n].space));
         (*n)++;
     }
 }

@@ -16,8 +16,8 @@ role_builtin(struct db *db, const struct authz_role *r,
              struct authz_role_info *out)
 {
     memset(out, 0, sizeof(*out));
-    authz_copy(out->id, sizeof(out->id), r->name);
-    authz_copy(out->name, sizeof(out->name), r->name);
+    cf_strlcpy(out->id, r->name, sizeof(out->id));
+    cf_strlcpy(out->name, r->name, sizeof(out->name));
     out->builtin = true;
     out->perms = authz_role_mask(r->name);
     return db_int(db, &out->grants,
@@ -34,8 +34,8 @@ static void
 role_row(struct db_stmt *st, struct authz_role_info *out)
 {
     memset(out, 0, sizeof(*out));
-    authz_copy(out->id, sizeof(out->id), db_col_text(st, 0));
-    authz_copy(out->name, sizeof(out->name), db_col_text(st, 1));
+    cf_strlcpy(out->id, db_col_text(st, 0), sizeof(out->id));
+    cf_strlcpy(out->name, db_col_text(st, 1), sizeof(out->name));
     out->perms = authz_list_mask(db_col_text(st, 2));
     out->grants = db_col_int64(st, 3);
 }

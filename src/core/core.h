@@ -40,6 +40,18 @@ long cf_mem_fail_after(long n);
 /* Wipe n bytes at p in a way the compiler cannot elide. */
 void cf_memzero(void *p, size_t n);
 
+/* ---- strings ------------------------------------------------------ */
+
+/*
+ * Copy the C string src into dst, which holds cap bytes: at most cap - 1
+ * bytes are copied and dst is always NUL-terminated when cap > 0 (with
+ * cap 0, dst is not touched). src NULL copies "" (a NULL column reads as
+ * empty). Returns strlen(src) (0 for NULL), as BSD strlcpy does: the copy
+ * was cut when the result is >= cap. src and dst are borrowed and must
+ * not overlap.
+ */
+size_t cf_strlcpy(char *dst, const char *src, size_t cap);
+
 /* ---- checked size arithmetic -------------------------------------- */
 
 /* *out = a + b (resp. a * b); CF_ETOOBIG on overflow, *out untouched. */

@@ -300,20 +300,11 @@ cf_log_level_parse(const char *s, enum cf_log_level *out)
     return CF_ERR(CF_EINVAL);
 }
 
-static void
-ctx_copy(char dst[LOG_CTX_MAX], const char *src)
-{
-    size_t n = src ? strnlen(src, LOG_CTX_MAX - 1) : 0;
-
-    memcpy(dst, src ? src : "", n);
-    dst[n] = '\0';
-}
-
 void
 cf_log_ctx_set(const char *request_id, const char *tenant)
 {
-    ctx_copy(log_ctx_request, request_id);
-    ctx_copy(log_ctx_tenant, tenant);
+    cf_strlcpy(log_ctx_request, request_id, sizeof(log_ctx_request));
+    cf_strlcpy(log_ctx_tenant, tenant, sizeof(log_ctx_tenant));
 }
 
 void

@@ -17,22 +17,13 @@
 #include "tenant/tenant.h"
 
 static void
-tenant_copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strnlen(src, cap - 1) : 0;
-
-    memcpy(dst, src ? src : "", n);
-    dst[n] = '\0';
-}
-
-static void
 tenant_from_row(struct db_stmt *st, struct tenant *t)
 {
     t->id = db_col_int64(st, 0);
-    tenant_copy_str(t->slug, sizeof(t->slug), db_col_text(st, 1));
-    tenant_copy_str(t->name, sizeof(t->name), db_col_text(st, 2));
-    tenant_copy_str(t->created, sizeof(t->created), db_col_text(st, 3));
-    tenant_copy_str(t->state, sizeof(t->state), db_col_text(st, 4));
+    cf_strlcpy(t->slug, db_col_text(st, 1), sizeof(t->slug));
+    cf_strlcpy(t->name, db_col_text(st, 2), sizeof(t->name));
+    cf_strlcpy(t->created, db_col_text(st, 3), sizeof(t->created));
+    cf_strlcpy(t->state, db_col_text(st, 4), sizeof(t->state));
 }
 
 enum cf_rc
@@ -462,10 +453,10 @@ tenant_create(struct db *control, struct db_pool *pool,
     }
     in_tx = false;
     t.id = id;
-    tenant_copy_str(t.slug, sizeof(t.slug), slug);
-    tenant_copy_str(t.name, sizeof(t.name), name);
-    tenant_copy_str(t.created, sizeof(t.created), created);
-    tenant_copy_str(t.state, sizeof(t.state), "active");
+    cf_strlcpy(t.slug, slug, sizeof(t.slug));
+    cf_strlcpy(t.name, name, sizeof(t.name));
+    cf_strlcpy(t.created, created, sizeof(t.created));
+    cf_strlcpy(t.state, "active", sizeof(t.state));
     *out = t;
     rc = CF_OK;
 out:

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * core/: the capped buffer (with an allocation-failure loop), number
- * parsing, the configuration file and the JSON-line log.
+ * core/: the capped buffer (with an allocation-failure loop), string
+ * copies, number parsing, the configuration file and the JSON-line log.
  */
 #include "core/compat.h"
 
@@ -119,6 +119,44 @@ test_size_math(void **state)
     assert_int_equal(cf_size_mul(SIZE_MAX / 2, 3, &r), CF_ETOOBIG);
     assert_int_equal(cf_size_mul(6, 7, &r), CF_OK);
     assert_int_equal(r, 42);
+}
+
+static void
+test_strlcpy(void **state)
+{
+    char dst[8];
+
+    (void)state;
+    /* fits with room to spare */
+    memset(dst, 'x', sizeof(dst));
+    assert_int_equal(cf_strlcpy(dst, "abc", sizeof(dst)), 3);
+    assert_string_equal(dst, "abc");
+    /* exact fit: 7 characters and the NUL */
+    memset(dst, 'x', sizeof(dst));
+    assert_int_equal(cf_strlcpy(dst, "1234567", sizeof(dst)), 7);
+    assert_string_equal(dst, "1234567");
+    /* one too many: cut, NUL-terminated, the result says so */
+    memset(dst, 'x', sizeof(dst));
+    assert_int_equal(cf_strlcpy(dst, "12345678", sizeof(dst)), 8);
+    assert_string_equal(dst, "1234567");
+    /* much longer: the result is the whole length of src */
+    assert_int_equal(cf_strlcpy(dst, "abcdefghijklmnopqrstuvwxyz", 5), 26);
+    assert_string_equal(dst, "abcd");
+    assert_int_equal(dst[5], '6'); /* nothing written past cap */
+    /* cap 0: nothing written at all */
+    memset(dst, 'x', sizeof(dst));
+    assert_int_equal(cf_strlcpy(dst, "abc", 0), 3);
+    assert_int_equal(dst[0], 'x');
+    /* cap 1: always the empty string */
+    assert_int_equal(cf_strlcpy(dst, "abc", 1), 3);
+    assert_string_equal(dst, "");
+    /* empty and NULL sources */
+    memset(dst, 'x', sizeof(dst));
+    assert_int_equal(cf_strlcpy(dst, "", sizeof(dst)), 0);
+    assert_string_equal(dst, "");
+    memset(dst, 'x', sizeof(dst));
+    assert_int_equal(cf_strlcpy(dst, NULL, sizeof(dst)), 0);
+    assert_string_equal(dst, "");
 }
 
 static void
@@ -439,6 +477,7 @@ main(void)
         cmocka_unit_test(test_buf_escapes),
         cmocka_unit_test(test_buf_alloc_failures),
         cmocka_unit_test(test_size_math),
+        cmocka_unit_test(test_strlcpy),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_log_json_lines),
