@@ -11,10 +11,8 @@
 void
 authz_group_release(struct authz_group_info *g)
 {
-    free(g->members);
-    free(g->groups);
-    g->members = NULL;
-    g->groups = NULL;
+    CF_FREE_AND_NULL(g->members);
+    CF_FREE_AND_NULL(g->groups);
 }
 
 /* The first column of every row of sql (one int64 argument) as a
@@ -126,7 +124,7 @@ authz_groups_each(const struct authz_ctx *ctx, authz_group_fn fn, void *arg)
             authz_group_release(&g);
         }
     }
-    free(pids);
+    cf_free(pids);
     db_pool_put(ctx->pool, db);
     return rc;
 }
@@ -200,7 +198,7 @@ static enum cf_rc
 group_reach_covered(struct db *db, const struct authz_ctx *ctx, int64_t row,
                     const char **why)
 {
-    struct reach *r = calloc(AUTHZ_GRANTS_MAX, sizeof(*r));
+    struct reach *r = cf_calloc(AUTHZ_GRANTS_MAX, sizeof(*r));
     struct db_stmt *st = NULL;
     enum cf_rc rc;
     bool more = false;
@@ -233,7 +231,7 @@ group_reach_covered(struct db *db, const struct authz_ctx *ctx, int64_t row,
         rc = authz_actor_holds(db, ctx, r[i].space[0] ? r[i].space : NULL,
                                r[i].perms, why, "role_not_allowed");
     }
-    free(r);
+    cf_free(r);
     return rc;
 }
 
@@ -547,6 +545,6 @@ authz_user_groups(const struct authz_ctx *ctx, int64_t user_id, bool nested,
     if (rc == CF_OK) {
         memcpy(out, list, strlen(list) + 1);
     }
-    free(list);
+    cf_free(list);
     return rc;
 }

@@ -80,7 +80,7 @@ static enum cf_rc
 held_load(const struct docs_ctx *ctx, struct held *h)
 {
     memset(h, 0, sizeof(*h));
-    h->space = calloc(DOCS_SPACES_MAX, sizeof(*h->space));
+    h->space = cf_calloc(DOCS_SPACES_MAX, sizeof(*h->space));
     if (h->space == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
@@ -155,7 +155,7 @@ docs_spaces_each(const struct docs_ctx *ctx, docs_space_fn fn, void *arg)
     if (db != NULL) {
         db_pool_put(ctx->az.pool, db);
     }
-    free(h.space);
+    cf_free(h.space);
     return rc;
 }
 

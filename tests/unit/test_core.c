@@ -122,6 +122,35 @@ test_size_math(void **state)
 }
 
 static void
+test_mem_realloc(void **state)
+{
+    char *p = cf_malloc(4);
+    char *q;
+
+    (void)state;
+    assert_non_null(p);
+    memcpy(p, "abc", 4);
+    q = cf_realloc(p, 4096);
+    assert_non_null(q);
+    assert_string_equal(q, "abc"); /* contents kept */
+    p = q;
+    /* the hook fails it: NULL, and the old block is still the caller's */
+    cf_mem_fail_after(0);
+    q = cf_realloc(p, 8192);
+    cf_mem_fail_after(-1);
+    assert_null(q);
+    assert_string_equal(p, "abc");
+    /* size 0 still gives a block to free, never NULL-as-success */
+    q = cf_realloc(p, 0);
+    assert_non_null(q);
+    cf_free(q);
+    /* NULL behaves as cf_malloc */
+    q = cf_realloc(NULL, 16);
+    assert_non_null(q);
+    cf_free(q);
+}
+
+static void
 test_strlcpy(void **state)
 {
     char dst[8];
@@ -477,6 +506,7 @@ main(void)
         cmocka_unit_test(test_buf_escapes),
         cmocka_unit_test(test_buf_alloc_failures),
         cmocka_unit_test(test_size_math),
+        cmocka_unit_test(test_mem_realloc),
         cmocka_unit_test(test_strlcpy),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_config),
