@@ -209,3 +209,25 @@ def test_idle_connections_dropped(plain_server):
     finally:
         silent.close()
         slow.close()
+
+
+def test_key_file_never_follows_a_planted_link(server_factory, tmp_root):
+    """The private key is written through a new file (O_EXCL|O_NOFOLLOW):
+    a symbolic link planted where its temporary file goes is removed, not
+    followed, so the key never lands in the link's target."""
+    from conftest import init_data_dir
+    data = init_data_dir(tmp_root / "data")
+    tls = data / "tls"
+    tls.mkdir(exist_ok=True)
+    victim = tmp_root / "victim.txt"
+    victim.write_text("untouched\n")
+    for name in ("key.pem.tmp", "cert.pem.tmp"):
+        (tls / name).symlink_to(victim)
+    srv = server_factory(data=data)
+    assert srv.get("/healthz").status_code == 200
+    assert victim.read_text() == "untouched\n"
+    key = tls / "key.pem"
+    assert key.is_file() and not key.is_symlink()
+    assert (key.stat().st_mode & 0o777) == 0o600, oct(key.stat().st_mode)
+    assert "PRIVATE KEY" in key.read_text()
+    assert not (tls / "key.pem.tmp").exists()
