@@ -149,7 +149,7 @@ tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
                             .principal = principal};
     /* NAME=VALUE each; the first bad one stops, earlier ones stay set */
     for (i = 0; rc == CF_OK && i < nset; i++) {
-        char name[32];
+        char name[32] = "";
         const char *eq = strchr(set[i], '=');
 
         if (eq == NULL || (size_t)(eq - set[i]) >= sizeof(name)) {
@@ -159,10 +159,25 @@ tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
             name[eq - set[i]] = '\0';
             rc = auth_tenant_policy_set(&ctx, name, eq + 1);
         }
+        if (rc == CF_EINVAL && name[0] != '\0') {
+            char range[160];
+
+            auth_tenant_policy_range(&ctx, name, range, sizeof(range));
+            if (range[0] != '\0') {
+                fprintf(stderr, "coffre: %s: %s is %s\n", set[i], name, range);
+            } else {
+                fprintf(stderr,
+                        "coffre: %s: unknown setting '%s' (see coffre "
+                        "tenant --help)\n",
+                        set[i], name);
+            }
+            cx_keyset_unref(key);
+            return CLI_EINPUT;
+        }
         if (rc == CF_EINVAL) {
             fprintf(stderr,
-                    "coffre: '%s' is not NAME=VALUE with a known name and a "
-                    "value in range (see coffre tenant --help)\n",
+                    "coffre: '%s' is not NAME=VALUE (see coffre tenant "
+                    "--help)\n",
                     set[i]);
             cx_keyset_unref(key);
             return CLI_EINPUT;

@@ -131,6 +131,8 @@ def test_history_refuses_recent_passwords(srv):
     # a tenant may not keep fewer than the server's 5 (only stricter)
     r, _ = policy(srv, "history=1")
     assert r.returncode == 7, (r.returncode, r.stderr)
+    assert "history is from 5 to 24 (the server's floor is 5)" in r.stderr, (
+        r.stderr)
     r, _ = policy(srv)
     assert "history: 5" in r.stdout, r.stdout
     assert_weak(change(srv, tok, srv.pw, first), "reused")

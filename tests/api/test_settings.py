@@ -270,6 +270,7 @@ def test_optional_2fa_needs_the_operator(server_factory):
     r = run_cli("tenant", "policy", "acme", "mfa=optional", "--data",
                 str(data))
     assert r.returncode == 7, (r.returncode, r.stdout, r.stderr)
+    assert "does not let 2FA be optional" in r.stderr, r.stderr
     r = run_cli("tenant", "policy", "acme", "--data", str(data))
     assert "mfa: admins" in r.stdout, r.stdout
     # a value stored while the operator allowed it reads as the default
