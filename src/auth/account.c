@@ -9,6 +9,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth_int.h"
+#include "authz/authz.h"
 
 void
 auth_config_from(const struct cf_config *cfg, struct auth_config *out)
@@ -238,12 +239,6 @@ auth_user_email(struct db *db, const struct auth_keys *k, int64_t id, char *out,
     return rc;
 }
 
-bool
-auth_role_privileged(const char *role)
-{
-    return strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0;
-}
-
 enum cf_rc
 auth_setup_complete(const struct auth_ctx *ctx, const char *token,
                     const char *password_secret, size_t len,
@@ -297,7 +292,7 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     }
     pctx.email = email;
     pctx.tenant_slug = ctx->tenant_slug;
-    pctx.privileged = auth_role_privileged(user.role);
+    pctx.privileged = authz_role_privileged(user.role);
     rc = auth_password_evaluate(&pol.pw, password_secret, len, &pctx, verdict);
     if (rc == CF_OK && verdict->acceptable) {
         /* a reset must not bring back a recent password (A8) */

@@ -50,7 +50,7 @@ struct auth_pw_context {
     const char *email;
     const char *name;
     const char *tenant_slug;
-    bool privileged; /* owner or admin: the longer minimum applies */
+    bool privileged; /* authz_role_privileged(): the longer minimum */
 };
 
 /* The verdict on one password; no secret in it. Hints are static strings

@@ -357,10 +357,6 @@ CF_MUST_CHECK enum cf_rc auth_store_tokens_delete_all(struct db *db,
                                                       int64_t user_id);
 CF_MUST_CHECK enum cf_rc auth_store_user_delete(struct db *db, int64_t id);
 
-/* Owner or admin: the longer password minimum, the admins' maximum
- * password age (authz/ has the same notion; auth/ does not call it). */
-bool auth_role_privileged(const char *role);
-
 /* Give *db back to the pool for the duration of a slow hash and borrow
  * it again: auth_db_release() then auth_db_reacquire(). Other requests of
  * the tenant are not held behind an Argon2id computation. */

@@ -8,6 +8,7 @@
 #include "core/compat.h"
 
 #include "auth/auth_int.h"
+#include "authz/authz.h"
 
 enum cf_rc
 auth_sessions_list(const struct auth_ctx *ctx, int64_t user_id,
@@ -130,7 +131,7 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
     }
     pctx.email = email;
     pctx.tenant_slug = ctx->tenant_slug;
-    pctx.privileged = auth_role_privileged(user.role);
+    pctx.privileged = authz_role_privileged(user.role);
     rc = auth_password_evaluate(&pol.pw, new_secret, new_len, &pctx, verdict);
     if (rc == CF_OK && verdict->acceptable) {
         /* COMMITMENT A8: not one of the recent passwords */

@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth_int.h"
+#include "authz/authz.h"
 
 static const char *const mfa_names[] = {
     [AUTH_MFA_ADMINS] = "admins",
@@ -621,7 +622,7 @@ auth_password_too_old(const struct auth_tenant_policy *p, const char *role,
                       int64_t set_at, int64_t now)
 {
     unsigned days =
-        auth_role_privileged(role) ? p->max_age_days_admin : p->max_age_days;
+        authz_role_privileged(role) ? p->max_age_days_admin : p->max_age_days;
 
     if (days == 0 || set_at <= 0) {
         return false;

@@ -52,7 +52,10 @@ bool authz_role_has(const char *role, const char *perm);
 /* Does actor hold every permission of role? What an administrator may
  * hand out or act upon (no escalation). False when either is unknown. */
 bool authz_role_covers(const char *actor, const char *role);
-/* Is role an owner or admin role? False when unknown. */
+/* Is role privileged (its catalogue entry's `privileged`: owner and
+ * admin)? The one definition of the notion: auth/ asks here for the
+ * longer password minimum and the admins' maximum password age, http/
+ * for the 2FA gate. False when unknown or NULL. */
 bool authz_role_privileged(const char *role);
 
 /* ---- permission sets -------------------------------------------------- */
