@@ -125,19 +125,17 @@ token_item(const struct auth_token_info *t, void *arg)
 enum cf_rc
 http_h_me_tokens(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     json_t *list = json_array();
     enum cf_rc rc;
 
     if (list == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_tokens_list(&ctx, req->session.user_id, token_item, list);
+        rc = auth_tokens_list(ctx, req->session.user_id, token_item, list);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         rc = http_answer(resp, 200, json_pack("{s:O}", "tokens", list));
     }
@@ -196,8 +194,7 @@ token_perms(struct http_req *req, json_t *arr, char *out, size_t cap)
 enum cf_rc
 http_h_me_token_create(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct auth_token_info info;
     char perms[AUTH_PERMS_MAX];
     char token[AUTH_PAT_LEN + 1] = "";
@@ -226,13 +223,12 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
         rc =
-            auth_token_create(&ctx, req->session.user_id,
+            auth_token_create(ctx, req->session.user_id,
                               name != NULL ? name : "", d, perms, token, &info);
     }
-    cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
         return http_fail(req, 400, "invalid_name",
                          "a token name is 1 to %d printable characters",
@@ -263,19 +259,17 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_token_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     char id[AUTH_TOKEN_ID_LEN + 1];
     enum cf_rc rc;
 
     rc = http_param_id(req, id);
     if (rc == CF_OK) {
-        rc = http_auth_ctx(req, &ctx, &key);
+        rc = http_ctx(req);
     }
     if (rc == CF_OK) {
-        rc = auth_token_revoke(&ctx, req->session.user_id, id);
+        rc = auth_token_revoke(ctx, req->session.user_id, id);
     }
-    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -322,8 +316,7 @@ query_u64(struct http_req *req, const char *name, uint64_t dflt)
 enum cf_rc
 http_h_admin_logins(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct admin_walk w = {.list = json_array()};
     const char *outcome;
     uint64_t limit = query_u64(req, "limit", 50);
@@ -338,15 +331,14 @@ http_h_admin_logins(struct http_req *req, struct http_resp *resp)
     }
     outcome = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
                                           "outcome");
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_admin_logins(&ctx,
+        rc = auth_admin_logins(ctx,
                                MHD_lookup_connection_value(
                                    req->conn, MHD_GET_ARGUMENT_KIND, "user"),
                                outcome, (int64_t)query_u64(req, "before", 0),
                                (unsigned)limit, admin_login_item, &w);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         rc = http_answer(
             resp, 200,
@@ -407,15 +399,13 @@ account_item(const struct auth_account *a, void *arg)
 static enum cf_rc
 accounts_groups(struct http_req *req, struct users_walk *w)
 {
-    struct authz_ctx az;
-    char principal[48];
     char groups[AUTHZ_GROUPS_MAX * (AUTHZ_ID_LEN + 1) + 1];
     enum cf_rc rc = CF_OK;
     size_t i;
 
-    http_authz_who(req, &az, principal, sizeof(principal));
     for (i = 0; rc == CF_OK && i < w->n; i++) {
-        rc = authz_user_groups(&az, w->rows[i], false, groups, sizeof(groups));
+        rc = authz_user_groups(&req->actor, w->rows[i], false, groups,
+                               sizeof(groups));
         if (rc == CF_OK &&
             json_object_set_new(json_array_get(w->list, i), "groups",
                                 http_words_json(groups)) != 0) {
@@ -428,19 +418,17 @@ accounts_groups(struct http_req *req, struct users_walk *w)
 enum cf_rc
 http_h_admin_users(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct users_walk w = {.list = json_array()};
     enum cf_rc rc;
 
     if (w.list == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_accounts_list(&ctx, account_item, &w);
+        rc = auth_accounts_list(ctx, account_item, &w);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         rc = accounts_groups(req, &w);
     }
@@ -450,17 +438,6 @@ http_h_admin_users(struct http_req *req, struct http_resp *resp)
     }
     json_decref(w.list);
     return rc;
-}
-
-/* The principal of an administrator's change, for the audit trail. */
-static void
-admin_principal(struct http_req *req, char *out, size_t cap)
-{
-    if (req->session.via_token) {
-        snprintf(out, cap, "token:%s", req->session.token_id);
-    } else {
-        snprintf(out, cap, "user:%lld", (long long)req->session.user_id);
-    }
 }
 
 /* The domain's refusals of a change to an account, in the contract's
@@ -486,10 +463,8 @@ admin_refused(struct http_req *req, enum cf_rc rc, const char *role)
 enum cf_rc
 http_h_admin_invite(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct auth_account a = {0};
-    char principal[48];
     char link[512] = "";
     const char *email = json_string_value(json_object_get(req->json, "email"));
     const char *role = json_string_value(json_object_get(req->json, "role"));
@@ -500,14 +475,11 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
         return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
                          role != NULL ? role : "");
     }
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = auth_account_invite(&ctx, email != NULL ? email : "", role, &a,
+        rc = auth_account_invite(ctx, email != NULL ? email : "", role, &a,
                                  link, sizeof(link));
     }
-    cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
         return http_fail(req, 400, "invalid_email",
                          "this is not an e-mail address");
@@ -535,7 +507,8 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
  * CF_ENOTFOUND (404) for a malformed or unknown id. Whether the actor may
  * act on it is the domain's call, in the change's transaction. */
 static enum cf_rc
-admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
+admin_target(struct http_req *req, const struct auth_ctx *ctx,
+             struct auth_account *a)
 {
     char pid[AUTH_ID_LEN + 1];
     enum cf_rc rc;
@@ -550,10 +523,8 @@ admin_target(struct http_req *req, struct auth_ctx *ctx, struct auth_account *a)
 enum cf_rc
 http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct auth_account a = {0};
-    char principal[48];
     const char *role = json_string_value(json_object_get(req->json, "role"));
     const char *state = json_string_value(json_object_get(req->json, "state"));
     enum cf_rc rc;
@@ -570,28 +541,25 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
         return http_fail(req, 400, "unknown_role", "unknown role '%.32s'",
                          role);
     }
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = admin_target(req, &ctx, &a);
+        rc = admin_target(req, ctx, &a);
     }
     if (rc == CF_OK) {
-        rc = auth_account_update(&ctx, a.id, role,
+        rc = auth_account_update(ctx, a.id, role,
                                  state == NULL ? AUTH_ACCOUNT_KEEP
                                  : strcmp(state, "active") == 0
                                      ? AUTH_ACCOUNT_ENABLE
                                      : AUTH_ACCOUNT_DISABLE);
         if (rc == CF_EPERM && role != NULL &&
-            auth_account_covered(&ctx, a.id, a.role) == CF_OK) {
+            auth_account_covered(ctx, a.id, a.role) == CF_OK) {
             /* the account may be touched: the role may not be given */
             rc = admin_refused(req, rc, role);
         }
     }
     if (rc == CF_OK) {
-        rc = auth_account_get(&ctx, a.pid, &a);
+        rc = auth_account_get(ctx, a.pid, &a);
     }
-    cx_keyset_unref(key);
     if (rc != CF_OK) {
         cf_memzero(&a, sizeof(a));
         return admin_refused(req, rc, NULL);
@@ -604,37 +572,33 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
 /* An administrator's action on the account of the {id} path parameter:
  * the account found and covered by the acting role (admin_target), a
  * step-up when the action needs one, then act, whose answer is *doc. */
-typedef enum cf_rc (*admin_act_fn)(struct http_req *req, struct auth_ctx *ctx,
+typedef enum cf_rc (*admin_act_fn)(struct http_req *req,
+                                   const struct auth_ctx *ctx,
                                    const struct auth_account *a, json_t **doc);
 
 static enum cf_rc
 admin_account_action(struct http_req *req, struct http_resp *resp, bool step_up,
                      admin_act_fn act)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct auth_account a = {0};
-    char principal[48];
     json_t *doc = NULL;
     enum cf_rc rc;
 
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = admin_target(req, &ctx, &a);
+        rc = admin_target(req, ctx, &a);
     }
     if (rc == CF_OK && step_up) {
         /* a step-up is asked only of who may act on the account */
-        rc = auth_account_covered(&ctx, a.id, a.role);
+        rc = auth_account_covered(ctx, a.id, a.role);
         if (rc == CF_OK) {
             rc = http_require_step_up(req);
         }
     }
     if (rc == CF_OK) {
-        rc = act(req, &ctx, &a, &doc);
+        rc = act(req, ctx, &a, &doc);
     }
-    cx_keyset_unref(key);
     cf_memzero(&a, sizeof(a));
     if (rc != CF_OK) {
         json_decref(doc);
@@ -644,7 +608,7 @@ admin_account_action(struct http_req *req, struct http_resp *resp, bool step_up,
 }
 
 static enum cf_rc
-act_remove(struct http_req *req, struct auth_ctx *ctx,
+act_remove(struct http_req *req, const struct auth_ctx *ctx,
            const struct auth_account *a, json_t **doc)
 {
     enum cf_rc rc = auth_account_remove(ctx, a->id);
@@ -655,7 +619,7 @@ act_remove(struct http_req *req, struct auth_ctx *ctx,
 }
 
 static enum cf_rc
-act_totp_reset(struct http_req *req, struct auth_ctx *ctx,
+act_totp_reset(struct http_req *req, const struct auth_ctx *ctx,
                const struct auth_account *a, json_t **doc)
 {
     enum cf_rc rc = auth_account_totp_reset(ctx, a->id);
@@ -666,7 +630,7 @@ act_totp_reset(struct http_req *req, struct auth_ctx *ctx,
 }
 
 static enum cf_rc
-act_logout(struct http_req *req, struct auth_ctx *ctx,
+act_logout(struct http_req *req, const struct auth_ctx *ctx,
            const struct auth_account *a, json_t **doc)
 {
     int64_t ended = 0;
@@ -678,7 +642,7 @@ act_logout(struct http_req *req, struct auth_ctx *ctx,
 }
 
 static enum cf_rc
-act_unlock(struct http_req *req, struct auth_ctx *ctx,
+act_unlock(struct http_req *req, const struct auth_ctx *ctx,
            const struct auth_account *a, json_t **doc)
 {
     enum cf_rc rc = auth_admin_unlock(ctx, a->id);
@@ -692,7 +656,7 @@ act_unlock(struct http_req *req, struct auth_ctx *ctx,
  * groups (nested ones too), and each space where grants give it more. */
 struct perms_walk {
     json_t *spaces;
-    struct docs_ctx *docs;
+    const struct docs_ctx *docs;
 };
 
 static enum cf_rc
@@ -718,12 +682,10 @@ perms_space(const char *space, authz_mask perms, void *arg)
 }
 
 static enum cf_rc
-act_permissions(struct http_req *req, struct auth_ctx *ctx,
+act_permissions(struct http_req *req, const struct auth_ctx *ctx,
                 const struct auth_account *a, json_t **doc)
 {
-    struct docs_ctx docs = {.keys = ctx->keys};
-    struct perms_walk w = {json_array(), &docs};
-    char principal[48];
+    struct perms_walk w = {json_array(), &req->docs};
     char groups[AUTHZ_GROUPS_MAX * (AUTHZ_ID_LEN + 1) + 1];
     authz_mask tenant = 0;
     enum cf_rc rc;
@@ -736,10 +698,10 @@ act_permissions(struct http_req *req, struct auth_ctx *ctx,
         json_decref(w.spaces);
         return rc;
     }
-    http_authz_who(req, &docs.az, principal, sizeof(principal));
-    rc = authz_effective(&docs.az, a->id, a->role, &tenant, perms_space, &w);
+    rc = authz_effective(&req->actor, a->id, a->role, &tenant, perms_space, &w);
     if (rc == CF_OK) {
-        rc = authz_user_groups(&docs.az, a->id, true, groups, sizeof(groups));
+        rc =
+            authz_user_groups(&req->actor, a->id, true, groups, sizeof(groups));
     }
     if (rc != CF_OK) {
         json_decref(w.spaces);
@@ -784,18 +746,13 @@ http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
 void
 http_admin_refused(struct http_req *req, const char *action)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
-    char principal[48];
+    const struct auth_ctx *ctx = &req->auth;
     enum cf_rc rc;
 
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = auth_admin_refused(&ctx, req->session.user_id, action);
+        rc = auth_admin_refused(ctx, req->session.user_id, action);
     }
-    cx_keyset_unref(key);
     if (rc != CF_OK) {
         cf_log_warn_rc(rc, "cannot record a refused administration", "action",
                        action);
@@ -838,16 +795,14 @@ policy_json(const struct auth_tenant_policy *p)
 enum cf_rc
 http_h_admin_settings(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct auth_tenant_policy p;
     enum cf_rc rc;
 
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_tenant_policy_get(&ctx, &p);
+        rc = auth_tenant_policy_get(ctx, &p);
     }
-    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -859,8 +814,7 @@ http_h_admin_settings(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct auth_tenant_policy p;
     const char *names[SETTINGS_MAX];
     const char *values[SETTINGS_MAX];
@@ -868,7 +822,6 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
     /* the list fields (admin_ips, upload_types), each its own text */
     char lists[2][AUTH_ADMIN_IPS_MAX * 2];
     size_t nlists = 0;
-    char principal[48];
     const char *name;
     json_t *v;
     size_t n = 0;
@@ -920,25 +873,21 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    admin_principal(req, principal, sizeof(principal));
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        ctx.principal = principal;
-        rc = auth_tenant_policy_update(&ctx, names, values, n, req->client_ip,
+        rc = auth_tenant_policy_update(ctx, names, values, n, req->client_ip,
                                        &bad);
     }
     if (rc == CF_OK) {
-        rc = auth_tenant_policy_get(&ctx, &p);
+        rc = auth_tenant_policy_get(ctx, &p);
     }
     if (rc == CF_EINVAL) {
         char range[160];
 
-        auth_tenant_policy_range(&ctx, names[bad], range, sizeof(range));
-        cx_keyset_unref(key);
+        auth_tenant_policy_range(ctx, names[bad], range, sizeof(range));
         return http_fail(req, 400, "invalid_setting", "'%s' is %s", names[bad],
                          range[0] ? range : "not a setting");
     }
-    cx_keyset_unref(key);
     if (rc == CF_ECONFLICT) {
         return http_fail(req, 409, "would_lock_you_out",
                          "this allow-list does not hold your own address");

@@ -182,63 +182,21 @@ http_h_pw_strength(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
-/* ---- the request's auth context ------------------------------------ */
-
-enum cf_rc
-http_auth_ctx(struct http_req *req, struct auth_ctx *ctx,
-              struct cx_keyset **key)
-{
-    struct http_server *srv = req->srv;
-    enum cf_rc rc;
-
-    if (CF_NEVER(!req->has_tenant)) {
-        return CF_ERR(CF_EINTERNAL);
-    }
-    rc = tenant_keys_open(srv->app->control, srv->app->kr, req->tenant.id, key);
-    if (rc != CF_OK) {
-        return rc;
-    }
-    tenant_url(req->tenant.slug, srv->app->cfg->base_domain,
-               srv->app->cfg->listen, req->tenant_url, sizeof(req->tenant_url));
-    *ctx = (struct auth_ctx){
-        .pool = srv->app->pool,
-        .tenant_id = req->tenant.id,
-        .tenant_slug = req->tenant.slug,
-        .keys = *key,
-        .cfg = &srv->auth_cfg,
-        .ipban = srv->ipban,
-        .client_ip = req->client_ip,
-        .user_agent = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                  "User-Agent"),
-        .request_id = req->id,
-        .mailer = srv->app->mailer,
-        .base_url = req->tenant_url,
-    };
-    if (req->has_session) {
-        http_authz_who(req, &req->actor, req->principal,
-                       sizeof(req->principal));
-        ctx->actor = &req->actor;
-    }
-    return CF_OK;
-}
-
 /* ---- POST /api/v1/auth/setup ---------------------------------------- */
 
 static void
 setup_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     json_t *pw = json_object_get(req->json, "password");
 
-    job->rc = http_auth_ctx(req, &ctx, &key);
+    job->rc = http_ctx(req);
     if (job->rc == CF_OK) {
-        job->rc = auth_setup_complete(&ctx, body_str(req, "token"),
+        job->rc = auth_setup_complete(ctx, body_str(req, "token"),
                                       json_string_value(pw),
                                       json_string_length(pw), &job->verdict);
     }
-    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -269,16 +227,14 @@ http_h_auth_setup(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_auth_reset(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     const char *email = json_string_value(json_object_get(req->json, "email"));
     enum cf_rc rc;
 
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_reset_request(&ctx, email != NULL ? email : "");
+        rc = auth_reset_request(ctx, email != NULL ? email : "");
     }
-    cx_keyset_unref(key);
     if (rc == CF_EINVAL) {
         return http_fail(req, 400, "invalid_email",
                          "this is not an e-mail address");
@@ -296,17 +252,15 @@ static void
 login_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     json_t *pw = json_object_get(req->json, "password");
 
-    job->rc = http_auth_ctx(req, &ctx, &key);
+    job->rc = http_ctx(req);
     if (job->rc == CF_OK) {
-        job->rc = auth_login(&ctx, body_str(req, "email"),
-                             json_string_value(pw), json_string_length(pw),
-                             job->token, &job->mfa_required, &job->retry_after);
+        job->rc = auth_login(ctx, body_str(req, "email"), json_string_value(pw),
+                             json_string_length(pw), job->token,
+                             &job->mfa_required, &job->retry_after);
     }
-    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -348,8 +302,7 @@ http_h_auth_login(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_session_authenticate(struct http_req *req)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     const char *token;
     enum cf_rc rc;
 
@@ -361,11 +314,10 @@ http_session_authenticate(struct http_req *req)
     if (token == NULL) {
         return CF_EAUTH;
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_session_get(&ctx, token, &req->session);
+        rc = auth_session_get(ctx, token, &req->session);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         req->has_session = true;
     }
@@ -375,18 +327,16 @@ http_session_authenticate(struct http_req *req)
 enum cf_rc
 http_token_authenticate(struct http_req *req, const char *token)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     enum cf_rc rc;
 
     if (!req->has_tenant) {
         return CF_EAUTH;
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_token_get(&ctx, token, &req->session);
+        rc = auth_token_get(ctx, token, &req->session);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         req->has_session = true;
     }
@@ -398,18 +348,16 @@ http_token_authenticate(struct http_req *req, const char *token)
 enum cf_rc
 http_h_auth_logout(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     const char *token;
     enum cf_rc rc;
 
     token =
         MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_logout(&ctx, token != NULL ? token : "");
+        rc = auth_logout(ctx, token != NULL ? token : "");
     }
-    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -419,13 +367,37 @@ http_h_auth_logout(struct http_req *req, struct http_resp *resp)
     return answer_ok(resp);
 }
 
+/* Where the tenant's policy asks this account for 2FA: "everything",
+ * "administration" or NULL (nowhere). */
+static const char *
+me_mfa_scope(const struct http_req *req, authz_mask held)
+{
+    authz_mask admin = 0;
+    size_t i;
+
+    for (i = 0; i < authz_perms_count; i++) {
+        if (authz_perms[i].admin) {
+            admin |= authz_perm_bit(authz_perms[i].name);
+        }
+    }
+    switch (req->session.mfa_policy) {
+    case AUTH_MFA_ALL:
+        return "everything";
+    case AUTH_MFA_ADMINS:
+        return authz_role_privileged(req->session.role) || (held & admin)
+                   ? "administration"
+                   : NULL;
+    case AUTH_MFA_OPTIONAL:
+        return NULL;
+    }
+    return "everything"; /* an unknown policy: the strictest */
+}
+
 enum cf_rc
 http_h_me(struct http_req *req, struct http_resp *resp)
 {
     char created[CF_TIME_RFC3339_LEN];
     char expires[CF_TIME_RFC3339_LEN];
-    struct authz_ctx az;
-    char principal[48];
     authz_mask held = 0;
     json_t *perms;
     json_t *doc;
@@ -434,22 +406,27 @@ http_h_me(struct http_req *req, struct http_resp *resp)
     /* what the account holds tenant-wide, its role's and its grants':
      * pages offer only what the account may do (on a failure, its role's
      * alone) */
-    http_authz_who(req, &az, principal, sizeof(principal));
-    if (authz_mask_of(&az, AUTHZ_TENANT, &held) != CF_OK) {
+    if (authz_mask_of(http_ctx_who(req), AUTHZ_TENANT, &held) != CF_OK) {
         held = authz_role_mask(req->session.role);
     }
     perms = http_mask_json(held);
     cf_time_fmt(req->session.created, created);
     cf_time_fmt(req->session.expires, expires);
+    /* COMMITMENT A12, said plainly: is 2FA on, and does the tenant's
+     * policy ask it of this account (everywhere under `all`; for
+     * administration under `admins`, of owners, admins and whoever holds
+     * an administering permission)? */
     doc = json_pack(
         "{s:{s:s, s:s, s:s, s:o*, s:b, s:b}, s:s, "
-        "s:{s:s, s:s, s:b}, s:{s:s}}",
+        "s:{s:s, s:s, s:b}, s:{s:s}, s:{s:b, s:b, s:s?}}",
         "user", "id", req->session.user_pid, "email", req->session.email,
         "role", req->session.role, "permissions", perms, "totp",
         req->session.totp, "password_expired", req->session.password_expired,
         "csrf_token", req->session.csrf, "session", "created", created,
         "expires", expires, "mfa_ok", req->session.mfa_ok, "policy", "mfa",
-        auth_mfa_policy_name(req->session.mfa_policy));
+        auth_mfa_policy_name(req->session.mfa_policy), "mfa", "enrolled",
+        req->session.totp, "required", me_mfa_scope(req, held) != NULL,
+        "required_for", me_mfa_scope(req, held));
     if (doc == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
@@ -480,8 +457,7 @@ session_item(const struct auth_session_info *s, void *arg)
 enum cf_rc
 http_h_me_sessions(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     json_t *list = json_array();
     json_t *doc = NULL;
     enum cf_rc rc;
@@ -489,12 +465,11 @@ http_h_me_sessions(struct http_req *req, struct http_resp *resp)
     if (list == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_sessions_list(&ctx, req->session.user_id, req->session.id,
+        rc = auth_sessions_list(ctx, req->session.user_id, req->session.id,
                                 session_item, list);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         doc = json_pack("{s:O}", "sessions", list);
         rc = doc != NULL ? http_resp_json(resp, 200, doc) : CF_ERR(CF_ENOMEM);
@@ -509,18 +484,16 @@ http_h_me_sessions(struct http_req *req, struct http_resp *resp)
 static enum cf_rc
 me_revoke(struct http_req *req, struct http_resp *resp, const char *pid)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     int64_t ended = 0;
     json_t *doc;
     enum cf_rc rc;
 
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_sessions_revoke(&ctx, req->session.user_id, pid,
+        rc = auth_sessions_revoke(ctx, req->session.user_id, pid,
                                   req->session.id, &ended);
     }
-    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -581,8 +554,7 @@ login_item(const struct auth_login_info *l, void *arg)
 enum cf_rc
 http_h_me_logins(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct logins_walk w = {.list = json_array()};
     const char *s;
     uint64_t before = 0;
@@ -603,12 +575,11 @@ http_h_me_logins(struct http_req *req, struct http_resp *resp)
         json_decref(w.list);
         return http_fail(req, 400, "bad_request", "limit is from 1 to 100");
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_logins_list(&ctx, req->session.user_id, (int64_t)before,
+        rc = auth_logins_list(ctx, req->session.user_id, (int64_t)before,
                               (unsigned)limit, login_item, &w);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         doc = json_pack("{s:O, s:o}", "logins", w.list, "next_before",
                         json_array_size(w.list) == limit ? json_integer(w.last)
@@ -626,19 +597,17 @@ static void
 password_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     json_t *cur = json_object_get(req->json, "current");
     json_t *pw = json_object_get(req->json, "new");
 
-    job->rc = http_auth_ctx(req, &ctx, &key);
+    job->rc = http_ctx(req);
     if (job->rc == CF_OK) {
         job->rc = auth_password_change(
-            &ctx, req->session.user_id, req->session.id, json_string_value(cur),
+            ctx, req->session.user_id, req->session.id, json_string_value(cur),
             json_string_length(cur), json_string_value(pw),
             json_string_length(pw), &job->verdict);
     }
-    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -681,19 +650,17 @@ static void
 step_up_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     const char *token;
     json_t *pw = json_object_get(req->json, "password");
 
     token =
         MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    job->rc = http_auth_ctx(req, &ctx, &key);
+    job->rc = http_ctx(req);
     if (job->rc == CF_OK) {
-        job->rc = auth_step_up(&ctx, token != NULL ? token : "",
+        job->rc = auth_step_up(ctx, token != NULL ? token : "",
                                json_string_value(pw), json_string_length(pw));
     }
-    cx_keyset_unref(key);
 }
 
 enum cf_rc
@@ -721,8 +688,7 @@ http_h_auth_step_up(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     struct cf_buf svg;
     char uri[AUTH_OTPAUTH_MAX];
     json_t *doc = NULL;
@@ -733,11 +699,10 @@ http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
         return rc;
     }
     cf_buf_init(&svg, (size_t)256 * 1024);
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_totp_begin(&ctx, req->session.user_id, uri, &svg);
+        rc = auth_totp_begin(ctx, req->session.user_id, uri, &svg);
     }
-    cx_keyset_unref(key);
     if (rc == CF_OK) {
         doc = json_pack("{s:s, s:s}", "otpauth_uri", uri, "qr_svg",
                         cf_buf_str(&svg));
@@ -752,8 +717,7 @@ http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
     json_t *list = NULL;
     json_t *doc = NULL;
@@ -764,12 +728,11 @@ http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_totp_confirm(&ctx, req->session.user_id,
-                               body_str(req, "code"), codes);
+        rc = auth_totp_confirm(ctx, req->session.user_id, body_str(req, "code"),
+                               codes);
     }
-    cx_keyset_unref(key);
     if (rc == CF_EAUTH) {
         return http_fail(req, 400, "invalid_code",
                          "this code does not match; check the clock of "
@@ -796,19 +759,17 @@ http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     enum cf_rc rc;
 
     rc = http_require_step_up(req);
     if (rc != CF_OK) {
         return rc;
     }
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_totp_disable(&ctx, req->session.user_id);
+        rc = auth_totp_disable(ctx, req->session.user_id);
     }
-    cx_keyset_unref(key);
     if (rc != CF_OK) {
         return rc;
     }
@@ -818,19 +779,17 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_auth_totp(struct http_req *req, struct http_resp *resp)
 {
-    struct cx_keyset *key = NULL;
-    struct auth_ctx ctx;
+    const struct auth_ctx *ctx = &req->auth;
     const char *token;
     enum cf_rc rc;
 
     token =
         MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-    rc = http_auth_ctx(req, &ctx, &key);
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = auth_totp_verify(&ctx, token != NULL ? token : "",
+        rc = auth_totp_verify(ctx, token != NULL ? token : "",
                               body_str(req, "code"));
     }
-    cx_keyset_unref(key);
     if (rc == CF_EAUTH) {
         return http_fail(req, 401, "invalid_code", "wrong or used code");
     }

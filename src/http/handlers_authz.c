@@ -3,7 +3,8 @@
  * Handlers of custom roles, groups, grants and spaces (COMMITMENT B1;
  * docs/internals/authz-contract.md). The route's permission was checked
  * before any of these runs; authz/ and docs/ decide the rest (escalation,
- * object-level access) and name each refusal.
+ * object-level access) and name each refusal. Who acts and the tenant's
+ * keys come from the request context (req->docs, req->actor).
  */
 #include "core/compat.h"
 
@@ -12,49 +13,6 @@
 #include "docs/docs.h"
 #include "http/http_int.h"
 #include "tenant/tenant.h"
-
-#define PRINCIPAL_MAX 48
-
-void
-http_authz_who(struct http_req *req, struct authz_ctx *az, char *principal,
-               size_t cap)
-{
-    const struct auth_session *s = &req->session;
-
-    if (s->via_token) {
-        snprintf(principal, cap, "token:%s", s->token_id);
-    } else {
-        snprintf(principal, cap, "user:%lld", (long long)s->user_id);
-    }
-    *az = (struct authz_ctx){
-        .pool = req->srv->app->pool,
-        .tenant_id = req->tenant.id,
-        .user_id = s->user_id,
-        .role = s->role,
-        .token_perms = s->via_token ? s->permissions : NULL,
-        .principal = principal,
-        .client_ip = req->client_ip,
-        .request_id = req->id,
-    };
-}
-
-/* Who acts, with the tenant's keys for sealed names and audit details.
- * Release with cx_keyset_unref(ctx->keys). */
-static enum cf_rc
-docs_ctx_open(struct http_req *req, struct docs_ctx *ctx, char *principal,
-              size_t cap)
-{
-    enum cf_rc rc;
-
-    memset(ctx, 0, sizeof(*ctx));
-    http_authz_who(req, &ctx->az, principal, cap);
-    rc = tenant_keys_open(req->srv->app->control, req->srv->app->kr,
-                          req->tenant.id, &ctx->keys);
-    if (rc == CF_OK) {
-        rc = cx_keyset_sub(ctx->keys, CX_SUBKEY_AUDIT, &ctx->az.audit_key);
-    }
-    return rc;
-}
 
 /* A refusal of authz/: its code and sentence with the status of rc. */
 static enum cf_rc
@@ -174,26 +132,24 @@ query_str(struct http_req *req, const char *name)
 }
 
 /* A GET of a list: {key: [...]} as fill makes it. */
-typedef enum cf_rc (*list_fill_fn)(struct http_req *req, struct docs_ctx *ctx,
-                                   json_t *list);
+typedef enum cf_rc (*list_fill_fn)(struct http_req *req,
+                                   const struct docs_ctx *ctx, json_t *list);
 
 static enum cf_rc
 answer_list(struct http_req *req, struct http_resp *resp, const char *key,
             list_fill_fn fill)
 {
-    struct docs_ctx ctx;
-    char principal[PRINCIPAL_MAX];
+    const struct docs_ctx *ctx = &req->docs;
     json_t *list = json_array();
     enum cf_rc rc;
 
     if (list == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = fill(req, &ctx, list);
+        rc = fill(req, ctx, list);
     }
-    cx_keyset_unref(ctx.keys);
     if (rc == CF_OK) {
         rc = http_answer(resp, 200, json_pack("{s:O}", key, list));
     }
@@ -219,7 +175,7 @@ role_item(const struct authz_role_info *r, void *arg)
 }
 
 static enum cf_rc
-roles_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
+roles_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
 {
     (void)req;
     return authz_roles_each(&ctx->az, role_item, list);
@@ -235,9 +191,8 @@ http_h_admin_roles(struct http_req *req, struct http_resp *resp)
 static enum cf_rc
 role_write(struct http_req *req, struct http_resp *resp, const char *id)
 {
-    struct docs_ctx ctx;
+    const struct docs_ctx *ctx = &req->docs;
     struct authz_role_info r;
-    char principal[PRINCIPAL_MAX];
     char buf[sizeof(r.name)];
     const char *name = NULL;
     const char *why = NULL;
@@ -254,12 +209,12 @@ role_write(struct http_req *req, struct http_resp *resp, const char *id)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = id == NULL ? authz_role_create(&ctx.az, name, perms, &r, &why)
-                        : authz_role_update(&ctx.az, id, name, perms, &r, &why);
+        rc = id == NULL
+                 ? authz_role_create(&ctx->az, name, perms, &r, &why)
+                 : authz_role_update(&ctx->az, id, name, perms, &r, &why);
     }
-    cx_keyset_unref(ctx.keys);
     if (rc != CF_OK) {
         return refused(req, rc, why);
     }
@@ -291,19 +246,17 @@ static enum cf_rc
 admin_delete(struct http_req *req, struct http_resp *resp, bool names,
              admin_delete_fn del)
 {
-    struct docs_ctx ctx;
-    char principal[PRINCIPAL_MAX];
+    const struct docs_ctx *ctx = &req->docs;
     char id[AUTHZ_ID_LEN + 1];
     const char *why = NULL;
     enum cf_rc rc;
 
     rc = names ? path_id(req, id) : http_param_id(req, id);
     if (rc == CF_OK) {
-        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+        rc = http_ctx(req);
         if (rc == CF_OK) {
-            rc = del(&ctx.az, id, &why);
+            rc = del(&ctx->az, id, &why);
         }
-        cx_keyset_unref(ctx.keys);
     }
     if (rc != CF_OK) {
         return refused(req, rc, why);
@@ -336,7 +289,7 @@ group_item(const struct authz_group_info *g, void *arg)
 }
 
 static enum cf_rc
-groups_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
+groups_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
 {
     (void)req;
     return authz_groups_each(&ctx->az, group_item, list);
@@ -377,10 +330,9 @@ body_ids(struct http_req *req, const char *field, const char ***out, size_t *n)
 static enum cf_rc
 group_write(struct http_req *req, struct http_resp *resp, const char *id)
 {
-    struct docs_ctx ctx;
+    const struct docs_ctx *ctx = &req->docs;
     struct authz_group_info g = {0};
     struct authz_group_change c = {0};
-    char principal[PRINCIPAL_MAX];
     char buf[sizeof(g.name)];
     const char **members = NULL;
     const char **groups = NULL;
@@ -402,12 +354,11 @@ group_write(struct http_req *req, struct http_resp *resp, const char *id)
                        "give a name, members or groups");
     }
     if (rc == CF_OK) {
-        rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+        rc = http_ctx(req);
         if (rc == CF_OK) {
-            rc = id == NULL ? authz_group_create(&ctx.az, &c, &g, &why)
-                            : authz_group_update(&ctx.az, id, &c, &g, &why);
+            rc = id == NULL ? authz_group_create(&ctx->az, &c, &g, &why)
+                            : authz_group_update(&ctx->az, id, &c, &g, &why);
         }
-        cx_keyset_unref(ctx.keys);
         rc = refused(req, rc, why);
     }
     free(members);
@@ -460,7 +411,7 @@ grant_item(const struct authz_grant_info *g, void *arg)
 }
 
 static enum cf_rc
-grants_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
+grants_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
 {
     return authz_grants_each(&ctx->az, query_str(req, "user"),
                              query_str(req, "group"), query_str(req, "space"),
@@ -476,9 +427,8 @@ http_h_admin_grants(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_grant_create(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
+    const struct docs_ctx *ctx = &req->docs;
     struct authz_grant_info g;
-    char principal[PRINCIPAL_MAX];
     const char *space = body_str(req, "space");
     const char *why = NULL;
     enum cf_rc rc;
@@ -487,20 +437,19 @@ http_h_admin_grant_create(struct http_req *req, struct http_resp *resp)
         return http_fail(req, 400, "bad_request",
                          "give either a user or a group");
     }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    rc = http_ctx(req);
     if (rc == CF_OK && space != NULL) {
-        rc = docs_space_exists(&ctx, space);
+        rc = docs_space_exists(ctx, space);
         if (rc == CF_ENOTFOUND) {
             rc = http_fail(req, 400, "unknown_space", "no such space");
         }
     }
     if (rc == CF_OK) {
-        rc = authz_grant_create(&ctx.az, body_str(req, "user"),
+        rc = authz_grant_create(&ctx->az, body_str(req, "user"),
                                 body_str(req, "group"), body_str(req, "role"),
                                 space, &g, &why);
         rc = refused(req, rc, why);
     }
-    cx_keyset_unref(ctx.keys);
     if (rc != CF_OK) {
         return rc;
     }
@@ -531,7 +480,7 @@ space_item(const struct docs_space *s, void *arg)
 }
 
 static enum cf_rc
-spaces_fill(struct http_req *req, struct docs_ctx *ctx, json_t *list)
+spaces_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
 {
     (void)req;
     return docs_spaces_each(ctx, space_item, list);
@@ -578,9 +527,8 @@ space_name(struct http_req *req, char *buf, size_t cap, const char **name)
 enum cf_rc
 http_h_space_create(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
+    const struct docs_ctx *ctx = &req->docs;
     struct docs_space s = {0};
-    char principal[PRINCIPAL_MAX];
     char buf[sizeof(s.name)];
     const char *name = NULL;
     enum cf_rc rc;
@@ -589,11 +537,10 @@ http_h_space_create(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = docs_space_create(&ctx, name, &s);
+        rc = docs_space_create(ctx, name, &s);
     }
-    cx_keyset_unref(ctx.keys);
     cf_memzero(buf, sizeof(buf));
     return space_answer(req, resp, rc, 201, &s);
 }
@@ -601,9 +548,8 @@ http_h_space_create(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_space_get(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
+    const struct docs_ctx *ctx = &req->docs;
     struct docs_space s = {0};
-    char principal[PRINCIPAL_MAX];
     char id[AUTHZ_ID_LEN + 1];
     enum cf_rc rc;
 
@@ -611,20 +557,18 @@ http_h_space_get(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = docs_space_get(&ctx, id, &s);
+        rc = docs_space_get(ctx, id, &s);
     }
-    cx_keyset_unref(ctx.keys);
     return space_answer(req, resp, rc, 200, &s);
 }
 
 enum cf_rc
 http_h_space_patch(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
+    const struct docs_ctx *ctx = &req->docs;
     struct docs_space s = {0};
-    char principal[PRINCIPAL_MAX];
     char id[AUTHZ_ID_LEN + 1];
     char buf[sizeof(s.name)];
     const char *name = NULL;
@@ -637,11 +581,10 @@ http_h_space_patch(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = docs_space_rename(&ctx, id, name, &s);
+        rc = docs_space_rename(ctx, id, name, &s);
     }
-    cx_keyset_unref(ctx.keys);
     cf_memzero(buf, sizeof(buf));
     return space_answer(req, resp, rc, 200, &s);
 }
@@ -649,9 +592,8 @@ http_h_space_patch(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_space_delete(struct http_req *req, struct http_resp *resp)
 {
-    struct docs_ctx ctx;
+    const struct docs_ctx *ctx = &req->docs;
     struct docs_space s = {0};
-    char principal[PRINCIPAL_MAX];
     char id[AUTHZ_ID_LEN + 1];
     enum cf_rc rc;
 
@@ -659,11 +601,10 @@ http_h_space_delete(struct http_req *req, struct http_resp *resp)
     if (rc != CF_OK) {
         return rc;
     }
-    rc = docs_ctx_open(req, &ctx, principal, sizeof(principal));
+    rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = docs_space_delete(&ctx, id);
+        rc = docs_space_delete(ctx, id);
     }
-    cx_keyset_unref(ctx.keys);
     if (rc == CF_OK) {
         return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
     }

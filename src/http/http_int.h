@@ -13,6 +13,7 @@
 
 #include "auth/auth.h"
 #include "authz/authz.h"
+#include "docs/docs.h"
 #include "http/http.h"
 #include "tenant/tenant.h"
 
@@ -193,10 +194,16 @@ struct http_req {
     char client_ip[64];
     bool has_session;
     struct auth_session session; /* when has_session */
-    /* who acts, for the domain's rules (http_auth_ctx fills them when
-     * has_session) */
-    struct authz_ctx actor;
-    char principal[48];
+    /* The request context (http_ctx(), context.c): built once, on first
+     * use, and handed to every domain call; who acts is added once the
+     * principal is known. The keyset is released when the request ends. */
+    bool ctx_ready; /* all but the keys and who acts */
+    bool ctx_actor; /* actor, principal, auth.actor filled */
+    struct cx_keyset *keys;
+    struct auth_ctx auth;   /* auth/'s view */
+    struct authz_ctx actor; /* authz/'s view: who acts */
+    struct docs_ctx docs;   /* docs/' view */
+    char principal[48];     /* "user:<row>" or "token:<id>" */
     /* deferred work (http_defer) */
     bool deferred;
     _Atomic bool deferred_done;
@@ -321,10 +328,6 @@ enum cf_rc http_h_space_delete(struct http_req *req, struct http_resp *resp);
 json_t *http_words_json(const char *list);
 /* The names of a permission set (authz_mask), in catalogue order. */
 json_t *http_mask_json(uint32_t mask);
-struct authz_ctx;
-/* Who acts in req, for authz_check() (no keys: no changes). */
-void http_authz_who(struct http_req *req, struct authz_ctx *az, char *principal,
-                    size_t cap);
 enum cf_rc http_h_admin_users(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_settings(struct http_req *req, struct http_resp *resp);
 enum cf_rc http_h_admin_settings_patch(struct http_req *req,
@@ -361,11 +364,19 @@ CF_MUST_CHECK enum cf_rc http_session_authenticate(struct http_req *req);
 /* The API token of the Authorization header (token is what follows
  * "Bearer "): fills req->session like a session. CF_EAUTH when it is not
  * a live token of the request's tenant. */
-/* The auth/ context of req's tenant; *key is the tenant key the caller
- * frees with cx_keyset_unref(). */
-CF_MUST_CHECK enum cf_rc http_auth_ctx(struct http_req *req,
-                                       struct auth_ctx *ctx,
-                                       struct cx_keyset **key);
+/*
+ * The request context of req (context.c): the tenant, its keyset (opened
+ * once, released by http_ctx_release() when the request ends), the
+ * server's settings, the client address, the request id and the mailer
+ * in req->auth, req->actor and req->docs; once a principal is signed in
+ * (req->has_session), who acts too (req->auth.actor, req->principal).
+ * CF_EINTERNAL without a tenant. Cheap after the first call.
+ */
+CF_MUST_CHECK enum cf_rc http_ctx(struct http_req *req);
+/* Who acts in req, for decisions only (no keys: no changes; NULL without
+ * a tenant). */
+const struct authz_ctx *http_ctx_who(struct http_req *req);
+void http_ctx_release(struct http_req *req);
 /* 403 step_up_required unless the session proved its owner within
  * AUTH_STEP_UP_S (a login, a code or POST /api/v1/auth/step-up). */
 CF_MUST_CHECK enum cf_rc http_require_step_up(struct http_req *req);

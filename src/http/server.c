@@ -372,13 +372,13 @@ req_authorize(struct http_req *req)
         return rc;
     }
     if (strcmp(perm, HTTP_PERM_PRINCIPAL) != 0) {
-        struct authz_ctx az;
-        char principal[48];
+        const struct authz_ctx *who = http_ctx_who(req);
 
-        http_authz_who(req, &az, principal, sizeof(principal));
-        rc = authz_check(&az, perm,
-                         (req->route->open & HTTP_IN_SPACE) ? AUTHZ_ANY
-                                                            : AUTHZ_TENANT);
+        rc = who == NULL ? CF_EPERM
+                         : authz_check(who, perm,
+                                       (req->route->open & HTTP_IN_SPACE)
+                                           ? AUTHZ_ANY
+                                           : AUTHZ_TENANT);
         if (rc == CF_EPERM) {
             return http_fail(req, 403, "forbidden",
                              "this needs the permission %s", perm);
@@ -862,6 +862,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     cf_buf_release(&req->body);
     json_decref(req->json);
+    http_ctx_release(req);
     cf_free(req->job_state);
     cf_memzero(&req->session, sizeof(req->session));
     cf_free(req);

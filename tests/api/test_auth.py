@@ -401,8 +401,12 @@ def test_me_shape(ids, owner_token):
     assert r.status_code == 200, r.text
     assert r.headers.get("Cache-Control") == "no-store"
     body = r.json()
-    assert set(body) == {"user", "csrf_token", "session", "policy"}, body
+    assert set(body) == {"user", "csrf_token", "session", "policy", "mfa"}, body
     assert body["policy"] == {"mfa": "admins"}, body
+    # COMMITMENT A12, said plainly: an owner without 2FA must enrol before
+    # administration
+    assert body["mfa"] == {"enrolled": False, "required": True,
+                           "required_for": "administration"}, body
     user = body["user"]
     assert set(user) == {"id", "email", "role", "permissions", "totp",
                          "password_expired"}, user
