@@ -512,13 +512,29 @@ CF_MUST_CHECK enum cf_rc auth_mfa_policy_parse(const char *s,
 
 /* ---- administration of accounts ---------------------------------- */
 
+/*
+ * An account's state. users.state stores active, disabled or removed;
+ * invited is never stored: it is an active account without a password
+ * yet. The API shows the names of auth_state_name().
+ */
+enum auth_state {
+    AUTH_STATE_ACTIVE = 0,
+    AUTH_STATE_INVITED,
+    AUTH_STATE_DISABLED,
+    AUTH_STATE_REMOVED,
+};
+/* "active", "invited", "disabled" or "removed" (static storage). */
+const char *auth_state_name(enum auth_state s);
+/* The state named s into *out; CF_EINVAL for NULL or any other string. */
+CF_MUST_CHECK enum cf_rc auth_state_parse(const char *s, enum auth_state *out);
+
 /* An account as an administrator sees it. */
 struct auth_account {
     int64_t id;                /* internal */
     char pid[AUTH_ID_LEN + 1]; /* what the API shows */
     char email[AUTH_EMAIL_MAX + 1];
     char role[16];
-    char state[16]; /* active, invited (no password yet), disabled */
+    char state[16]; /* auth_state_name(): active, invited or disabled */
     bool totp;
     int64_t locked_until; /* unix time; past: not locked */
     int64_t created;

@@ -103,12 +103,19 @@ struct auth_user {
     char pid[AUTH_ID_LEN + 1];
     int64_t password_set; /* when the password was chosen; 0: none */
     char role[16];
-    char state[16];
+    char state[16]; /* as stored; read it with auth_user_state() */
     bool has_password;
     unsigned failed_count;
     int64_t locked_until;
     bool has_totp;
 };
+
+/* The state of u: the stored one parsed, invited for an active account
+ * without a password. A stored state that does not parse is logged and
+ * reads as disabled (fail closed). */
+enum auth_state auth_user_state(const struct auth_user *u);
+/* Neither disabled nor removed: active or invited. */
+bool auth_user_enabled(const struct auth_user *u);
 
 /* store.c: the SQL of accounts, links, sessions and the journal. */
 CF_MUST_CHECK enum cf_rc auth_store_user_by_index(struct db *db,

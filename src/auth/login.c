@@ -214,7 +214,8 @@ auth_login(const struct auth_ctx *ctx, const char *email,
         rc = rc == CF_OK ? CF_ELOCKED : rc;
         goto out;
     }
-    if (!found || !user.has_password || strcmp(user.state, "active") != 0) {
+    /* invited (no password yet), disabled: answered like an unknown one */
+    if (!found || auth_user_state(&user) != AUTH_STATE_ACTIVE) {
         outcome = "unknown_user";
         rc = login_dummy_hash(&ctx->cfg->cost, hash);
         if (rc != CF_OK) {

@@ -49,7 +49,8 @@ auth_owner_relink(const struct auth_ctx *ctx, const char *email,
         goto out;
     }
     /* never turns another role into an owner, nor wakes a disabled one */
-    if (strcmp(user.role, "owner") != 0 || strcmp(user.state, "active") != 0) {
+    if (strcmp(user.role, "owner") != 0 ||
+        auth_user_state(&user) != AUTH_STATE_INVITED) {
         rc = CF_EPERM;
         goto out;
     }

@@ -49,7 +49,7 @@ auth_reset_request(const struct auth_ctx *ctx, const char *email)
     if (rc != CF_OK && rc != CF_ENOTFOUND) {
         goto out;
     }
-    found = rc == CF_OK && strcmp(user.state, "active") == 0;
+    found = rc == CF_OK && auth_user_enabled(&user);
     if (found) {
         rc = auth_store_links_since(db, user.id, "reset", now - 3600, &recent);
         if (rc != CF_OK) {

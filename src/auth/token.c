@@ -241,8 +241,7 @@ auth_token_get(const struct auth_ctx *ctx, const char *token,
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, s.user_id, &user);
     }
-    if (rc == CF_ENOTFOUND ||
-        (rc == CF_OK && strcmp(user.state, "active") != 0)) {
+    if (rc == CF_ENOTFOUND || (rc == CF_OK && !auth_user_enabled(&user))) {
         rc = CF_EAUTH;
     }
     if (rc == CF_OK) {

@@ -9,7 +9,8 @@
  * grants included, and every permission of a role it hands out
  * (COMMITMENT B1); the tenant always keeps an active owner, counted by
  * role and by grant; a disabled account keeps no session and no token;
- * every change is audited.
+ * every change is audited. The account states (enum auth_state) and
+ * their names are defined here too.
  */
 #include "core/compat.h"
 
@@ -18,6 +19,66 @@
 #include "authz/authz.h"
 
 #define INVITE_LINK_MAX 512
+
+static const enum auth_state states[] = {
+    AUTH_STATE_ACTIVE,
+    AUTH_STATE_INVITED,
+    AUTH_STATE_DISABLED,
+    AUTH_STATE_REMOVED,
+};
+
+const char *
+auth_state_name(enum auth_state s)
+{
+    switch (s) {
+    case AUTH_STATE_ACTIVE:
+        return "active";
+    case AUTH_STATE_INVITED:
+        return "invited";
+    case AUTH_STATE_DISABLED:
+        return "disabled";
+    case AUTH_STATE_REMOVED:
+        return "removed";
+    }
+    return "disabled"; /* not a state: never shown as a usable one */
+}
+
+enum cf_rc
+auth_state_parse(const char *s, enum auth_state *out)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < CF_ARRAY_LEN(states); i++) {
+        if (strcmp(s, auth_state_name(states[i])) == 0) {
+            *out = states[i];
+            return CF_OK;
+        }
+    }
+    return CF_ERR(CF_EINVAL);
+}
+
+enum auth_state
+auth_user_state(const struct auth_user *u)
+{
+    enum auth_state s = AUTH_STATE_DISABLED;
+
+    if (auth_state_parse(u->state, &s) != CF_OK) {
+        cf_log_error("unreadable account state: the account reads as disabled");
+        return AUTH_STATE_DISABLED;
+    }
+    if (s == AUTH_STATE_ACTIVE && !u->has_password) {
+        return AUTH_STATE_INVITED;
+    }
+    return s;
+}
+
+bool
+auth_user_enabled(const struct auth_user *u)
+{
+    enum auth_state s = auth_user_state(u);
+
+    return s == AUTH_STATE_ACTIVE || s == AUTH_STATE_INVITED;
+}
 
 struct account_walk {
     const struct auth_keys *k;
@@ -331,8 +392,9 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
     if (rc == CF_OK && state != AUTH_ACCOUNT_KEEP) {
         bool active = state == AUTH_ACCOUNT_ENABLE;
 
-        rc = auth_store_user_set(db, id, "state",
-                                 active ? "active" : "disabled");
+        rc = auth_store_user_set(
+            db, id, "state",
+            auth_state_name(active ? AUTH_STATE_ACTIVE : AUTH_STATE_DISABLED));
         if (rc == CF_OK && !active) {
             /* COMMITMENT B1: a disabled account keeps no way in */
             rc = auth_store_sessions_delete(db, id, NULL, 0, &ended);

@@ -506,6 +506,46 @@ struct email_case {
 
 /* COMMITMENT A1: one spelling per address. */
 static void
+test_account_states(void **state)
+{
+    static const char *const names[] = {"active", "invited", "disabled",
+                                        "removed"};
+    struct auth_user u = {0};
+    enum auth_state s = AUTH_STATE_REMOVED;
+    size_t i;
+
+    (void)state;
+    /* the names the API shows, and back */
+    for (i = 0; i < CF_ARRAY_LEN(names); i++) {
+        assert_int_equal(auth_state_parse(names[i], &s), CF_OK);
+        assert_string_equal(auth_state_name(s), names[i]);
+    }
+    s = AUTH_STATE_ACTIVE;
+    assert_int_equal(auth_state_parse("Active", &s), CF_EINVAL);
+    assert_int_equal(auth_state_parse("", &s), CF_EINVAL);
+    assert_int_equal(auth_state_parse(NULL, &s), CF_EINVAL);
+    assert_int_equal(s, AUTH_STATE_ACTIVE); /* untouched on failure */
+    /* invited is derived: active without a password */
+    cf_strlcpy(u.state, "active", sizeof(u.state));
+    u.has_password = true;
+    assert_int_equal(auth_user_state(&u), AUTH_STATE_ACTIVE);
+    assert_true(auth_user_enabled(&u));
+    u.has_password = false;
+    assert_int_equal(auth_user_state(&u), AUTH_STATE_INVITED);
+    assert_true(auth_user_enabled(&u));
+    cf_strlcpy(u.state, "disabled", sizeof(u.state));
+    assert_int_equal(auth_user_state(&u), AUTH_STATE_DISABLED);
+    assert_false(auth_user_enabled(&u));
+    cf_strlcpy(u.state, "removed", sizeof(u.state));
+    assert_false(auth_user_enabled(&u));
+    /* a state that does not parse fails closed */
+    cf_strlcpy(u.state, "bogus", sizeof(u.state));
+    u.has_password = true;
+    assert_int_equal(auth_user_state(&u), AUTH_STATE_DISABLED);
+    assert_false(auth_user_enabled(&u));
+}
+
+static void
 test_email_normalize(void **state)
 {
     static const struct email_case cases[] = {
@@ -1136,6 +1176,7 @@ main(void)
         cmocka_unit_test(test_password_bad_context),
         cmocka_unit_test(test_password_hints),
         cmocka_unit_test(test_policy_merge),
+        cmocka_unit_test(test_account_states),
         cmocka_unit_test(test_email_normalize),
         cmocka_unit_test(test_common_list),
         cmocka_unit_test(test_text_normalize),
