@@ -71,7 +71,7 @@ cli_listen_port(const char *listen, char *out, size_t cap)
 {
     const char *colon = strrchr(listen, ':');
 
-    snprintf(out, cap, "%s", colon ? colon + 1 : "8443");
+    cf_strlcpy(out, colon ? colon + 1 : "8443", cap);
 }
 
 /* Data exists but its key is gone: a new key would make every tenant
@@ -316,7 +316,7 @@ cli_data_open(struct cli_data *d, const char *dir, bool may_init)
     int ex;
 
     memset(d, 0, sizeof(*d));
-    if ((size_t)snprintf(d->dir, sizeof(d->dir), "%s", dir) >= sizeof(d->dir) ||
+    if (cf_strlcpy(d->dir, dir, sizeof(d->dir)) >= sizeof(d->dir) ||
         !cli_path(d->tenants_dir, dir, "tenants") ||
         !cli_path(d->conf_path, dir, "coffre.conf") ||
         !cli_path(path, dir, "control.db")) {

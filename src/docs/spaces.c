@@ -70,7 +70,7 @@ held_add(const char *space, authz_mask perms, void *arg)
     if (h->n >= DOCS_SPACES_MAX) {
         return CF_OK;
     }
-    snprintf(h->space[h->n].id, sizeof(h->space[h->n].id), "%s", space);
+    cf_strlcpy(h->space[h->n].id, space, sizeof(h->space[h->n].id));
     h->space[h->n].mask = perms;
     h->n++;
     return CF_OK;
@@ -116,7 +116,7 @@ space_row(const struct docs_ctx *ctx, struct db_stmt *st, authz_mask perms,
     size_t len = 0;
 
     memset(out, 0, sizeof(*out));
-    snprintf(out->id, sizeof(out->id), "%s", db_col_text(st, 0));
+    cf_strlcpy(out->id, db_col_text(st, 0), sizeof(out->id));
     sealed = db_col_blob(st, 1, &len);
     out->created = db_col_int64(st, 2);
     out->perms = perms;
