@@ -571,13 +571,14 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
 
 /* An administrator's action on the account of the {id} path parameter:
  * the account found and covered by the acting role (admin_target), a
- * step-up when the action needs one, then act, whose answer is *doc. */
+ * step-up when the route declares one (HTTP_STEP_UP), then act, whose
+ * answer is *doc. */
 typedef enum cf_rc (*admin_act_fn)(struct http_req *req,
                                    const struct auth_ctx *ctx,
                                    const struct auth_account *a, json_t **doc);
 
 static enum cf_rc
-admin_account_action(struct http_req *req, struct http_resp *resp, bool step_up,
+admin_account_action(struct http_req *req, struct http_resp *resp,
                      admin_act_fn act)
 {
     const struct auth_ctx *ctx = &req->auth;
@@ -589,7 +590,7 @@ admin_account_action(struct http_req *req, struct http_resp *resp, bool step_up,
     if (rc == CF_OK) {
         rc = admin_target(req, ctx, &a);
     }
-    if (rc == CF_OK && step_up) {
+    if (rc == CF_OK && (req->route->open & HTTP_STEP_UP)) {
         /* a step-up is asked only of who may act on the account */
         rc = auth_account_covered(ctx, a.id, a.role);
         if (rc == CF_OK) {
@@ -716,31 +717,31 @@ act_permissions(struct http_req *req, const struct auth_ctx *ctx,
 enum cf_rc
 http_h_admin_user_delete(struct http_req *req, struct http_resp *resp)
 {
-    return admin_account_action(req, resp, true, act_remove);
+    return admin_account_action(req, resp, act_remove);
 }
 
 enum cf_rc
 http_h_admin_user_totp(struct http_req *req, struct http_resp *resp)
 {
-    return admin_account_action(req, resp, true, act_totp_reset);
+    return admin_account_action(req, resp, act_totp_reset);
 }
 
 enum cf_rc
 http_h_admin_user_logout(struct http_req *req, struct http_resp *resp)
 {
-    return admin_account_action(req, resp, false, act_logout);
+    return admin_account_action(req, resp, act_logout);
 }
 
 enum cf_rc
 http_h_admin_user_perms(struct http_req *req, struct http_resp *resp)
 {
-    return admin_account_action(req, resp, false, act_permissions);
+    return admin_account_action(req, resp, act_permissions);
 }
 
 enum cf_rc
 http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
 {
-    return admin_account_action(req, resp, false, act_unlock);
+    return admin_account_action(req, resp, act_unlock);
 }
 
 void

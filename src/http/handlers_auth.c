@@ -639,7 +639,12 @@ http_h_me_password(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_require_step_up(struct http_req *req)
 {
+    /* only a route declaring HTTP_STEP_UP asks (the table says so) */
+    if (CF_NEVER(!(req->route->open & HTTP_STEP_UP))) {
+        return CF_ERR(CF_EINTERNAL);
+    }
     if (cf_time_unix() - req->session.auth_at <= AUTH_STEP_UP_S) {
+        req->stepped_up = true;
         return CF_OK;
     }
     return http_fail(req, 403, "step_up_required",

@@ -105,6 +105,14 @@ enum http_open {
     /* the gate wants the permission tenant-wide or in some space; the
      * handler decides for the space of the path (authz_check) */
     HTTP_IN_SPACE = 1u << 2,
+    /* administration (COMMITMENT A12): the tenant's address allow-list
+     * and the 2FA gate apply; every /api/v1/admin/ route and only those
+     * (http_routes_check) */
+    HTTP_ADMIN = 1u << 3,
+    /* needs a proof of identity within AUTH_STEP_UP_S: the handler asks
+     * http_require_step_up() once the request is well formed, and only
+     * a route declaring it may (the pipeline checks both ways) */
+    HTTP_STEP_UP = 1u << 4,
 };
 
 struct http_route {
@@ -194,6 +202,7 @@ struct http_req {
     char client_ip[64];
     bool has_session;
     struct auth_session session; /* when has_session */
+    bool stepped_up; /* http_require_step_up() passed */
     /* The request context (http_ctx(), context.c): built once, on first
      * use, and handed to every domain call; who acts is added once the
      * principal is known. The keyset is released when the request ends. */

@@ -177,6 +177,15 @@ openapi_operation(const struct http_route *r)
         json_decref(op);
         return NULL;
     }
+    /* the route flags of the table: administration (the address
+     * allow-list and the 2FA gate) and a recent proof of identity */
+    if (((r->open & HTTP_ADMIN) &&
+         json_object_set_new(op, "x-admin", json_true()) != 0) ||
+        ((r->open & HTTP_STEP_UP) &&
+         json_object_set_new(op, "x-step-up", json_true()) != 0)) {
+        json_decref(op);
+        return NULL;
+    }
     return op;
 }
 
@@ -223,7 +232,10 @@ http_openapi_build(const char *version, char **out, size_t *len)
         "Generated from the route table: every route declares its "
         "permission (x-permission), rate class and input whitelist; "
         "unknown parameters and fields are refused with 400. `security` "
-        "lists who may call an operation; x-session-only marks an "
+        "lists who may call an operation; x-admin marks administration "
+        "(the tenant's address allow-list and 2FA policy apply), x-step-up "
+        "a route needing the password confirmed within 5 minutes "
+        "(403 step_up_required); x-session-only marks an "
         "account's own routes, where API tokens are refused (403 "
         "session_required).",
         "components", "schemas", "Error", "type", "object", "properties",

@@ -271,7 +271,7 @@ req_account_gates(struct http_req *req)
 {
     const struct auth_session *s = &req->session;
     unsigned open = req->route->open;
-    bool admin_route = strncmp(req->route->pattern, "/api/v1/admin/", 14) == 0;
+    bool admin_route = (req->route->open & HTTP_ADMIN) != 0;
     const struct authz_perm *perm = NULL;
     bool need;
 
@@ -679,6 +679,13 @@ resp_run(struct http_req *req, struct http_resp *resp)
         }
         if (rc == CF_OK) {
             rc = req->route->handler(req, resp);
+        }
+        /* a route declaring a step-up whose handler answered without
+         * asking for it is a bug: nothing of its answer leaves */
+        if (rc == CF_OK && !resp->suspended &&
+            (req->route->open & HTTP_STEP_UP) &&
+            CF_NEVER(!req->stepped_up)) {
+            rc = CF_ERR(CF_EINTERNAL);
         }
         if (rc != CF_OK && req->err_status == 0) {
             http_rc_status(rc, &status, &code, &msg);

@@ -360,3 +360,50 @@ def test_settings_ranges(spec):
         "max_age_days_admin": (1, 365), "history": (5, 24),
         "session_idle_minutes": (1, 30), "session_max_hours": (1, 12),
         "lockout_failures": (3, 5)}, got
+
+
+STEP_UP = {("post", "/api/v1/me/totp"), ("post", "/api/v1/me/totp/confirm"),
+           ("delete", "/api/v1/me/totp"), ("post", "/api/v1/me/tokens"),
+           ("patch", "/api/v1/admin/settings/security"),
+           ("delete", "/api/v1/admin/users/{id}"),
+           ("post", "/api/v1/admin/users/{id}/reset-totp")}
+
+
+def test_route_flags(spec):
+    """COMMITMENT A12: the route table declares administration (x-admin:
+    the address allow-list and the 2FA gate) and the need for a recent
+    proof of identity (x-step-up); the document shows both."""
+    admin = {(m, p) for p, m, op in operations(spec) if op.get("x-admin")}
+    assert admin == {(m, p) for p, m, _ in operations(spec)
+                     if p.startswith("/api/v1/admin/")}, admin
+    step = {(m, p) for p, m, op in operations(spec) if op.get("x-step-up")}
+    assert step == STEP_UP, step
+
+
+def test_step_up_routes_refuse_an_old_proof(acme, spec):
+    """Each x-step-up route answers 403 step_up_required to a session whose
+    last proof of identity is older than 5 minutes, and nothing changes."""
+    from test_auth import query, tenant_db
+    owner = acme.owner
+    db = tenant_db(acme.data, "acme")
+    bodies = {
+        ("post", "/api/v1/me/totp"): {},
+        ("post", "/api/v1/me/totp/confirm"): {"code": "123456"},
+        ("delete", "/api/v1/me/totp"): None,
+        ("post", "/api/v1/me/tokens"): {"name": "x",
+                                        "permissions": ["doc.read"]},
+        ("patch", "/api/v1/admin/settings/security"): {"history": 6},
+        ("delete", "/api/v1/admin/users/{id}"): None,
+        ("post", "/api/v1/admin/users/{id}/reset-totp"): {},
+    }
+    assert set(bodies) == STEP_UP
+    r = owner.send("POST", "/api/v1/admin/users",
+                   body={"email": "flags@acme.example", "role": "member"})
+    assert r.status_code == 201, r.text
+    uid = r.json()["user"]["id"]
+    owner.age_proof(db)
+    before = query(db, "SELECT count(*) AS n FROM audit_events")[0]["n"]
+    for (method, path), body in sorted(bodies.items()):
+        r = owner.send(method.upper(), path.replace("{id}", uid), body=body)
+        assert_error(r, 403, "step_up_required")
+    assert query(db, "SELECT count(*) AS n FROM audit_events")[0]["n"] == before
