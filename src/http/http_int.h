@@ -202,7 +202,7 @@ struct http_req {
     char client_ip[64];
     bool has_session;
     struct auth_session session; /* when has_session */
-    bool stepped_up; /* http_require_step_up() passed */
+    bool stepped_up;             /* http_require_step_up() passed */
     /* The request context (http_ctx(), context.c): built once, on first
      * use, and handed to every domain call; who acts is added once the
      * principal is known. The keyset is released when the request ends. */

@@ -683,8 +683,7 @@ resp_run(struct http_req *req, struct http_resp *resp)
         /* a route declaring a step-up whose handler answered without
          * asking for it is a bug: nothing of its answer leaves */
         if (rc == CF_OK && !resp->suspended &&
-            (req->route->open & HTTP_STEP_UP) &&
-            CF_NEVER(!req->stepped_up)) {
+            (req->route->open & HTTP_STEP_UP) && CF_NEVER(!req->stepped_up)) {
             rc = CF_ERR(CF_EINTERNAL);
         }
         if (rc != CF_OK && req->err_status == 0) {
