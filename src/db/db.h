@@ -102,6 +102,36 @@ CF_MUST_CHECK enum cf_rc db_int(struct db *db, int64_t *out, const char *sql,
 
 int db_changes(struct db *db);
 
+/*
+ * The data version of db: a number that changes whenever anything is
+ * committed to the database file, through this handle or by any other
+ * connection or process. What was read at one version is still exactly
+ * what the file holds while the version stays the same, so a cache filled
+ * at version v may answer for as long as db_data_version() says v, and no
+ * longer: a revoked session, a disabled account or a removed grant
+ * changes the version, and the next lookup reads the tables again.
+ * Inside a transaction the result would not see the transaction's own
+ * uncommitted changes: CF_EBUSY, and the caller reads the tables.
+ * A handle borrowed from the pool reads it once per borrow (one read
+ * transaction: `PRAGMA data_version`) and again only after a change made
+ * through the handle; other handles read it on every call.
+ */
+CF_MUST_CHECK enum cf_rc db_data_version(struct db *db, uint64_t *out);
+
+/*
+ * Per-handle caches of domain modules. A handle is used by one thread at
+ * a time (module comment), so a cache kept on it needs no lock. key is
+ * the address of a static object of the module that owns the cache.
+ * db_memo_get() returns the pointer set for key, or NULL. db_memo_set()
+ * hands p over (taken): db frees it with free_fn when the handle closes
+ * (free_fn wipes what needs wiping); CF_ENOMEM when every entry is taken
+ * (p is then freed with free_fn). A cache must say which data version it
+ * holds (db_data_version()) and be checked against it before each use.
+ */
+void *db_memo_get(struct db *db, const void *key);
+CF_MUST_CHECK enum cf_rc db_memo_set(struct db *db, const void *key, void *p,
+                                     void (*free_fn)(void *p));
+
 /* Checkpoint the WAL with TRUNCATE (after deleting sensitive rows). */
 CF_MUST_CHECK enum cf_rc db_checkpoint_truncate(struct db *db);
 

@@ -16,6 +16,8 @@
  * constant statements; past this, the least recently used idle one is
  * finalized, and if every entry is in use a one-off statement is made. */
 #define DB_STMT_CACHE 32
+/* Caches of domain modules kept on one handle (db_memo_get). */
+#define DB_MEMO_MAX 4
 
 struct db_stmt {
     struct db *db;       /* owner, borrowed */
@@ -26,6 +28,12 @@ struct db_stmt {
     unsigned long stamp; /* last db_stmt_done(), for eviction */
 };
 
+struct db_memo {
+    const void *key; /* NULL: free entry */
+    void *p;
+    void (*free_fn)(void *p);
+};
+
 struct db {
     sqlite3 *sq;
     pthread_mutex_t lock; /* db_lock()/db_unlock() */
@@ -34,6 +42,13 @@ struct db {
     int pool_slot; /* index in the pool that owns db, -1 if none */
     unsigned long stamp;
     struct db_stmt cache[DB_STMT_CACHE];
+    /* db_data_version() already read during this borrow from the pool,
+     * and sqlite3_total_changes64() then: a change made through this
+     * handle since makes it read again */
+    bool version_known;
+    uint64_t version;
+    int64_t version_changes;
+    struct db_memo memo[DB_MEMO_MAX];
 };
 
 /*

@@ -283,6 +283,7 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
         if (!slot->borrowed) {
             slot->borrowed = true;
             slot->stamp = ++pool->stamp;
+            slot->db->version_known = false; /* read again once a borrow */
             *out = slot->db;
             rc = CF_OK;
             goto out;
@@ -362,6 +363,7 @@ db_pool_put(struct db_pool *pool, struct db *db)
     }
     s->borrowed = false;
     s->stamp = ++pool->stamp;
+    db->version_known = false;
     pthread_cond_broadcast(&pool->cv);
     pool_unlock(pool);
 }

@@ -334,6 +334,11 @@ db_close(struct db *db)
         sqlite3_finalize(e->stmt); /* NULL is a no-op */
         cf_free(e->sql);
     }
+    for (i = 0; i < DB_MEMO_MAX; i++) {
+        if (db->memo[i].key != NULL) {
+            db->memo[i].free_fn(db->memo[i].p);
+        }
+    }
     if (db->sq != NULL && sqlite3_close(db->sq) != SQLITE_OK) {
         /* only a statement leaked by a caller keeps it open */
         cf_log_error("cannot close database", "db", db->path, "sqlite",
@@ -674,4 +679,88 @@ db_checkpoint_truncate(struct db *db)
     src = sqlite3_wal_checkpoint_v2(db->sq, NULL, SQLITE_CHECKPOINT_TRUNCATE,
                                     NULL, NULL);
     return db_rc_from_sqlite(db, src, "checkpoint");
+}
+
+enum cf_rc
+db_data_version(struct db *db, uint64_t *out)
+{
+    enum cf_rc rc = CF_EINTERNAL;
+    struct db_stmt *st = NULL;
+    unsigned int v = 0;
+    int64_t changes;
+    bool row = false;
+    int src;
+
+    if (db_in_transaction(db)) {
+        return CF_EBUSY;
+    }
+    changes = (int64_t)sqlite3_total_changes64(db->sq);
+    if (db->version_known && db->pool_slot >= 0 &&
+        changes == db->version_changes) {
+        *out = db->version;
+        return CF_OK;
+    }
+    /* The pragma runs a read transaction, which brings the pager's
+     * counter up to date with the file; the file control then reads that
+     * counter, which, unlike the pragma's value, also moves with the
+     * commits of this handle. Neither alone sees both. */
+    rc = db_prepare(db, "PRAGMA data_version", &st);
+    if (rc == CF_OK) {
+        rc = db_step(st, &row);
+    }
+    db_stmt_done(st);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    src = sqlite3_file_control(db->sq, "main", SQLITE_FCNTL_DATA_VERSION, &v);
+    if (src != SQLITE_OK) {
+        return db_rc_from_sqlite(db, src, "data_version");
+    }
+    db->version = v;
+    db->version_changes = changes;
+    db->version_known = true;
+    *out = v;
+    return CF_OK;
+}
+
+void *
+db_memo_get(struct db *db, const void *key)
+{
+    size_t i;
+
+    for (i = 0; i < DB_MEMO_MAX; i++) {
+        if (db->memo[i].key == key) {
+            return db->memo[i].p;
+        }
+    }
+    return NULL;
+}
+
+enum cf_rc
+db_memo_set(struct db *db, const void *key, void *p, void (*free_fn)(void *p))
+{
+    struct db_memo *free_e = NULL;
+    size_t i;
+
+    for (i = 0; i < DB_MEMO_MAX; i++) {
+        struct db_memo *e = &db->memo[i];
+
+        if (e->key == key) {
+            if (e->p != p) {
+                e->free_fn(e->p);
+            }
+            e->p = p;
+            e->free_fn = free_fn;
+            return CF_OK;
+        }
+        if (e->key == NULL && free_e == NULL) {
+            free_e = e;
+        }
+    }
+    if (free_e == NULL) {
+        free_fn(p);
+        return CF_ERR(CF_ENOMEM);
+    }
+    *free_e = (struct db_memo){.key = key, .p = p, .free_fn = free_fn};
+    return CF_OK;
 }

@@ -5,7 +5,9 @@
  * allocation failures, and the tenant pool: 2,000 tenants through a pool of
  * 64 with the open file descriptors counted, reopen after eviction, a
  * missing tenant, two threads on one tenant, and a pool with every slot
- * borrowed. Real SQLite files in a fresh temporary directory per test.
+ * borrowed; the data version (every commit moves it, whoever makes it)
+ * and the per-handle caches. Real SQLite files in a fresh temporary directory
+ * per test.
  */
 #include "core/compat.h"
 
@@ -970,6 +972,121 @@ test_pool_forget(void **state)
     db_pool_free(pool);
 }
 
+/* ---- data version and per-handle caches -------------------------------- */
+
+static uint64_t
+version_of(struct db *db)
+{
+    uint64_t v = 0;
+
+    assert_int_equal(db_data_version(db, &v), CF_OK);
+    return v;
+}
+
+/* The version moves with every commit, of this handle or of another
+ * connection (another process, in production), and with nothing else;
+ * a pool handle reads it once per borrow unless it changes the data
+ * itself. */
+static void
+test_data_version(void **state)
+{
+    struct fixture *f = *state;
+    struct db_pool *pool = NULL;
+    struct db *db = NULL;
+    struct db *other = NULL;
+    char p[200];
+    uint64_t v0;
+    uint64_t v1;
+    uint64_t v;
+
+    assert_int_equal(db_pool_new(f->dir, 2, 1000, &pool), CF_OK);
+    assert_int_equal(db_pool_get(pool, 1, DB_POOL_CREATE, &db), CF_OK);
+    snprintf(p, sizeof(p), "%s/1/tenant.db", f->dir);
+    assert_int_equal(db_open(p, DB_KIND_TENANT, 1000, &other), CF_OK);
+
+    v0 = version_of(db);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM meta"), 0);
+    assert_true(version_of(db) == v0); /* reads change nothing */
+
+    /* its own commit */
+    assert_int_equal(db_exec(db, "INSERT INTO meta (key, value) "
+                                 "VALUES ('a', '1')"),
+                     CF_OK);
+    v1 = version_of(db);
+    assert_true(v1 != v0);
+
+    /* inside a transaction: no version (its own changes are not
+     * committed yet) */
+    assert_int_equal(db_begin(db), CF_OK);
+    assert_int_equal(db_data_version(db, &v), CF_EBUSY);
+    db_rollback(db);
+    assert_true(version_of(db) == v1);
+
+    /* another connection's commit: seen at the next borrow */
+    assert_int_equal(db_exec(other, "INSERT INTO meta (key, value) "
+                                    "VALUES ('b', '2')"),
+                     CF_OK);
+    assert_true(version_of(db) == v1); /* the same borrow: its snapshot */
+    db_pool_put(pool, db);
+    assert_int_equal(db_pool_get(pool, 1, 0, &db), CF_OK);
+    assert_true(version_of(db) != v1);
+    v1 = version_of(db);
+
+    /* a handle outside the pool reads it on every call */
+    v = version_of(other);
+    assert_int_equal(db_exec(db, "DELETE FROM meta WHERE key = 'a'"), CF_OK);
+    assert_true(version_of(other) != v);
+    assert_true(version_of(db) != v1);
+
+    db_close(other);
+    db_pool_put(pool, db);
+    db_pool_free(pool);
+}
+
+static int memo_freed;
+
+static void
+memo_free(void *p)
+{
+    memo_freed++;
+    free(p);
+}
+
+static void
+test_memo(void **state)
+{
+    struct fixture *f = *state;
+    static const char key_a = 'a';
+    static const char key_b = 'b';
+    static const char keys[8] = {0};
+    struct db *db = NULL;
+    int *a = malloc(sizeof(*a));
+    size_t i;
+
+    assert_non_null(a);
+    memo_freed = 0;
+    assert_int_equal(db_open(f->path, DB_KIND_CONTROL, 1000, &db), CF_OK);
+    assert_null(db_memo_get(db, &key_a));
+    assert_int_equal(db_memo_set(db, &key_a, a, memo_free), CF_OK);
+    assert_ptr_equal(db_memo_get(db, &key_a), a);
+    assert_null(db_memo_get(db, &key_b));
+    /* set again: the same pointer is kept, another replaces (freed) */
+    assert_int_equal(db_memo_set(db, &key_a, a, memo_free), CF_OK);
+    assert_int_equal(memo_freed, 0);
+    assert_int_equal(db_memo_set(db, &key_a, malloc(4), memo_free), CF_OK);
+    assert_int_equal(memo_freed, 1);
+    /* full: the new one is freed, refused */
+    for (i = 0; i < sizeof(keys); i++) {
+        enum cf_rc rc = db_memo_set(db, &keys[i], malloc(4), memo_free);
+
+        assert_true(rc == CF_OK || rc == CF_ENOMEM);
+    }
+    assert_true(memo_freed > 1);
+    memo_freed = 0;
+    db_close(db); /* frees what it holds */
+    assert_true(memo_freed >= 1);
+}
+
 int
 main(void)
 {
@@ -1012,6 +1129,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_pool_put_rolls_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pool_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo, setup, teardown),
     };
 
     /* expected failures log at error level; keep info lines out */
