@@ -281,6 +281,9 @@ auth_setup_complete(const struct auth_ctx *ctx, const char *token,
     if (rc == CF_OK) {
         rc = auth_store_user_by_id(db, user_id, &user);
     }
+    if (rc == CF_OK && !auth_user_enabled(&user)) {
+        rc = CF_ENOTFOUND; /* a disabled account keeps no way in (B1) */
+    }
     if (rc == CF_OK) {
         rc = auth_user_email(db, &k, user_id, email, sizeof(email));
     }

@@ -396,10 +396,14 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
             db, id, "state",
             auth_state_name(active ? AUTH_STATE_ACTIVE : AUTH_STATE_DISABLED));
         if (rc == CF_OK && !active) {
-            /* COMMITMENT B1: a disabled account keeps no way in */
+            /* COMMITMENT B1: a disabled account keeps no way in: no
+             * session, no token, no link */
             rc = auth_store_sessions_delete(db, id, NULL, 0, &ended);
             if (rc == CF_OK) {
                 rc = auth_store_tokens_delete_all(db, id);
+            }
+            if (rc == CF_OK) {
+                rc = auth_store_links_invalidate(db, id);
             }
         }
         if (rc == CF_OK) {

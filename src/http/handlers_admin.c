@@ -380,8 +380,12 @@ account_item(const struct auth_account *a, void *arg)
 
     if (w->n == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 64;
-        int64_t *rows = realloc(w->rows, cap * sizeof(*rows));
+        size_t bytes = 0;
+        int64_t *rows = NULL;
 
+        if (cf_size_mul(cap, sizeof(*rows), &bytes) == CF_OK) {
+            rows = cf_realloc(w->rows, bytes);
+        }
         if (rows == NULL) {
             return CF_ERR(CF_ENOMEM);
         }
@@ -432,7 +436,7 @@ http_h_admin_users(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = accounts_groups(req, &w);
     }
-    free(w.rows);
+    cf_free(w.rows);
     if (rc == CF_OK) {
         rc = http_answer(resp, 200, json_pack("{s:O}", "users", w.list));
     }
@@ -527,13 +531,15 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
     struct auth_account a = {0};
     const char *role = json_string_value(json_object_get(req->json, "role"));
     const char *state = json_string_value(json_object_get(req->json, "state"));
+    enum auth_state want = AUTH_STATE_ACTIVE;
     enum cf_rc rc;
 
     if (role == NULL && state == NULL) {
         return http_fail(req, 400, "bad_request", "give a role or a state");
     }
-    if (state != NULL && strcmp(state, "active") != 0 &&
-        strcmp(state, "disabled") != 0) {
+    if (state != NULL &&
+        (auth_state_parse(state, &want) != CF_OK ||
+         (want != AUTH_STATE_ACTIVE && want != AUTH_STATE_DISABLED))) {
         return http_fail(req, 400, "bad_request",
                          "field 'state' is active or disabled");
     }
@@ -548,7 +554,7 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
     if (rc == CF_OK) {
         rc = auth_account_update(ctx, a.id, role,
                                  state == NULL ? AUTH_ACCOUNT_KEEP
-                                 : strcmp(state, "active") == 0
+                                 : want == AUTH_STATE_ACTIVE
                                      ? AUTH_ACCOUNT_ENABLE
                                      : AUTH_ACCOUNT_DISABLE);
         if (rc == CF_EPERM && role != NULL &&

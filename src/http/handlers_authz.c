@@ -302,7 +302,7 @@ http_h_admin_groups(struct http_req *req, struct http_resp *resp)
 }
 
 /* The strings of the array field as pointers into the body (*out NULL
- * when absent; free() it). The whitelist made them strings. */
+ * when absent; cf_free() it). The whitelist made them strings. */
 static enum cf_rc
 body_ids(struct http_req *req, const char *field, const char ***out, size_t *n)
 {
@@ -316,7 +316,7 @@ body_ids(struct http_req *req, const char *field, const char ***out, size_t *n)
         return CF_OK;
     }
     *n = json_array_size(arr);
-    *out = calloc(*n + 1, sizeof(**out));
+    *out = cf_calloc(*n + 1, sizeof(**out));
     if (*out == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
@@ -361,8 +361,8 @@ group_write(struct http_req *req, struct http_resp *resp, const char *id)
         }
         rc = refused(req, rc, why);
     }
-    free(members);
-    free(groups);
+    cf_free(members);
+    cf_free(groups);
     if (rc == CF_OK) {
         rc = http_answer(resp, id == NULL ? 201 : 200,
                          json_pack("{s:o*}", "group", group_json(&g)));

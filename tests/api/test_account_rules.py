@@ -261,3 +261,22 @@ def test_invitation_without_mail_gives_the_link(server_factory):
     assert login(srv, email, pw).status_code == 200
     # the link is in no log line
     assert m.group(2) not in srv.log_text()
+
+
+def test_disabled_account_cannot_use_a_link(srv, sink, owner):
+    """COMMITMENT B1: a disabled account keeps no way in: disabling uses
+    up its links, so a reset link asked before cannot set a password
+    (which would hold once the account is enabled again)."""
+    acc = fresh(owner, sink)
+    [link] = reset_tokens(srv, sink, acc.email, 1)
+    r = owner.send("PATCH", f"{USERS}/{acc.id}", body={"state": "disabled"})
+    assert r.status_code == 200, r.text
+    before = query(srv.db, "SELECT password_hash FROM users WHERE "
+                   "public_id = ?", acc.id)
+    assert_error(do_setup(srv, link, strong_password()), 400, "invalid_token")
+    assert query(srv.db, "SELECT password_hash FROM users WHERE "
+                 "public_id = ?", acc.id) == before
+    r = owner.send("PATCH", f"{USERS}/{acc.id}", body={"state": "active"})
+    assert r.status_code == 200, r.text
+    assert_error(do_setup(srv, link, strong_password()), 400, "invalid_token")
+    assert login(srv, acc.email, acc.password).status_code == 200
