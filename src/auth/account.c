@@ -25,6 +25,15 @@ auth_config_from(const struct cf_config *cfg, struct auth_config *out)
 }
 
 enum cf_rc
+auth_refuse(const struct auth_ctx *ctx, const char *why, enum cf_rc rc)
+{
+    if (ctx->why != NULL) {
+        *ctx->why = why;
+    }
+    return rc;
+}
+
+enum cf_rc
 auth_keys_open(const struct auth_ctx *ctx, struct auth_keys *k)
 {
     enum cf_rc rc;

@@ -152,6 +152,9 @@ struct auth_ctx {
     /* the account acting on others (administration); NULL for the
      * command line and the system, whom no rule of B1 narrows */
     const struct authz_ctx *actor;
+    /* where a refusal names its reason: a stable code of the contract
+     * ("email_taken", "last_owner", ...) beside the cf_rc; may be NULL */
+    const char **why;
 };
 
 #define AUTH_PAT_PREFIX "coffre_pat_"

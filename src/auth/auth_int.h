@@ -317,6 +317,10 @@ CF_MUST_CHECK enum cf_rc auth_store_history_each(struct db *db, int64_t user_id,
 CF_MUST_CHECK enum cf_rc auth_password_store(struct db *db, int64_t user_id,
                                              const char *hash, int score,
                                              int64_t now, unsigned history);
+/* Refuse with rc, naming why (a code of the contract) in *ctx->why when
+ * the caller asked for reasons. Returns rc. */
+enum cf_rc auth_refuse(const struct auth_ctx *ctx, const char *why,
+                       enum cf_rc rc);
 /* Apply what the server's configuration says to a policy read from the
  * tenant's table (optional 2FA only while the operator allows it). */
 void auth_tenant_policy_floor(const struct auth_ctx *ctx,

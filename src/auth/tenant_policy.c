@@ -551,7 +551,7 @@ auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
         if (keep_ip != NULL && strcmp(names[i], "admin_ips") == 0 &&
             !auth_ip_in_list(canon, keep_ip)) {
             *bad = i;
-            return CF_ECONFLICT;
+            return auth_refuse(ctx, "would_lock_you_out", CF_ECONFLICT);
         }
     }
     rc = auth_tx_open(ctx, &k, &db);

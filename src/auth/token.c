@@ -63,7 +63,7 @@ token_held(struct db *db, const struct auth_ctx *ctx, const char *permissions)
     self.token_perms = NULL; /* tokens are made from a session */
     rc = authz_mask_in(db, &self, AUTHZ_ANY, &held);
     if (rc == CF_OK && (authz_list_mask(permissions) & ~held) != 0) {
-        rc = CF_EPERM;
+        rc = auth_refuse(ctx, "permission_not_held", CF_EPERM);
     }
     return rc;
 }
@@ -93,7 +93,9 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
     }
     rc = auth_label_normalize(name, AUTH_TOKEN_NAME_MAX, &label);
     if (rc != CF_OK) {
-        return rc == CF_ENOMEM ? rc : CF_ERR(CF_EINVAL);
+        return rc == CF_ENOMEM
+                   ? rc
+                   : auth_refuse(ctx, "invalid_name", CF_ERR(CF_EINVAL));
     }
     cx_token_new(secret);
     snprintf(token, sizeof(token), AUTH_PAT_PREFIX "%s", secret);
@@ -119,7 +121,7 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
         rc = auth_store_tokens_count(db, user_id, now, &live);
     }
     if (rc == CF_OK && live >= AUTH_TOKENS_MAX) {
-        rc = CF_ECONFLICT;
+        rc = auth_refuse(ctx, "too_many_tokens", CF_ECONFLICT);
     }
     if (rc == CF_OK) {
         rc = auth_store_token_insert(db, &t, user_id, hash, &sealed);

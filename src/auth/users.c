@@ -197,7 +197,7 @@ auth_account_covered(const struct auth_ctx *ctx, int64_t id, const char *role)
         rc = authz_account_covered(db, ctx->actor, id, role);
         db_pool_put(ctx->pool, db);
     }
-    return rc;
+    return rc == CF_EPERM ? auth_refuse(ctx, "role_not_allowed", rc) : rc;
 }
 
 /* The audit event of an administrator's change to account id. */
@@ -226,10 +226,13 @@ static enum cf_rc
 account_covered(struct db *db, const struct auth_ctx *ctx,
                 const struct auth_user *u)
 {
+    enum cf_rc rc;
+
     if (ctx->actor == NULL) {
         return CF_OK;
     }
-    return authz_account_covered(db, ctx->actor, u->id, u->role);
+    rc = authz_account_covered(db, ctx->actor, u->id, u->role);
+    return rc == CF_EPERM ? auth_refuse(ctx, "role_not_allowed", rc) : rc;
 }
 
 /* May ctx's actor hand out the built-in role? Its account's permissions
@@ -242,14 +245,14 @@ role_given(struct db *db, const struct auth_ctx *ctx, const char *role)
     enum cf_rc rc;
 
     if (want == 0) {
-        return CF_ERR(CF_EINVAL);
+        return auth_refuse(ctx, "unknown_role", CF_ERR(CF_EINVAL));
     }
     if (ctx->actor == NULL) {
         return CF_OK;
     }
     rc = authz_mask_in(db, ctx->actor, AUTHZ_TENANT, &held);
     if (rc == CF_OK && (want & ~held) != 0) {
-        rc = CF_EPERM;
+        rc = auth_refuse(ctx, "role_not_allowed", CF_EPERM);
     }
     return rc;
 }
@@ -257,7 +260,7 @@ role_given(struct db *db, const struct auth_ctx *ctx, const char *role)
 /* The last-owner rule, around a change: had is what authz_owner_exists()
  * said before it; CF_ECONFLICT when the change took the last one away. */
 static enum cf_rc
-owner_kept(struct db *db, bool had)
+owner_kept(struct db *db, const struct auth_ctx *ctx, bool had)
 {
     bool has = false;
     enum cf_rc rc;
@@ -267,7 +270,7 @@ owner_kept(struct db *db, bool had)
     }
     rc = authz_owner_exists(db, &has);
     if (rc == CF_OK && !has) {
-        rc = CF_ECONFLICT;
+        rc = auth_refuse(ctx, "last_owner", CF_ECONFLICT);
     }
     return rc;
 }
@@ -296,7 +299,7 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
     cf_buf_init(&sealed, 1024);
     rc = auth_email_normalize(email, &norm);
     if (rc != CF_OK) {
-        return rc;
+        return rc == CF_EINVAL ? auth_refuse(ctx, "invalid_email", rc) : rc;
     }
     rc = auth_tx_open(ctx, &k, &db);
     if (rc == CF_OK) {
@@ -315,6 +318,9 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
     }
     if (rc == CF_OK) {
         rc = auth_store_user_insert(db, idx, &sealed, role, now, &id);
+        if (rc == CF_ECONFLICT) {
+            rc = auth_refuse(ctx, "email_taken", rc);
+        }
     }
     if (rc == CF_OK) {
         rc = auth_store_link_insert(db, thash, id, "invite",
@@ -412,7 +418,7 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
         }
     }
     if (rc == CF_OK) {
-        rc = owner_kept(db, had_owner);
+        rc = owner_kept(db, ctx, had_owner);
     }
     return auth_tx_close(ctx, &k, &db, rc);
 }
@@ -452,7 +458,7 @@ account_change(const struct auth_ctx *ctx, int64_t id, account_op_fn op,
         rc = account_audit(db, &k, ctx, action, id, NULL);
     }
     if (rc == CF_OK) {
-        rc = owner_kept(db, had_owner);
+        rc = owner_kept(db, ctx, had_owner);
     }
     /* the keys stay open for the mail: auth_tx_close would close them */
     if (db != NULL) {

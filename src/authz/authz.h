@@ -122,10 +122,10 @@ CF_MUST_CHECK enum cf_rc authz_check(const struct authz_ctx *ctx,
  * Every change below is one transaction with its audit event. A refusal
  * changes nothing and sets *why to a stable code of the contract
  * ("invalid_name", "cycle", ...), with the result code telling its kind:
- * CF_EINVAL (bad request), CF_ECONFLICT, CF_EPERM, CF_ENOTFOUND.
- * authz_why_message() gives the sentence for people.
+ * CF_EINVAL (bad request), CF_ECONFLICT, CF_EPERM, CF_ENOTFOUND. The
+ * sentence for people is the interface's business (http/'s table of
+ * reasons).
  */
-const char *authz_why_message(const char *why);
 
 #define AUTHZ_ROLES_MAX 100
 #define AUTHZ_GROUPS_MAX 200

@@ -11,41 +11,6 @@
 #include "audit/audit.h"
 #include "authz/authz_int.h"
 
-static const struct {
-    const char *code;
-    const char *msg;
-} whys[] = {
-    {"invalid_name", "a name is 1 to 64 printable characters"},
-    {"name_taken", "this name is already used in the tenant"},
-    {"too_many", "the tenant has reached the limit for these"},
-    {"permission_not_held",
-     "you cannot give, change or remove a permission you do not hold"},
-    {"builtin_role", "built-in roles cannot be changed or deleted"},
-    {"role_in_use", "grants still name this role: delete them first"},
-    {"unknown_user", "no such account in this tenant"},
-    {"unknown_group", "no such group in this tenant"},
-    {"unknown_role", "no such role in this tenant"},
-    {"duplicate_member", "an id is listed twice"},
-    {"cycle", "a group cannot contain itself, directly or through others"},
-    {"duplicate_grant", "this grant exists already"},
-    {"role_not_allowed",
-     "you do not hold every permission of this role where it would apply"},
-    {"last_owner", "the tenant must keep an active owner"},
-};
-
-const char *
-authz_why_message(const char *why)
-{
-    size_t i;
-
-    for (i = 0; why != NULL && i < CF_ARRAY_LEN(whys); i++) {
-        if (strcmp(whys[i].code, why) == 0) {
-            return whys[i].msg;
-        }
-    }
-    return "the request was refused";
-}
-
 /* ---- frame ------------------------------------------------------------ */
 
 enum cf_rc

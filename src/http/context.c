@@ -56,6 +56,7 @@ ctx_base(struct http_req *req)
         .request_id = req->id,
         .mailer = srv->app->mailer,
         .base_url = req->tenant_url,
+        .why = &req->why,
     };
     req->actor = (struct authz_ctx){
         .pool = srv->app->pool,

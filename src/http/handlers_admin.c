@@ -229,20 +229,6 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
             auth_token_create(ctx, req->session.user_id,
                               name != NULL ? name : "", d, perms, token, &info);
     }
-    if (rc == CF_EINVAL) {
-        return http_fail(req, 400, "invalid_name",
-                         "a token name is 1 to %d printable characters",
-                         AUTH_TOKEN_NAME_MAX);
-    }
-    if (rc == CF_EPERM) {
-        return http_fail(req, 403, "permission_not_held",
-                         "you do not hold every permission asked for");
-    }
-    if (rc == CF_ECONFLICT) {
-        return http_fail(req, 409, "too_many_tokens",
-                         "at most %d live tokens per account; revoke one",
-                         AUTH_TOKENS_MAX);
-    }
     if (rc != CF_OK) {
         return rc;
     }
@@ -444,26 +430,6 @@ http_h_admin_users(struct http_req *req, struct http_resp *resp)
     return rc;
 }
 
-/* The domain's refusals of a change to an account, in the contract's
- * words. */
-static enum cf_rc
-admin_refused(struct http_req *req, enum cf_rc rc, const char *role)
-{
-    if (rc == CF_EPERM && role != NULL) {
-        return http_fail(req, 403, "role_not_allowed",
-                         "your role cannot give or manage the role '%s'", role);
-    }
-    if (rc == CF_EPERM) {
-        return http_fail(req, 403, "role_not_allowed",
-                         "you do not hold everything this account holds");
-    }
-    if (rc == CF_ECONFLICT) {
-        return http_fail(req, 409, "last_owner",
-                         "the tenant must keep an active owner");
-    }
-    return rc;
-}
-
 enum cf_rc
 http_h_admin_invite(struct http_req *req, struct http_resp *resp)
 {
@@ -484,16 +450,8 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
         rc = auth_account_invite(ctx, email != NULL ? email : "", role, &a,
                                  link, sizeof(link));
     }
-    if (rc == CF_EINVAL) {
-        return http_fail(req, 400, "invalid_email",
-                         "this is not an e-mail address");
-    }
-    if (rc == CF_ECONFLICT) {
-        return http_fail(req, 409, "email_taken",
-                         "this address already has an account");
-    }
     if (rc != CF_OK) {
-        return admin_refused(req, rc, role);
+        return rc; /* its reason (req->why) says how it reads */
     }
     /* with no mail transport, the inviter hands the link over */
     doc = link[0] != '\0'
@@ -557,18 +515,13 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
                                  : want == AUTH_STATE_ACTIVE
                                      ? AUTH_ACCOUNT_ENABLE
                                      : AUTH_ACCOUNT_DISABLE);
-        if (rc == CF_EPERM && role != NULL &&
-            auth_account_covered(ctx, a.id, a.role) == CF_OK) {
-            /* the account may be touched: the role may not be given */
-            rc = admin_refused(req, rc, role);
-        }
     }
     if (rc == CF_OK) {
         rc = auth_account_get(ctx, a.pid, &a);
     }
     if (rc != CF_OK) {
         cf_memzero(&a, sizeof(a));
-        return admin_refused(req, rc, NULL);
+        return rc;
     }
     rc = http_answer(resp, 200, json_pack("{s:o*}", "user", account_json(&a)));
     cf_memzero(&a, sizeof(a));
@@ -609,7 +562,7 @@ admin_account_action(struct http_req *req, struct http_resp *resp,
     cf_memzero(&a, sizeof(a));
     if (rc != CF_OK) {
         json_decref(doc);
-        return admin_refused(req, rc, NULL);
+        return rc;
     }
     return http_answer(resp, 200, doc);
 }
@@ -894,10 +847,6 @@ http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
         auth_tenant_policy_range(ctx, names[bad], range, sizeof(range));
         return http_fail(req, 400, "invalid_setting", "'%s' is %s", names[bad],
                          range[0] ? range : "not a setting");
-    }
-    if (rc == CF_ECONFLICT) {
-        return http_fail(req, 409, "would_lock_you_out",
-                         "this allow-list does not hold your own address");
     }
     if (rc != CF_OK) {
         return rc;

@@ -14,19 +14,6 @@
 #include "http/http_int.h"
 #include "tenant/tenant.h"
 
-/* A refusal of authz/: its code and sentence with the status of rc. */
-static enum cf_rc
-refused(struct http_req *req, enum cf_rc rc, const char *why)
-{
-    int status;
-
-    if (why == NULL || rc == CF_OK || rc == CF_ENOTFOUND) {
-        return rc;
-    }
-    status = rc == CF_EINVAL ? 400 : rc == CF_EPERM ? 403 : 409;
-    return http_fail(req, status, why, "%s", authz_why_message(why));
-}
-
 static const char *
 body_str(const struct http_req *req, const char *field)
 {
@@ -216,7 +203,7 @@ role_write(struct http_req *req, struct http_resp *resp, const char *id)
                  : authz_role_update(&ctx->az, id, name, perms, &r, &why);
     }
     if (rc != CF_OK) {
-        return refused(req, rc, why);
+        return http_refuse(req, rc, why);
     }
     return http_answer(resp, id == NULL ? 201 : 200,
                        json_pack("{s:o*}", "role", role_json(&r)));
@@ -259,7 +246,7 @@ admin_delete(struct http_req *req, struct http_resp *resp, bool names,
         }
     }
     if (rc != CF_OK) {
-        return refused(req, rc, why);
+        return http_refuse(req, rc, why);
     }
     return http_answer(resp, 200, json_pack("{s:i}", "removed", 1));
 }
@@ -359,7 +346,7 @@ group_write(struct http_req *req, struct http_resp *resp, const char *id)
             rc = id == NULL ? authz_group_create(&ctx->az, &c, &g, &why)
                             : authz_group_update(&ctx->az, id, &c, &g, &why);
         }
-        rc = refused(req, rc, why);
+        rc = http_refuse(req, rc, why);
     }
     cf_free(members);
     cf_free(groups);
@@ -448,7 +435,7 @@ http_h_admin_grant_create(struct http_req *req, struct http_resp *resp)
         rc = authz_grant_create(&ctx->az, body_str(req, "user"),
                                 body_str(req, "group"), body_str(req, "role"),
                                 space, &g, &why);
-        rc = refused(req, rc, why);
+        rc = http_refuse(req, rc, why);
     }
     if (rc != CF_OK) {
         return rc;

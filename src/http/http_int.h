@@ -203,6 +203,9 @@ struct http_req {
     bool has_session;
     struct auth_session session; /* when has_session */
     bool stepped_up;             /* http_require_step_up() passed */
+    /* the reason a domain call gave for refusing (req->auth.why points
+     * here); the pipeline answers with it (http_refuse) */
+    const char *why;
     /* The request context (http_ctx(), context.c): built once, on first
      * use, and handed to every domain call; who acts is added once the
      * principal is known. The keyset is released when the request ends. */
@@ -252,6 +255,15 @@ enum cf_rc http_fail(struct http_req *req, int status, const char *code,
 /* Map a domain result to status and code. */
 void http_rc_status(enum cf_rc rc, int *status, const char **code,
                     const char **message);
+/* Answer the refusal rc of a domain call by its reason why (a code of the
+ * contract) through the one table of reasons: its status, code and
+ * sentence. rc itself when rc is CF_OK, CF_ENOTFOUND (not found reads the
+ * same whatever the reason) or why is NULL; CF_EINTERNAL, logged, for a
+ * reason the table lacks. */
+CF_MUST_CHECK enum cf_rc http_refuse(struct http_req *req, enum cf_rc rc,
+                                     const char *why);
+/* Is why in the table of reasons? (tests walk the domain's codes) */
+bool http_reason_known(const char *why);
 
 /* Response helpers for handlers. */
 CF_MUST_CHECK enum cf_rc http_resp_json(struct http_resp *resp, int status,

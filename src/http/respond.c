@@ -1,11 +1,80 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * Errors and JSON responses. The one table that maps a cf_rc to an HTTP
- * status and error code lives here (domain code never sees HTTP).
+ * Errors and JSON responses. The two tables that say how a refusal
+ * reads live here (domain code never sees HTTP): the reasons a domain
+ * module names when it refuses (a stable code of the contract) with their
+ * status and sentence, and, for a failure that names none, its cf_rc's
+ * status and code.
  */
 #include "core/compat.h"
 
 #include "http/http_int.h"
+
+/* The reasons domain modules give for a refusal (`why`, beside the
+ * cf_rc): the code is the JSON error code of the contract. */
+static const struct http_reason {
+    const char *code;
+    int status;
+    const char *msg;
+} http_reasons[] = {
+    /* accounts (auth/) */
+    {"invalid_email", 400, "this is not an e-mail address"},
+    {"email_taken", 409, "this address already has an account"},
+    {"unknown_role", 400, "no such role in this tenant"},
+    {"role_not_allowed", 403,
+     "you do not hold every permission of this role, or of this account, "
+     "where it applies"},
+    {"last_owner", 409, "the tenant must keep an active owner"},
+    {"too_many_tokens", 409, "at most 50 live tokens per account; revoke one"},
+    {"permission_not_held", 403,
+     "you cannot give, change or remove a permission you do not hold"},
+    {"would_lock_you_out", 409,
+     "this allow-list does not hold your own address"},
+    /* roles, groups, grants (authz/) */
+    {"invalid_name", 400, "a name is 1 to 64 printable characters"},
+    {"name_taken", 409, "this name is already used in the tenant"},
+    {"too_many", 409, "the tenant has reached the limit for these"},
+    {"builtin_role", 409, "built-in roles cannot be changed or deleted"},
+    {"role_in_use", 409, "grants still name this role: delete them first"},
+    {"unknown_user", 400, "no such account in this tenant"},
+    {"unknown_group", 400, "no such group in this tenant"},
+    {"duplicate_member", 400, "an id is listed twice"},
+    {"cycle", 400, "a group cannot contain itself, directly or through others"},
+    {"duplicate_grant", 400, "this grant exists already"},
+    {"bad_request", 400, "the request is not valid"},
+};
+
+enum cf_rc
+http_refuse(struct http_req *req, enum cf_rc rc, const char *why)
+{
+    size_t i;
+
+    if (rc == CF_OK || why == NULL || rc == CF_ENOTFOUND) {
+        return rc; /* not found reads the same whatever the reason */
+    }
+    for (i = 0; i < CF_ARRAY_LEN(http_reasons); i++) {
+        if (strcmp(http_reasons[i].code, why) == 0) {
+            return http_fail(req, http_reasons[i].status, why, "%s",
+                             http_reasons[i].msg);
+        }
+    }
+    cf_log_error("a refusal names a reason the server does not know", "why",
+                 why);
+    return CF_ERR(CF_EINTERNAL);
+}
+
+bool
+http_reason_known(const char *why)
+{
+    size_t i;
+
+    for (i = 0; why != NULL && i < CF_ARRAY_LEN(http_reasons); i++) {
+        if (strcmp(http_reasons[i].code, why) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
 
 enum cf_rc
 http_fail(struct http_req *req, int status, const char *code, const char *fmt,

@@ -686,6 +686,11 @@ resp_run(struct http_req *req, struct http_resp *resp)
             (req->route->open & HTTP_STEP_UP) && CF_NEVER(!req->stepped_up)) {
             rc = CF_ERR(CF_EINTERNAL);
         }
+        if (rc != CF_OK && req->err_status == 0 && req->why != NULL) {
+            /* the domain named its reason: the one table says how it
+             * reads */
+            rc = http_refuse(req, rc, req->why);
+        }
         if (rc != CF_OK && req->err_status == 0) {
             http_rc_status(rc, &status, &code, &msg);
             if (status >= 500) {
