@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The rows behind a signed-in request (the session, the account, the
+tenant's policy, the grants reaching the account) are kept on the tenant's
+database handle only while nothing is committed to that database
+(db_data_version). A change takes effect on the very next request whoever
+makes it: this server (the API), or another process writing the file (the
+command line, here a plain SQLite connection). Each case warms the cache
+with two identical requests first."""
+
+import sqlite3
+
+import pytest
+
+from accounts import Account, join
+from conftest import assert_clean_stop, assert_error, start_server
+from mailsink import MailSink
+from test_auth import (OWNER, PW_OWNER, create_tenant_with_owner, do_setup,
+                       new_server, query)
+
+GRANTS = "/api/v1/admin/grants"
+JOURNAL = "/api/v1/admin/logins"
+
+
+@pytest.fixture(scope="module")
+def sink():
+    s = MailSink().start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def srv(sink):
+    root, data = new_server("[auth]\nip_ban_failures = 1000\n" + sink.conf())
+    link = create_tenant_with_owner(data, "acme", "Acme SAS", OWNER)
+    s = start_server(data, log_path=root / "serve.log")
+    s.db = data / "tenants" / "1" / "tenant.db"
+    try:
+        assert do_setup(s, link, PW_OWNER).status_code == 200
+        yield s
+    finally:
+        if s.alive():
+            assert_clean_stop(s)
+
+
+@pytest.fixture(scope="module")
+def owner(srv):
+    a = Account(srv, OWNER, PW_OWNER)
+    a.enrol_totp()
+    return a
+
+
+def write(srv, sql, *args):
+    """A commit by another process."""
+    db = sqlite3.connect(srv.db, timeout=10)
+    with db:
+        db.execute(sql, args)
+    db.close()
+
+
+def warm(account, path):
+    for _ in range(2):
+        r = account.send("GET", path, csrf=False)
+        assert r.status_code == 200, r.text
+
+
+def grant_audit(owner, user, name):
+    r = owner.send("POST", "/api/v1/admin/roles", body={
+        "name": name, "permissions": ["audit.read"]})
+    assert r.status_code == 201, r.text
+    r = owner.send("POST", GRANTS, body={"user": user,
+                                         "role": r.json()["role"]["id"]})
+    assert r.status_code == 201, r.text
+    return r.json()["grant"]["id"]
+
+
+# COMMITMENT B1
+def test_grant_removed_by_the_api(srv, owner, sink):
+    a = join(owner, sink, "api-grant@acme.example", "guest")
+    gid = grant_audit(owner, a.id, "Journal A")
+    warm(a, JOURNAL)
+    assert owner.send("DELETE", f"{GRANTS}/{gid}").status_code == 200
+    assert_error(a.send("GET", JOURNAL, csrf=False), 403, "forbidden")
+
+
+# COMMITMENT B1
+def test_grant_removed_by_another_process(srv, owner, sink):
+    a = join(owner, sink, "file-grant@acme.example", "guest")
+    gid = grant_audit(owner, a.id, "Journal B")
+    warm(a, JOURNAL)
+    write(srv, "DELETE FROM grants WHERE public_id = ?", gid)
+    assert_error(a.send("GET", JOURNAL, csrf=False), 403, "forbidden")
+
+
+# COMMITMENT B5
+def test_session_revoked_by_another_process(srv, owner, sink):
+    a = join(owner, sink, "file-session@acme.example", "member")
+    warm(a, "/api/v1/me")
+    uid = query(srv.db, "SELECT id FROM users WHERE public_id = ?",
+                a.id)[0]["id"]
+    write(srv, "DELETE FROM sessions WHERE user_id = ?", uid)
+    assert_error(a.send("GET", "/api/v1/me", csrf=False), 401, "unauthorized")
+
+
+def test_account_disabled_by_another_process(srv, owner, sink):
+    a = join(owner, sink, "file-state@acme.example", "member")
+    warm(a, "/api/v1/me")
+    write(srv, "UPDATE users SET state = 'disabled' WHERE public_id = ?", a.id)
+    assert_error(a.send("GET", "/api/v1/me", csrf=False), 401, "unauthorized")
+
+
+def test_role_changed_by_another_process(srv, owner, sink):
+    """The role is read with the account: a role taken away elsewhere
+    shows on the next request."""
+    a = join(owner, sink, "file-role@acme.example", "admin")
+    a.enrol_totp()
+    warm(a, "/api/v1/admin/users")
+    assert a.send("GET", "/api/v1/me", csrf=False).json()["user"]["role"] \
+        == "admin"
+    write(srv, "UPDATE users SET role = 'member' WHERE public_id = ?", a.id)
+    assert_error(a.send("GET", "/api/v1/admin/users", csrf=False), 403,
+                 "forbidden")
+    assert a.send("GET", "/api/v1/me", csrf=False).json()["user"]["role"] \
+        == "member"
