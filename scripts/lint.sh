@@ -27,7 +27,6 @@ echo "lint: allocations through cf_"
 # allocator hooks in http/server.c, which must stay malloc/free: they wipe
 # with malloc_usable_size() and jansson calls them on any thread.
 alloc_allow="
-src/authz/check.c:authz_effective
 src/authz/check.c:authz_account_covered
 src/http/server.c:http_json_malloc
 src/http/server.c:http_json_free

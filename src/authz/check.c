@@ -69,15 +69,22 @@ authz_mask_list(authz_mask mask, char *out, size_t cap)
         return;
     }
     out[0] = '\0';
+    /* on every signed-in page (GET /api/v1/me, each space of a list):
+     * copied, not formatted */
     for (i = 0; i < authz_perms_count; i++) {
         if (mask & ((authz_mask)1 << i)) {
-            int w = snprintf(out + n, cap - n, "%s%s", n > 0 ? " " : "",
-                             authz_perms[i].name);
+            size_t len = strlen(authz_perms[i].name);
+            size_t sep = n > 0 ? 1 : 0;
 
-            if (w < 0 || (size_t)w >= cap - n) {
+            if (sep + len >= cap - n) {
                 return; /* cut: callers size for the whole catalogue */
             }
-            n += (size_t)w;
+            if (sep) {
+                out[n] = ' ';
+            }
+            memcpy(out + n + sep, authz_perms[i].name, len);
+            n += sep + len;
+            out[n] = '\0';
         }
     }
 }
@@ -109,23 +116,149 @@ authz_grant_mask(const char *role, const char *custom_list)
     " JOIN grants g ON g.group_id = mine.id"                                   \
     " LEFT JOIN roles r ON r.public_id = g.role"
 
-enum cf_rc
-authz_grants_walk(struct db *db, int64_t user_id, authz_grant_row_fn fn,
-                  void *arg)
+/*
+ * The grants reaching the last accounts asked about, kept on a tenant's
+ * handle for one data version of its database (db_data_version): a grant
+ * given or removed, a group joined or left, a role changed, anything
+ * committed to the database by this process or another, moves the
+ * version and empties the cache, so the decision of the very next
+ * request reads the tables again (COMMITMENT B1). Only the rows are
+ * kept; each decision is made again from them. An account reached by
+ * more than GRANTS_MEMO_ROWS grants is read each time.
+ */
+#define GRANTS_MEMO_USERS 32
+#define GRANTS_MEMO_ROWS 16
+
+struct grant_row {
+    authz_mask perms;
+    bool tenant_wide;
+    char space[AUTHZ_ID_LEN + 1];
+};
+
+struct grants_memo {
+    uint64_t version;
+    unsigned long stamp;
+    struct {
+        int64_t user_id;
+        unsigned long stamp; /* 0: free */
+        size_t n;
+        struct grant_row row[GRANTS_MEMO_ROWS];
+    } e[GRANTS_MEMO_USERS];
+};
+
+static const char grants_memo_key;
+
+static void
+grants_memo_free(void *p)
+{
+    cf_free(p);
+}
+
+/* db's cache at its current data version, emptied if the version moved;
+ * NULL when none can be used (inside a transaction, out of memory). */
+static struct grants_memo *
+grants_memo_at(struct db *db)
+{
+    struct grants_memo *m;
+    uint64_t version;
+
+    if (db_data_version(db, &version) != CF_OK) {
+        return NULL;
+    }
+    m = db_memo_get(db, &grants_memo_key);
+    if (m == NULL) {
+        m = cf_calloc(1, sizeof(*m));
+        if (m == NULL ||
+            db_memo_set(db, &grants_memo_key, m, grants_memo_free) != CF_OK) {
+            return NULL; /* db_memo_set() freed m */
+        }
+    } else if (m->version != version) {
+        memset(m, 0, sizeof(*m));
+    }
+    m->version = version;
+    return m;
+}
+
+static void
+grants_memo_put(struct grants_memo *m, int64_t user_id,
+                const struct grant_row *rows, size_t n)
+{
+    size_t victim = 0;
+    size_t i;
+
+    for (i = 0; i < GRANTS_MEMO_USERS; i++) {
+        if (m->e[i].stamp < m->e[victim].stamp) {
+            victim = i;
+        }
+    }
+    m->e[victim].user_id = user_id;
+    m->e[victim].n = n;
+    memcpy(m->e[victim].row, rows, n * sizeof(*rows));
+    m->e[victim].stamp = ++m->stamp;
+}
+
+static enum cf_rc
+grants_walk_sql(struct db *db, int64_t user_id, authz_grant_row_fn fn,
+                void *arg, struct grant_row *rows, size_t *n)
 {
     struct db_stmt *st = NULL;
     enum cf_rc rc;
     bool row = false;
 
+    *n = 0;
     rc = db_prepare(db, SQL_GRANTS_OF, &st);
     if (rc == CF_OK) {
         rc = db_bind_int64(st, 1, user_id);
     }
     while (rc == CF_OK && (rc = db_step(st, &row)) == CF_OK && row) {
-        rc = fn(authz_grant_mask(db_col_text(st, 0), db_col_text(st, 1)),
-                db_col_text(st, 2), arg);
+        authz_mask perms =
+            authz_grant_mask(db_col_text(st, 0), db_col_text(st, 1));
+        const char *space = db_col_text(st, 2);
+
+        if (*n <= GRANTS_MEMO_ROWS) {
+            if (*n < GRANTS_MEMO_ROWS &&
+                (space == NULL || strlen(space) <= AUTHZ_ID_LEN)) {
+                rows[*n].perms = perms;
+                rows[*n].tenant_wide = space == NULL;
+                snprintf(rows[*n].space, sizeof(rows[*n].space), "%s",
+                         space != NULL ? space : "");
+                ++*n;
+            } else {
+                *n = GRANTS_MEMO_ROWS + 1; /* not kept */
+            }
+        }
+        rc = fn(perms, space, arg);
     }
     db_stmt_done(st);
+    return rc;
+}
+
+enum cf_rc
+authz_grants_walk(struct db *db, int64_t user_id, authz_grant_row_fn fn,
+                  void *arg)
+{
+    struct grants_memo *m = grants_memo_at(db);
+    struct grant_row rows[GRANTS_MEMO_ROWS];
+    enum cf_rc rc = CF_OK;
+    size_t n = 0;
+    size_t i;
+    size_t j;
+
+    for (i = 0; m != NULL && i < GRANTS_MEMO_USERS; i++) {
+        if (m->e[i].stamp != 0 && m->e[i].user_id == user_id) {
+            m->e[i].stamp = ++m->stamp;
+            for (j = 0; rc == CF_OK && j < m->e[i].n; j++) {
+                const struct grant_row *g = &m->e[i].row[j];
+
+                rc = fn(g->perms, g->tenant_wide ? NULL : g->space, arg);
+            }
+            return rc;
+        }
+    }
+    rc = grants_walk_sql(db, user_id, fn, arg, rows, &n);
+    if (rc == CF_OK && m != NULL && n <= GRANTS_MEMO_ROWS) {
+        grants_memo_put(m, user_id, rows, n);
+    }
     return rc;
 }
 
@@ -248,7 +381,8 @@ enum cf_rc
 authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
                 authz_mask *tenant, authz_space_fn fn, void *arg)
 {
-    struct effective_walk *w = calloc(1, sizeof(*w));
+    /* not zeroed: 48 KiB, of which a request uses a few entries */
+    struct effective_walk *w = cf_malloc(sizeof(*w));
     struct db *db = NULL;
     enum cf_rc rc;
     size_t i;
@@ -257,6 +391,7 @@ authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
     if (w == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
+    w->n = 0;
     w->tenant = authz_role_mask(role);
     rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     if (rc == CF_OK) {
@@ -271,7 +406,7 @@ authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
             rc = fn(w->space[i].id, w->space[i].mask | w->tenant, arg);
         }
     }
-    free(w);
+    cf_free(w);
     return rc;
 }
 
