@@ -33,6 +33,41 @@ auth_refuse(const struct auth_ctx *ctx, const char *why, enum cf_rc rc)
     return rc;
 }
 
+/* The associated data of col in row (or id), into ad. */
+static size_t
+field_ad(enum db_sealed_col col, int64_t id, const char *row,
+         char ad[DB_SEALED_AD_MAX])
+{
+    return row != NULL ? db_sealed_ad(col, row, ad, DB_SEALED_AD_MAX)
+                       : db_sealed_ad_id(col, id, ad, DB_SEALED_AD_MAX);
+}
+
+enum cf_rc
+auth_field_seal(const struct auth_keys *k, enum db_sealed_col col, int64_t id,
+                const char *row, const void *pt, size_t len, struct cf_buf *out)
+{
+    char ad[DB_SEALED_AD_MAX];
+    size_t adlen = field_ad(col, id, row, ad);
+
+    if (adlen == 0) {
+        return CF_ERR(CF_EINVAL);
+    }
+    return cx_field_seal(k->field, ad, adlen, pt, len, out);
+}
+
+enum cf_rc
+auth_field_open(const struct auth_keys *k, enum db_sealed_col col, int64_t id,
+                const char *row, const void *ct, size_t len, struct cf_buf *out)
+{
+    char ad[DB_SEALED_AD_MAX];
+    size_t adlen = field_ad(col, id, row, ad);
+
+    if (adlen == 0) {
+        return CF_ERR(CF_EINVAL);
+    }
+    return cx_field_open(k->field, ad, adlen, ct, len, out);
+}
+
 enum cf_rc
 auth_keys_open(const struct auth_ctx *ctx, struct auth_keys *k)
 {
@@ -168,10 +203,6 @@ auth_owner_create(const struct auth_ctx *ctx, const char *email,
         goto out;
     }
     rc = cx_mac(k.index, norm, strlen(norm), idx);
-    if (rc == CF_OK) {
-        rc = cx_field_seal(k.field, "users.email", 11, norm, strlen(norm),
-                           &sealed);
-    }
     if (rc != CF_OK) {
         goto out;
     }
@@ -189,7 +220,14 @@ auth_owner_create(const struct auth_ctx *ctx, const char *email,
         goto out;
     }
     in_tx = true;
-    rc = auth_store_user_insert(db, idx, &sealed, "owner", now, &id);
+    rc = auth_store_user_insert(db, idx, "owner", now, &id);
+    if (rc == CF_OK) {
+        rc = auth_field_seal(&k, DB_SEALED_USER_EMAIL, id, NULL, norm,
+                             strlen(norm), &sealed);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_user_email_set(db, id, &sealed);
+    }
     if (rc == CF_OK) {
         rc = auth_store_link_insert(db, thash, id, "setup",
                                     now + AUTH_LINK_TTL_S, now);
@@ -237,8 +275,8 @@ auth_user_email(struct db *db, const struct auth_keys *k, int64_t id, char *out,
     cf_buf_init(&clear, 4096);
     rc = auth_store_user_email(db, id, &sealed);
     if (rc == CF_OK) {
-        rc = cx_field_open(k->field, "users.email", 11, sealed.data, sealed.len,
-                           &clear);
+        rc = auth_field_open(k, DB_SEALED_USER_EMAIL, id, NULL, sealed.data,
+                             sealed.len, &clear);
     }
     if (rc == CF_OK) {
         snprintf(out, cap, "%s", cf_buf_str(&clear));

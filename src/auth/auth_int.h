@@ -124,11 +124,25 @@ CF_MUST_CHECK enum cf_rc auth_store_user_by_index(struct db *db,
                                                   char *hash, size_t hashcap);
 CF_MUST_CHECK enum cf_rc auth_store_user_by_id(struct db *db, int64_t id,
                                                struct auth_user *out);
+/* A new account with an empty sealed address (bound to the row id:
+ * auth_store_user_email_set() it in the same transaction). */
 CF_MUST_CHECK enum cf_rc auth_store_user_insert(struct db *db,
                                                 const unsigned char *idx,
-                                                const struct cf_buf *email,
                                                 const char *role, int64_t now,
                                                 int64_t *id);
+CF_MUST_CHECK enum cf_rc auth_store_user_email_set(struct db *db, int64_t id,
+                                                   const struct cf_buf *sealed);
+/* Seal (open) a value of the registered column col in the row whose id is
+ * row, or id when row is NULL: bound to table, column and row (db/sealed.c,
+ * invariant 3); appended to out. */
+CF_MUST_CHECK enum cf_rc auth_field_seal(const struct auth_keys *k,
+                                         enum db_sealed_col col, int64_t id,
+                                         const char *row, const void *pt,
+                                         size_t len, struct cf_buf *out);
+CF_MUST_CHECK enum cf_rc auth_field_open(const struct auth_keys *k,
+                                         enum db_sealed_col col, int64_t id,
+                                         const char *row, const void *ct,
+                                         size_t len, struct cf_buf *out);
 CF_MUST_CHECK enum cf_rc auth_store_user_email(struct db *db, int64_t id,
                                                struct cf_buf *sealed);
 CF_MUST_CHECK enum cf_rc auth_store_set_password(struct db *db, int64_t id,

@@ -313,8 +313,8 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         snprintf(r->s.role, sizeof(r->s.role), "%s", r->user.role);
         memcpy(r->s.user_pid, r->user.pid, sizeof(r->s.user_pid));
         r->s.totp = r->user.has_totp;
-        rc = cx_field_open(k.field, "users.email", 11, r->email_sealed,
-                           r->email_len, &clear);
+        rc = auth_field_open(&k, DB_SEALED_USER_EMAIL, r->s.user_id, NULL,
+                             r->email_sealed, r->email_len, &clear);
     }
     if (rc == CF_OK) {
         snprintf(r->s.email, sizeof(r->s.email), "%s", cf_buf_str(&clear));

@@ -74,8 +74,7 @@ auth_store_user_by_id(struct db *db, int64_t id, struct auth_user *out)
 
 enum cf_rc
 auth_store_user_insert(struct db *db, const unsigned char *idx,
-                       const struct cf_buf *email, const char *role,
-                       int64_t now, int64_t *id)
+                       const char *role, int64_t now, int64_t *id)
 {
     char pid[AUTH_ID_LEN + 1];
     enum cf_rc rc;
@@ -84,15 +83,26 @@ auth_store_user_insert(struct db *db, const unsigned char *idx,
     if (rc != CF_OK) {
         return rc;
     }
+    /* the sealed address is bound to the row id, known only now: an
+     * empty value until auth_store_user_email_set(), in the same
+     * transaction */
     rc = db_run(db,
                 "INSERT INTO users (email_index, email_sealed, role, "
-                "created, public_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                DB_BLOB, idx, (size_t)CX_MAC_BYTES, DB_BLOB, email->data,
-                email->len, DB_TEXT, role, DB_INT, now, DB_TEXT, pid, DB_END);
+                "created, public_id) VALUES (?1, x'', ?2, ?3, ?4)",
+                DB_BLOB, idx, (size_t)CX_MAC_BYTES, DB_TEXT, role, DB_INT, now,
+                DB_TEXT, pid, DB_END);
     if (rc == CF_OK) {
         *id = db_last_insert_id(db);
     }
     return rc;
+}
+
+enum cf_rc
+auth_store_user_email_set(struct db *db, int64_t id,
+                          const struct cf_buf *sealed)
+{
+    return db_run(db, "UPDATE users SET email_sealed = ?1 WHERE id = ?2",
+                  DB_BLOB, sealed->data, sealed->len, DB_INT, id, DB_END);
 }
 
 enum cf_rc

@@ -111,8 +111,8 @@ auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
         rc = token_hash(&k, token, hash);
     }
     if (rc == CF_OK) {
-        rc = cx_field_seal(k.field, "api_tokens.name", 15, label.s, label.len,
-                           &sealed);
+        rc = auth_field_seal(&k, DB_SEALED_TOKEN_NAME, 0, t.id, label.s,
+                             label.len, &sealed);
     }
     if (rc == CF_OK) {
         rc = token_held(db, ctx, permissions);
@@ -157,8 +157,8 @@ token_list_one(struct auth_token_info *t, const void *name_sealed,
     enum cf_rc rc;
 
     cf_buf_reset(&l->clear);
-    rc = cx_field_open(l->k->field, "api_tokens.name", 15, name_sealed,
-                       name_len, &l->clear);
+    rc = auth_field_open(l->k, DB_SEALED_TOKEN_NAME, 0, t->id, name_sealed,
+                         name_len, &l->clear);
     if (rc != CF_OK) {
         return rc;
     }

@@ -18,8 +18,6 @@
 #define TOTP_SECRET_BYTES 20 /* 160 bits */
 #define TOTP_STEP 30
 #define TOTP_DIGITS 6
-#define TOTP_AD "users.totp"
-#define TOTP_AD_LEN 10
 
 /* Recovery codes: no 0/o, 1/l/i to misread. */
 static const char totp_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
@@ -113,8 +111,8 @@ auth_totp_begin(const struct auth_ctx *ctx, int64_t user_id,
     cx_random_buf(secret, sizeof(secret));
     rc = auth_keys_open(ctx, &k);
     if (rc == CF_OK) {
-        rc = cx_field_seal(k.field, TOTP_AD, TOTP_AD_LEN, secret,
-                           sizeof(secret), &sealed);
+        rc = auth_field_seal(&k, DB_SEALED_USER_TOTP_PENDING, user_id, NULL,
+                             secret, sizeof(secret), &sealed);
     }
     if (rc == CF_OK) {
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
@@ -183,8 +181,9 @@ auth_totp_begin(const struct auth_ctx *ctx, int64_t user_id,
 /* Check a 6-digit code against the sealed secret; *step gets the step it
  * belongs to. CF_EAUTH when it matches no step in the window. */
 static enum cf_rc
-totp_check(const struct auth_keys *k, const struct cf_buf *sealed,
-           const char *code, int64_t now, int64_t *step)
+totp_check(const struct auth_keys *k, int64_t user_id,
+           const struct cf_buf *sealed, const char *code, int64_t now,
+           int64_t *step)
 {
     struct cf_buf secret;
     int pos = 0;
@@ -198,8 +197,8 @@ totp_check(const struct auth_keys *k, const struct cf_buf *sealed,
     }
     code = norm;
     cf_buf_init(&secret, 256);
-    rc = cx_field_open(k->field, TOTP_AD, TOTP_AD_LEN, sealed->data,
-                       sealed->len, &secret);
+    rc = auth_field_open(k, DB_SEALED_USER_TOTP, user_id, NULL, sealed->data,
+                         sealed->len, &secret);
     if (rc == CF_OK) {
         r = oath_totp_validate2(secret.data, secret.len, (time_t)now, TOTP_STEP,
                                 0, 1, &pos, code);
@@ -323,7 +322,7 @@ auth_totp_confirm(const struct auth_ctx *ctx, int64_t user_id, const char *code,
         rc = CF_ENOTFOUND;
     }
     if (rc == CF_OK) {
-        rc = totp_check(&k, &pending, code, cf_time_unix(), &step);
+        rc = totp_check(&k, user_id, &pending, code, cf_time_unix(), &step);
     }
     if (rc == CF_OK) {
         rc = db_begin(db);
@@ -457,7 +456,7 @@ auth_totp_verify(const struct auth_ctx *ctx, const char *token,
     }
     if (user.locked_until > now) {
         outcome = "locked";
-    } else if (totp_check(&k, &active, code, now, &step) == CF_OK) {
+    } else if (totp_check(&k, s.user_id, &active, code, now, &step) == CF_OK) {
         if (step > last) {
             ok = true;
         } else {

@@ -96,7 +96,8 @@ account_open_one(struct auth_account *a, const void *sealed, size_t len,
     enum cf_rc rc;
 
     cf_buf_reset(&w->clear);
-    rc = cx_field_open(w->k->field, "users.email", 11, sealed, len, &w->clear);
+    rc = auth_field_open(w->k, DB_SEALED_USER_EMAIL, a->id, NULL, sealed, len,
+                         &w->clear);
     if (rc != CF_OK) {
         return rc;
     }
@@ -309,18 +310,21 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
         rc = cx_mac(k.index, norm, strlen(norm), idx);
     }
     if (rc == CF_OK) {
-        rc = cx_field_seal(k.field, "users.email", 11, norm, strlen(norm),
-                           &sealed);
-    }
-    if (rc == CF_OK) {
         cx_token_new(token);
         rc = cx_mac(k.token, token, CX_TOKEN_LEN, thash);
     }
     if (rc == CF_OK) {
-        rc = auth_store_user_insert(db, idx, &sealed, role, now, &id);
+        rc = auth_store_user_insert(db, idx, role, now, &id);
         if (rc == CF_ECONFLICT) {
             rc = auth_refuse(ctx, "email_taken", rc);
         }
+    }
+    if (rc == CF_OK) {
+        rc = auth_field_seal(&k, DB_SEALED_USER_EMAIL, id, NULL, norm,
+                             strlen(norm), &sealed);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_user_email_set(db, id, &sealed);
     }
     if (rc == CF_OK) {
         rc = auth_store_link_insert(db, thash, id, "invite",

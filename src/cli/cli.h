@@ -12,6 +12,7 @@
 #include "core/core.h"
 #include "crypto/crypto.h"
 #include "db/db.h"
+#include "tenant/tenant.h"
 
 /* Exit codes, documented in the README. */
 enum cli_exit {
@@ -36,6 +37,7 @@ struct cli_data {
     struct cx_keyring *kr;
     struct db *control;
     struct db_pool *pool;
+    struct tenant_keys_source keysrc; /* the pool's keyed migrations */
 };
 
 /*

@@ -345,6 +345,10 @@ cli_data_open(struct cli_data *d, const char *dir, bool may_init)
         rc = db_pool_new(d->tenants_dir, d->cfg.tenant_pool,
                          d->cfg.busy_timeout_ms, &d->pool);
     }
+    if (rc == CF_OK) {
+        d->keysrc = (struct tenant_keys_source){d->control, d->kr};
+        db_pool_on_open(d->pool, tenant_db_opened, &d->keysrc);
+    }
     if (rc != CF_OK) {
         fprintf(stderr, "coffre: cannot open the databases in %s (%s)\n", dir,
                 cf_rc_str(rc));

@@ -181,5 +181,41 @@ CF_MUST_CHECK enum cf_rc db_pool_forget(struct db_pool *pool,
                                         int64_t tenant_id);
 /* Open databases right now (for metrics and tests). */
 unsigned db_pool_open_count(struct db_pool *pool);
+/*
+ * fn runs on every tenant database the pool opens, after its migrations
+ * and before anyone borrows it (the keyed migrations of tenant/); a
+ * failure fails the open. Set once, before the pool is shared.
+ */
+typedef enum cf_rc (*db_pool_open_fn)(struct db *db, int64_t tenant_id,
+                                      void *arg);
+void db_pool_on_open(struct db_pool *pool, db_pool_open_fn fn, void *arg);
+
+/* ---- sealed columns (sealed.c) ------------------------------------------
+ * The one registry of the columns holding values sealed with a tenant
+ * key (invariant 3), and the associated data that binds a value to its
+ * table, column and row: "users.email#12". */
+enum db_sealed_col {
+    DB_SEALED_USER_EMAIL = 0,
+    DB_SEALED_USER_TOTP,         /* users.totp_sealed */
+    DB_SEALED_USER_TOTP_PENDING, /* users.totp_pending: same place */
+    DB_SEALED_TOKEN_NAME,        /* api_tokens.name_sealed, by token id */
+    DB_SEALED_COUNT
+};
+struct db_sealed {
+    const char *table;
+    const char *column;     /* the name in the associated data */
+    const char *legacy_ad;  /* before values were bound to their row */
+    const char *select_sql; /* row id, sealed value: for the reseal */
+    const char *update_sql; /* ?1 the value, ?2 the row id */
+};
+extern const struct db_sealed db_sealed[DB_SEALED_COUNT];
+/* The associated data of col in the row whose id is row (text) or id,
+ * into out (cap bytes, DB_SEALED_AD_MAX is enough); its length, 0 when
+ * it does not fit. */
+#define DB_SEALED_AD_MAX 96
+size_t db_sealed_ad(enum db_sealed_col col, const char *row, char *out,
+                    size_t cap);
+size_t db_sealed_ad_id(enum db_sealed_col col, int64_t id, char *out,
+                       size_t cap);
 
 #endif

@@ -43,6 +43,8 @@ struct db_pool {
     unsigned busy_timeout_ms;
     unsigned long stamp;
     struct pool_slot *slots;
+    db_pool_open_fn on_open; /* keyed migrations (tenant/) */
+    void *on_open_arg;
 };
 
 static void
@@ -134,6 +136,13 @@ out:
         cf_free(pool);
     }
     return rc;
+}
+
+void
+db_pool_on_open(struct db_pool *pool, db_pool_open_fn fn, void *arg)
+{
+    pool->on_open = fn;
+    pool->on_open_arg = arg;
 }
 
 void
@@ -246,6 +255,14 @@ pool_open_tenant(struct db_pool *pool, int64_t tenant_id, unsigned flags,
                       create, out);
     if (rc != CF_OK) {
         goto out;
+    }
+    if (pool->on_open != NULL) {
+        rc = pool->on_open(*out, tenant_id, pool->on_open_arg);
+        if (rc != CF_OK) {
+            db_close(*out);
+            *out = NULL;
+            goto out;
+        }
     }
     rc = CF_OK;
 out:

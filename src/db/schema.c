@@ -200,5 +200,10 @@ const struct db_migration db_schema_tenant[] = {
         " name_sealed BLOB NOT NULL,"
         " created INTEGER NOT NULL"
         ");"},
+    /* sealed values are bound to their row (db/sealed.c): a database
+     * holding values sealed before is marked for the keyed migration
+     * (tenant/reseal.c), which needs the tenant's key */
+    {9, "INSERT INTO meta (key, value) SELECT 'reseal', '1' WHERE"
+        " EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM api_tokens);"},
 };
 const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

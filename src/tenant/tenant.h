@@ -72,6 +72,22 @@ CF_MUST_CHECK enum cf_rc tenant_keys_open(struct db *control,
  * outlive a change). */
 void tenant_keys_forget(void);
 
+/* Where a tenant's keys come from, for the keyed migrations. */
+struct tenant_keys_source {
+    struct db *control;
+    const struct cx_keyring *kr;
+};
+/*
+ * The keyed migrations of a tenant database, run when the pool opens it
+ * (a db_pool_open_fn; arg: a struct tenant_keys_source that outlives the
+ * pool): values sealed before they were bound to their row are sealed
+ * again bound to it (reseal.c), once, in one transaction. A database with
+ * nothing to do costs one read. Fails the open (and changes nothing) when
+ * the keys do not open a value.
+ */
+CF_MUST_CHECK enum cf_rc tenant_db_opened(struct db *db, int64_t tenant_id,
+                                          void *arg);
+
 /* Number of tenants. */
 CF_MUST_CHECK enum cf_rc tenant_count(struct db *control, int64_t *out);
 

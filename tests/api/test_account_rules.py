@@ -280,3 +280,51 @@ def test_disabled_account_cannot_use_a_link(srv, sink, owner):
     assert r.status_code == 200, r.text
     assert_error(do_setup(srv, link, strong_password()), 400, "invalid_token")
     assert login(srv, acc.email, acc.password).status_code == 200
+
+
+def swap_sealed(db, table, column, ida, idb):
+    """Swap the sealed values of two rows (read both, then write both)."""
+    import sqlite3
+    con = sqlite3.connect(str(db), timeout=10)
+    try:
+        with con:
+            va = con.execute(f"SELECT {column} FROM {table} WHERE id = ?",
+                             (ida,)).fetchone()[0]
+            vb = con.execute(f"SELECT {column} FROM {table} WHERE id = ?",
+                             (idb,)).fetchone()[0]
+            assert va != vb
+            con.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                        (vb, ida))
+            con.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                        (va, idb))
+    finally:
+        con.close()
+
+
+def test_sealed_values_are_bound_to_their_row(srv, sink, owner):
+    """Invariant 3: a sealed e-mail copied into another account's row does
+    not read as that account's address: the list fails (500) instead of
+    showing it; put back, it reads again. Token names likewise."""
+    a = fresh(owner, sink)
+    b = fresh(owner, sink)
+    ra, rb = row_of(srv.db, a.id), row_of(srv.db, b.id)
+    swap_sealed(srv.db, "users", "email_sealed", ra, rb)
+    r = owner.send("GET", USERS, csrf=False)
+    assert r.status_code == 500, r.text
+    assert a.email not in r.text and b.email not in r.text
+    swap_sealed(srv.db, "users", "email_sealed", ra, rb)
+    r = owner.send("GET", USERS, csrf=False)
+    assert r.status_code == 200, r.text
+    emails = {u["id"]: u["email"] for u in r.json()["users"]}
+    assert emails[a.id] == a.email and emails[b.id] == b.email
+    # two tokens of one account: their names swapped do not open
+    t1 = a.token(["doc.read"], name="first")
+    t2 = a.token(["doc.read"], name="second")
+    swap_sealed(srv.db, "api_tokens", "name_sealed", t1["id"], t2["id"])
+    r = a.send("GET", "/api/v1/me/tokens", csrf=False)
+    assert r.status_code == 500, r.text
+    assert "first" not in r.text and "second" not in r.text
+    swap_sealed(srv.db, "api_tokens", "name_sealed", t1["id"], t2["id"])
+    r = a.send("GET", "/api/v1/me/tokens", csrf=False)
+    assert r.status_code == 200, r.text
+    assert {t["name"] for t in r.json()["tokens"]} >= {"first", "second"}

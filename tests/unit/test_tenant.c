@@ -267,6 +267,201 @@ test_keys_cached(void **state)
     tenant_keys_forget();
 }
 
+/* Seal v for col's row id the way the code did before values were bound
+ * to their row (legacy associated data), or bound (legacy false). */
+static void
+seal_value(const struct cx_data_key *field, enum db_sealed_col col,
+           const char *row, const char *v, bool legacy, struct cf_buf *out)
+{
+    char ad[DB_SEALED_AD_MAX];
+    const char *a = db_sealed[col].legacy_ad;
+    size_t alen = strlen(a);
+
+    if (!legacy) {
+        alen = db_sealed_ad(col, row, ad, sizeof(ad));
+        a = ad;
+    }
+    cf_buf_reset(out);
+    assert_int_equal(cx_field_seal(field, a, alen, v, strlen(v), out), CF_OK);
+}
+
+/* Does the sealed value of sql's first row open, bound to col's row? */
+static enum cf_rc
+open_value(struct db *db, const struct cx_data_key *field,
+           enum db_sealed_col col, const char *row, const char *sql,
+           struct cf_buf *clear)
+{
+    struct db_stmt *st = NULL;
+    char ad[DB_SEALED_AD_MAX];
+    size_t adlen = db_sealed_ad(col, row, ad, sizeof(ad));
+    size_t len = 0;
+    const void *v;
+    enum cf_rc rc;
+
+    assert_int_equal(db_row(db, &st, sql, DB_END), CF_OK);
+    v = db_col_blob(st, 0, &len);
+    cf_buf_reset(clear);
+    rc = cx_field_open(field, ad, adlen, v, len, clear);
+    db_stmt_done(st);
+    return rc;
+}
+
+/*
+ * Invariant 3: sealed values are bound to table, column and row. A
+ * database holding values sealed before (associated data naming table
+ * and column only) is sealed again by the keyed migration when the pool
+ * opens it, once; afterwards a value copied into another row no longer
+ * opens there. A value that does not open fails the open and changes
+ * nothing.
+ */
+static void
+test_reseal(void **state)
+{
+    struct fixture *f = *state;
+    struct tenant t;
+    struct tenant_keys_source src = {f->control, f->kr};
+    struct cx_keyset *ks = NULL;
+    const struct cx_data_key *field = NULL;
+    struct db *db = NULL;
+    struct cf_buf v;
+    struct cf_buf w;
+    struct cf_buf clear;
+    int64_t n = -1;
+
+    cf_buf_init(&v, 1024);
+    cf_buf_init(&w, 1024);
+    cf_buf_init(&clear, 1024);
+    assert_int_equal(
+        tenant_create(f->control, f->pool, f->kr, "acme", NULL, "cli:test", &t),
+        CF_OK);
+    assert_int_equal(tenant_keys_open(f->control, f->kr, t.id, &ks), CF_OK);
+    assert_int_equal(cx_keyset_sub(ks, CX_SUBKEY_FIELD, &field), CF_OK);
+
+    /* a fresh database has nothing to reseal */
+    assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_OK);
+    assert_int_equal(db_int(db, &n,
+                            "SELECT count(*) FROM meta WHERE key = 'reseal'",
+                            DB_END),
+                     CF_OK);
+    assert_int_equal(n, 0);
+
+    /* what an older server wrote: two accounts, a TOTP secret, a token */
+    seal_value(field, DB_SEALED_USER_EMAIL, "1", "ann@acme.example", true, &v);
+    seal_value(field, DB_SEALED_USER_TOTP, "1", "0123456789abcdefghij", true,
+               &w);
+    assert_int_equal(
+        db_run(db,
+               "INSERT INTO users (id, email_index, email_sealed, role, "
+               "created, public_id, totp_sealed) VALUES (1, x'01', ?1, "
+               "'owner', 1, 'p1', ?2)",
+               DB_BLOB, v.data, v.len, DB_BLOB, w.data, w.len, DB_END),
+        CF_OK);
+    seal_value(field, DB_SEALED_USER_EMAIL, "2", "bob@acme.example", true, &v);
+    assert_int_equal(
+        db_run(db,
+               "INSERT INTO users (id, email_index, email_sealed, role, "
+               "created, public_id) VALUES (2, x'02', ?1, 'member', 1, 'p2')",
+               DB_BLOB, v.data, v.len, DB_END),
+        CF_OK);
+    seal_value(field, DB_SEALED_TOKEN_NAME, "tok1", "ci script", true, &v);
+    assert_int_equal(
+        db_run(db,
+               "INSERT INTO api_tokens (id, user_id, token_hash, name_sealed, "
+               "permissions, created, expires) VALUES ('tok1', 1, x'aa', ?1, "
+               "'doc.read', 1, 2)",
+               DB_BLOB, v.data, v.len, DB_END),
+        CF_OK);
+    assert_int_equal(
+        db_run(db, "INSERT INTO meta (key, value) VALUES ('reseal', '1')",
+               DB_END),
+        CF_OK);
+    db_pool_put(f->pool, db);
+    db = NULL;
+
+    /* a value that does not open stops the migration: the open fails and
+     * nothing changes */
+    db_pool_free(f->pool);
+    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_OK);
+    assert_int_equal(db_run(db,
+                            "UPDATE users SET totp_pending = x'00112233445566"
+                            "778899aabbccddeeff00112233445566778899aabbccddee"
+                            "ff' WHERE id = 2",
+                            DB_END),
+                     CF_OK);
+    db_pool_put(f->pool, db);
+    db_pool_free(f->pool);
+    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    db_pool_on_open(f->pool, tenant_db_opened, &src);
+    db = NULL;
+    assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_ECRYPTO);
+    assert_null(db);
+    db_pool_free(f->pool);
+    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_OK);
+    assert_int_equal(open_value(db, field, DB_SEALED_USER_EMAIL, "1",
+                                "SELECT email_sealed FROM users WHERE id = 1",
+                                &clear),
+                     CF_ECRYPTO); /* still the old binding */
+    assert_int_equal(
+        db_run(db, "UPDATE users SET totp_pending = NULL WHERE id = 2", DB_END),
+        CF_OK);
+    db_pool_put(f->pool, db);
+    db_pool_free(f->pool);
+
+    /* the pool opens it: every value is bound to its row, once */
+    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    db_pool_on_open(f->pool, tenant_db_opened, &src);
+    assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_OK);
+    assert_int_equal(db_int(db, &n,
+                            "SELECT count(*) FROM meta WHERE key = 'reseal'",
+                            DB_END),
+                     CF_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(open_value(db, field, DB_SEALED_USER_EMAIL, "1",
+                                "SELECT email_sealed FROM users WHERE id = 1",
+                                &clear),
+                     CF_OK);
+    assert_string_equal(cf_buf_str(&clear), "ann@acme.example");
+    assert_int_equal(open_value(db, field, DB_SEALED_USER_EMAIL, "2",
+                                "SELECT email_sealed FROM users WHERE id = 2",
+                                &clear),
+                     CF_OK);
+    assert_string_equal(cf_buf_str(&clear), "bob@acme.example");
+    assert_int_equal(open_value(db, field, DB_SEALED_USER_TOTP, "1",
+                                "SELECT totp_sealed FROM users WHERE id = 1",
+                                &clear),
+                     CF_OK);
+    assert_int_equal(
+        open_value(db, field, DB_SEALED_TOKEN_NAME, "tok1",
+                   "SELECT name_sealed FROM api_tokens WHERE id = 'tok1'",
+                   &clear),
+        CF_OK);
+    assert_string_equal(cf_buf_str(&clear), "ci script");
+
+    /* a value moved to another row, or another column, does not open */
+    assert_int_equal(
+        db_run(db,
+               "UPDATE users SET email_sealed = (SELECT "
+               "email_sealed FROM users WHERE id = 2) WHERE id = 1",
+               DB_END),
+        CF_OK);
+    assert_int_equal(open_value(db, field, DB_SEALED_USER_EMAIL, "1",
+                                "SELECT email_sealed FROM users WHERE id = 1",
+                                &clear),
+                     CF_ECRYPTO);
+    assert_int_equal(open_value(db, field, DB_SEALED_USER_TOTP, "2",
+                                "SELECT email_sealed FROM users WHERE id = 2",
+                                &clear),
+                     CF_ECRYPTO);
+    db_pool_put(f->pool, db);
+    cx_keyset_unref(ks);
+    tenant_keys_forget();
+    cf_buf_release(&v);
+    cf_buf_release(&w);
+    cf_buf_release(&clear);
+}
+
 int
 main(void)
 {
@@ -275,6 +470,7 @@ main(void)
         cmocka_unit_test(test_hosts),
         cmocka_unit_test_setup_teardown(test_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_cached, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("tenant", tests, NULL, NULL);
