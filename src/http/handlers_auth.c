@@ -377,7 +377,7 @@ me_mfa_scope(const struct http_req *req, authz_mask held)
 
     for (i = 0; i < authz_perms_count; i++) {
         if (authz_perms[i].admin) {
-            admin |= authz_perm_bit(authz_perms[i].name);
+            admin |= (authz_mask)1 << i; /* bit i is authz_perms[i] */
         }
     }
     switch (req->session.mfa_policy) {
@@ -396,43 +396,54 @@ me_mfa_scope(const struct http_req *req, authz_mask held)
 enum cf_rc
 http_h_me(struct http_req *req, struct http_resp *resp)
 {
-    char created[CF_TIME_RFC3339_LEN];
-    char expires[CF_TIME_RFC3339_LEN];
+    const struct auth_session *me = &req->session;
     authz_mask held = 0;
-    json_t *perms;
-    json_t *doc;
-    enum cf_rc rc;
+    const char *mfa_scope;
+    struct http_jw w;
 
     /* what the account holds tenant-wide, its role's and its grants':
      * pages offer only what the account may do (on a failure, its role's
      * alone) */
     if (authz_mask_of(http_ctx_who(req), AUTHZ_TENANT, &held) != CF_OK) {
-        held = authz_role_mask(req->session.role);
+        held = authz_role_mask(me->role);
     }
-    perms = http_mask_json(held);
-    cf_time_fmt(req->session.created, created);
-    cf_time_fmt(req->session.expires, expires);
     /* COMMITMENT A12, said plainly: is 2FA on, and does the tenant's
      * policy ask it of this account (everywhere under `all`; for
      * administration under `admins`, of owners, admins and whoever holds
      * an administering permission)? */
-    doc = json_pack(
-        "{s:{s:s, s:s, s:s, s:o*, s:b, s:b}, s:s, "
-        "s:{s:s, s:s, s:b}, s:{s:s}, s:{s:b, s:b, s:s?}}",
-        "user", "id", req->session.user_pid, "email", req->session.email,
-        "role", req->session.role, "permissions", perms, "totp",
-        req->session.totp, "password_expired", req->session.password_expired,
-        "csrf_token", req->session.csrf, "session", "created", created,
-        "expires", expires, "mfa_ok", req->session.mfa_ok, "policy", "mfa",
-        auth_mfa_policy_name(req->session.mfa_policy), "mfa", "enrolled",
-        req->session.totp, "required", me_mfa_scope(req, held) != NULL,
-        "required_for", me_mfa_scope(req, held));
-    if (doc == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
-    rc = http_resp_json(resp, 200, doc);
-    json_decref(doc);
-    return rc;
+    mfa_scope = me_mfa_scope(req, held);
+    /* every page asks for this: written by hand, no tree (http_jw) */
+    http_jw_begin(&w, resp);
+    http_jw_raw(&w, "{\"user\":{\"id\":");
+    http_jw_str(&w, me->user_pid);
+    http_jw_raw(&w, ",\"email\":");
+    http_jw_str(&w, me->email);
+    http_jw_raw(&w, ",\"role\":");
+    http_jw_str(&w, me->role);
+    http_jw_raw(&w, ",\"permissions\":");
+    http_jw_mask(&w, held);
+    http_jw_raw(&w, ",\"totp\":");
+    http_jw_bool(&w, me->totp);
+    http_jw_raw(&w, ",\"password_expired\":");
+    http_jw_bool(&w, me->password_expired);
+    http_jw_raw(&w, "},\"csrf_token\":");
+    http_jw_str(&w, me->csrf);
+    http_jw_raw(&w, ",\"session\":{\"created\":");
+    http_jw_time(&w, me->created);
+    http_jw_raw(&w, ",\"expires\":");
+    http_jw_time(&w, me->expires);
+    http_jw_raw(&w, ",\"mfa_ok\":");
+    http_jw_bool(&w, me->mfa_ok);
+    http_jw_raw(&w, "},\"policy\":{\"mfa\":");
+    http_jw_str(&w, auth_mfa_policy_name(me->mfa_policy));
+    http_jw_raw(&w, "},\"mfa\":{\"enrolled\":");
+    http_jw_bool(&w, me->totp);
+    http_jw_raw(&w, ",\"required\":");
+    http_jw_bool(&w, mfa_scope != NULL);
+    http_jw_raw(&w, ",\"required_for\":");
+    http_jw_str(&w, mfa_scope);
+    http_jw_raw(&w, "}}");
+    return http_jw_end(&w, 200);
 }
 
 /* ---- GET/DELETE /api/v1/me/sessions, GET /api/v1/me/logins ------------ */

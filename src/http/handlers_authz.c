@@ -85,6 +85,23 @@ http_mask_json(authz_mask m)
     return http_words_json(list);
 }
 
+void
+http_jw_mask(struct http_jw *w, authz_mask m)
+{
+    size_t i;
+    bool first = true;
+
+    http_jw_raw(w, "[");
+    for (i = 0; i < authz_perms_count; i++) {
+        if (m & ((authz_mask)1 << i)) {
+            http_jw_raw(w, first ? "" : ",");
+            http_jw_str(w, authz_perms[i].name);
+            first = false;
+        }
+    }
+    http_jw_raw(w, "]");
+}
+
 static json_t *
 time_json(int64_t t)
 {
@@ -451,32 +468,56 @@ http_h_admin_grant_delete(struct http_req *req, struct http_resp *resp)
 
 /* ---- spaces ----------------------------------------------------------- */
 
-static json_t *
-space_json(const struct docs_space *s)
+/* {"id":..,"name":..,"created":..,"permissions":[..]}: a space, in the
+ * list and alone. Written by hand (the list is on every page). */
+static void
+space_write(struct http_jw *w, const struct docs_space *s)
 {
-    return json_pack("{s:s, s:s, s:o*, s:o*}", "id", s->id, "name", s->name,
-                     "created", time_json(s->created), "permissions",
-                     http_mask_json(s->perms));
+    http_jw_raw(w, "{\"id\":");
+    http_jw_str(w, s->id);
+    http_jw_raw(w, ",\"name\":");
+    http_jw_str(w, s->name);
+    http_jw_raw(w, ",\"created\":");
+    http_jw_time(w, s->created);
+    http_jw_raw(w, ",\"permissions\":");
+    http_jw_mask(w, s->perms);
+    http_jw_raw(w, "}");
 }
+
+struct spaces_walk {
+    struct http_jw *w;
+    size_t n;
+};
 
 static enum cf_rc
 space_item(const struct docs_space *s, void *arg)
 {
-    return json_array_append_new(arg, space_json(s)) == 0 ? CF_OK
-                                                          : CF_ERR(CF_ENOMEM);
-}
+    struct spaces_walk *sw = arg;
 
-static enum cf_rc
-spaces_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
-{
-    (void)req;
-    return docs_spaces_each(ctx, space_item, list);
+    http_jw_raw(sw->w, sw->n++ > 0 ? "," : "");
+    space_write(sw->w, s);
+    return sw->w->rc;
 }
 
 enum cf_rc
 http_h_spaces(struct http_req *req, struct http_resp *resp)
 {
-    return answer_list(req, resp, "spaces", spaces_fill);
+    struct http_jw w;
+    struct spaces_walk sw = {&w, 0};
+    enum cf_rc rc;
+
+    rc = http_ctx(req);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    http_jw_begin(&w, resp);
+    http_jw_raw(&w, "{\"spaces\":[");
+    rc = docs_spaces_each(&req->docs, space_item, &sw);
+    if (rc != CF_OK) {
+        return rc;
+    }
+    http_jw_raw(&w, "]}");
+    return http_jw_end(&w, 200);
 }
 
 /* A space's answer, or its refusal: 404 unreadable, 403 not managed,
@@ -485,6 +526,8 @@ static enum cf_rc
 space_answer(struct http_req *req, struct http_resp *resp, enum cf_rc rc,
              int status, struct docs_space *s)
 {
+    struct http_jw w;
+
     if (rc == CF_EPERM) {
         rc = http_fail(req, 403, "forbidden",
                        "this needs the permission space.manage here");
@@ -492,8 +535,11 @@ space_answer(struct http_req *req, struct http_resp *resp, enum cf_rc rc,
         rc = http_fail(req, 409, "too_many", "the tenant has %d spaces",
                        DOCS_SPACES_MAX);
     } else if (rc == CF_OK) {
-        rc = http_answer(resp, status,
-                         json_pack("{s:o*}", "space", space_json(s)));
+        http_jw_begin(&w, resp);
+        http_jw_raw(&w, "{\"space\":");
+        space_write(&w, s);
+        http_jw_raw(&w, "}");
+        rc = http_jw_end(&w, status);
     }
     cf_memzero(s, sizeof(*s));
     return rc;

@@ -273,6 +273,38 @@ CF_MUST_CHECK enum cf_rc http_resp_json(struct http_resp *resp, int status,
 CF_MUST_CHECK enum cf_rc http_answer(struct http_resp *resp, int status,
                                      json_t *doc);
 
+/*
+ * A JSON answer written straight into resp->body, without a jansson tree
+ * (the signed-in pages every client polls: GET /api/v1/me, the spaces).
+ * The caller writes the punctuation and keys itself with http_jw_raw()
+ * and the values with the others; strings are escaped by
+ * cf_buf_add_json_str() (the caller passes UTF-8). Once a call fails
+ * (out of memory, past HTTP_RESP_MAX) the others do nothing and
+ * http_jw_end() returns that failure, which the pipeline answers with an
+ * error body in place of the half-written one. Otherwise http_jw_end()
+ * sets the status and the Content-Type, as http_resp_json() does.
+ */
+struct http_jw {
+    struct http_resp *resp; /* borrowed */
+    enum cf_rc rc;          /* the first failure */
+};
+
+/* Start an answer in resp (borrowed until http_jw_end), emptying its
+ * body. */
+void http_jw_begin(struct http_jw *w, struct http_resp *resp);
+/* Append text as it is: punctuation and keys, e.g. ",\"email\":". */
+void http_jw_raw(struct http_jw *w, const char *text);
+/* Append s as a JSON string, escaped; NULL appends null. */
+void http_jw_str(struct http_jw *w, const char *s);
+void http_jw_bool(struct http_jw *w, bool v);
+/* Append the time t (Unix seconds) as an RFC 3339 string. */
+void http_jw_time(struct http_jw *w, int64_t t);
+/* Append the names of a permission set (authz_mask) as a JSON array, in
+ * catalogue order: what http_mask_json() makes, without the tree. */
+void http_jw_mask(struct http_jw *w, uint32_t mask);
+/* CF_OK with resp's status and type set, or the first failure. */
+CF_MUST_CHECK enum cf_rc http_jw_end(struct http_jw *w, int status);
+
 /* Input checks: query parameters, Content-Type and the JSON body. */
 CF_MUST_CHECK enum cf_rc http_input_check_query(struct http_req *req);
 CF_MUST_CHECK enum cf_rc http_input_check_body(struct http_req *req,

@@ -153,23 +153,87 @@ http_rc_status(enum cf_rc rc, int *status, const char **code,
     *message = "internal error";
 }
 
+/* json_dump_callback()'s sink: the response body. On a failure the
+ * buffer is released already (cf_buf); the first failure is kept. */
+struct resp_dump {
+    struct cf_buf *body;
+    enum cf_rc rc;
+};
+
+static int
+resp_dump_cb(const char *text, size_t len, void *arg)
+{
+    struct resp_dump *d = arg;
+
+    d->rc = cf_buf_add(d->body, text, len);
+    return d->rc == CF_OK ? 0 : -1;
+}
+
 enum cf_rc
 http_resp_json(struct http_resp *resp, int status, json_t *doc)
 {
-    char *text;
-    enum cf_rc rc;
+    struct resp_dump d = {&resp->body, CF_OK};
 
-    text = json_dumps(doc, JSON_COMPACT);
-    if (text == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
+    /* straight into the body: no string of jansson's to copy and wipe */
     cf_buf_reset(&resp->body);
-    rc = cf_buf_adds(&resp->body, text);
-    free(text); /* jansson's allocator */
-    if (rc != CF_OK) {
-        return rc;
+    if (json_dump_callback(doc, resp_dump_cb, &d, JSON_COMPACT) != 0) {
+        return d.rc != CF_OK ? d.rc : CF_ERR(CF_EINTERNAL);
     }
     resp->status = status;
     resp->type = "application/json";
+    return CF_OK;
+}
+
+/* ---- answers written without a tree --------------------------------- */
+
+void
+http_jw_begin(struct http_jw *w, struct http_resp *resp)
+{
+    w->resp = resp;
+    w->rc = CF_OK;
+    cf_buf_reset(&resp->body);
+}
+
+void
+http_jw_raw(struct http_jw *w, const char *text)
+{
+    if (w->rc == CF_OK) {
+        w->rc = cf_buf_adds(&w->resp->body, text);
+    }
+}
+
+void
+http_jw_str(struct http_jw *w, const char *s)
+{
+    if (w->rc != CF_OK) {
+        return;
+    }
+    w->rc = s != NULL ? cf_buf_add_json_str(&w->resp->body, s)
+                      : cf_buf_add(&w->resp->body, "null", 4);
+}
+
+void
+http_jw_bool(struct http_jw *w, bool v)
+{
+    http_jw_raw(w, v ? "true" : "false");
+}
+
+void
+http_jw_time(struct http_jw *w, int64_t t)
+{
+    char s[CF_TIME_RFC3339_LEN];
+
+    cf_time_fmt(t, s);
+    http_jw_str(w, s);
+}
+
+enum cf_rc
+http_jw_end(struct http_jw *w, int status)
+{
+    if (w->rc != CF_OK) {
+        return w->rc;
+    }
+    w->resp->status = status;
+    w->resp->type = "application/json";
     return CF_OK;
 }

@@ -10,8 +10,10 @@ audit event per change.
 One server for the module, tenant acme under the 2FA policy `optional`.
 """
 
+import json
 import secrets
 import time
+import unicodedata
 
 import pytest
 
@@ -182,6 +184,45 @@ def test_long_names(srv, owner):
                  "Contrats & avenants <2026> \"signés\""):
         s = create_space_ok(owner, name)
         assert get_space(owner, s["id"]).json()["space"]["name"] == name
+
+
+# names the hand-written answers must escape, or leave alone: quotes,
+# backslashes, a slash, markup, an escape written out, non-ASCII text in
+# several scripts and planes (NFKC-stable, no control or format character)
+ODD_NAMES = [
+    'Quote " and \\ back\\slash',
+    '"\\"',
+    "\\u0022 not an escape \\n",
+    "C:\\Dossiers\\2026\\ / </script> & <b>",
+    "Soci\u00e9t\u00e9 \u00dcn\u00efc\u00f8d\u00e9 \u2603 \U0001d11e "
+    "\u4e2d\u6587 \U0001f4c1 \u05e2\u05d1\u05e8\u05d9\u05ea",
+    "\u00ab guillemets \u00bb \u201cquotes\u201d \u2019 \u20ac 100",
+]
+
+
+def test_odd_names_in_answers(srv, owner):
+    """The list, one space and its creation answer each name with the
+    exact JSON text of the name: escaped where JSON says, UTF-8 as it is,
+    parsed back to the same string."""
+    for name in ODD_NAMES:
+        assert unicodedata.normalize("NFKC", name) == name, name
+        text = ('"name":' + json.dumps(name, ensure_ascii=False)).encode()
+        r = create_space(owner, name)
+        assert r.status_code == 201, (name, r.text)
+        assert r.headers.get("Content-Type") == "application/json"
+        assert text in r.content, (name, r.content)
+        sid = r.json()["space"]["id"]
+        assert r.json()["space"]["name"] == name
+        r = get_space(owner, sid)
+        assert r.status_code == 200 and text in r.content, (name, r.content)
+        assert r.json()["space"]["name"] == name
+        r = owner.send("GET", SPACES_URL, csrf=False)
+        assert r.status_code == 200, r.text
+        assert r.headers.get("Content-Type") == "application/json"
+        assert text in r.content, (name, r.content)
+        listed = [x for x in r.json()["spaces"] if x["id"] == sid]
+        assert [x["name"] for x in listed] == [name], listed
+        assert check_space(listed[0])["permissions"] == CATALOGUE
 
 
 def test_names_are_sealed(srv, owner):

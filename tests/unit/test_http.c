@@ -296,6 +296,127 @@ test_rate_limit_keys(void **state)
     http_limiter_free(l);
 }
 
+/* The answers written without a tree (http_jw) read as jansson's would:
+ * same bytes for the same document, strings escaped, a failure sticky. */
+static void
+jw_sample(struct http_jw *w, const char *name)
+{
+    http_jw_raw(w, "{\"name\":");
+    http_jw_str(w, name);
+    http_jw_raw(w, ",\"none\":");
+    http_jw_str(w, NULL);
+    http_jw_raw(w, ",\"yes\":");
+    http_jw_bool(w, true);
+    http_jw_raw(w, ",\"no\":");
+    http_jw_bool(w, false);
+    http_jw_raw(w, ",\"at\":");
+    http_jw_time(w, 1798761600); /* 2027-01-01T00:00:00Z */
+    http_jw_raw(w, ",\"all\":");
+    http_jw_mask(w, UINT32_MAX);
+    http_jw_raw(w, ",\"empty\":");
+    http_jw_mask(w, 0);
+    http_jw_raw(w, "}");
+}
+
+static void
+test_json_writer(void **state)
+{
+    static const char *names[] = {
+        "plain",
+        "",
+        "quote \" backslash \\ slash /",
+        "\"\\\"\\\\",
+        "tab\tline\ncr\r",
+        "\x01\x1f\x7f",
+        "Soci\xc3\xa9t\xc3\xa9 \xf0\x9f\x93\x81 \xe2\x80\xae \xef\xbb\xbf",
+        "\xe2\x80\xa8\xe2\x80\xa9 </script>",
+    };
+    struct http_resp resp = {0};
+    struct http_resp tree = {0};
+    struct http_jw w;
+    json_t *doc;
+    json_t *back;
+    size_t i;
+    long n;
+    int ok = 0;
+
+    (void)state;
+    cf_buf_init(&resp.body, 1 << 16);
+    cf_buf_init(&tree.body, 1 << 16);
+    for (i = 0; i < CF_ARRAY_LEN(names); i++) {
+        http_jw_begin(&w, &resp);
+        jw_sample(&w, names[i]);
+        assert_int_equal(http_jw_end(&w, 201), CF_OK);
+        assert_int_equal(resp.status, 201);
+        assert_string_equal(resp.type, "application/json");
+        doc = json_pack("{s:s, s:n, s:b, s:b, s:s, s:o, s:o}", "name", names[i],
+                        "none", "yes", 1, "no", 0, "at", "2027-01-01T00:00:00Z",
+                        "all", http_mask_json(UINT32_MAX), "empty",
+                        http_mask_json(0));
+        assert_non_null(doc);
+        assert_int_equal(http_resp_json(&tree, 200, doc), CF_OK);
+        assert_int_equal(tree.status, 200);
+        assert_string_equal(tree.type, "application/json");
+        /* byte for byte what jansson writes, but for control bytes
+         * (jansson: \b, \f and upper-case hex; the writer: \u0008,
+         * \u000c, lower case), which no stored name holds */
+        if (strpbrk(names[i], "\x01\x1f") == NULL) {
+            assert_int_equal(resp.body.len, tree.body.len);
+            assert_string_equal(cf_buf_str(&resp.body), cf_buf_str(&tree.body));
+        }
+        back = json_loads(cf_buf_str(&resp.body), 0, NULL);
+        assert_non_null(back);
+        assert_true(json_equal(back, doc));
+        json_decref(back);
+        json_decref(doc);
+    }
+    http_jw_begin(&w, &resp);
+    http_jw_str(&w, "\b\f\x1f");
+    assert_int_equal(http_jw_end(&w, 200), CF_OK);
+    assert_string_equal(cf_buf_str(&resp.body), "\"\\u0008\\u000c\\u001f\"");
+
+    /* past the body's cap: the first failure sticks, no status set */
+    cf_buf_release(&resp.body);
+    cf_buf_init(&resp.body, 40);
+    resp.status = 0;
+    resp.type = NULL;
+    http_jw_begin(&w, &resp);
+    jw_sample(&w, "a name long enough to cross the cap");
+    assert_int_equal(w.rc, CF_ETOOBIG);
+    http_jw_raw(&w, "x"); /* would fit again in the released buffer */
+    assert_int_equal(http_jw_end(&w, 200), CF_ETOOBIG);
+    assert_int_equal(resp.status, 0);
+    assert_null(resp.type);
+    doc = json_pack("{s:o}", "all", http_mask_json(UINT32_MAX));
+    assert_int_equal(http_resp_json(&resp, 200, doc), CF_ETOOBIG);
+    assert_int_equal(resp.status, 0);
+    json_decref(doc);
+
+    /* every allocation failing in turn: a clean CF_ENOMEM or the answer */
+    cf_buf_release(&resp.body);
+    cf_buf_init(&resp.body, 1 << 16);
+    for (n = 0; n < 64; n++) {
+        enum cf_rc rc;
+
+        http_jw_begin(&w, &resp);
+        cf_mem_fail_after(n);
+        jw_sample(&w, names[6]);
+        rc = http_jw_end(&w, 200);
+        cf_mem_fail_after(-1);
+        assert_true(rc == CF_OK || rc == CF_ENOMEM);
+        if (rc == CF_OK) {
+            back = json_loads(cf_buf_str(&resp.body), 0, NULL);
+            assert_non_null(back);
+            json_decref(back);
+            ok++;
+        }
+        cf_buf_release(&resp.body);
+    }
+    assert_true(ok > 0);
+    cf_buf_release(&resp.body);
+    cf_buf_release(&tree.body);
+}
+
 int
 main(void)
 {
@@ -306,6 +427,7 @@ main(void)
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_rate_limits),
         cmocka_unit_test(test_rate_limit_keys),
+        cmocka_unit_test(test_json_writer),
     };
 
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
