@@ -50,8 +50,10 @@ auth_admin_logins(const struct auth_ctx *ctx, const char *user_pid,
         rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &a.db);
     }
     if (rc == CF_OK) {
+        struct auth_place_walk w = {&k, NULL, admin_login_one, &a};
+
         rc = auth_store_logins_each(a.db, -1, user_pid, outcome, before, limit,
-                                    admin_login_one, &a);
+                                    auth_login_row, &w);
     }
     if (a.db != NULL) {
         db_pool_put(ctx->pool, a.db);

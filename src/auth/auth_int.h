@@ -165,17 +165,29 @@ CF_MUST_CHECK enum cf_rc auth_store_link_find(struct db *db,
 CF_MUST_CHECK enum cf_rc auth_store_links_since(struct db *db, int64_t user_id,
                                                 const char *purpose,
                                                 int64_t since, int64_t *count);
-/* Has user_id signed in before (*any), and from device (*seen)? */
-CF_MUST_CHECK enum cf_rc auth_store_device_seen(struct db *db, int64_t user_id,
-                                                const char *device, bool *any,
-                                                bool *seen);
+/* Has user_id signed in before (*any), and from the device whose keyed
+ * hash is mac (*seen)? */
+CF_MUST_CHECK enum cf_rc
+auth_store_device_seen(struct db *db, int64_t user_id,
+                       const unsigned char mac[CX_MAC_BYTES], bool *any,
+                       bool *seen);
 CF_MUST_CHECK enum cf_rc auth_store_link_use(struct db *db,
                                              const unsigned char *hash);
-CF_MUST_CHECK enum cf_rc
-auth_store_session_insert(struct db *db, const unsigned char *hash,
-                          int64_t user_id, int64_t now, int64_t expires,
-                          bool mfa_ok, const char *ip, const char *ua,
-                          const char *device, int64_t *id);
+/* A new session without its place (auth_session_place() seals it, bound
+ * to the row id, in the same transaction). */
+CF_MUST_CHECK enum cf_rc auth_store_session_insert(struct db *db,
+                                                   const unsigned char *hash,
+                                                   int64_t user_id, int64_t now,
+                                                   int64_t expires, bool mfa_ok,
+                                                   int64_t *id);
+/* The sealed client address, user agent and device label of row id of
+ * access_log (journal, with the label's keyed hash) or sessions. */
+CF_MUST_CHECK enum cf_rc auth_store_place_set(struct db *db, bool journal,
+                                              int64_t id,
+                                              const struct cf_buf *ip,
+                                              const struct cf_buf *ua,
+                                              const struct cf_buf *device,
+                                              const unsigned char *device_mac);
 /* The session of hash, in one query: id, user, created, expires, mfa_ok,
  * public id, auth_at into *out; its last use into *last_seen. */
 CF_MUST_CHECK enum cf_rc auth_store_session_find(struct db *db,
@@ -185,10 +197,50 @@ CF_MUST_CHECK enum cf_rc auth_store_session_find(struct db *db,
 CF_MUST_CHECK enum cf_rc auth_store_session_touch(struct db *db, int64_t id,
                                                   int64_t now);
 CF_MUST_CHECK enum cf_rc auth_store_session_delete(struct db *db, int64_t id);
-CF_MUST_CHECK enum cf_rc auth_store_journal(struct db *db, int64_t user_id,
-                                            const unsigned char *email_index,
-                                            const char *outcome,
-                                            const struct auth_ctx *ctx);
+/* A journal line without its place (see auth_journal()). */
+CF_MUST_CHECK enum cf_rc
+auth_store_journal_insert(struct db *db, int64_t user_id,
+                          const unsigned char *email_index, const char *outcome,
+                          int64_t *id);
+
+/* place.c: where a request came from (client address, user agent, device
+ * label) is personal data, sealed at rest bound to its row (invariant 3);
+ * the device label's keyed hash is kept for the new-device check. */
+/* Journal an attempt of user_id (0: no account; email_index then says
+ * which address was tried) with ctx's place. */
+CF_MUST_CHECK enum cf_rc auth_journal(struct db *db, const struct auth_keys *k,
+                                      int64_t user_id,
+                                      const unsigned char *email_index,
+                                      const char *outcome,
+                                      const struct auth_ctx *ctx);
+/* Seal ctx's place into session id. */
+CF_MUST_CHECK enum cf_rc auth_session_place(struct db *db,
+                                            const struct auth_keys *k,
+                                            const struct auth_ctx *ctx,
+                                            int64_t id);
+/* The keyed hash of a device label (for auth_store_device_seen). */
+CF_MUST_CHECK enum cf_rc auth_device_mac(const struct auth_keys *k,
+                                         const char *device,
+                                         unsigned char mac[CX_MAC_BYTES]);
+/* A list of sessions or journal lines whose place is opened before fn
+ * (sfn or lfn) sees each; auth_login_row() is the journal's row callback
+ * for auth_store_logins_each() (arg: a struct auth_place_walk). */
+struct auth_place_walk {
+    const struct auth_keys *k;
+    auth_session_fn sfn;
+    auth_login_fn lfn;
+    void *arg;
+};
+CF_MUST_CHECK enum cf_rc auth_login_row(struct auth_login_info *l,
+                                        const void *ip, size_t iplen,
+                                        const void *dev, size_t devlen,
+                                        void *arg);
+/* Open a sealed place value of col in row id as text into out (cap
+ * bytes); an empty value reads "". */
+CF_MUST_CHECK enum cf_rc auth_place_open(const struct auth_keys *k,
+                                         enum db_sealed_col col, int64_t id,
+                                         const void *v, size_t len, char *out,
+                                         size_t cap);
 
 /* account.c helpers shared with login.c and session.c; auth_audit's
  * principal NULL means "user:<user_id>" (the account acts on itself) */
@@ -203,17 +255,26 @@ CF_MUST_CHECK enum cf_rc auth_user_email(struct db *db,
 /* me.c's SQL (store.c) */
 CF_MUST_CHECK enum cf_rc auth_store_user_hash(struct db *db, int64_t id,
                                               char *hash, size_t cap);
+/* Rows of sessions and journal lines with their sealed client address
+ * and device label (v, len) for the caller to open. */
+typedef enum cf_rc (*auth_store_session_row_fn)(struct auth_session_info *s,
+                                                const void *ip, size_t iplen,
+                                                const void *dev, size_t devlen,
+                                                void *arg);
+typedef enum cf_rc (*auth_store_login_row_fn)(struct auth_login_info *l,
+                                              const void *ip, size_t iplen,
+                                              const void *dev, size_t devlen,
+                                              void *arg);
 CF_MUST_CHECK enum cf_rc
 auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
-                         int64_t now, int64_t current_id, auth_session_fn fn,
-                         void *arg);
+                         int64_t now, int64_t current_id,
+                         auth_store_session_row_fn fn, void *arg);
 /* user_id < 0: every account's lines; user_pid (when not NULL): only the
  * account of that public id; outcome NULL: every outcome */
-CF_MUST_CHECK enum cf_rc auth_store_logins_each(struct db *db, int64_t user_id,
-                                                const char *user_pid,
-                                                const char *outcome,
-                                                int64_t before, unsigned limit,
-                                                auth_login_fn fn, void *arg);
+CF_MUST_CHECK enum cf_rc
+auth_store_logins_each(struct db *db, int64_t user_id, const char *user_pid,
+                       const char *outcome, int64_t before, unsigned limit,
+                       auth_store_login_row_fn fn, void *arg);
 /* pid: that session of user_id; NULL: all of user_id but keep_id */
 CF_MUST_CHECK enum cf_rc
 auth_store_sessions_delete(struct db *db, int64_t user_id, const char *pid,

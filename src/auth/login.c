@@ -83,8 +83,8 @@ auth_login_failed(const struct auth_ctx *ctx, struct db *db,
         }
     }
     if (rc == CF_OK) {
-        rc = auth_store_journal(db, user != NULL ? user->id : 0,
-                                user != NULL ? NULL : idx, outcome, ctx);
+        rc = auth_journal(db, k, user != NULL ? user->id : 0,
+                          user != NULL ? NULL : idx, outcome, ctx);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);
@@ -109,6 +109,7 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     char device[64];
     char detail[160];
     unsigned char thash[CX_MAC_BYTES];
+    unsigned char mac[CX_MAC_BYTES];
     bool rehash = cx_pwhash_needs_rehash(old_hash, &ctx->cfg->cost);
     bool signed_in_before = false;
     bool device_seen = false;
@@ -136,17 +137,23 @@ login_succeeded(const struct auth_ctx *ctx, struct db *db,
     }
     auth_device_label(ctx->user_agent, device, sizeof(device));
     if (rc == CF_OK) {
-        rc = auth_store_device_seen(db, user->id, device, &signed_in_before,
+        rc = auth_device_mac(k, device, mac);
+    }
+    if (rc == CF_OK) {
+        rc = auth_store_device_seen(db, user->id, mac, &signed_in_before,
                                     &device_seen);
     }
     if (rc == CF_OK) {
         /* with 2FA on, the session can only take the second step */
-        rc = auth_store_session_insert(
-            db, thash, user->id, now, now + (int64_t)ctx->cfg->session_max_s,
-            !user->has_totp, ctx->client_ip, ctx->user_agent, device, &sid);
+        rc = auth_store_session_insert(db, thash, user->id, now,
+                                       now + (int64_t)ctx->cfg->session_max_s,
+                                       !user->has_totp, &sid);
     }
     if (rc == CF_OK) {
-        rc = auth_store_journal(db, user->id, NULL, "success", ctx);
+        rc = auth_session_place(db, k, ctx, sid);
+    }
+    if (rc == CF_OK) {
+        rc = auth_journal(db, k, user->id, NULL, "success", ctx);
     }
     if (rc == CF_OK) {
         rc = auth_audit(db, k, ctx, NULL, "session.create", user->id, true);
@@ -209,8 +216,8 @@ auth_login(const struct auth_ctx *ctx, const char *email,
         found = rc == CF_OK;
     }
     if (auth_ipban_banned(ctx->ipban, ctx->client_ip, now, retry_after)) {
-        rc = auth_store_journal(db, found ? user.id : 0, found ? NULL : idx,
-                                "banned", ctx);
+        rc = auth_journal(db, &k, found ? user.id : 0, found ? NULL : idx,
+                          "banned", ctx);
         rc = rc == CF_OK ? CF_ELOCKED : rc;
         goto out;
     }

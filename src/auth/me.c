@@ -10,22 +10,59 @@
 #include "auth/auth_int.h"
 #include "authz/authz.h"
 
+static enum cf_rc
+session_row(struct auth_session_info *s, const void *ip, size_t iplen,
+            const void *dev, size_t devlen, void *arg)
+{
+    struct auth_place_walk *w = arg;
+    enum cf_rc rc;
+
+    rc = auth_place_open(w->k, DB_SEALED_SESSION_IP, s->id, ip, iplen,
+                         s->client_ip, sizeof(s->client_ip));
+    if (rc == CF_OK) {
+        rc = auth_place_open(w->k, DB_SEALED_SESSION_DEVICE, s->id, dev, devlen,
+                             s->device, sizeof(s->device));
+    }
+    return rc == CF_OK ? w->sfn(s, w->arg) : rc;
+}
+
+enum cf_rc
+auth_login_row(struct auth_login_info *l, const void *ip, size_t iplen,
+               const void *dev, size_t devlen, void *arg)
+{
+    struct auth_place_walk *w = arg;
+    enum cf_rc rc;
+
+    rc = auth_place_open(w->k, DB_SEALED_LOG_IP, l->id, ip, iplen, l->client_ip,
+                         sizeof(l->client_ip));
+    if (rc == CF_OK) {
+        rc = auth_place_open(w->k, DB_SEALED_LOG_DEVICE, l->id, dev, devlen,
+                             l->device, sizeof(l->device));
+    }
+    return rc == CF_OK ? w->lfn(l, w->arg) : rc;
+}
+
 enum cf_rc
 auth_sessions_list(const struct auth_ctx *ctx, int64_t user_id,
                    int64_t current_id, auth_session_fn fn, void *arg)
 {
+    struct auth_keys k = {0};
+    struct auth_place_walk w = {&k, fn, NULL, arg};
     struct db *db = NULL;
     int64_t now = cf_time_unix();
     enum cf_rc rc;
 
-    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
-    if (rc != CF_OK) {
-        return rc;
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
-    rc = auth_store_sessions_each(db, user_id,
-                                  now - (int64_t)ctx->cfg->session_idle_s, now,
-                                  current_id, fn, arg);
-    db_pool_put(ctx->pool, db);
+    if (rc == CF_OK) {
+        rc = auth_store_sessions_each(db, user_id,
+                                      now - (int64_t)ctx->cfg->session_idle_s,
+                                      now, current_id, session_row, &w);
+        db_pool_put(ctx->pool, db);
+    }
+    auth_keys_close(&k);
     return rc;
 }
 
@@ -59,16 +96,21 @@ enum cf_rc
 auth_logins_list(const struct auth_ctx *ctx, int64_t user_id, int64_t before,
                  unsigned limit, auth_login_fn fn, void *arg)
 {
+    struct auth_keys k = {0};
+    struct auth_place_walk w = {&k, NULL, fn, arg};
     struct db *db = NULL;
     enum cf_rc rc;
 
-    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
-    if (rc != CF_OK) {
-        return rc;
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
-    rc =
-        auth_store_logins_each(db, user_id, NULL, NULL, before, limit, fn, arg);
-    db_pool_put(ctx->pool, db);
+    if (rc == CF_OK) {
+        rc = auth_store_logins_each(db, user_id, NULL, NULL, before, limit,
+                                    auth_login_row, &w);
+        db_pool_put(ctx->pool, db);
+    }
+    auth_keys_close(&k);
     return rc;
 }
 

@@ -76,11 +76,11 @@ auth_reset_request(const struct auth_ctx *ctx, const char *email)
     }
     if (rc == CF_OK) {
         /* an unknown address is journaled by its blind index only */
-        rc = auth_store_journal(db, found ? user.id : 0, found ? NULL : idx,
-                                send    ? "reset_sent"
-                                : found ? "reset_throttled"
-                                        : "reset_unknown",
-                                ctx);
+        rc = auth_journal(db, &k, found ? user.id : 0, found ? NULL : idx,
+                          send    ? "reset_sent"
+                          : found ? "reset_throttled"
+                                  : "reset_unknown",
+                          ctx);
     }
     if (rc == CF_OK) {
         rc = db_commit(db);

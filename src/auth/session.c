@@ -357,7 +357,7 @@ auth_logout(const struct auth_ctx *ctx, const char *token)
         rc = auth_store_session_delete(db, s.id);
     }
     if (rc == CF_OK) {
-        rc = auth_store_journal(db, s.user_id, NULL, "logout", ctx);
+        rc = auth_journal(db, &k, s.user_id, NULL, "logout", ctx);
     }
     if (rc == CF_OK) {
         rc = auth_audit(db, &k, ctx, NULL, "session.delete", s.user_id, true);

@@ -194,17 +194,19 @@ auth_store_links_since(struct db *db, int64_t user_id, const char *purpose,
 }
 
 enum cf_rc
-auth_store_device_seen(struct db *db, int64_t user_id, const char *device,
-                       bool *any, bool *seen)
+auth_store_device_seen(struct db *db, int64_t user_id,
+                       const unsigned char mac[CX_MAC_BYTES], bool *any,
+                       bool *seen)
 {
     struct db_stmt *st = NULL;
     enum cf_rc rc;
 
+    /* the label is sealed: its keyed hash is what compares */
     rc = db_row(db, &st,
-                "SELECT count(*), coalesce(sum(device = ?2), 0) FROM "
-                "(SELECT device FROM access_log WHERE user_id = ?1 AND "
+                "SELECT count(*), coalesce(sum(device_mac = ?2), 0) FROM "
+                "(SELECT device_mac FROM access_log WHERE user_id = ?1 AND "
                 "outcome = 'success' ORDER BY id DESC LIMIT 1000)",
-                DB_INT, user_id, DB_TEXT, device, DB_END);
+                DB_INT, user_id, DB_BLOB, mac, (size_t)CX_MAC_BYTES, DB_END);
     if (rc != CF_OK) {
         return rc;
     }
@@ -224,8 +226,7 @@ auth_store_link_use(struct db *db, const unsigned char *hash)
 enum cf_rc
 auth_store_session_insert(struct db *db, const unsigned char *hash,
                           int64_t user_id, int64_t now, int64_t expires,
-                          bool mfa_ok, const char *ip, const char *ua,
-                          const char *device, int64_t *id)
+                          bool mfa_ok, int64_t *id)
 {
     char pid[AUTH_ID_LEN + 1];
     enum cf_rc rc;
@@ -234,18 +235,40 @@ auth_store_session_insert(struct db *db, const unsigned char *hash,
     if (rc != CF_OK) {
         return rc;
     }
+    /* where it came from is sealed with the row id: auth_session_place()
+     * in the same transaction */
     rc = db_run(db,
                 "INSERT INTO sessions (token_hash, user_id, created, "
-                "last_seen, expires, mfa_ok, client_ip, user_agent, "
-                "device, auth_at, public_id) VALUES (?1, ?2, ?3, ?3, ?4, "
-                "?5, ?6, ?7, ?8, ?3, ?9)",
+                "last_seen, expires, mfa_ok, auth_at, public_id) VALUES "
+                "(?1, ?2, ?3, ?3, ?4, ?5, ?3, ?6)",
                 DB_BLOB, hash, (size_t)CX_MAC_BYTES, DB_INT, user_id, DB_INT,
-                now, DB_INT, expires, DB_INT, (int64_t)mfa_ok, DB_TEXT, ip,
-                DB_TEXT, ua, DB_TEXT, device, DB_TEXT, pid, DB_END);
+                now, DB_INT, expires, DB_INT, (int64_t)mfa_ok, DB_TEXT, pid,
+                DB_END);
     if (rc == CF_OK) {
         *id = db_last_insert_id(db);
     }
     return rc;
+}
+
+enum cf_rc
+auth_store_place_set(struct db *db, bool journal, int64_t id,
+                     const struct cf_buf *ip, const struct cf_buf *ua,
+                     const struct cf_buf *device,
+                     const unsigned char *device_mac)
+{
+    if (journal) {
+        return db_run(db,
+                      "UPDATE access_log SET client_ip = ?1, user_agent = ?2, "
+                      "device = ?3, device_mac = ?4 WHERE id = ?5",
+                      DB_BLOB, ip->data, ip->len, DB_BLOB, ua->data, ua->len,
+                      DB_BLOB, device->data, device->len, DB_BLOB, device_mac,
+                      (size_t)CX_MAC_BYTES, DB_INT, id, DB_END);
+    }
+    return db_run(db,
+                  "UPDATE sessions SET client_ip = ?1, user_agent = ?2, "
+                  "device = ?3 WHERE id = ?4",
+                  DB_BLOB, ip->data, ip->len, DB_BLOB, ua->data, ua->len,
+                  DB_BLOB, device->data, device->len, DB_INT, id, DB_END);
 }
 
 enum cf_rc
@@ -290,24 +313,26 @@ auth_store_session_delete(struct db *db, int64_t id)
 /* user_id 0: no account matched (the blind index says which address was
  * tried, without storing it). */
 enum cf_rc
-auth_store_journal(struct db *db, int64_t user_id,
-                   const unsigned char *email_index, const char *outcome,
-                   const struct auth_ctx *ctx)
+auth_store_journal_insert(struct db *db, int64_t user_id,
+                          const unsigned char *email_index, const char *outcome,
+                          int64_t *id)
 {
     char now[CF_TIME_RFC3339_LEN];
-    char device[64];
+    enum cf_rc rc;
 
     cf_time_rfc3339(now);
-    auth_device_label(ctx->user_agent, device, sizeof(device));
-    return db_run(
+    rc = db_run(
         db,
-        "INSERT INTO access_log (time, user_id, email_index, outcome, "
-        "client_ip, user_agent, device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO access_log (time, user_id, email_index, outcome) "
+        "VALUES (?1, ?2, ?3, ?4)",
         DB_TEXT, now, DB_INT, user_id > 0 ? user_id : (int64_t)0, DB_BLOB,
         email_index != NULL ? (const void *)email_index : (const void *)"",
         email_index != NULL ? (size_t)CX_MAC_BYTES : (size_t)0, DB_TEXT,
-        outcome, DB_TEXT, ctx->client_ip, DB_TEXT, ctx->user_agent, DB_TEXT,
-        device, DB_END);
+        outcome, DB_END);
+    if (rc == CF_OK) {
+        *id = db_last_insert_id(db);
+    }
+    return rc;
 }
 
 enum cf_rc
@@ -328,11 +353,15 @@ auth_store_user_hash(struct db *db, int64_t id, char *hash, size_t cap)
 
 enum cf_rc
 auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
-                         int64_t now, int64_t current_id, auth_session_fn fn,
-                         void *arg)
+                         int64_t now, int64_t current_id,
+                         auth_store_session_row_fn fn, void *arg)
 {
     struct db_stmt *st = NULL;
     struct auth_session_info s;
+    const void *ip;
+    const void *dev;
+    size_t iplen = 0;
+    size_t devlen = 0;
     enum cf_rc rc;
     bool row = false;
 
@@ -361,11 +390,11 @@ auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
         s.id = db_col_int64(st, 0);
         s.created = db_col_int64(st, 1);
         s.last_seen = db_col_int64(st, 2);
-        store_copy(s.client_ip, sizeof(s.client_ip), db_col_text(st, 3));
-        store_copy(s.device, sizeof(s.device), db_col_text(st, 4));
         store_copy(s.pid, sizeof(s.pid), db_col_text(st, 5));
         s.current = s.id == current_id;
-        rc = fn(&s, arg);
+        ip = db_col_blob(st, 3, &iplen);
+        dev = db_col_blob(st, 4, &devlen);
+        rc = fn(&s, ip, iplen, dev, devlen, arg);
     }
     db_stmt_done(st);
     return rc;
@@ -374,10 +403,14 @@ auth_store_sessions_each(struct db *db, int64_t user_id, int64_t idle_since,
 enum cf_rc
 auth_store_logins_each(struct db *db, int64_t user_id, const char *user_pid,
                        const char *outcome, int64_t before, unsigned limit,
-                       auth_login_fn fn, void *arg)
+                       auth_store_login_row_fn fn, void *arg)
 {
     struct db_stmt *st = NULL;
     struct auth_login_info l;
+    const void *ip;
+    const void *dev;
+    size_t iplen = 0;
+    size_t devlen = 0;
     enum cf_rc rc;
     bool row = false;
 
@@ -416,11 +449,11 @@ auth_store_logins_each(struct db *db, int64_t user_id, const char *user_pid,
         l.id = db_col_int64(st, 0);
         store_copy(l.time, sizeof(l.time), db_col_text(st, 1));
         store_copy(l.outcome, sizeof(l.outcome), db_col_text(st, 2));
-        store_copy(l.client_ip, sizeof(l.client_ip), db_col_text(st, 3));
-        store_copy(l.device, sizeof(l.device), db_col_text(st, 4));
         l.user_id = db_col_int64(st, 5);
         store_copy(l.user_pid, sizeof(l.user_pid), db_col_text(st, 6));
-        rc = fn(&l, arg);
+        ip = db_col_blob(st, 3, &iplen);
+        dev = db_col_blob(st, 4, &devlen);
+        rc = fn(&l, ip, iplen, dev, devlen, arg);
     }
     db_stmt_done(st);
     return rc;

@@ -502,9 +502,8 @@ auth_totp_verify(const struct auth_ctx *ctx, const char *token,
         rc = auth_store_set_failures(db, s.user_id, 0, 0);
     }
     if (rc == CF_OK) {
-        rc = auth_store_journal(db, s.user_id, NULL,
-                                step > 0 ? "totp_success" : "recovery_code",
-                                ctx);
+        rc = auth_journal(db, &k, s.user_id, NULL,
+                          step > 0 ? "totp_success" : "recovery_code", ctx);
     }
     if (rc == CF_OK) {
         /* invariant 1: the session passed its second factor (a recovery

@@ -176,6 +176,13 @@ void cx_token_new(char out[CX_TOKEN_LEN + 1]);
  * hashes, CSRF tokens. */
 CF_MUST_CHECK enum cf_rc cx_mac(const struct cx_data_key *key, const void *data,
                                 size_t len, unsigned char out[CX_MAC_BYTES]);
+/* cx_mac() of data kept apart from every other use of the key by purpose
+ * (a NUL-free label, e.g. "access_log.device"): MAC(purpose || 0 || data).
+ * For a keyed hash a query compares instead of a value kept sealed. */
+CF_MUST_CHECK enum cf_rc cx_mac_for(const struct cx_data_key *key,
+                                    const char *purpose, const void *data,
+                                    size_t len,
+                                    unsigned char out[CX_MAC_BYTES]);
 
 /* Fill buf with n cryptographically random bytes. */
 void cx_random_buf(void *buf, size_t n);

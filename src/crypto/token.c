@@ -23,6 +23,32 @@ cx_token_new(char out[CX_TOKEN_LEN + 1])
 }
 
 enum cf_rc
+cx_mac_for(const struct cx_data_key *key, const char *purpose, const void *data,
+           size_t len, unsigned char out[CX_MAC_BYTES])
+{
+    crypto_generichash_state st;
+    static const unsigned char sep = 0;
+    int r;
+
+    r = crypto_generichash_init(&st, key->key, sizeof(key->key), CX_MAC_BYTES);
+    if (r == 0) {
+        r = crypto_generichash_update(&st, (const unsigned char *)purpose,
+                                      strlen(purpose));
+    }
+    if (r == 0) {
+        r = crypto_generichash_update(&st, &sep, 1);
+    }
+    if (r == 0) {
+        r = crypto_generichash_update(&st, data, len);
+    }
+    if (r == 0) {
+        r = crypto_generichash_final(&st, out, CX_MAC_BYTES);
+    }
+    sodium_memzero(&st, sizeof(st));
+    return r == 0 ? CF_OK : CF_ERR(CF_ECRYPTO);
+}
+
+enum cf_rc
 cx_mac(const struct cx_data_key *key, const void *data, size_t len,
        unsigned char out[CX_MAC_BYTES])
 {

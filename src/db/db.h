@@ -199,14 +199,26 @@ enum db_sealed_col {
     DB_SEALED_USER_TOTP,         /* users.totp_sealed */
     DB_SEALED_USER_TOTP_PENDING, /* users.totp_pending: same place */
     DB_SEALED_TOKEN_NAME,        /* api_tokens.name_sealed, by token id */
+    /* client addresses and user agents (personal data) */
+    DB_SEALED_SESSION_IP,     /* sessions.client_ip */
+    DB_SEALED_SESSION_UA,     /* sessions.user_agent */
+    DB_SEALED_SESSION_DEVICE, /* sessions.device: "Firefox on Linux" */
+    DB_SEALED_LOG_IP,         /* access_log.client_ip */
+    DB_SEALED_LOG_UA,         /* access_log.user_agent */
+    DB_SEALED_LOG_DEVICE,     /* access_log.device; equality: device_mac */
     DB_SEALED_COUNT
 };
 struct db_sealed {
     const char *table;
     const char *column;     /* the name in the associated data */
-    const char *legacy_ad;  /* before values were bound to their row */
+    const char *legacy_ad;  /* before values were bound to their row;
+                               NULL: the column held clear text */
     const char *select_sql; /* row id, sealed value: for the reseal */
     const char *update_sql; /* ?1 the value, ?2 the row id */
+    /* a keyed hash of the clear value kept beside it for equality (or
+     * NULL): its purpose (cx_mac_for, blind-index key) and statement */
+    const char *mac_purpose;
+    const char *mac_sql; /* ?1 the hash, ?2 the row id */
 };
 extern const struct db_sealed db_sealed[DB_SEALED_COUNT];
 /* The associated data of col in the row whose id is row (text) or id,

@@ -205,5 +205,13 @@ const struct db_migration db_schema_tenant[] = {
      * (tenant/reseal.c), which needs the tenant's key */
     {9, "INSERT INTO meta (key, value) SELECT 'reseal', '1' WHERE"
         " EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM api_tokens);"},
+    /* client addresses, user agents and device labels are sealed (the
+     * keyed migration seals what was written in clear); the new-device
+     * check compares a keyed hash of the label */
+    {10, "ALTER TABLE access_log ADD COLUMN device_mac BLOB;"
+         "CREATE INDEX access_log_device ON access_log (user_id, device_mac);"
+         "INSERT OR IGNORE INTO meta (key, value) SELECT 'reseal', '1' WHERE"
+         " EXISTS (SELECT 1 FROM sessions) OR"
+         " EXISTS (SELECT 1 FROM access_log);"},
 };
 const size_t db_schema_tenant_len = CF_ARRAY_LEN(db_schema_tenant);

@@ -30,6 +30,36 @@ const struct db_sealed db_sealed[DB_SEALED_COUNT] = {
         {"api_tokens", "name", "api_tokens.name",
          "SELECT id, name_sealed FROM api_tokens",
          "UPDATE api_tokens SET name_sealed = ?1 WHERE id = ?2"},
+    /* written in clear before migration 10: only text values are read */
+    [DB_SEALED_SESSION_IP] =
+        {"sessions", "client_ip", NULL,
+         "SELECT id, client_ip FROM sessions WHERE typeof(client_ip) = "
+         "'text'",
+         "UPDATE sessions SET client_ip = ?1 WHERE id = ?2"},
+    [DB_SEALED_SESSION_UA] =
+        {"sessions", "user_agent", NULL,
+         "SELECT id, user_agent FROM sessions WHERE typeof(user_agent) = "
+         "'text'",
+         "UPDATE sessions SET user_agent = ?1 WHERE id = ?2"},
+    [DB_SEALED_SESSION_DEVICE] =
+        {"sessions", "device", NULL,
+         "SELECT id, device FROM sessions WHERE typeof(device) = 'text'",
+         "UPDATE sessions SET device = ?1 WHERE id = ?2"},
+    [DB_SEALED_LOG_IP] =
+        {"access_log", "client_ip", NULL,
+         "SELECT id, client_ip FROM access_log WHERE typeof(client_ip) = "
+         "'text'",
+         "UPDATE access_log SET client_ip = ?1 WHERE id = ?2"},
+    [DB_SEALED_LOG_UA] =
+        {"access_log", "user_agent", NULL,
+         "SELECT id, user_agent FROM access_log WHERE typeof(user_agent) = "
+         "'text'",
+         "UPDATE access_log SET user_agent = ?1 WHERE id = ?2"},
+    [DB_SEALED_LOG_DEVICE] =
+        {"access_log", "device", NULL,
+         "SELECT id, device FROM access_log WHERE typeof(device) = 'text'",
+         "UPDATE access_log SET device = ?1 WHERE id = ?2", "access_log.device",
+         "UPDATE access_log SET device_mac = ?1 WHERE id = ?2"},
 };
 
 size_t

@@ -3,10 +3,12 @@
  * The keyed migration of a tenant database (invariant 3): values sealed
  * before they were bound to their row (their associated data named only
  * table and column) are opened with that old associated data and sealed
- * again bound to table, column and row id, once, in one transaction, the
- * first time the database is opened after the schema migration that
- * marked it (meta 'reseal'). A database with nothing to reseal costs one
- * read of meta at open.
+ * again bound to table, column and row id, and values a column held in
+ * clear (client addresses, user agents, device labels) are sealed, with
+ * the keyed hash kept beside those a query compares; once, in one
+ * transaction, the first time the database is opened after the schema
+ * migration that marked it (meta 'reseal'). A database with nothing to reseal
+ * costs one read of meta at open.
  */
 #include "core/compat.h"
 
@@ -18,7 +20,8 @@
 /* Rebind every value of one registered column. */
 static enum cf_rc
 reseal_column(struct db *db, const struct cx_data_key *field,
-              enum db_sealed_col col, int64_t *count)
+              const struct cx_data_key *index, enum db_sealed_col col,
+              int64_t *count)
 {
     const struct db_sealed *c = &db_sealed[col];
     struct db_stmt *st = NULL;
@@ -43,11 +46,25 @@ reseal_column(struct db *db, const struct cx_data_key *field,
         }
         cf_buf_reset(&clear);
         cf_buf_reset(&sealed);
-        if (cx_field_open(field, ad, adlen, v, len, &clear) == CF_OK) {
+        if (c->legacy_ad == NULL) {
+            /* written in clear (the statement reads only text) */
+            rc = cf_buf_add(&clear, v, len);
+            if (rc == CF_OK && c->mac_sql != NULL) {
+                unsigned char mac[CX_MAC_BYTES];
+
+                rc = cx_mac_for(index, c->mac_purpose, clear.data, clear.len,
+                                mac);
+                if (rc == CF_OK) {
+                    rc = db_run(db, c->mac_sql, DB_BLOB, mac, sizeof(mac),
+                                DB_TEXT, id, DB_END);
+                }
+            }
+        } else if (cx_field_open(field, ad, adlen, v, len, &clear) == CF_OK) {
             continue; /* bound already */
+        } else {
+            rc = cx_field_open(field, c->legacy_ad, strlen(c->legacy_ad), v,
+                               len, &clear);
         }
-        rc = cx_field_open(field, c->legacy_ad, strlen(c->legacy_ad), v, len,
-                           &clear);
         if (rc == CF_OK) {
             rc =
                 cx_field_seal(field, ad, adlen, clear.data, clear.len, &sealed);
@@ -72,6 +89,7 @@ tenant_db_opened(struct db *db, int64_t tenant_id, void *arg)
     const struct tenant_keys_source *src = arg;
     struct cx_keyset *keys = NULL;
     const struct cx_data_key *field = NULL;
+    const struct cx_data_key *index = NULL;
     int64_t marked = 0;
     int64_t count = 0;
     char num[24];
@@ -88,9 +106,12 @@ tenant_db_opened(struct db *db, int64_t tenant_id, void *arg)
         rc = cx_keyset_sub(keys, CX_SUBKEY_FIELD, &field);
     }
     if (rc == CF_OK) {
+        rc = cx_keyset_sub(keys, CX_SUBKEY_BLIND_INDEX, &index);
+    }
+    if (rc == CF_OK) {
         rc = db_begin(db);
         for (i = 0; rc == CF_OK && i < DB_SEALED_COUNT; i++) {
-            rc = reseal_column(db, field, (enum db_sealed_col)i, &count);
+            rc = reseal_column(db, field, index, (enum db_sealed_col)i, &count);
         }
         if (rc == CF_OK) {
             rc = db_run(db, "DELETE FROM meta WHERE key = 'reseal'", DB_END);

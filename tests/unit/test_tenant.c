@@ -371,6 +371,22 @@ test_reseal(void **state)
                "'doc.read', 1, 2)",
                DB_BLOB, v.data, v.len, DB_END),
         CF_OK);
+    /* a session and a journal line written in clear */
+    assert_int_equal(
+        db_run(db,
+               "INSERT INTO sessions (id, token_hash, user_id, created, "
+               "last_seen, expires, client_ip, user_agent, device) VALUES "
+               "(7, x'bb', 1, 1, 1, 2, '192.0.2.7', 'Mozilla/5.0 (X11)', "
+               "'Firefox on Linux')",
+               DB_END),
+        CF_OK);
+    assert_int_equal(
+        db_run(db,
+               "INSERT INTO access_log (id, time, user_id, outcome, client_ip, "
+               "user_agent, device) VALUES (9, 't', 1, 'success', "
+               "'192.0.2.7', 'Mozilla/5.0 (X11)', 'Firefox on Linux')",
+               DB_END),
+        CF_OK);
     assert_int_equal(
         db_run(db, "INSERT INTO meta (key, value) VALUES ('reseal', '1')",
                DB_END),
@@ -438,6 +454,52 @@ test_reseal(void **state)
                    &clear),
         CF_OK);
     assert_string_equal(cf_buf_str(&clear), "ci script");
+
+    /* what was clear is sealed, bound to its row; the label's keyed hash
+     * is kept beside it */
+    assert_int_equal(open_value(db, field, DB_SEALED_SESSION_IP, "7",
+                                "SELECT client_ip FROM sessions WHERE id = 7",
+                                &clear),
+                     CF_OK);
+    assert_string_equal(cf_buf_str(&clear), "192.0.2.7");
+    assert_int_equal(open_value(db, field, DB_SEALED_SESSION_UA, "7",
+                                "SELECT user_agent FROM sessions WHERE id = 7",
+                                &clear),
+                     CF_OK);
+    assert_string_equal(cf_buf_str(&clear), "Mozilla/5.0 (X11)");
+    assert_int_equal(open_value(db, field, DB_SEALED_LOG_DEVICE, "9",
+                                "SELECT device FROM access_log WHERE id = 9",
+                                &clear),
+                     CF_OK);
+    assert_string_equal(cf_buf_str(&clear), "Firefox on Linux");
+    assert_int_equal(open_value(db, field, DB_SEALED_LOG_IP, "9",
+                                "SELECT client_ip FROM access_log WHERE id = 9",
+                                &clear),
+                     CF_OK);
+    assert_string_equal(cf_buf_str(&clear), "192.0.2.7");
+    {
+        const struct cx_data_key *index = NULL;
+        unsigned char want[CX_MAC_BYTES];
+        struct db_stmt *st = NULL;
+        size_t len = 0;
+        const void *mac;
+
+        assert_int_equal(cx_keyset_sub(ks, CX_SUBKEY_BLIND_INDEX, &index),
+                         CF_OK);
+        assert_int_equal(cx_mac_for(index, "access_log.device",
+                                    "Firefox on Linux", 16, want),
+                         CF_OK);
+        assert_int_equal(db_row(db, &st,
+                                "SELECT device_mac, typeof(client_ip) FROM "
+                                "access_log WHERE id = 9",
+                                DB_END),
+                         CF_OK);
+        mac = db_col_blob(st, 0, &len);
+        assert_int_equal(len, CX_MAC_BYTES);
+        assert_memory_equal(mac, want, CX_MAC_BYTES);
+        assert_string_equal(db_col_text(st, 1), "blob");
+        db_stmt_done(st);
+    }
 
     /* a value moved to another row, or another column, does not open */
     assert_int_equal(
