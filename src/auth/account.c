@@ -220,7 +220,8 @@ auth_owner_create(const struct auth_ctx *ctx, const char *email,
         goto out;
     }
     in_tx = true;
-    rc = auth_store_user_insert(db, idx, "owner", now, &id);
+    rc = auth_store_user_insert(db, idx, authz_roles[AUTHZ_ROLE_OWNER].name,
+                                now, &id);
     if (rc == CF_OK) {
         rc = auth_field_seal(&k, DB_SEALED_USER_EMAIL, id, NULL, norm,
                              strlen(norm), &sealed);

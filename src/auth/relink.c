@@ -9,6 +9,7 @@
 #include "core/compat.h"
 
 #include "auth/auth_int.h"
+#include "authz/authz.h"
 
 enum cf_rc
 auth_owner_relink(const struct auth_ctx *ctx, const char *email,
@@ -49,7 +50,7 @@ auth_owner_relink(const struct auth_ctx *ctx, const char *email,
         goto out;
     }
     /* never turns another role into an owner, nor wakes a disabled one */
-    if (strcmp(user.role, "owner") != 0 ||
+    if (!authz_role_is(user.role, AUTHZ_ROLE_OWNER) ||
         auth_user_state(&user) != AUTH_STATE_INVITED) {
         rc = CF_EPERM;
         goto out;

@@ -38,10 +38,22 @@ struct authz_role {
     bool privileged; /* longer passwords, 2FA required by default */
 };
 
+/* The built-in roles, the index of each in authz_roles[]. */
+enum authz_role_id {
+    AUTHZ_ROLE_OWNER = 0,
+    AUTHZ_ROLE_ADMIN,
+    AUTHZ_ROLE_MEMBER,
+    AUTHZ_ROLE_GUEST,
+    AUTHZ_ROLE_AUDITOR,
+    AUTHZ_ROLE_COUNT
+};
+
 extern const struct authz_perm authz_perms[];
 extern const size_t authz_perms_count;
-extern const struct authz_role authz_roles[];
+extern const struct authz_role authz_roles[AUTHZ_ROLE_COUNT];
 extern const size_t authz_roles_count;
+/* Is role (a stored name) the built-in role id? False when unknown. */
+bool authz_role_is(const char *role, enum authz_role_id id);
 
 /* The catalogue entry of name, or NULL. */
 const struct authz_perm *authz_perm_find(const char *name);

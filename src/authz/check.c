@@ -457,7 +457,7 @@ static enum cf_rc
 holds_owner(struct db *db, int64_t user_id, const char *role, bool *out)
 {
     struct scope_walk w = {AUTHZ_TENANT, authz_role_mask(role)};
-    authz_mask owner = authz_role_mask("owner");
+    authz_mask owner = authz_role_mask(authz_roles[AUTHZ_ROLE_OWNER].name);
     enum cf_rc rc = CF_OK;
 
     if ((w.mask & owner) != owner) {
@@ -479,8 +479,11 @@ authz_owner_exists(struct db *db, bool *out)
     /* owners by role first: most often the first row answers */
     rc = db_prepare(db,
                     "SELECT id, role FROM users WHERE state = 'active' AND "
-                    "password_hash IS NOT NULL ORDER BY role <> 'owner', id",
+                    "password_hash IS NOT NULL ORDER BY role <> ?1, id",
                     &st);
+    if (rc == CF_OK) {
+        rc = db_bind_text(st, 1, authz_roles[AUTHZ_ROLE_OWNER].name);
+    }
     while (rc == CF_OK && !found && (rc = db_step(st, &row)) == CF_OK && row) {
         rc = holds_owner(db, db_col_int64(st, 0), db_col_text(st, 1), &found);
     }

@@ -48,12 +48,21 @@ static const char *const role_member[] = {
 static const char *const role_guest[] = {"doc.read", NULL};
 static const char *const role_auditor[] = {"audit.read", NULL};
 
-const struct authz_role authz_roles[] = {
-    {"owner", role_owner, true},      {"admin", role_admin, true},
-    {"member", role_member, false},   {"guest", role_guest, false},
-    {"auditor", role_auditor, false},
+const struct authz_role authz_roles[AUTHZ_ROLE_COUNT] = {
+    [AUTHZ_ROLE_OWNER] = {"owner", role_owner, true},
+    [AUTHZ_ROLE_ADMIN] = {"admin", role_admin, true},
+    [AUTHZ_ROLE_MEMBER] = {"member", role_member, false},
+    [AUTHZ_ROLE_GUEST] = {"guest", role_guest, false},
+    [AUTHZ_ROLE_AUDITOR] = {"auditor", role_auditor, false},
 };
 const size_t authz_roles_count = CF_ARRAY_LEN(authz_roles);
+
+bool
+authz_role_is(const char *role, enum authz_role_id id)
+{
+    return (size_t)id < authz_roles_count && authz_role_find(role) != NULL &&
+           authz_role_find(role) == &authz_roles[id];
+}
 
 const struct authz_perm *
 authz_perm_find(const char *name)

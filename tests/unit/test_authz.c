@@ -129,6 +129,23 @@ test_owner_holds_everything(void **state)
     assert_null(authz_role_find("owner")->permissions[authz_perms_count]);
 }
 
+/* Built-in roles are named once; code asks by enum, never by string. */
+static void
+test_role_ids(void **state)
+{
+    (void)state;
+    assert_int_equal(authz_roles_count, AUTHZ_ROLE_COUNT);
+    assert_string_equal(authz_roles[AUTHZ_ROLE_OWNER].name, "owner");
+    assert_string_equal(authz_roles[AUTHZ_ROLE_AUDITOR].name, "auditor");
+    assert_true(authz_role_is("owner", AUTHZ_ROLE_OWNER));
+    assert_false(authz_role_is("admin", AUTHZ_ROLE_OWNER));
+    assert_false(authz_role_is("Owner", AUTHZ_ROLE_OWNER));
+    assert_false(authz_role_is(NULL, AUTHZ_ROLE_OWNER));
+    assert_false(authz_role_is("owner", AUTHZ_ROLE_COUNT));
+    assert_true(authz_roles[AUTHZ_ROLE_ADMIN].privileged);
+    assert_false(authz_roles[AUTHZ_ROLE_MEMBER].privileged);
+}
+
 static void
 test_builtin_roles(void **state)
 {
@@ -693,6 +710,7 @@ main(void)
         cmocka_unit_test(test_catalogue_is_the_contracts),
         cmocka_unit_test(test_owner_holds_everything),
         cmocka_unit_test(test_builtin_roles),
+        cmocka_unit_test(test_role_ids),
         cmocka_unit_test(test_privileged_roles),
         cmocka_unit_test(test_deny_by_default),
         cmocka_unit_test(test_catalogue_invariants),
