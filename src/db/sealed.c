@@ -14,52 +14,82 @@
 
 const struct db_sealed db_sealed[DB_SEALED_COUNT] = {
     [DB_SEALED_USER_EMAIL] =
-        {"users", "email", "users.email",
-         "SELECT id, email_sealed FROM users WHERE email_sealed IS NOT NULL "
-         "AND length(email_sealed) > 0",
-         "UPDATE users SET email_sealed = ?1 WHERE id = ?2"},
+        {.table = "users",
+         .column = "email",
+         .legacy_ad = "users.email",
+         .select_sql = "SELECT id, email_sealed FROM users WHERE email_sealed "
+                       "IS NOT NULL "
+                       "AND length(email_sealed) > 0",
+         .update_sql = "UPDATE users SET email_sealed = ?1 WHERE id = ?2"},
     [DB_SEALED_USER_TOTP] =
-        {"users", "totp", "users.totp",
-         "SELECT id, totp_sealed FROM users WHERE totp_sealed IS NOT NULL",
-         "UPDATE users SET totp_sealed = ?1 WHERE id = ?2"},
+        {.table = "users",
+         .column = "totp",
+         .legacy_ad = "users.totp",
+         .select_sql =
+             "SELECT id, totp_sealed FROM users WHERE totp_sealed IS NOT NULL",
+         .update_sql = "UPDATE users SET totp_sealed = ?1 WHERE id = ?2"},
     [DB_SEALED_USER_TOTP_PENDING] =
-        {"users", "totp", "users.totp",
-         "SELECT id, totp_pending FROM users WHERE totp_pending IS NOT NULL",
-         "UPDATE users SET totp_pending = ?1 WHERE id = ?2"},
+        {.table = "users",
+         .column = "totp",
+         .legacy_ad = "users.totp",
+         .select_sql = "SELECT id, totp_pending FROM users WHERE totp_pending "
+                       "IS NOT NULL",
+         .update_sql = "UPDATE users SET totp_pending = ?1 WHERE id = ?2"},
     [DB_SEALED_TOKEN_NAME] =
-        {"api_tokens", "name", "api_tokens.name",
-         "SELECT id, name_sealed FROM api_tokens",
-         "UPDATE api_tokens SET name_sealed = ?1 WHERE id = ?2"},
+        {.table = "api_tokens",
+         .column = "name",
+         .legacy_ad = "api_tokens.name",
+         .select_sql = "SELECT id, name_sealed FROM api_tokens",
+         .update_sql = "UPDATE api_tokens SET name_sealed = ?1 WHERE id = ?2"},
     /* written in clear before migration 10: only text values are read */
     [DB_SEALED_SESSION_IP] =
-        {"sessions", "client_ip", NULL,
-         "SELECT id, client_ip FROM sessions WHERE typeof(client_ip) = "
-         "'text'",
-         "UPDATE sessions SET client_ip = ?1 WHERE id = ?2"},
+        {.table = "sessions",
+         .column = "client_ip",
+         .legacy_ad = NULL,
+         .select_sql =
+             "SELECT id, client_ip FROM sessions WHERE typeof(client_ip) = "
+             "'text'",
+         .update_sql = "UPDATE sessions SET client_ip = ?1 WHERE id = ?2"},
     [DB_SEALED_SESSION_UA] =
-        {"sessions", "user_agent", NULL,
-         "SELECT id, user_agent FROM sessions WHERE typeof(user_agent) = "
-         "'text'",
-         "UPDATE sessions SET user_agent = ?1 WHERE id = ?2"},
+        {.table = "sessions",
+         .column = "user_agent",
+         .legacy_ad = NULL,
+         .select_sql =
+             "SELECT id, user_agent FROM sessions WHERE typeof(user_agent) = "
+             "'text'",
+         .update_sql = "UPDATE sessions SET user_agent = ?1 WHERE id = ?2"},
     [DB_SEALED_SESSION_DEVICE] =
-        {"sessions", "device", NULL,
-         "SELECT id, device FROM sessions WHERE typeof(device) = 'text'",
-         "UPDATE sessions SET device = ?1 WHERE id = ?2"},
+        {.table = "sessions",
+         .column = "device",
+         .legacy_ad = NULL,
+         .select_sql =
+             "SELECT id, device FROM sessions WHERE typeof(device) = 'text'",
+         .update_sql = "UPDATE sessions SET device = ?1 WHERE id = ?2"},
     [DB_SEALED_LOG_IP] =
-        {"access_log", "client_ip", NULL,
-         "SELECT id, client_ip FROM access_log WHERE typeof(client_ip) = "
-         "'text'",
-         "UPDATE access_log SET client_ip = ?1 WHERE id = ?2"},
+        {.table = "access_log",
+         .column = "client_ip",
+         .legacy_ad = NULL,
+         .select_sql =
+             "SELECT id, client_ip FROM access_log WHERE typeof(client_ip) = "
+             "'text'",
+         .update_sql = "UPDATE access_log SET client_ip = ?1 WHERE id = ?2"},
     [DB_SEALED_LOG_UA] =
-        {"access_log", "user_agent", NULL,
-         "SELECT id, user_agent FROM access_log WHERE typeof(user_agent) = "
-         "'text'",
-         "UPDATE access_log SET user_agent = ?1 WHERE id = ?2"},
+        {.table = "access_log",
+         .column = "user_agent",
+         .legacy_ad = NULL,
+         .select_sql =
+             "SELECT id, user_agent FROM access_log WHERE typeof(user_agent) = "
+             "'text'",
+         .update_sql = "UPDATE access_log SET user_agent = ?1 WHERE id = ?2"},
     [DB_SEALED_LOG_DEVICE] =
-        {"access_log", "device", NULL,
-         "SELECT id, device FROM access_log WHERE typeof(device) = 'text'",
-         "UPDATE access_log SET device = ?1 WHERE id = ?2", "access_log.device",
-         "UPDATE access_log SET device_mac = ?1 WHERE id = ?2"},
+        {.table = "access_log",
+         .column = "device",
+         .legacy_ad = NULL,
+         .select_sql =
+             "SELECT id, device FROM access_log WHERE typeof(device) = 'text'",
+         .update_sql = "UPDATE access_log SET device = ?1 WHERE id = ?2",
+         .mac_purpose = "access_log.device",
+         .mac_sql = "UPDATE access_log SET device_mac = ?1 WHERE id = ?2"},
 };
 
 size_t
