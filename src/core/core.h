@@ -80,6 +80,10 @@ void cf_buf_init(struct cf_buf *b, size_t max);
 void cf_buf_release(struct cf_buf *b);
 /* Empty the buffer, keeping its memory. */
 void cf_buf_reset(struct cf_buf *b);
+/* Make room for extra more bytes, so that appends up to that much do not
+ * allocate; the contents are kept. Past max: CF_ETOOBIG and the buffer
+ * released, as an append would. */
+CF_MUST_CHECK enum cf_rc cf_buf_grow(struct cf_buf *b, size_t extra);
 CF_MUST_CHECK enum cf_rc cf_buf_add(struct cf_buf *b, const void *p, size_t n);
 CF_MUST_CHECK enum cf_rc cf_buf_adds(struct cf_buf *b, const char *s);
 CF_MUST_CHECK enum cf_rc cf_buf_addch(struct cf_buf *b, char c);

@@ -9,6 +9,16 @@
 
 #include "core/core.h"
 
+/* v (0 to 10^width - 1) as width decimal digits. */
+static void
+time_digits(char *out, int v, int width)
+{
+    while (width-- > 0) {
+        out[width] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void
 cf_time_fmt(int64_t unix_s, char out[CF_TIME_RFC3339_LEN])
 {
@@ -19,7 +29,25 @@ cf_time_fmt(int64_t unix_s, char out[CF_TIME_RFC3339_LEN])
         memcpy(out, "1970-01-01T00:00:00Z", 21);
         return;
     }
-    strftime(out, CF_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (tm.tm_year < 1000 - 1900 || tm.tm_year > 9999 - 1900) {
+        /* as before: strftime() does not pad a year below 1000 */
+        strftime(out, CF_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return;
+    }
+    /* digits by hand: a list answer formats one time per row */
+    time_digits(out, tm.tm_year + 1900, 4);
+    out[4] = '-';
+    time_digits(out + 5, tm.tm_mon + 1, 2);
+    out[7] = '-';
+    time_digits(out + 8, tm.tm_mday, 2);
+    out[10] = 'T';
+    time_digits(out + 11, tm.tm_hour, 2);
+    out[13] = ':';
+    time_digits(out + 14, tm.tm_min, 2);
+    out[16] = ':';
+    time_digits(out + 17, tm.tm_sec, 2);
+    out[19] = 'Z';
+    out[20] = '\0';
 }
 
 /* The formatted second is cached per thread: the log writes a time on

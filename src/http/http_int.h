@@ -284,6 +284,8 @@ CF_MUST_CHECK enum cf_rc http_answer(struct http_resp *resp, int status,
  * error body in place of the half-written one. Otherwise http_jw_end()
  * sets the status and the Content-Type, as http_resp_json() does.
  */
+#define HTTP_JW_ROOM 2000 /* bytes made room for by http_jw_begin() */
+
 struct http_jw {
     struct http_resp *resp; /* borrowed */
     enum cf_rc rc;          /* the first failure */

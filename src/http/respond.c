@@ -190,8 +190,10 @@ void
 http_jw_begin(struct http_jw *w, struct http_resp *resp)
 {
     w->resp = resp;
-    w->rc = CF_OK;
     cf_buf_reset(&resp->body);
+    /* room for the usual answer at once (GET /api/v1/me, a few spaces)
+     * instead of doubling from 64 bytes, each step a copy and a wipe */
+    w->rc = cf_buf_grow(&resp->body, HTTP_JW_ROOM);
 }
 
 void

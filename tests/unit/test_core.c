@@ -69,11 +69,111 @@ test_buf_escapes(void **state)
     assert_non_null(v);
     assert_string_equal(json_string_value(v), "a\"b\\c\n\x01\xc3\xa9");
     json_decref(v);
+    /* every ASCII byte, after other text: parsed back the same */
+    {
+        char all[128];
+        size_t before;
+        int c;
+
+        for (c = 1; c < 128; c++) {
+            all[c - 1] = (char)c;
+        }
+        all[127] = '\0';
+        cf_buf_reset(&b);
+        assert_int_equal(cf_buf_adds(&b, "["), CF_OK);
+        before = b.len;
+        assert_int_equal(cf_buf_add_json_str(&b, all), CF_OK);
+        /* 28 controls as \u00XX; \n \r \t " and \ as two bytes */
+        assert_int_equal(b.len - before, 2 + 127 + 28 * 5 + 5);
+        assert_int_equal(cf_buf_adds(&b, ","), CF_OK);
+        assert_int_equal(cf_buf_add_json_str(&b, ""), CF_OK);
+        assert_int_equal(cf_buf_adds(&b, "]"), CF_OK);
+        assert_int_equal(strlen(cf_buf_str(&b)), b.len);
+        v = json_loads(cf_buf_str(&b), 0, NULL);
+        assert_non_null(v);
+        assert_string_equal(json_string_value(json_array_get(v, 0)), all);
+        assert_string_equal(json_string_value(json_array_get(v, 1)), "");
+        json_decref(v);
+    }
+    /* past max: released, as an append */
+    cf_buf_release(&b);
+    cf_buf_init(&b, 8);
+    assert_int_equal(cf_buf_adds(&b, "ab"), CF_OK);
+    assert_int_equal(cf_buf_add_json_str(&b, "\x01"), CF_ETOOBIG);
+    assert_null(b.data);
+    cf_buf_release(&b);
+    cf_buf_init(&b, 1024);
     cf_buf_reset(&b);
     assert_int_equal(cf_buf_add_html(&b, "<a href=\"x\">'&'</a>"), CF_OK);
     assert_string_equal(
         cf_buf_str(&b),
         "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    cf_buf_release(&b);
+}
+
+/* cf_time_fmt() writes what strftime() writes, at the edges too. */
+static void
+test_time_fmt(void **state)
+{
+    /* the epoch, a leap day, year ends, the last second of 9999, before
+     * the epoch, years 1, 1000 and 10000 (strftime's own) */
+    static const int64_t times[] = {
+        0,
+        1,
+        59,
+        86399,
+        951782400,
+        951868799,
+        1798761599,
+        1798761600,
+        4102444800,
+        253402300799,
+        -1,
+        -62135596800,
+        -30610224000,
+        -30610224001,
+        253402300800,
+    };
+    char got[CF_TIME_RFC3339_LEN];
+    char want[CF_TIME_RFC3339_LEN];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < CF_ARRAY_LEN(times); i++) {
+        time_t t = (time_t)times[i];
+        struct tm tm;
+
+        assert_non_null(gmtime_r(&t, &tm));
+        strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        cf_time_fmt(times[i], got);
+        assert_string_equal(got, want);
+    }
+    cf_time_fmt(1798761600, got);
+    assert_string_equal(got, "2027-01-01T00:00:00Z");
+}
+
+static void
+test_buf_grow(void **state)
+{
+    struct cf_buf b;
+    char *data;
+
+    (void)state;
+    cf_buf_init(&b, 100);
+    assert_int_equal(cf_buf_grow(&b, 0), CF_OK);
+    assert_non_null(b.data);
+    assert_string_equal(cf_buf_str(&b), "");
+    assert_int_equal(cf_buf_adds(&b, "abc"), CF_OK);
+    assert_int_equal(cf_buf_grow(&b, 90), CF_OK);
+    assert_true(b.cap > b.len + 90);
+    assert_true(b.cap <= b.max + 1);
+    assert_string_equal(cf_buf_str(&b), "abc"); /* contents kept */
+    data = b.data;
+    assert_int_equal(cf_buf_add(&b, "0123456789", 10), CF_OK);
+    assert_ptr_equal(b.data, data); /* no allocation: room was made */
+    assert_int_equal(cf_buf_grow(&b, 88), CF_ETOOBIG); /* 13 + 88 > 100 */
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
     cf_buf_release(&b);
 }
 
@@ -504,6 +604,8 @@ main(void)
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_buf_binary_and_detach),
         cmocka_unit_test(test_buf_escapes),
+        cmocka_unit_test(test_buf_grow),
+        cmocka_unit_test(test_time_fmt),
         cmocka_unit_test(test_buf_alloc_failures),
         cmocka_unit_test(test_size_math),
         cmocka_unit_test(test_mem_realloc),
