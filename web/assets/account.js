@@ -55,7 +55,7 @@
 //
 // Every state-changing request carries X-CSRF-Token.
 
-import { fieldError, getLang, ready, setText, t } from './app.js';
+import { copyField, fieldError, getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, postJSON } from './api.js';
 import { createMeter, refusedVerdict } from './meter.js';
 import { createStepUp } from './stepup.js';
@@ -728,22 +728,8 @@ async function onTokenSubmit(event) {
 }
 
 async function onCopy() {
-  const value = tokenValue.value;
-  if (!value) return;
-  let copied = false;
-  try {
-    await navigator.clipboard.writeText(value);
-    copied = true;
-  } catch {
-    // No clipboard API here (or refused): the older way, on the selection.
-    tokenValue.focus();
-    tokenValue.select();
-    try {
-      copied = document.execCommand('copy');
-    } catch {
-      copied = false;
-    }
-  }
+  if (!tokenValue.value) return;
+  const copied = await copyField(tokenValue);
   setText(tokenCopyStatus, copied ? 'tokens.copied' : 'tokens.copy_failed');
 }
 

@@ -45,7 +45,7 @@
 // Every state-changing request carries the X-CSRF-Token of /api/v1/me,
 // which lives only in this script's memory. Nothing here logs.
 
-import { fieldError, getLang, ready, setText, t } from './app.js';
+import { copyField, fieldError, getLang, ready, setText, t } from './app.js';
 import { deleteJSON, errorCode, formatWait, getJSON, patchJSON, postJSON } from './api.js';
 import { createStepUp } from './stepup.js';
 import { createAuthz } from './admin-authz.js';
@@ -521,22 +521,8 @@ function hideInviteLink() {
 }
 
 async function onInviteLinkCopy() {
-  const value = inviteLinkValue.value;
-  if (!value) return;
-  let copied = false;
-  try {
-    await navigator.clipboard.writeText(value);
-    copied = true;
-  } catch {
-    // No clipboard API here (or refused): the older way, on the selection.
-    inviteLinkValue.focus();
-    inviteLinkValue.select();
-    try {
-      copied = document.execCommand('copy');
-    } catch {
-      copied = false;
-    }
-  }
+  if (!inviteLinkValue.value) return;
+  const copied = await copyField(inviteLinkValue);
   setText(inviteLinkCopyStatus, copied ? 'admin.invite.link_copied' : 'admin.invite.link_copy_failed');
 }
 

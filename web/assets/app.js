@@ -171,6 +171,26 @@ export function fieldError(input, key) {
   else input.removeAttribute('aria-invalid');
 }
 
+// Copies the value of the read-only field input to the clipboard (or, when
+// the clipboard API is missing or refused, through the selection); true
+// when it was copied.
+export async function copyField(input) {
+  const value = input.value;
+  if (!value) return false;
+  try {
+    await navigator.clipboard.writeText(value);
+    return true;
+  } catch {
+    input.focus();
+    input.select();
+    try {
+      return document.execCommand('copy');
+    } catch {
+      return false;
+    }
+  }
+}
+
 async function setLang(lang) {
   const dict = await loadDictionary(lang);
   if (!dict) return false;
