@@ -454,5 +454,8 @@ CF_MUST_CHECK enum cf_rc auth_db_reacquire(const struct auth_ctx *ctx,
  * (store.c). In the caller's transaction. */
 CF_MUST_CHECK enum cf_rc auth_store_links_invalidate(struct db *db,
                                                      int64_t user_id);
+/* Only the reset links of user_id (the account is disabled). */
+CF_MUST_CHECK enum cf_rc auth_store_reset_links_invalidate(struct db *db,
+                                                           int64_t user_id);
 
 #endif

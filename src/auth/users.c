@@ -407,13 +407,15 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
             auth_state_name(active ? AUTH_STATE_ACTIVE : AUTH_STATE_DISABLED));
         if (rc == CF_OK && !active) {
             /* COMMITMENT B1: a disabled account keeps no way in: no
-             * session, no token, no link */
+             * session, no token, no reset link (an invitation stays, for
+             * when it is enabled again; no link works while it is
+             * disabled: auth_setup_complete) */
             rc = auth_store_sessions_delete(db, id, NULL, 0, &ended);
             if (rc == CF_OK) {
                 rc = auth_store_tokens_delete_all(db, id);
             }
             if (rc == CF_OK) {
-                rc = auth_store_links_invalidate(db, id);
+                rc = auth_store_reset_links_invalidate(db, id);
             }
         }
         if (rc == CF_OK) {

@@ -328,3 +328,20 @@ def test_sealed_values_are_bound_to_their_row(srv, sink, owner):
     r = a.send("GET", "/api/v1/me/tokens", csrf=False)
     assert r.status_code == 200, r.text
     assert {t["name"] for t in r.json()["tokens"]} >= {"first", "second"}
+
+
+def test_invitation_of_a_disabled_account_waits(srv, sink, owner):
+    """COMMITMENT B1: while an invited account is disabled its invitation
+    sets no password; enabled again, the invitation works (there is no
+    other way to invite the address again)."""
+    from accounts import invite_ok
+    email = f"paused.{secrets.token_hex(4)}@acme.example"
+    user, token = invite_ok(owner, sink, email, "member")
+    r = owner.send("PATCH", f"{USERS}/{user['id']}", body={"state": "disabled"})
+    assert r.status_code == 200, r.text
+    assert_error(do_setup(srv, token, strong_password()), 400, "invalid_token")
+    r = owner.send("PATCH", f"{USERS}/{user['id']}", body={"state": "active"})
+    assert r.status_code == 200, r.text
+    pw = strong_password()
+    assert do_setup(srv, token, pw).status_code == 200
+    assert login(srv, email, pw).status_code == 200
