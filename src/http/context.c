@@ -93,8 +93,8 @@ http_ctx(struct http_req *req)
     }
     ctx_base(req);
     if (req->keys == NULL) {
-        rc = tenant_keys_open(srv->app->control, srv->app->kr, req->tenant.id,
-                              &req->keys);
+        rc = tenant_keys_get(srv->app->control, srv->app->kr, &req->tenant,
+                             &req->keys);
         if (rc == CF_OK) {
             rc = cx_keyset_sub(req->keys, CX_SUBKEY_AUDIT, &audit_key);
         }

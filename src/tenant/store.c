@@ -24,19 +24,118 @@ tenant_from_row(struct db_stmt *st, struct tenant *t)
     cf_strlcpy(t->name, db_col_text(st, 2), sizeof(t->name));
     cf_strlcpy(t->created, db_col_text(st, 3), sizeof(t->created));
     cf_strlcpy(t->state, db_col_text(st, 4), sizeof(t->state));
+    t->key_version = 0;
+}
+
+/*
+ * The tenants found by slug on the control handle, valid for one data
+ * version of control.db (db_data_version): any commit to it (a tenant
+ * created, renamed, suspended, a key added; by this process or another,
+ * such as `coffre tenant` while serve runs) moves the version and empties
+ * the cache, so the next request reads the table again. A hit costs one
+ * read of the version instead of a query. Unknown slugs are never kept.
+ * The handle is used under db_lock() only, so the cache needs no lock of
+ * its own.
+ */
+#define TENANT_MEMO_SLOTS 64
+
+struct tenant_memo {
+    uint64_t version;
+    unsigned long stamp;
+    struct {
+        unsigned long stamp; /* 0: free */
+        struct tenant t;
+    } e[TENANT_MEMO_SLOTS];
+};
+
+static const char tenant_memo_key;
+
+static void
+tenant_memo_free(void *p)
+{
+    if (p != NULL) {
+        cf_memzero(p, sizeof(struct tenant_memo));
+        cf_free(p);
+    }
+}
+
+/* control's cache at its current data version, emptied if the version
+ * moved; NULL when none can be used (inside a transaction, out of
+ * memory): the caller reads the table. Called under db_lock(control). */
+static struct tenant_memo *
+tenant_memo_at(struct db *control)
+{
+    struct tenant_memo *m;
+    uint64_t version;
+
+    if (db_data_version(control, &version) != CF_OK) {
+        return NULL;
+    }
+    m = db_memo_get(control, &tenant_memo_key);
+    if (m == NULL) {
+        m = cf_calloc(1, sizeof(*m));
+        if (m == NULL || db_memo_set(control, &tenant_memo_key, m,
+                                     tenant_memo_free) != CF_OK) {
+            return NULL; /* db_memo_set() freed m */
+        }
+    } else if (m->version != version) {
+        memset(m, 0, sizeof(*m));
+    }
+    m->version = version;
+    return m;
+}
+
+static const struct tenant *
+tenant_memo_find(struct tenant_memo *m, const char *slug)
+{
+    size_t i;
+
+    for (i = 0; i < TENANT_MEMO_SLOTS; i++) {
+        if (m->e[i].stamp != 0 && strcmp(m->e[i].t.slug, slug) == 0) {
+            m->e[i].stamp = ++m->stamp;
+            return &m->e[i].t;
+        }
+    }
+    return NULL;
+}
+
+static void
+tenant_memo_put(struct tenant_memo *m, const struct tenant *t)
+{
+    size_t victim = 0;
+    size_t i;
+
+    for (i = 0; i < TENANT_MEMO_SLOTS; i++) {
+        if (m->e[i].stamp < m->e[victim].stamp) {
+            victim = i;
+        }
+    }
+    m->e[victim].t = *t;
+    m->e[victim].stamp = ++m->stamp;
 }
 
 enum cf_rc
 tenant_find(struct db *control, const char *slug, struct tenant *out)
 {
     struct db_stmt *st = NULL;
+    struct tenant_memo *m = NULL;
+    const struct tenant *hit;
     enum cf_rc rc = CF_EINTERNAL;
     bool row = false;
     struct tenant t;
 
     db_lock(control);
+    m = tenant_memo_at(control);
+    hit = m != NULL ? tenant_memo_find(m, slug) : NULL;
+    if (hit != NULL) {
+        *out = *hit;
+        rc = CF_OK;
+        goto out;
+    }
     rc = db_prepare(control,
-                    "SELECT id, slug, name, created, state FROM tenants "
+                    "SELECT id, slug, name, created, state, "
+                    "(SELECT max(version) FROM tenant_keys "
+                    "WHERE tenant_id = tenants.id) FROM tenants "
                     "WHERE slug = ?1 AND state = 'active'",
                     &st);
     if (rc != CF_OK) {
@@ -55,6 +154,10 @@ tenant_find(struct db *control, const char *slug, struct tenant *out)
         goto out;
     }
     tenant_from_row(st, &t);
+    t.key_version = db_col_int64(st, 5); /* NULL (no key) reads as 0 */
+    if (m != NULL) {
+        tenant_memo_put(m, &t);
+    }
     *out = t;
     rc = CF_OK;
 out:
@@ -179,9 +282,11 @@ tenant_keys_forget(void)
     pthread_mutex_unlock(&key_cache.mu);
 }
 
-enum cf_rc
-tenant_keys_open(struct db *control, const struct cx_keyring *kr,
-                 int64_t tenant_id, struct cx_keyset **out)
+/* The keyset of tenant_id's key version want (0: the newest), from the
+ * cache or unwrapped from control.db and cached. */
+static enum cf_rc
+tenant_keys_read(struct db *control, const struct cx_keyring *kr,
+                 int64_t tenant_id, int64_t want, struct cx_keyset **out)
 {
     struct db_stmt *st = NULL;
     struct cx_data_key *key = NULL;
@@ -196,12 +301,16 @@ tenant_keys_open(struct db *control, const struct cx_keyring *kr,
     db_lock(control);
     rc = db_prepare(control,
                     "SELECT version, wrapped FROM tenant_keys "
-                    "WHERE tenant_id = ?1 ORDER BY version DESC LIMIT 1",
+                    "WHERE tenant_id = ?1 AND (?2 = 0 OR version = ?2) "
+                    "ORDER BY version DESC LIMIT 1",
                     &st);
     if (rc != CF_OK) {
         goto out;
     }
     rc = db_bind_int64(st, 1, tenant_id);
+    if (rc == CF_OK) {
+        rc = db_bind_int64(st, 2, want);
+    }
     if (rc == CF_OK) {
         rc = db_step(st, &row);
     }
@@ -240,6 +349,29 @@ out:
         *out = ks;
     }
     return rc;
+}
+
+enum cf_rc
+tenant_keys_open(struct db *control, const struct cx_keyring *kr,
+                 int64_t tenant_id, struct cx_keyset **out)
+{
+    return tenant_keys_read(control, kr, tenant_id, 0, out);
+}
+
+enum cf_rc
+tenant_keys_get(struct db *control, const struct cx_keyring *kr,
+                const struct tenant *t, struct cx_keyset **out)
+{
+    struct cx_keyset *ks;
+
+    if (t->key_version > 0) {
+        ks = key_cache_get(t->id, t->key_version);
+        if (ks != NULL) {
+            *out = ks;
+            return CF_OK;
+        }
+    }
+    return tenant_keys_read(control, kr, t->id, t->key_version, out);
 }
 
 enum cf_rc
@@ -457,6 +589,7 @@ tenant_create(struct db *control, struct db_pool *pool,
     cf_strlcpy(t.name, name, sizeof(t.name));
     cf_strlcpy(t.created, created, sizeof(t.created));
     cf_strlcpy(t.state, "active", sizeof(t.state));
+    t.key_version = 1;
     *out = t;
     rc = CF_OK;
 out:

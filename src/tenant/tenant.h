@@ -26,6 +26,9 @@ struct tenant {
     char name[TENANT_NAME_MAX + 1];
     char created[CF_TIME_RFC3339_LEN];
     char state[16];
+    /* the newest key version when tenant_find() read the tenant (0 when
+     * not read, or the tenant has no key) */
+    int64_t key_version;
 };
 
 /*
@@ -49,7 +52,11 @@ CF_MUST_CHECK enum cf_rc tenant_create(struct db *control, struct db_pool *pool,
                                        const char *principal,
                                        struct tenant *out);
 
-/* Look a tenant up by slug (CF_ENOTFOUND if none, or not active). */
+/* Look a tenant up by slug (CF_ENOTFOUND if none, or not active), with
+ * its newest key version. The tenants found are kept on the control
+ * handle for one data version of control.db: any commit to it, by this
+ * process or another, empties the cache, so a tenant renamed, suspended
+ * or given a new key is seen by the next call. */
 CF_MUST_CHECK enum cf_rc tenant_find(struct db *control, const char *slug,
                                      struct tenant *out);
 
@@ -68,6 +75,14 @@ CF_MUST_CHECK enum cf_rc tenant_keys_open(struct db *control,
                                           const struct cx_keyring *kr,
                                           int64_t tenant_id,
                                           struct cx_keyset **out);
+/* The keyset of t's key version as tenant_find() read it (the newest
+ * one when t->key_version is 0): from the cache without touching
+ * control.db when it holds that version, else as tenant_keys_open().
+ * One request thus uses the tenant and key of one state of control.db. */
+CF_MUST_CHECK enum cf_rc tenant_keys_get(struct db *control,
+                                         const struct cx_keyring *kr,
+                                         const struct tenant *t,
+                                         struct cx_keyset **out);
 /* Drop every cached keyset (at shutdown, and when a key must not
  * outlive a change). */
 void tenant_keys_forget(void);

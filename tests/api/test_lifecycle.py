@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import threading
@@ -46,6 +47,36 @@ def test_tenant_created_while_serving_is_visible_at_once(server):
     listing = run_cli("tenant", "list", "--data", server.data)
     assert listing.returncode == 0
     assert any(l.split("\t")[0] == "newco" for l in listing.stdout.splitlines())
+
+
+def test_tenant_changed_by_another_process_is_seen_at_once(server):
+    """Tenants found by their host are kept for one data version of
+    control.db: a change committed by another process (here a plain
+    SQLite connection, as a future command would) shows on the very next
+    request, after the cache was warmed."""
+    r = run_cli("tenant", "create", "movco", "--name", "Mov Co", "--data",
+                server.data)
+    assert r.returncode == 0, r.stderr
+
+    def page(slug):
+        return server.get("/", tenant=slug)
+
+    def change(sql, *args):
+        db = sqlite3.connect(server.data / "control.db", timeout=10)
+        with db:
+            db.execute(sql, args)
+        db.close()
+
+    for _ in range(2):
+        assert "Mov Co" in page("movco").text
+    change("UPDATE tenants SET name = 'Moved Co' WHERE slug = 'movco'")
+    assert "Moved Co" in page("movco").text
+    change("UPDATE tenants SET slug = 'movco2' WHERE slug = 'movco'")
+    assert page("movco").status_code == 404
+    assert "Moved Co" in page("movco2").text
+    change("UPDATE tenants SET state = 'suspended' WHERE slug = 'movco2'")
+    assert page("movco2").status_code == 404
+    assert "Acme SAS" in server.get("/", tenant="acme").text
 
 
 def test_tenant_show_while_serving(server):

@@ -267,6 +267,64 @@ test_keys_cached(void **state)
     tenant_keys_forget();
 }
 
+/* Tenants found by slug are cached for one data version of control.db:
+ * a commit through another handle (another process) or through this one
+ * is seen by the next lookup. */
+static void
+test_find_cached(void **state)
+{
+    struct fixture *f = *state;
+    struct tenant t;
+    struct tenant found;
+    struct db *other = NULL;
+    struct cx_keyset *k1 = NULL;
+    struct cx_keyset *k2 = NULL;
+    char path[128];
+
+    assert_int_equal(tenant_create(f->control, f->pool, f->kr, "acme",
+                                   "Acme SAS", "cli:test", &t),
+                     CF_OK);
+    assert_int_equal(t.key_version, 1);
+    assert_int_equal(tenant_find(f->control, "acme", &found), CF_OK);
+    assert_int_equal(tenant_find(f->control, "acme", &found), CF_OK);
+    assert_int_equal(found.id, t.id);
+    assert_int_equal(found.key_version, 1);
+    assert_string_equal(found.name, "Acme SAS");
+    /* the keyset of the version found, the same as the newest one */
+    assert_int_equal(tenant_keys_get(f->control, f->kr, &found, &k1), CF_OK);
+    assert_int_equal(tenant_keys_open(f->control, f->kr, t.id, &k2), CF_OK);
+    assert_ptr_equal(k1, k2);
+    cx_keyset_unref(k2);
+    k2 = NULL;
+    tenant_keys_forget();
+    assert_int_equal(tenant_keys_get(f->control, f->kr, &found, &k2), CF_OK);
+    assert_ptr_not_equal(k1, k2);
+    cx_keyset_unref(k1);
+    cx_keyset_unref(k2);
+    tenant_keys_forget();
+
+    snprintf(path, sizeof(path), "%s/control.db", f->dir);
+    assert_int_equal(db_open(path, DB_KIND_CONTROL, 1000, &other), CF_OK);
+    assert_int_equal(db_exec(other, "UPDATE tenants SET name = 'Renamed' "
+                                    "WHERE slug = 'acme'"),
+                     CF_OK);
+    assert_int_equal(tenant_find(f->control, "acme", &found), CF_OK);
+    assert_string_equal(found.name, "Renamed");
+    assert_int_equal(db_exec(other, "UPDATE tenants SET slug = 'acme2' "
+                                    "WHERE slug = 'acme'"),
+                     CF_OK);
+    assert_int_equal(tenant_find(f->control, "acme", &found), CF_ENOTFOUND);
+    assert_int_equal(tenant_find(f->control, "acme2", &found), CF_OK);
+    db_close(other);
+    /* a commit through the cached handle itself */
+    db_lock(f->control);
+    assert_int_equal(db_exec(f->control, "UPDATE tenants SET state = "
+                                         "'suspended' WHERE slug = 'acme2'"),
+                     CF_OK);
+    db_unlock(f->control);
+    assert_int_equal(tenant_find(f->control, "acme2", &found), CF_ENOTFOUND);
+}
+
 /* Seal v for col's row id the way the code did before values were bound
  * to their row (legacy associated data), or bound (legacy false). */
 static void
@@ -532,6 +590,7 @@ main(void)
         cmocka_unit_test(test_hosts),
         cmocka_unit_test_setup_teardown(test_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_cached, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find_cached, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
     };
 
