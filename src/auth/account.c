@@ -42,9 +42,11 @@ field_ad(enum db_sealed_col col, int64_t id, const char *row,
                        : db_sealed_ad_id(col, id, ad, DB_SEALED_AD_MAX);
 }
 
-enum cf_rc
-auth_field_seal(const struct auth_keys *k, enum db_sealed_col col, int64_t id,
-                const char *row, const void *pt, size_t len, struct cf_buf *out)
+/* Seal (or open) in, bound to col's row: one place for both ways. */
+static enum cf_rc
+field_bound(bool seal, const struct auth_keys *k, enum db_sealed_col col,
+            int64_t id, const char *row, const void *in, size_t len,
+            struct cf_buf *out)
 {
     char ad[DB_SEALED_AD_MAX];
     size_t adlen = field_ad(col, id, row, ad);
@@ -52,20 +54,22 @@ auth_field_seal(const struct auth_keys *k, enum db_sealed_col col, int64_t id,
     if (adlen == 0) {
         return CF_ERR(CF_EINVAL);
     }
-    return cx_field_seal(k->field, ad, adlen, pt, len, out);
+    return seal ? cx_field_seal(k->field, ad, adlen, in, len, out)
+                : cx_field_open(k->field, ad, adlen, in, len, out);
+}
+
+enum cf_rc
+auth_field_seal(const struct auth_keys *k, enum db_sealed_col col, int64_t id,
+                const char *row, const void *pt, size_t len, struct cf_buf *out)
+{
+    return field_bound(true, k, col, id, row, pt, len, out);
 }
 
 enum cf_rc
 auth_field_open(const struct auth_keys *k, enum db_sealed_col col, int64_t id,
                 const char *row, const void *ct, size_t len, struct cf_buf *out)
 {
-    char ad[DB_SEALED_AD_MAX];
-    size_t adlen = field_ad(col, id, row, ad);
-
-    if (adlen == 0) {
-        return CF_ERR(CF_EINVAL);
-    }
-    return cx_field_open(k->field, ad, adlen, ct, len, out);
+    return field_bound(false, k, col, id, row, ct, len, out);
 }
 
 enum cf_rc

@@ -450,12 +450,10 @@ void auth_db_release(const struct auth_ctx *ctx, struct db **db);
 CF_MUST_CHECK enum cf_rc auth_db_reacquire(const struct auth_ctx *ctx,
                                            struct db **db);
 
-/* Every unused link of user_id (setup, invitation, reset) stops working
- * (store.c). In the caller's transaction. */
+/* Every unused link of user_id stops working, or (purpose not NULL) only
+ * those of that purpose ("reset"). In the caller's transaction. */
 CF_MUST_CHECK enum cf_rc auth_store_links_invalidate(struct db *db,
-                                                     int64_t user_id);
-/* Only the reset links of user_id (the account is disabled). */
-CF_MUST_CHECK enum cf_rc auth_store_reset_links_invalidate(struct db *db,
-                                                           int64_t user_id);
+                                                     int64_t user_id,
+                                                     const char *purpose);
 
 #endif

@@ -55,7 +55,7 @@ auth_owner_relink(const struct auth_ctx *ctx, const char *email,
         rc = CF_EPERM;
         goto out;
     }
-    rc = auth_store_links_invalidate(db, user.id);
+    rc = auth_store_links_invalidate(db, user.id, NULL);
     if (rc == CF_OK) {
         rc = auth_store_link_insert(db, thash, user.id, "setup",
                                     now + AUTH_LINK_TTL_S, now);

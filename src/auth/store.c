@@ -939,19 +939,10 @@ auth_store_user_delete(struct db *db, int64_t id)
 /* ---- one-time links of an account ----------------------------------- */
 
 enum cf_rc
-auth_store_reset_links_invalidate(struct db *db, int64_t user_id)
+auth_store_links_invalidate(struct db *db, int64_t user_id, const char *purpose)
 {
     return db_run(db,
                   "UPDATE user_links SET used = 1 WHERE user_id = ?1 AND "
-                  "used = 0 AND purpose = 'reset'",
-                  DB_INT, user_id, DB_END);
-}
-
-enum cf_rc
-auth_store_links_invalidate(struct db *db, int64_t user_id)
-{
-    return db_run(db,
-                  "UPDATE user_links SET used = 1 WHERE user_id = ?1 AND "
-                  "used = 0",
-                  DB_INT, user_id, DB_END);
+                  "used = 0 AND (?2 IS NULL OR purpose = ?2)",
+                  DB_INT, user_id, DB_TEXT, purpose, DB_END);
 }

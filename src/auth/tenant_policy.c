@@ -727,7 +727,7 @@ auth_password_store(struct db *db, int64_t user_id, const char *hash, int score,
         rc = auth_store_tokens_delete_all(db, user_id);
     }
     if (rc == CF_OK) {
-        rc = auth_store_links_invalidate(db, user_id);
+        rc = auth_store_links_invalidate(db, user_id, NULL);
     }
     cf_memzero(old, sizeof(old));
     return rc;

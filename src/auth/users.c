@@ -415,7 +415,7 @@ auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
                 rc = auth_store_tokens_delete_all(db, id);
             }
             if (rc == CF_OK) {
-                rc = auth_store_reset_links_invalidate(db, id);
+                rc = auth_store_links_invalidate(db, id, "reset");
             }
         }
         if (rc == CF_OK) {
