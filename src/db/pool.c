@@ -270,6 +270,17 @@ out:
     return rc;
 }
 
+/* The id is formatted only when there is something to say: a borrow
+ * that succeeds formats nothing. */
+static void
+pool_warn(const char *msg, int64_t tenant_id)
+{
+    char id[24];
+
+    snprintf(id, sizeof(id), "%lld", (long long)tenant_id);
+    cf_log_warn(msg, "tenant_id", id);
+}
+
 enum cf_rc
 db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
             struct db **out)
@@ -280,7 +291,6 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
     struct db *evicted = NULL;
     struct timespec deadline;
     bool locked = false;
-    char id[24];
     int err;
 
     if (pool == NULL || out == NULL || tenant_id <= 0 ||
@@ -288,7 +298,6 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
         rc = CF_ERR(CF_EINVAL);
         goto out;
     }
-    snprintf(id, sizeof(id), "%lld", (long long)tenant_id);
     pool_deadline(pool, &deadline);
     pool_lock(pool);
     locked = true;
@@ -309,15 +318,14 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
          * the slot may be gone when we wake, so look again */
         err = pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
         if (err == ETIMEDOUT) {
-            cf_log_warn("tenant database held too long", "tenant_id", id);
+            pool_warn("tenant database held too long", tenant_id);
             rc = CF_ERR(CF_EBUSY);
             goto out;
         }
     }
     slot = pool_take_slot(pool, &evicted);
     if (slot == NULL) {
-        cf_log_warn("tenant pool exhausted: every slot is borrowed",
-                    "tenant_id", id);
+        pool_warn("tenant pool exhausted: every slot is borrowed", tenant_id);
         rc = CF_ERR(CF_EBUSY);
         goto out;
     }

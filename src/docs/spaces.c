@@ -14,12 +14,21 @@
 
 #define SPACE_AD_MAX 64
 
+/* "spaces.name:<id>", or 0 when it does not fit (the seal then fails).
+ * Copied, not formatted: it is built for every space of a list. */
 static size_t
 space_ad(const char *id, char out[SPACE_AD_MAX])
 {
-    int n = snprintf(out, SPACE_AD_MAX, "spaces.name:%s", id);
+    static const char prefix[] = "spaces.name:";
+    size_t plen = sizeof(prefix) - 1;
+    size_t ilen = strlen(id);
 
-    return n > 0 && n < SPACE_AD_MAX ? (size_t)n : 0;
+    if (ilen >= SPACE_AD_MAX - plen) {
+        return 0;
+    }
+    memcpy(out, prefix, plen);
+    memcpy(out + plen, id, ilen + 1);
+    return plen + ilen;
 }
 
 static enum cf_rc
@@ -44,7 +53,7 @@ space_open(const struct docs_ctx *ctx, const char *id, const void *sealed,
         rc = cx_field_open(k, ad, space_ad(id, ad), sealed, len, &clear);
     }
     if (rc == CF_OK) {
-        snprintf(out, cap, "%.*s", (int)clear.len, cf_buf_str(&clear));
+        cf_strlcpy(out, cf_buf_str(&clear), cap);
     }
     cf_buf_release(&clear);
     return rc;
