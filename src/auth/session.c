@@ -50,7 +50,6 @@ struct session_rows {
 #define SESSION_MEMO_SLOTS 32
 
 struct session_memo {
-    uint64_t version;
     unsigned long stamp;
     bool pol_ok;
     struct auth_tenant_policy pol;
@@ -62,38 +61,12 @@ struct session_memo {
 
 static const char session_memo_key;
 
-static void
-session_memo_free(void *p)
-{
-    if (p != NULL) {
-        cf_memzero(p, sizeof(struct session_memo));
-        cf_free(p);
-    }
-}
-
 /* db's cache at its current data version, emptied if the version moved;
  * NULL when none can be used (inside a transaction, out of memory). */
 static struct session_memo *
 session_memo_at(struct db *db)
 {
-    struct session_memo *m;
-    uint64_t version;
-
-    if (db_data_version(db, &version) != CF_OK) {
-        return NULL;
-    }
-    m = db_memo_get(db, &session_memo_key);
-    if (m == NULL) {
-        m = cf_calloc(1, sizeof(*m));
-        if (m == NULL ||
-            db_memo_set(db, &session_memo_key, m, session_memo_free) != CF_OK) {
-            return NULL; /* db_memo_set() freed m */
-        }
-    } else if (m->version != version) {
-        cf_memzero(m, sizeof(*m));
-    }
-    m->version = version;
-    return m;
+    return db_memo_at(db, &session_memo_key, sizeof(struct session_memo));
 }
 
 static void

@@ -136,7 +136,6 @@ struct grant_row {
 };
 
 struct grants_memo {
-    uint64_t version;
     unsigned long stamp;
     struct {
         int64_t user_id;
@@ -148,35 +147,12 @@ struct grants_memo {
 
 static const char grants_memo_key;
 
-static void
-grants_memo_free(void *p)
-{
-    cf_free(p);
-}
-
 /* db's cache at its current data version, emptied if the version moved;
  * NULL when none can be used (inside a transaction, out of memory). */
 static struct grants_memo *
 grants_memo_at(struct db *db)
 {
-    struct grants_memo *m;
-    uint64_t version;
-
-    if (db_data_version(db, &version) != CF_OK) {
-        return NULL;
-    }
-    m = db_memo_get(db, &grants_memo_key);
-    if (m == NULL) {
-        m = cf_calloc(1, sizeof(*m));
-        if (m == NULL ||
-            db_memo_set(db, &grants_memo_key, m, grants_memo_free) != CF_OK) {
-            return NULL; /* db_memo_set() freed m */
-        }
-    } else if (m->version != version) {
-        memset(m, 0, sizeof(*m));
-    }
-    m->version = version;
-    return m;
+    return db_memo_at(db, &grants_memo_key, sizeof(struct grants_memo));
 }
 
 static void

@@ -122,15 +122,13 @@ CF_MUST_CHECK enum cf_rc db_data_version(struct db *db, uint64_t *out);
  * Per-handle caches of domain modules. A handle is used by one thread at
  * a time (module comment), so a cache kept on it needs no lock. key is
  * the address of a static object of the module that owns the cache.
- * db_memo_get() returns the pointer set for key, or NULL. db_memo_set()
- * hands p over (taken): db frees it with free_fn when the handle closes
- * (free_fn wipes what needs wiping); CF_ENOMEM when every entry is taken
- * (p is then freed with free_fn). A cache must say which data version it
- * holds (db_data_version()) and be checked against it before each use.
+ * db_memo_at() gives the cache of key, a block of size bytes that holds
+ * what was read at db's current data version: zeroed when it is first
+ * made and whenever the version has moved since, wiped when the handle
+ * closes. NULL when no cache can be used (inside a transaction, out of
+ * memory, every entry taken): the caller reads the tables.
  */
-void *db_memo_get(struct db *db, const void *key);
-CF_MUST_CHECK enum cf_rc db_memo_set(struct db *db, const void *key, void *p,
-                                     void (*free_fn)(void *p));
+void *db_memo_at(struct db *db, const void *key, size_t size);
 
 /* Checkpoint the WAL with TRUNCATE (after deleting sensitive rows). */
 CF_MUST_CHECK enum cf_rc db_checkpoint_truncate(struct db *db);

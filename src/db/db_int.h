@@ -16,7 +16,7 @@
  * constant statements; past this, the least recently used idle one is
  * finalized, and if every entry is in use a one-off statement is made. */
 #define DB_STMT_CACHE 32
-/* Caches of domain modules kept on one handle (db_memo_get). */
+/* Caches of domain modules kept on one handle (db_memo_at). */
 #define DB_MEMO_MAX 4
 
 struct db_stmt {
@@ -31,7 +31,8 @@ struct db_stmt {
 struct db_memo {
     const void *key; /* NULL: free entry */
     void *p;
-    void (*free_fn)(void *p);
+    size_t size;
+    uint64_t version; /* the data version it holds */
 };
 
 struct db {

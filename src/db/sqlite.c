@@ -317,6 +317,17 @@ db_open(const char *path, enum db_kind kind, unsigned busy_timeout_ms,
     return db_open_mode(path, kind, busy_timeout_ms, true, out);
 }
 
+/* Wipe and free what a memo entry holds. */
+static void
+memo_release(struct db_memo *e)
+{
+    if (e->key != NULL && e->p != NULL) {
+        cf_memzero(e->p, e->size);
+        cf_free(e->p);
+    }
+    *e = (struct db_memo){0};
+}
+
 void
 db_close(struct db *db)
 {
@@ -335,9 +346,7 @@ db_close(struct db *db)
         cf_free(e->sql);
     }
     for (i = 0; i < DB_MEMO_MAX; i++) {
-        if (db->memo[i].key != NULL) {
-            db->memo[i].free_fn(db->memo[i].p);
-        }
+        memo_release(&db->memo[i]);
     }
     if (db->sq != NULL && sqlite3_close(db->sq) != SQLITE_OK) {
         /* only a statement leaked by a caller keeps it open */
@@ -724,43 +733,41 @@ db_data_version(struct db *db, uint64_t *out)
 }
 
 void *
-db_memo_get(struct db *db, const void *key)
-{
-    size_t i;
-
-    for (i = 0; i < DB_MEMO_MAX; i++) {
-        if (db->memo[i].key == key) {
-            return db->memo[i].p;
-        }
-    }
-    return NULL;
-}
-
-enum cf_rc
-db_memo_set(struct db *db, const void *key, void *p, void (*free_fn)(void *p))
+db_memo_at(struct db *db, const void *key, size_t size)
 {
     struct db_memo *free_e = NULL;
+    uint64_t version;
     size_t i;
 
+    if (size == 0 || db_data_version(db, &version) != CF_OK) {
+        return NULL;
+    }
     for (i = 0; i < DB_MEMO_MAX; i++) {
         struct db_memo *e = &db->memo[i];
 
         if (e->key == key) {
-            if (e->p != p) {
-                e->free_fn(e->p);
+            if (CF_NEVER(e->size != size)) {
+                return NULL;
             }
-            e->p = p;
-            e->free_fn = free_fn;
-            return CF_OK;
+            if (e->version != version) {
+                cf_memzero(e->p, size); /* another version: empty */
+                e->version = version;
+            }
+            return e->p;
         }
         if (e->key == NULL && free_e == NULL) {
             free_e = e;
         }
     }
     if (free_e == NULL) {
-        free_fn(p);
-        return CF_ERR(CF_ENOMEM);
+        return NULL;
     }
-    *free_e = (struct db_memo){.key = key, .p = p, .free_fn = free_fn};
-    return CF_OK;
+    free_e->p = cf_calloc(1, size);
+    if (free_e->p == NULL) {
+        return NULL;
+    }
+    free_e->key = key;
+    free_e->size = size;
+    free_e->version = version;
+    return free_e->p;
 }

@@ -40,7 +40,6 @@ tenant_from_row(struct db_stmt *st, struct tenant *t)
 #define TENANT_MEMO_SLOTS 64
 
 struct tenant_memo {
-    uint64_t version;
     unsigned long stamp;
     struct {
         unsigned long stamp; /* 0: free */
@@ -50,39 +49,13 @@ struct tenant_memo {
 
 static const char tenant_memo_key;
 
-static void
-tenant_memo_free(void *p)
-{
-    if (p != NULL) {
-        cf_memzero(p, sizeof(struct tenant_memo));
-        cf_free(p);
-    }
-}
-
 /* control's cache at its current data version, emptied if the version
  * moved; NULL when none can be used (inside a transaction, out of
  * memory): the caller reads the table. Called under db_lock(control). */
 static struct tenant_memo *
 tenant_memo_at(struct db *control)
 {
-    struct tenant_memo *m;
-    uint64_t version;
-
-    if (db_data_version(control, &version) != CF_OK) {
-        return NULL;
-    }
-    m = db_memo_get(control, &tenant_memo_key);
-    if (m == NULL) {
-        m = cf_calloc(1, sizeof(*m));
-        if (m == NULL || db_memo_set(control, &tenant_memo_key, m,
-                                     tenant_memo_free) != CF_OK) {
-            return NULL; /* db_memo_set() freed m */
-        }
-    } else if (m->version != version) {
-        memset(m, 0, sizeof(*m));
-    }
-    m->version = version;
-    return m;
+    return db_memo_at(control, &tenant_memo_key, sizeof(struct tenant_memo));
 }
 
 static const struct tenant *

@@ -1043,15 +1043,10 @@ test_data_version(void **state)
     db_pool_free(pool);
 }
 
-static int memo_freed;
-
-static void
-memo_free(void *p)
-{
-    memo_freed++;
-    free(p);
-}
-
+/* A cache holds what was read at one data version: the same block while
+ * the version stays, zeroed when any commit (another connection's or
+ * this handle's) moves it, none inside a transaction, a fixed number of
+ * them per handle, wiped and freed with the handle (LeakSanitizer). */
 static void
 test_memo(void **state)
 {
@@ -1060,31 +1055,50 @@ test_memo(void **state)
     static const char key_b = 'b';
     static const char keys[8] = {0};
     struct db *db = NULL;
-    int *a = malloc(sizeof(*a));
+    struct db *other = NULL;
+    int *a;
+    int *b;
     size_t i;
+    size_t made = 0;
 
-    assert_non_null(a);
-    memo_freed = 0;
     assert_int_equal(db_open(f->path, DB_KIND_CONTROL, 1000, &db), CF_OK);
-    assert_null(db_memo_get(db, &key_a));
-    assert_int_equal(db_memo_set(db, &key_a, a, memo_free), CF_OK);
-    assert_ptr_equal(db_memo_get(db, &key_a), a);
-    assert_null(db_memo_get(db, &key_b));
-    /* set again: the same pointer is kept, another replaces (freed) */
-    assert_int_equal(db_memo_set(db, &key_a, a, memo_free), CF_OK);
-    assert_int_equal(memo_freed, 0);
-    assert_int_equal(db_memo_set(db, &key_a, malloc(4), memo_free), CF_OK);
-    assert_int_equal(memo_freed, 1);
-    /* full: the new one is freed, refused */
+    assert_int_equal(db_open(f->path, DB_KIND_CONTROL, 1000, &other), CF_OK);
+    a = db_memo_at(db, &key_a, sizeof(*a) * 4);
+    assert_non_null(a);
+    assert_int_equal(a[0] | a[1] | a[2] | a[3], 0);
+    a[0] = 42;
+    assert_ptr_equal(db_memo_at(db, &key_a, sizeof(*a) * 4), a);
+    assert_int_equal(a[0], 42); /* same version: kept */
+    b = db_memo_at(db, &key_b, sizeof(*b));
+    assert_non_null(b);
+    assert_ptr_not_equal(b, a);
+    /* another connection commits: emptied */
+    assert_int_equal(
+        db_run(other, "INSERT INTO settings (key, value) VALUES ('m', '1')",
+               DB_END),
+        CF_OK);
+    a = db_memo_at(db, &key_a, sizeof(*a) * 4);
+    assert_non_null(a);
+    assert_int_equal(a[0], 0);
+    a[0] = 7;
+    /* this handle commits: emptied too */
+    assert_int_equal(
+        db_run(db, "UPDATE settings SET value = '2' WHERE key = 'm'", DB_END),
+        CF_OK);
+    a = db_memo_at(db, &key_a, sizeof(*a) * 4);
+    assert_non_null(a);
+    assert_int_equal(a[0], 0);
+    /* inside a transaction: none */
+    assert_int_equal(db_begin(db), CF_OK);
+    assert_null(db_memo_at(db, &key_a, sizeof(*a) * 4));
+    db_rollback(db);
+    /* a handle holds a few: past them, none */
     for (i = 0; i < sizeof(keys); i++) {
-        enum cf_rc rc = db_memo_set(db, &keys[i], malloc(4), memo_free);
-
-        assert_true(rc == CF_OK || rc == CF_ENOMEM);
+        made += db_memo_at(db, &keys[i], 16) != NULL;
     }
-    assert_true(memo_freed > 1);
-    memo_freed = 0;
-    db_close(db); /* frees what it holds */
-    assert_true(memo_freed >= 1);
+    assert_true(made >= 1 && made < sizeof(keys));
+    db_close(other);
+    db_close(db); /* wipes and frees what it holds */
 }
 
 int
