@@ -736,7 +736,7 @@ void *
 db_memo_at(struct db *db, const void *key, size_t size)
 {
     struct db_memo *free_e = NULL;
-    uint64_t version;
+    uint64_t version = 0;
     size_t i;
 
     if (size == 0 || db_data_version(db, &version) != CF_OK) {
