@@ -8,7 +8,10 @@
  * the keyed hash kept beside those a query compares; once, in one
  * transaction, the first time the database is opened after the schema
  * migration that marked it (meta 'reseal'). A database with nothing to reseal
- * costs one read of meta at open.
+ * costs one read of meta at open. The mark is read again inside the write
+ * transaction (BEGIN IMMEDIATE: one writer at a time), so a second handle,
+ * or another process, opening the database while the first reseals finds
+ * it gone and does nothing: sealing a value twice would lose it.
  */
 #include "core/compat.h"
 
@@ -110,10 +113,16 @@ tenant_db_opened(struct db *db, int64_t tenant_id, void *arg)
     }
     if (rc == CF_OK) {
         rc = db_begin(db);
-        for (i = 0; rc == CF_OK && i < DB_SEALED_COUNT; i++) {
+        if (rc == CF_OK) {
+            /* done meanwhile through another connection? */
+            rc = db_int(db, &marked,
+                        "SELECT count(*) FROM meta WHERE key = 'reseal'",
+                        DB_END);
+        }
+        for (i = 0; rc == CF_OK && marked != 0 && i < DB_SEALED_COUNT; i++) {
             rc = reseal_column(db, field, index, (enum db_sealed_col)i, &count);
         }
-        if (rc == CF_OK) {
+        if (rc == CF_OK && marked != 0) {
             rc = db_run(db, "DELETE FROM meta WHERE key = 'reseal'", DB_END);
         }
         rc = rc == CF_OK ? db_commit(db) : rc;
@@ -127,6 +136,9 @@ tenant_db_opened(struct db *db, int64_t tenant_id, void *arg)
         cf_log_error_rc(rc, "sealed values not bound to their rows",
                         "tenant_id", num);
         return rc;
+    }
+    if (marked == 0) {
+        return CF_OK;
     }
     {
         char n[24];
