@@ -22,12 +22,9 @@ echo "lint: allocations through cf_"
 # allocated and documents must be given to free(), marked on that line:
 #   free(b32); /* liboath's allocator */
 # Comments and string literals are not code. Exceptions by file:function:
-# Each entry below is a raw allocation its owners have yet to move to the
-# cf_ wrappers (NEEDSWORK: remove the entry with the fix), except jansson's
-# allocator hooks in http/server.c, which must stay malloc/free: they wipe
-# with malloc_usable_size() and jansson calls them on any thread.
+# jansson's allocator hooks in http/server.c must stay malloc/free: they
+# wipe with malloc_usable_size() and jansson calls them on any thread.
 alloc_allow="
-src/authz/check.c:authz_account_covered
 src/http/server.c:http_json_malloc
 src/http/server.c:http_json_free
 "

@@ -346,10 +346,35 @@ effective_add(authz_mask perms, const char *space, void *arg)
         }
     }
     if (w->n < SPACES_SEEN_MAX) {
-        snprintf(w->space[w->n].id, sizeof(w->space[w->n].id), "%s", space);
+        cf_strlcpy(w->space[w->n].id, space, sizeof(w->space[w->n].id));
         w->space[w->n].mask = perms;
         w->n++;
     }
+    return CF_OK;
+}
+
+/* What the account user_id of built-in role holds: tenant-wide in
+ * (*out)->tenant, per space in (*out)->space; cf_free() *out. Not zeroed:
+ * 48 KiB, of which a request uses a few entries. */
+static enum cf_rc
+effective_read(struct db *db, int64_t user_id, const char *role,
+               struct effective_walk **out)
+{
+    struct effective_walk *w = cf_malloc(sizeof(*w));
+    enum cf_rc rc;
+
+    *out = NULL;
+    if (w == NULL) {
+        return CF_ERR(CF_ENOMEM);
+    }
+    w->n = 0;
+    w->tenant = authz_role_mask(role);
+    rc = authz_grants_walk(db, user_id, effective_add, w);
+    if (rc != CF_OK) {
+        cf_free(w);
+        return rc;
+    }
+    *out = w;
     return CF_OK;
 }
 
@@ -357,21 +382,15 @@ enum cf_rc
 authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
                 authz_mask *tenant, authz_space_fn fn, void *arg)
 {
-    /* not zeroed: 48 KiB, of which a request uses a few entries */
-    struct effective_walk *w = cf_malloc(sizeof(*w));
+    struct effective_walk *w = NULL;
     struct db *db = NULL;
     enum cf_rc rc;
     size_t i;
 
     *tenant = 0;
-    if (w == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
-    w->n = 0;
-    w->tenant = authz_role_mask(role);
     rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     if (rc == CF_OK) {
-        rc = authz_grants_walk(db, user_id, effective_add, w);
+        rc = effective_read(db, user_id, role, &w);
         db_pool_put(ctx->pool, db);
     }
     if (rc == CF_OK) {
@@ -392,27 +411,23 @@ enum cf_rc
 authz_account_covered(struct db *db, const struct authz_ctx *actor,
                       int64_t target, const char *target_role)
 {
-    struct effective_walk *w = calloc(1, sizeof(*w));
+    struct effective_walk *w = NULL;
     struct authz_ctx self = *actor;
     authz_mask held = 0;
     enum cf_rc rc;
     size_t i;
 
-    if (w == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
     /* acting on an account is judged on what the actor's account holds,
      * whatever its token carries (the token gates the route itself) */
     self.token_perms = NULL;
-    w->tenant = authz_role_mask(target_role);
-    rc = authz_grants_walk(db, target, effective_add, w);
+    rc = effective_read(db, target, target_role, &w);
     if (rc == CF_OK) {
         rc = authz_mask_in(db, &self, AUTHZ_TENANT, &held);
     }
     if (rc == CF_OK && (w->tenant & ~held) != 0) {
         rc = CF_EPERM;
     }
-    for (i = 0; rc == CF_OK && i < w->n; i++) {
+    for (i = 0; rc == CF_OK && w != NULL && i < w->n; i++) {
         authz_mask there = 0;
 
         if ((w->space[i].mask & ~held) == 0) {
@@ -423,7 +438,7 @@ authz_account_covered(struct db *db, const struct authz_ctx *actor,
             rc = CF_EPERM;
         }
     }
-    free(w);
+    cf_free(w);
     return rc;
 }
 

@@ -140,7 +140,7 @@ cf_buf_grow(struct cf_buf *b, size_t extra)
     return buf_grow(b, extra);
 }
 
-/* The bytes JSON wants escaped: controls as \uXXXX but for the three
+/* The bytes JSON wants escaped: controls as \u00hh but for the three
  * short forms, the quote and the backslash. */
 static size_t
 json_esc_len(unsigned char c)
