@@ -5,6 +5,8 @@
  * journal lines keep them sealed with the tenant's field key, bound to
  * their row (db/sealed.c); the journal also keeps a keyed hash of the
  * device label, which the new-device check compares instead of the label.
+ * COMMITMENT D1 (personal fields encrypted), COMMITMENT C1 (the journal
+ * keeps device and address, readable by the account and its admins).
  */
 #include "core/compat.h"
 

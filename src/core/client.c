@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The key a client address is counted under by rate limits and bans. One
+ * The key a client address is counted under by rate limits and bans
+ * (COMMITMENT A6). One
  * IPv6 subscriber usually holds a whole /64 and can pick any address in
  * it, so IPv6 clients are keyed by their /64; an IPv4 address seen
  * through an IPv6 socket (::ffff:a.b.c.d) is its IPv4 address.

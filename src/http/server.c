@@ -401,7 +401,7 @@ req_rate_limit(struct http_req *req, struct http_resp *resp)
                      "too many requests; retry in %u s", resp->retry_after);
 }
 
-/* COMMITMENT A5, A6: a client whose credentials failed too often is
+/* COMMITMENT A5, COMMITMENT A6: a client whose credentials failed too often is
  * refused before they are even checked: every failed authentication
  * (a wrong cookie, token or metrics token: 401) costs a token of the
  * client's credential bucket, the one logins draw from, and a route

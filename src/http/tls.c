@@ -28,8 +28,8 @@ tls_write_file(const char *path, const gnutls_datum_t *d, mode_t mode)
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
         return CF_ERR(CF_EINVAL);
     }
-    /* a new file, never one planted there: O_EXCL refuses an existing
-     * name and O_NOFOLLOW a symbolic link; a leftover of a crash (or a
+    /* COMMITMENT D3: a new file, never one planted there: O_EXCL refuses an
+     * existing name and O_NOFOLLOW a symbolic link; a leftover of a crash (or a
      * link someone planted) is removed, not followed, and tried once more */
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) {

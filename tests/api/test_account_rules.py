@@ -302,7 +302,7 @@ def swap_sealed(db, table, column, ida, idb):
 
 
 def test_sealed_values_are_bound_to_their_row(srv, sink, owner):
-    """Invariant 3: a sealed e-mail copied into another account's row does
+    """Invariant 3, COMMITMENT D1: a sealed e-mail copied into another account's row does
     not read as that account's address: the list fails (500) instead of
     showing it; put back, it reads again. Token names likewise."""
     a = fresh(owner, sink)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Invariant 1 route by route: every state-changing route of the route
+"""COMMITMENT C2, invariant 1, route by route: every state-changing route of the route
 table (every POST, PUT, PATCH and DELETE of the OpenAPI document, tenant
 host and platform host) performed once with a valid request that
 succeeds writes exactly one audit event in the tenant's audit_events

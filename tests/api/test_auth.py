@@ -596,7 +596,7 @@ def test_access_log_records_every_attempt(journal):
     uid = row_of(journal["db"], journal["user_id"])
     macs = set()
     for r in rows:
-        # invariant 3: the address, the user agent and the device label
+        # invariant 3, COMMITMENT D1: the address, the user agent and the device label
         # are sealed at rest (the API shows them: test_me.py); the label's
         # keyed hash is what the new-device check compares
         for col in ("client_ip", "user_agent", "device"):

@@ -42,7 +42,7 @@ def test_zero_disables_limit(server_factory):
 
 
 def test_failed_authentication_is_limited(server_factory):
-    """COMMITMENT A5, A6: wrong credentials cost from the client's
+    """COMMITMENT A5, COMMITMENT A6: wrong credentials cost from the client's
     credential bucket (auth_per_minute), before they are even checked:
     a flood of wrong metrics tokens or session cookies gets 429 after the
     burst, not 401 after 401."""

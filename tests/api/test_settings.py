@@ -254,7 +254,7 @@ def test_both_lists_at_once(srv):
     ({"lockout_failures": 2}, "from 3 to 5"),
 ])
 def test_refusal_names_the_floor(srv, body, floor):
-    """A refused setting is named with the range it accepts, whose weaker
+    """COMMITMENT A2: a refused setting is named with the range it accepts, whose weaker
     end is the server's own value."""
     err = assert_error(patch(srv, body), 400, "invalid_setting")
     assert floor in err["message"], err

@@ -212,7 +212,7 @@ def test_idle_connections_dropped(plain_server):
 
 
 def test_key_file_never_follows_a_planted_link(server_factory, tmp_root):
-    """The private key is written through a new file (O_EXCL|O_NOFOLLOW):
+    """COMMITMENT D3: the private key is written through a new file (O_EXCL|O_NOFOLLOW):
     a symbolic link planted where its temporary file goes is removed, not
     followed, so the key never lands in the link's target."""
     from conftest import init_data_dir

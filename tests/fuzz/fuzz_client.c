@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * libFuzzer target for the key rate limits and bans count a client under
- * (cf_client_key: the client address as MHD gives it, or any bytes).
+ * (cf_client_key, COMMITMENT A6: the client address as MHD gives it, or
+ * any bytes).
  * Properties: the key always fits and is NUL-terminated, whatever the cap;
  * an IPv6 address is keyed by its /64 (two addresses sharing the first 64
  * bits share the key, one differing there does not); an IPv4 address, as

@@ -244,8 +244,8 @@ test_rate_limits(void **state)
     http_limiter_free(l);
 }
 
-/* Bans and limits key an IPv6 client by its /64 (one subscriber picks
- * any address there); peek takes nothing. */
+/* COMMITMENT A6: bans and limits key an IPv6 client by its /64 (one subscriber
+ * picks any address there); peek takes nothing. */
 static void
 test_rate_limit_keys(void **state)
 {

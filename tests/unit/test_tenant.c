@@ -365,12 +365,11 @@ open_value(struct db *db, const struct cx_data_key *field,
 }
 
 /*
- * Invariant 3: sealed values are bound to table, column and row. A
- * database holding values sealed before (associated data naming table
- * and column only) is sealed again by the keyed migration when the pool
- * opens it, once; afterwards a value copied into another row no longer
- * opens there. A value that does not open fails the open and changes
- * nothing.
+ * Invariant 3, COMMITMENT D1: sealed values are bound to table, column and row.
+ * A database holding values sealed before (associated data naming table and
+ * column only) is sealed again by the keyed migration when the pool opens it,
+ * once; afterwards a value copied into another row no longer opens there. A
+ * value that does not open fails the open and changes nothing.
  */
 static void
 test_reseal(void **state)
