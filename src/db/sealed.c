@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The one registry of sealed columns (invariant 3, COMMITMENT D1). A value sealed with a
- * tenant key is bound to its place: the associated data names the table,
- * the column and the row's id, so a value copied into another row, or
+ * The one registry of sealed columns (invariant 3, COMMITMENT D1). A value
+ * sealed with a tenant key is bound to its place: the associated data names the
+ * table, the column and the row's id, so a value copied into another row, or
  * another column, fails to open instead of reading as that row's. Each
  * entry keeps the associated data its column used before it was bound to
  * the row, and the statements the keyed migration (tenant/reseal.c) reads

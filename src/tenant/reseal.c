@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The keyed migration of a tenant database (invariant 3, COMMITMENT D1): values sealed
- * before they were bound to their row (their associated data named only
+ * The keyed migration of a tenant database (invariant 3, COMMITMENT D1): values
+ * sealed before they were bound to their row (their associated data named only
  * table and column) are opened with that old associated data and sealed
  * again bound to table, column and row id, and values a column held in
  * clear (client addresses, user agents, device labels) are sealed, with
