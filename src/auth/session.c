@@ -133,8 +133,7 @@ session_rows_read(struct db *db, const unsigned char *thash,
         out->user_found = rc == CF_OK;
         rc = rc == CF_ENOTFOUND ? CF_OK : rc;
     }
-    if (rc == CF_OK && out->user_found &&
-        strcmp(out->user.state, "active") == 0) {
+    if (rc == CF_OK && out->user_found && auth_user_enabled(&out->user)) {
         cf_buf_init(&sealed, sizeof(out->email_sealed));
         rc = auth_store_user_email(db, out->s.user_id, &sealed);
         if (rc == CF_OK && sealed.len == 0) {
@@ -278,19 +277,18 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
         rc = session_judge(ctx, db, &k, token, now, &r->pol, &r->s,
                            r->last_seen);
     }
-    if (rc == CF_OK &&
-        (!r->user_found || strcmp(r->user.state, "active") != 0)) {
+    if (rc == CF_OK && (!r->user_found || !auth_user_enabled(&r->user))) {
         rc = CF_EAUTH;
     }
     if (rc == CF_OK) {
-        snprintf(r->s.role, sizeof(r->s.role), "%s", r->user.role);
+        cf_strlcpy(r->s.role, r->user.role, sizeof(r->s.role));
         memcpy(r->s.user_pid, r->user.pid, sizeof(r->s.user_pid));
         r->s.totp = r->user.has_totp;
         rc = auth_field_open(&k, DB_SEALED_USER_EMAIL, r->s.user_id, NULL,
                              r->email_sealed, r->email_len, &clear);
     }
     if (rc == CF_OK) {
-        snprintf(r->s.email, sizeof(r->s.email), "%s", cf_buf_str(&clear));
+        cf_strlcpy(r->s.email, cf_buf_str(&clear), sizeof(r->s.email));
         r->s.admin_ip_ok = auth_ip_in_list(r->pol.admin_ips, ctx->client_ip);
         r->s.password_expired = auth_password_too_old(
             &r->pol, r->user.role, r->user.password_set, now);

@@ -577,18 +577,19 @@ auth_tenant_policy_range(const struct auth_ctx *ctx, const char *name,
         snprintf(out, cap, "from %u to %u (the server's floor is %u)", f->min,
                  f->max, f->min);
     } else if (strcmp(name, "mfa") == 0) {
-        snprintf(out, cap, "%s",
-                 ctx->cfg != NULL && ctx->cfg->mfa_optional
-                     ? "optional, admins or all"
-                     : "admins or all (this server does not let 2FA be "
-                       "optional)");
+        cf_strlcpy(out,
+                   ctx->cfg != NULL && ctx->cfg->mfa_optional
+                       ? "optional, admins or all"
+                       : "admins or all (this server does not let 2FA be "
+                         "optional)",
+                   cap);
     } else if (strcmp(name, "admin_ips") == 0) {
         snprintf(out, cap, "up to %d addresses or CIDRs, comma-separated",
                  AUTH_ADMIN_IPS_COUNT);
     } else if (strcmp(name, "upload_types") == 0) {
         snprintf(out, cap, "among %s", AUTH_UPLOAD_TYPES);
     } else {
-        snprintf(out, cap, "%s", "");
+        cf_strlcpy(out, "", cap);
     }
 }
 

@@ -345,7 +345,7 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
                  ctx->base_url != NULL ? ctx->base_url : "", token);
         if (ctx->mailer == NULL || ctx->mailer->off) {
             /* no mail leaves: the inviter hands the link over */
-            snprintf(link_out, link_cap, "%s", link);
+            cf_strlcpy(link_out, link, link_cap);
         } else {
             auth_notify(ctx, db, &k, id, AUTH_NOTICE_INVITE, link);
         }

@@ -196,8 +196,7 @@ grants_walk_sql(struct db *db, int64_t user_id, authz_grant_row_fn fn,
                 (space == NULL || strlen(space) <= AUTHZ_ID_LEN)) {
                 rows[*n].perms = perms;
                 rows[*n].tenant_wide = space == NULL;
-                snprintf(rows[*n].space, sizeof(rows[*n].space), "%s",
-                         space != NULL ? space : "");
+                cf_strlcpy(rows[*n].space, space, sizeof(rows[*n].space));
                 ++*n;
             } else {
                 *n = GRANTS_MEMO_ROWS + 1; /* not kept */

@@ -26,17 +26,17 @@ cf_client_key(const char *ip, char *out, size_t cap)
         return out;
     }
     if (inet_pton(AF_INET6, ip, a) != 1) {
-        snprintf(out, cap, "%s", ip); /* IPv4, or not an address */
+        cf_strlcpy(out, ip, cap); /* IPv4, or not an address */
         return out;
     }
     if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
         inet_ntop(AF_INET, a + 12, text, sizeof(text)) != NULL) {
-        snprintf(out, cap, "%s", text);
+        cf_strlcpy(out, text, cap);
         return out;
     }
     memset(a + 8, 0, 8);
     if (inet_ntop(AF_INET6, a, text, sizeof(text)) == NULL) {
-        snprintf(out, cap, "%s", ip);
+        cf_strlcpy(out, ip, cap);
         return out;
     }
     snprintf(out, cap, "%s/64", text);

@@ -151,7 +151,7 @@ limit_take(struct http_limiter *l, const char *client, enum http_rate rate,
     }
     if (b == NULL) {
         b = victim;
-        snprintf(b->key, sizeof(b->key), "%s", key);
+        cf_strlcpy(b->key, key, sizeof(b->key));
         b->rate = (int)rate;
         b->tokens = c->burst;
         b->last_ns = now_ns;
