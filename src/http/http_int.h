@@ -262,8 +262,6 @@ void http_rc_status(enum cf_rc rc, int *status, const char **code,
  * reason the table lacks. */
 CF_MUST_CHECK enum cf_rc http_refuse(struct http_req *req, enum cf_rc rc,
                                      const char *why);
-/* Is why in the table of reasons? (tests walk the domain's codes) */
-bool http_reason_known(const char *why);
 
 /* Response helpers for handlers. */
 CF_MUST_CHECK enum cf_rc http_resp_json(struct http_resp *resp, int status,

@@ -63,19 +63,6 @@ http_refuse(struct http_req *req, enum cf_rc rc, const char *why)
     return CF_ERR(CF_EINTERNAL);
 }
 
-bool
-http_reason_known(const char *why)
-{
-    size_t i;
-
-    for (i = 0; why != NULL && i < CF_ARRAY_LEN(http_reasons); i++) {
-        if (strcmp(http_reasons[i].code, why) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 enum cf_rc
 http_fail(struct http_req *req, int status, const char *code, const char *fmt,
           ...)
