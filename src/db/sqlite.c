@@ -65,19 +65,37 @@ db_rc_from_sqlite(struct db *db, int src, const char *op)
  * (not thread safe). SQLite gives the -wal and -shm files the mode of the
  * database file, so they are 0600 too. A file left readable by others is
  * tightened, with a warning.
+ *
+ * An existing file is looked at through an O_PATH descriptor only. POSIX
+ * record locks belong to the process, and closing any ordinary descriptor
+ * of a file drops every lock the process holds on it: a second handle on a
+ * database this process already has open (the pool opens several per
+ * tenant) would take away the first one's shared lock, and another process
+ * closing its connection would then delete the WAL and the shared memory
+ * under our feet. Closing an O_PATH descriptor drops no lock. A new file
+ * is made with O_EXCL: nobody else can have it open yet.
  */
 static enum cf_rc
 db_file_prepare(const char *path, bool create)
 {
     enum cf_rc rc = CF_EINTERNAL;
     int fd = -1;
-    int flags = O_RDWR | O_CLOEXEC;
     struct stat st;
+    char proc[40];
 
     if (create) {
-        flags |= O_CREAT;
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            return CF_OK;
+        }
+        if (errno != EEXIST) {
+            cf_log_error("cannot create database file", "db", path, "errno",
+                         strerror(errno));
+            return CF_ERR(CF_EIO);
+        }
     }
-    fd = open(path, flags, 0600);
+    fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) {
             rc = CF_ERR(CF_ENOTFOUND);
@@ -102,7 +120,10 @@ db_file_prepare(const char *path, bool create)
     if ((st.st_mode & 077) != 0) {
         cf_log_warn("database file readable by others, setting mode 0600", "db",
                     path);
-        if (fchmod(fd, 0600) != 0) {
+        /* fchmod() refuses an O_PATH descriptor; its /proc link names
+         * exactly the file looked at */
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if (chmod(proc, 0600) != 0) {
             cf_log_error("cannot set database file mode", "db", path, "errno",
                          strerror(errno));
             rc = CF_ERR(CF_EIO);

@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -972,6 +974,90 @@ test_pool_forget(void **state)
     db_pool_free(pool);
 }
 
+
+/*
+ * Opening a database file a second time in this process must not drop the
+ * locks SQLite holds for the first handle: POSIX record locks belong to
+ * the process and go with the close of any descriptor of the file. Without
+ * its shared lock, another process closing its connection finds no reader
+ * left, deletes the WAL and the shared memory, and this process goes on
+ * reading its stale copy of the index for good (commits of the command
+ * line unseen by serve). The child checks, with F_GETLK on SQLite's shared
+ * lock range (sqlite.org/lockingv3.html), that this process still holds a
+ * read lock there, then commits.
+ */
+#define SQLITE_SHARED_FIRST (0x40000000 + 2)
+#define SQLITE_SHARED_SIZE 510
+
+static void
+commit_in_child(const char *path, int n)
+{
+    pid_t pid = fork();
+    int status = 0;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct flock fl = {.l_type = F_WRLCK,
+                           .l_whence = SEEK_SET,
+                           .l_start = SQLITE_SHARED_FIRST,
+                           .l_len = SQLITE_SHARED_SIZE};
+        struct db *c = NULL;
+        char sql[100];
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        bool ok;
+
+        if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0) {
+            _exit(3);
+        }
+        if (fl.l_type != F_RDLCK || fl.l_pid != getppid()) {
+            _exit(2); /* the parent holds no read lock */
+        }
+        snprintf(sql, sizeof(sql),
+                 "INSERT OR REPLACE INTO meta (key, value) "
+                 "VALUES ('x', '%d')",
+                 n);
+        ok = db_open(path, DB_KIND_TENANT, 1000, &c) == CF_OK &&
+             db_exec(c, sql) == CF_OK;
+        db_close(c);
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+test_second_open_keeps_locks(void **state)
+{
+    struct fixture *f = *state;
+    struct db_pool *pool = NULL;
+    struct db *a = NULL;
+    struct db *b = NULL;
+    char p[200];
+    int i;
+
+    assert_int_equal(db_pool_new(f->dir, 2, 1000, &pool), CF_OK);
+    assert_int_equal(db_pool_get(pool, 1, DB_POOL_CREATE, &a), CF_OK);
+    db_pool_put(pool, a);
+    db_pool_free(pool);
+    snprintf(p, sizeof(p), "%s/1/tenant.db", f->dir);
+    assert_int_equal(db_open(p, DB_KIND_TENANT, 1000, &a), CF_OK);
+    assert_int_equal(db_open(p, DB_KIND_TENANT, 1000, &b), CF_OK);
+    for (i = 1; i <= 3; i++) {
+        commit_in_child(p, i);
+        assert_int_equal(
+            query_int(a, "SELECT CAST(value AS INTEGER) FROM meta "
+                         "WHERE key = 'x'"),
+            i);
+        assert_int_equal(
+            query_int(b, "SELECT CAST(value AS INTEGER) FROM meta "
+                         "WHERE key = 'x'"),
+            i);
+    }
+    db_close(b);
+    db_close(a);
+}
+
 /* ---- data version and per-handle caches -------------------------------- */
 
 static uint64_t
@@ -1143,6 +1229,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_pool_put_rolls_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pool_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_open_keeps_locks, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo, setup, teardown),
     };
