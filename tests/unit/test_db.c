@@ -974,7 +974,6 @@ test_pool_forget(void **state)
     db_pool_free(pool);
 }
 
-
 /*
  * Opening a database file a second time in this process must not drop the
  * locks SQLite holds for the first handle: POSIX record locks belong to
@@ -1045,14 +1044,12 @@ test_second_open_keeps_locks(void **state)
     assert_int_equal(db_open(p, DB_KIND_TENANT, 1000, &b), CF_OK);
     for (i = 1; i <= 3; i++) {
         commit_in_child(p, i);
-        assert_int_equal(
-            query_int(a, "SELECT CAST(value AS INTEGER) FROM meta "
-                         "WHERE key = 'x'"),
-            i);
-        assert_int_equal(
-            query_int(b, "SELECT CAST(value AS INTEGER) FROM meta "
-                         "WHERE key = 'x'"),
-            i);
+        assert_int_equal(query_int(a, "SELECT CAST(value AS INTEGER) FROM meta "
+                                      "WHERE key = 'x'"),
+                         i);
+        assert_int_equal(query_int(b, "SELECT CAST(value AS INTEGER) FROM meta "
+                                      "WHERE key = 'x'"),
+                         i);
     }
     db_close(b);
     db_close(a);
