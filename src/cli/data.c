@@ -343,7 +343,8 @@ cli_data_open(struct cli_data *d, const char *dir, bool may_init)
     rc = db_open(path, DB_KIND_CONTROL, d->cfg.busy_timeout_ms, &d->control);
     if (rc == CF_OK) {
         rc = db_pool_new(d->tenants_dir, d->cfg.tenant_pool,
-                         d->cfg.busy_timeout_ms, &d->pool);
+                         d->cfg.handles_per_tenant, d->cfg.busy_timeout_ms,
+                         &d->pool);
     }
     if (rc == CF_OK) {
         d->keysrc = (struct tenant_keys_source){d->control, d->kr};

@@ -54,6 +54,10 @@ static const struct conf_key conf_keys[] = {
      "PEM private key; empty: tls/key.pem"},
     {"db", "tenant_pool", CONF_UINT, CONF_OFF(tenant_pool), 4, 100000, "256",
      "tenant databases kept open (LRU)"},
+    {"db", "handles_per_tenant", CONF_UINT, CONF_OFF(handles_per_tenant), 1, 16,
+     "2",
+     "handles on one tenant database open at once (threads serving the "
+     "tenant); each counts against tenant_pool"},
     {"db", "busy_timeout_ms", CONF_UINT, CONF_OFF(busy_timeout_ms), 0, 600000,
      "5000", "wait for a locked database before failing"},
     {"metrics", "token", CONF_STR, CONF_OFF(metrics_token), 32, 0, "",

@@ -227,6 +227,7 @@ struct cf_config {
     char tls_cert_file[CF_CONF_STR];
     char tls_key_file[CF_CONF_STR];
     unsigned tenant_pool;
+    unsigned handles_per_tenant;
     unsigned busy_timeout_ms;
     char metrics_token[CF_CONF_STR];
     unsigned limit_read_per_minute; /* 0: unlimited */

@@ -139,23 +139,34 @@ enum db_pool_flags {
     DB_POOL_CREATE = 1u << 0, /* create tenants/<id>/ and the database */
 };
 
+/* The most handles one tenant may hold at once (db.handles_per_tenant). */
+#define DB_POOL_MAX_PER_TENANT 16u
 /*
- * A pool of at most capacity open tenant databases under tenants_dir,
- * evicting the least recently used idle one when full.
+ * A pool of at most capacity open tenant database handles under
+ * tenants_dir, at most per_tenant (1 to DB_POOL_MAX_PER_TENANT) of them
+ * for one tenant, evicting the least recently used idle one when full.
+ * per_tenant 1: threads serving the same tenant take turns on one handle.
  */
 CF_MUST_CHECK enum cf_rc db_pool_new(const char *tenants_dir, unsigned capacity,
+                                     unsigned per_tenant,
                                      unsigned busy_timeout_ms,
                                      struct db_pool **out);
 void db_pool_free(struct db_pool *pool);
 /*
- * Borrow tenant_id's database for the calling thread, opening it if needed.
- * Without DB_POOL_CREATE a missing database is CF_ENOTFOUND. Blocks while
- * another thread holds the same tenant; CF_EBUSY when every slot is
- * borrowed. Give it back with db_pool_put().
- * Added: tenant_id <= 0 is CF_EINVAL. The wait for a tenant held by another
- * thread lasts at most busy_timeout_ms, then CF_EBUSY (so a stuck holder,
- * or a thread asking twice, cannot hang requests). A database put back
- * inside an open transaction is rolled back.
+ * Borrow a handle on tenant_id's database for the calling thread: an idle
+ * handle of the tenant if there is one, else a new one opened while the
+ * tenant holds fewer than per_tenant (each handle has its own statement
+ * cache and db_memo_at() caches). Without DB_POOL_CREATE a missing
+ * database is CF_ENOTFOUND. Blocks while every handle the tenant may have
+ * is held by other threads (or one of them is being opened); CF_EBUSY when
+ * every slot of the pool is borrowed and the tenant has none.
+ * Give it back with db_pool_put().
+ * Added: tenant_id <= 0 is CF_EINVAL. The wait lasts at most
+ * busy_timeout_ms, then CF_EBUSY (so a stuck holder, or a thread asking
+ * twice with per_tenant 1, cannot hang requests). A thread must not hold
+ * two handles of one tenant: a write on the second would wait for the
+ * first's transaction (SQLite's busy timeout). A database put back inside
+ * an open transaction is rolled back.
  */
 CF_MUST_CHECK enum cf_rc db_pool_get(struct db_pool *pool, int64_t tenant_id,
                                      unsigned flags, struct db **out);
@@ -168,21 +179,25 @@ CF_MUST_CHECK enum cf_rc db_pool_begin(struct db_pool *pool, int64_t tenant_id,
 CF_MUST_CHECK enum cf_rc db_pool_end(struct db_pool *pool, struct db *db,
                                      enum cf_rc rc);
 /*
- * Close tenant_id's database if it is open and idle, and remove its files
- * and folder (tenants/<id>/). Used to undo a tenant creation that did not
- * commit. Borrowed by someone: CF_EBUSY, nothing removed.
+ * Close every handle of tenant_id's database if all are idle, and remove
+ * its files and folder (tenants/<id>/). Used to undo a tenant creation that
+ * did not commit. Any handle borrowed by someone: CF_EBUSY, nothing
+ * closed, nothing removed.
  * Added: it is not a recursive delete; other files in the folder give
  * CF_ECONFLICT (database files removed, folder kept). A missing folder is
  * CF_OK. tenant_id <= 0 is CF_EINVAL.
  */
 CF_MUST_CHECK enum cf_rc db_pool_forget(struct db_pool *pool,
                                         int64_t tenant_id);
-/* Open databases right now (for metrics and tests). */
+/* Open handles right now, of all tenants (for metrics and tests). */
 unsigned db_pool_open_count(struct db_pool *pool);
 /*
- * fn runs on every tenant database the pool opens, after its migrations
- * and before anyone borrows it (the keyed migrations of tenant/); a
- * failure fails the open. Set once, before the pool is shared.
+ * fn runs on every tenant database handle the pool opens, after its
+ * migrations and before anyone borrows it (the keyed migrations of
+ * tenant/); a failure fails the open. Never twice at once for one tenant
+ * (a handle waits for another of its tenant being opened), but once per
+ * handle: it must be a no-op when the work is done. Set once, before the
+ * pool is shared.
  */
 typedef enum cf_rc (*db_pool_open_fn)(struct db *db, int64_t tenant_id,
                                       void *arg);

@@ -3,17 +3,23 @@
  * The pool of open tenant databases (COMMITMENT B2: one database file per
  * tenant, opened by tenant id only): at most `capacity` handles open at
  * once (each costs three file descriptors with WAL: the database, -wal and
- * -shm), kept in least-recently-used order. A slot is borrowed by one
- * thread at a time; a second thread asking for the same tenant waits on the
- * condition variable until the first puts it back. When the pool is full,
- * the least recently used idle slot is closed and reused; when every slot
- * is borrowed, the caller gets CF_EBUSY (503) instead of an unbounded number
- * of open files.
+ * -shm), kept in least-recently-used order. A slot (one handle) is borrowed
+ * by one thread at a time. A tenant may have up to `per_tenant` slots, so
+ * that threads serving the same tenant do not wait on each other: a thread
+ * takes an idle handle of the tenant if there is one, else opens another
+ * while the tenant has fewer than `per_tenant`, else waits on the condition
+ * variable until one is put back. When the pool is full, the least
+ * recently used idle slot is closed and reused; when every slot is
+ * borrowed, the caller gets CF_EBUSY (503) instead of an unbounded number
+ * of open files (or waits, when the tenant already has a handle that will
+ * come back).
  *
  * Opening and closing (file I/O, migrations, the WAL checkpoint at close)
  * happen outside the pool mutex. While a database is being opened its slot
- * is already reserved and marked borrowed, so other threads wanting that
- * tenant wait, and nobody evicts it.
+ * is already reserved and marked borrowed, so nobody evicts it, and other
+ * threads wanting that tenant wait rather than open another handle beside
+ * it: the migrations and the open hook of one tenant never run twice at
+ * once in this process.
  */
 #include "core/compat.h"
 
@@ -40,6 +46,7 @@ struct db_pool {
     pthread_cond_t cv; /* a slot was put back or released */
     char *dir;
     unsigned capacity;
+    unsigned per_tenant; /* handles one tenant may hold */
     unsigned busy_timeout_ms;
     unsigned long stamp;
     struct pool_slot *slots;
@@ -64,7 +71,7 @@ pool_unlock(struct db_pool *pool)
 }
 
 enum cf_rc
-db_pool_new(const char *tenants_dir, unsigned capacity,
+db_pool_new(const char *tenants_dir, unsigned capacity, unsigned per_tenant,
             unsigned busy_timeout_ms, struct db_pool **out)
 {
     enum cf_rc rc = CF_EINTERNAL;
@@ -75,8 +82,8 @@ db_pool_new(const char *tenants_dir, unsigned capacity,
     bool cv_ok = false;
 
     if (tenants_dir == NULL || *tenants_dir == '\0' || out == NULL ||
-        capacity == 0 || capacity > DB_POOL_MAX_CAPACITY ||
-        busy_timeout_ms > INT_MAX) {
+        capacity == 0 || capacity > DB_POOL_MAX_CAPACITY || per_tenant == 0 ||
+        per_tenant > DB_POOL_MAX_PER_TENANT || busy_timeout_ms > INT_MAX) {
         rc = CF_ERR(CF_EINVAL);
         goto out;
     }
@@ -92,6 +99,7 @@ db_pool_new(const char *tenants_dir, unsigned capacity,
         goto out;
     }
     pool->capacity = capacity;
+    pool->per_tenant = per_tenant;
     pool->busy_timeout_ms = busy_timeout_ms;
     pool->dir = cf_strdup(tenants_dir);
     pool->slots = cf_calloc(capacity, sizeof(*pool->slots));
@@ -171,17 +179,33 @@ db_pool_free(struct db_pool *pool)
     cf_free(pool);
 }
 
-static struct pool_slot *
-pool_find(struct db_pool *pool, int64_t tenant_id)
+/* What the pool holds of one tenant right now. */
+struct pool_tenant {
+    struct pool_slot *idle; /* the most recently used idle slot, or NULL */
+    unsigned slots;         /* slots of the tenant, borrowed or not */
+    bool opening;           /* one is being opened (or closed by forget) */
+};
+
+static void
+pool_find(struct db_pool *pool, int64_t tenant_id, struct pool_tenant *t)
 {
     unsigned i;
 
+    memset(t, 0, sizeof(*t));
     for (i = 0; i < pool->capacity; i++) {
-        if (pool->slots[i].tenant_id == tenant_id) {
-            return &pool->slots[i];
+        struct pool_slot *s = &pool->slots[i];
+
+        if (s->tenant_id != tenant_id) {
+            continue;
+        }
+        t->slots++;
+        if (s->db == NULL) {
+            t->opening = true;
+        } else if (!s->borrowed &&
+                   (t->idle == NULL || s->stamp > t->idle->stamp)) {
+            t->idle = s;
         }
     }
-    return NULL;
 }
 
 /*
@@ -302,11 +326,11 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
     pool_lock(pool);
     locked = true;
     for (;;) {
-        slot = pool_find(pool, tenant_id);
-        if (slot == NULL) {
-            break;
-        }
-        if (!slot->borrowed) {
+        struct pool_tenant t;
+
+        pool_find(pool, tenant_id, &t);
+        if (t.idle != NULL) {
+            slot = t.idle;
             slot->borrowed = true;
             slot->stamp = ++pool->stamp;
             slot->db->version_known = false; /* read again once a borrow */
@@ -314,20 +338,28 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
             rc = CF_OK;
             goto out;
         }
-        /* held by another thread (or being opened): wait for its put;
-         * the slot may be gone when we wake, so look again */
+        if (t.slots < pool->per_tenant && !t.opening) {
+            slot = pool_take_slot(pool, &evicted);
+            if (slot != NULL) {
+                break;
+            }
+            if (t.slots == 0) {
+                pool_warn("tenant pool exhausted: every slot is borrowed",
+                          tenant_id);
+                rc = CF_ERR(CF_EBUSY);
+                goto out;
+            }
+            /* the pool is full, but the tenant's own handles come back */
+        }
+        /* every handle of the tenant held by other threads (or one being
+         * opened): wait for a put; the slots may be gone when we wake, so
+         * look again */
         err = pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline);
         if (err == ETIMEDOUT) {
             pool_warn("tenant database held too long", tenant_id);
             rc = CF_ERR(CF_EBUSY);
             goto out;
         }
-    }
-    slot = pool_take_slot(pool, &evicted);
-    if (slot == NULL) {
-        pool_warn("tenant pool exhausted: every slot is borrowed", tenant_id);
-        rc = CF_ERR(CF_EBUSY);
-        goto out;
     }
     slot->tenant_id = tenant_id;
     slot->db = NULL;
@@ -350,6 +382,10 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
     }
     db->pool_slot = (int)(slot - pool->slots);
     slot->db = db;
+    if (pool->per_tenant > 1) {
+        /* threads waiting for this open may now open another handle */
+        pthread_cond_broadcast(&pool->cv);
+    }
     *out = db;
     db = NULL; /* transferred */
     rc = CF_OK;
@@ -451,8 +487,10 @@ enum cf_rc
 db_pool_forget(struct db_pool *pool, int64_t tenant_id)
 {
     enum cf_rc rc = CF_EINTERNAL;
-    struct pool_slot *slot = NULL;
-    struct db *db = NULL;
+    struct pool_slot *held[DB_POOL_MAX_PER_TENANT];
+    struct db *dbs[DB_POOL_MAX_PER_TENANT];
+    unsigned n = 0;
+    unsigned i;
     bool locked = false;
     char id[24];
 
@@ -463,28 +501,45 @@ db_pool_forget(struct db_pool *pool, int64_t tenant_id)
     snprintf(id, sizeof(id), "%lld", (long long)tenant_id);
     pool_lock(pool);
     locked = true;
-    slot = pool_find(pool, tenant_id);
-    if (slot != NULL && slot->borrowed) {
-        rc = CF_ERR(CF_EBUSY);
-        goto out;
+    for (i = 0; i < pool->capacity; i++) {
+        struct pool_slot *s = &pool->slots[i];
+
+        if (s->tenant_id != tenant_id) {
+            continue;
+        }
+        if (s->borrowed) {
+            rc = CF_ERR(CF_EBUSY);
+            goto out;
+        }
+        if (CF_NEVER(n == DB_POOL_MAX_PER_TENANT)) {
+            rc = CF_ERR(CF_EINTERNAL);
+            goto out;
+        }
+        held[n++] = s;
     }
-    if (slot != NULL) {
-        /* keep the slot reserved while the handle closes (a WAL
+    if (n > 0) {
+        /* keep the slots reserved while the handles close (a WAL
          * checkpoint: slow, so outside the mutex); a thread asking for
          * this tenant meanwhile waits, then finds it gone */
-        db = slot->db;
-        slot->db = NULL;
-        slot->borrowed = true;
+        for (i = 0; i < n; i++) {
+            dbs[i] = held[i]->db;
+            held[i]->db = NULL;
+            held[i]->borrowed = true;
+        }
         pool_unlock(pool); /* no goto until it is taken again below */
-        db_close(db);
-        db = NULL;
+        for (i = 0; i < n; i++) {
+            db_close(dbs[i]);
+            dbs[i] = NULL;
+        }
         pool_lock(pool);
         locked = true;
     }
     rc = pool_remove_files(pool, tenant_id, id);
-    if (slot != NULL) {
-        slot->tenant_id = 0;
-        slot->borrowed = false;
+    for (i = 0; i < n; i++) {
+        held[i]->tenant_id = 0;
+        held[i]->borrowed = false;
+    }
+    if (n > 0) {
         pthread_cond_broadcast(&pool->cv);
     }
     if (rc != CF_OK) {

@@ -8,11 +8,12 @@ command line, here a plain SQLite connection). Each case warms the cache
 with two identical requests first."""
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from accounts import Account, join
-from conftest import assert_clean_stop, assert_error, start_server
+from conftest import assert_clean_stop, assert_error, run_cli, start_server
 from mailsink import MailSink
 from test_auth import (OWNER, PW_OWNER, create_tenant_with_owner, do_setup,
                        new_server, query)
@@ -123,3 +124,32 @@ def test_role_changed_by_another_process(srv, owner, sink):
                  "forbidden")
     assert a.send("GET", "/api/v1/me", csrf=False).json()["user"]["role"] \
         == "member"
+
+
+def test_every_handle_sees_the_command_line(srv, owner, sink):
+    """Eight clients at once keep several handles of the tenant open in
+    serve; `coffre tenant policy` (another process, which closes its
+    connection when done) changes the 2FA policy back and forth, and
+    every request after each change, on whichever handle, answers with
+    the new value."""
+    a = join(owner, sink, "cli-many@acme.example", "member")
+    clients = [Account(srv, a.email, a.password) for _ in range(7)] + [a]
+
+    def required(client):
+        out = set()
+        for _ in range(15):
+            r = client.send("GET", "/api/v1/me", csrf=False)
+            assert r.status_code == 200, r.text
+            out.add(r.json()["mfa"]["required"])
+        return out
+
+    try:
+        for value in ("all", "admins", "all", "admins", "all", "admins"):
+            r = run_cli("tenant", "policy", "acme", f"mfa={value}", "--data",
+                        srv.data)
+            assert r.returncode == 0, r.stderr
+            with ThreadPoolExecutor(len(clients)) as ex:
+                seen = set().union(*ex.map(required, clients))
+            assert seen == {value == "all"}, (value, seen)
+    finally:
+        run_cli("tenant", "policy", "acme", "mfa=admins", "--data", srv.data)

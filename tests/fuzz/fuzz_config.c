@@ -151,6 +151,7 @@ check_bounds(const struct cf_config *c)
     check_range(c->max_header_bytes, 4096, 1048576, "max_header_bytes");
     check_range(c->max_body_bytes, 1024, 1073741824, "max_body_bytes");
     check_range(c->tenant_pool, 4, 100000, "tenant_pool");
+    check_range(c->handles_per_tenant, 1, 16, "handles_per_tenant");
     check_range(c->busy_timeout_ms, 0, 600000, "busy_timeout_ms");
     check_range(c->limit_read_per_minute, 0, 1000000, "read_per_minute");
     check_range(c->limit_write_per_minute, 0, 1000000, "write_per_minute");
@@ -178,6 +179,7 @@ cfg_equal(const struct cf_config *a, const struct cf_config *b)
            strcmp(a->tls_cert_file, b->tls_cert_file) == 0 &&
            strcmp(a->tls_key_file, b->tls_key_file) == 0 &&
            a->tenant_pool == b->tenant_pool &&
+           a->handles_per_tenant == b->handles_per_tenant &&
            a->busy_timeout_ms == b->busy_timeout_ms &&
            strcmp(a->metrics_token, b->metrics_token) == 0 &&
            a->limit_read_per_minute == b->limit_read_per_minute &&

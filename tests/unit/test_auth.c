@@ -837,7 +837,7 @@ acct_setup(void **state)
     snprintf(a->dir, sizeof(a->dir), "%s/coffre-acct-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(a->dir));
-    assert_int_equal(db_pool_new(a->dir, 4, 1000, &a->pool), CF_OK);
+    assert_int_equal(db_pool_new(a->dir, 4, 2, 1000, &a->pool), CF_OK);
     assert_int_equal(db_pool_get(a->pool, 1, DB_POOL_CREATE, &db), CF_OK);
     db_pool_put(a->pool, db);
     {

@@ -402,7 +402,7 @@ fx_setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "%s/coffre-authz-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(db_pool_new(f->dir, 4, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 4, 2, 1000, &f->pool), CF_OK);
     assert_int_equal(db_pool_get(f->pool, 1, DB_POOL_CREATE, &db), CF_OK);
     db_pool_put(f->pool, db);
     assert_int_equal(cx_data_key_new(&root), CF_OK);

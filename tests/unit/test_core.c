@@ -339,6 +339,7 @@ test_config(void **state)
     assert_string_equal(def.base_domain, "localhost");
     assert_int_equal(def.max_body_bytes, 1048576);
     assert_int_equal(def.tenant_pool, 256);
+    assert_int_equal(def.handles_per_tenant, 2);
 
     /* a missing file keeps the defaults */
     cfg = def;

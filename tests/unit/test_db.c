@@ -563,7 +563,7 @@ test_open_alloc_failures(void **state)
 
     for (n = 0; n < 1000; n++) {
         cf_mem_fail_after(n);
-        rc = db_pool_new(f->dir, 2, 1000, &pool);
+        rc = db_pool_new(f->dir, 2, 1, 1000, &pool);
         if (rc == CF_OK) {
             rc = db_pool_get(pool, 3, DB_POOL_CREATE, &db);
         }
@@ -609,7 +609,7 @@ test_pool_2000_tenants(void **state)
     fd0 = count_fds();
     /* WAL: database, -wal and -shm per open handle; 4 leaves headroom */
     bound = fd0 + POOL_CAP * 4 + 16;
-    assert_int_equal(db_pool_new(f->dir, POOL_CAP, 5000, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, POOL_CAP, 1, 5000, &pool), CF_OK);
     for (pass = 0; pass < 2; pass++) {
         for (id = 1; id <= POOL_TENANTS; id++) {
             snprintf(want, sizeof(want), "tenant-%lld", (long long)id);
@@ -669,7 +669,7 @@ test_pool_missing_and_invalid(void **state)
     char p[200];
     struct stat st;
 
-    assert_int_equal(db_pool_new(f->dir, 4, 1000, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 4, 1, 1000, &pool), CF_OK);
     assert_int_equal(db_pool_get(pool, 77, 0, &db), CF_ENOTFOUND);
     assert_null(db);
     snprintf(p, sizeof(p), "%s/77", f->dir);
@@ -689,7 +689,11 @@ test_pool_missing_and_invalid(void **state)
     db_pool_put(pool, db);
     db_pool_free(pool);
 
-    assert_int_equal(db_pool_new(f->dir, 0, 1000, &pool), CF_EINVAL);
+    assert_int_equal(db_pool_new(f->dir, 0, 1, 1000, &pool), CF_EINVAL);
+    assert_int_equal(db_pool_new(f->dir, 4, 0, 1000, &pool), CF_EINVAL);
+    assert_int_equal(
+        db_pool_new(f->dir, 4, DB_POOL_MAX_PER_TENANT + 1, 1000, &pool),
+        CF_EINVAL);
 }
 
 struct borrower {
@@ -724,7 +728,7 @@ test_pool_same_tenant_serialises(void **state)
 
     memset(&b, 0, sizeof(b));
     atomic_init(&b.got, false);
-    assert_int_equal(db_pool_new(f->dir, 4, 5000, &b.pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 4, 1, 5000, &b.pool), CF_OK);
     assert_int_equal(db_pool_get(b.pool, 7, DB_POOL_CREATE, &db), CF_OK);
     assert_int_equal(pthread_create(&th, NULL, borrower_run, &b), 0);
     sleep_ms(200);
@@ -738,12 +742,109 @@ test_pool_same_tenant_serialises(void **state)
     db_pool_free(b.pool);
 }
 
+static bool path_exists(const char *path);
+
+struct holder {
+    struct db_pool *pool;
+    atomic_bool got;
+    atomic_bool release;
+    enum cf_rc rc;
+    struct db *db;
+};
+
+static void *
+holder_run(void *arg)
+{
+    struct holder *h = arg;
+    struct db *db = NULL;
+
+    h->rc = db_pool_get(h->pool, 7, 0, &db);
+    h->db = db;
+    atomic_store(&h->got, true);
+    while (!atomic_load(&h->release)) {
+        sleep_ms(5);
+    }
+    if (h->rc == CF_OK) {
+        db_pool_put(h->pool, db);
+    }
+    return NULL;
+}
+
+/* Two handles per tenant: two threads hold the tenant at once, a third
+ * waits for one of them; forget closes both; descriptors come back. */
+static void
+test_pool_two_handles(void **state)
+{
+    struct fixture *f = *state;
+    struct db_pool *pool = NULL;
+    struct holder h[2];
+    struct db *db = NULL;
+    pthread_t th[2];
+    char p[200];
+    int fd0;
+    int i;
+
+    fd0 = count_fds();
+    memset(h, 0, sizeof(h));
+    assert_int_equal(db_pool_new(f->dir, 4, 2, 5000, &pool), CF_OK);
+    assert_int_equal(db_pool_get(pool, 7, DB_POOL_CREATE, &db), CF_OK);
+    assert_int_equal(db_exec(db, "INSERT INTO meta (key, value) "
+                                 "VALUES ('k', 'v')"),
+                     CF_OK);
+    for (i = 0; i < 2; i++) {
+        h[i].pool = pool;
+        atomic_init(&h[i].got, false);
+        atomic_init(&h[i].release, false);
+    }
+    /* the second thread gets its own handle at once */
+    assert_int_equal(pthread_create(&th[0], NULL, holder_run, &h[0]), 0);
+    for (i = 0; i < 400 && !atomic_load(&h[0].got); i++) {
+        sleep_ms(5);
+    }
+    assert_true(atomic_load(&h[0].got));
+    assert_int_equal(h[0].rc, CF_OK);
+    assert_ptr_not_equal(h[0].db, db);
+    assert_int_equal(db_pool_open_count(pool), 2);
+    assert_int_equal(query_int(h[0].db, "SELECT count(*) FROM meta"), 1);
+    assert_true(count_fds() <= fd0 + 2 * 4);
+
+    /* a third waits: the tenant has its two handles */
+    assert_int_equal(pthread_create(&th[1], NULL, holder_run, &h[1]), 0);
+    sleep_ms(200);
+    assert_false(atomic_load(&h[1].got));
+    assert_int_equal(db_pool_open_count(pool), 2);
+    assert_int_equal(db_pool_forget(pool, 7), CF_EBUSY);
+    db_pool_put(pool, db);
+    for (i = 0; i < 400 && !atomic_load(&h[1].got); i++) {
+        sleep_ms(5);
+    }
+    assert_true(atomic_load(&h[1].got));
+    assert_int_equal(h[1].rc, CF_OK);
+    assert_ptr_equal(h[1].db, db); /* the handle put back, no third */
+    assert_int_equal(db_pool_open_count(pool), 2);
+
+    /* forget: refused while either is borrowed, then closes both */
+    atomic_store(&h[1].release, true);
+    assert_int_equal(pthread_join(th[1], NULL), 0);
+    assert_int_equal(db_pool_forget(pool, 7), CF_EBUSY);
+    atomic_store(&h[0].release, true);
+    assert_int_equal(pthread_join(th[0], NULL), 0);
+    assert_int_equal(db_pool_forget(pool, 7), CF_OK);
+    assert_int_equal(db_pool_open_count(pool), 0);
+    assert_int_equal(count_fds(), fd0);
+    snprintf(p, sizeof(p), "%s/7", f->dir);
+    assert_false(path_exists(p));
+    assert_int_equal(db_pool_get(pool, 7, 0, &db), CF_ENOTFOUND);
+    db_pool_free(pool);
+}
+
 #define STRESS_THREADS 8
 #define STRESS_ROUNDS 150
 #define STRESS_TENANTS 24
 
 struct stress {
     struct db_pool *pool;
+    int per_tenant;
     atomic_int holders[STRESS_TENANTS + 1];
     atomic_int violations;
     atomic_int failures;
@@ -770,7 +871,7 @@ stress_run(void *arg)
             atomic_fetch_add(&s->failures, 1);
             continue;
         }
-        if (atomic_fetch_add(&s->holders[id], 1) != 0) {
+        if (atomic_fetch_add(&s->holders[id], 1) >= s->per_tenant) {
             atomic_fetch_add(&s->violations, 1);
         }
         snprintf(key, sizeof(key), "k-%u-%d", seed, i);
@@ -788,11 +889,11 @@ stress_run(void *arg)
     return NULL;
 }
 
-/* Many threads, few slots: a tenant is never held twice, nothing lost. */
+/* Many threads, few slots: a tenant is never held by more threads than
+ * it may have handles, nothing lost. */
 static void
-test_pool_threads_stress(void **state)
+pool_threads_stress(struct fixture *f, int per_tenant)
 {
-    struct fixture *f = *state;
     struct stress *s = calloc(1, sizeof(*s));
     pthread_t th[STRESS_THREADS];
     int64_t total = 0;
@@ -801,7 +902,9 @@ test_pool_threads_stress(void **state)
 
     assert_non_null(s);
     s->seed = 12345u;
-    assert_int_equal(db_pool_new(f->dir, STRESS_THREADS, 5000, &s->pool),
+    s->per_tenant = per_tenant;
+    assert_int_equal(db_pool_new(f->dir, STRESS_THREADS, (unsigned)per_tenant,
+                                 5000, &s->pool),
                      CF_OK);
     for (i = 0; i < STRESS_THREADS; i++) {
         assert_int_equal(pthread_create(&th[i], NULL, stress_run, s), 0);
@@ -828,6 +931,18 @@ test_pool_threads_stress(void **state)
 }
 
 static void
+test_pool_threads_stress(void **state)
+{
+    pool_threads_stress(*state, 1);
+}
+
+static void
+test_pool_threads_stress_two(void **state)
+{
+    pool_threads_stress(*state, 2);
+}
+
+static void
 test_pool_wait_times_out(void **state)
 {
     struct fixture *f = *state;
@@ -837,7 +952,7 @@ test_pool_wait_times_out(void **state)
     uint64_t t0;
 
     /* asking twice from one thread must not hang forever */
-    assert_int_equal(db_pool_new(f->dir, 4, 100, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 4, 1, 100, &pool), CF_OK);
     assert_int_equal(db_pool_get(pool, 9, DB_POOL_CREATE, &db), CF_OK);
     t0 = cf_time_mono_ns();
     assert_int_equal(db_pool_get(pool, 9, 0, &again), CF_EBUSY);
@@ -858,7 +973,7 @@ test_pool_all_borrowed_ebusy(void **state)
     struct stat st;
     int i;
 
-    assert_int_equal(db_pool_new(f->dir, 4, 1000, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 4, 1, 1000, &pool), CF_OK);
     for (i = 0; i < 4; i++) {
         assert_int_equal(db_pool_get(pool, i + 1, DB_POOL_CREATE, &dbs[i]),
                          CF_OK);
@@ -892,7 +1007,7 @@ test_pool_put_rolls_back(void **state)
     struct db_pool *pool = NULL;
     struct db *db = NULL;
 
-    assert_int_equal(db_pool_new(f->dir, 2, 1000, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 2, 1, 1000, &pool), CF_OK);
     assert_int_equal(db_pool_get(pool, 1, DB_POOL_CREATE, &db), CF_OK);
     assert_int_equal(db_begin(db), CF_OK);
     assert_int_equal(db_exec(db, "INSERT INTO meta (key, value) "
@@ -924,7 +1039,7 @@ test_pool_forget(void **state)
     char p[200];
     FILE *fp;
 
-    assert_int_equal(db_pool_new(f->dir, 4, 100, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 4, 1, 100, &pool), CF_OK);
     assert_int_equal(db_pool_get(pool, 3, DB_POOL_CREATE, &db), CF_OK);
     assert_int_equal(db_exec(db, "INSERT INTO meta (key, value) "
                                  "VALUES ('k', 'v')"),
@@ -1035,7 +1150,7 @@ test_second_open_keeps_locks(void **state)
     char p[200];
     int i;
 
-    assert_int_equal(db_pool_new(f->dir, 2, 1000, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 2, 1, 1000, &pool), CF_OK);
     assert_int_equal(db_pool_get(pool, 1, DB_POOL_CREATE, &a), CF_OK);
     db_pool_put(pool, a);
     db_pool_free(pool);
@@ -1082,7 +1197,7 @@ test_data_version(void **state)
     uint64_t v1;
     uint64_t v;
 
-    assert_int_equal(db_pool_new(f->dir, 2, 1000, &pool), CF_OK);
+    assert_int_equal(db_pool_new(f->dir, 2, 1, 1000, &pool), CF_OK);
     assert_int_equal(db_pool_get(pool, 1, DB_POOL_CREATE, &db), CF_OK);
     snprintf(p, sizeof(p), "%s/1/tenant.db", f->dir);
     assert_int_equal(db_open(p, DB_KIND_TENANT, 1000, &other), CF_OK);
@@ -1217,7 +1332,10 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pool_same_tenant_serialises, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pool_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_threads_stress, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pool_threads_stress_two, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pool_wait_times_out, setup,
                                         teardown),

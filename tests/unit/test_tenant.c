@@ -125,7 +125,7 @@ setup(void **state)
     assert_int_equal(cx_keyring_open(f->dir, err, sizeof(err), &f->kr), CF_OK);
     snprintf(path, sizeof(path), "%s/control.db", f->dir);
     assert_int_equal(db_open(path, DB_KIND_CONTROL, 1000, &f->control), CF_OK);
-    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_new(f->tenants, 8, 2, 1000, &f->pool), CF_OK);
     *state = f;
     return 0;
 }
@@ -454,7 +454,7 @@ test_reseal(void **state)
     /* a value that does not open stops the migration: the open fails and
      * nothing changes */
     db_pool_free(f->pool);
-    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_new(f->tenants, 8, 2, 1000, &f->pool), CF_OK);
     assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_OK);
     assert_int_equal(db_run(db,
                             "UPDATE users SET totp_pending = x'00112233445566"
@@ -464,13 +464,13 @@ test_reseal(void **state)
                      CF_OK);
     db_pool_put(f->pool, db);
     db_pool_free(f->pool);
-    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_new(f->tenants, 8, 2, 1000, &f->pool), CF_OK);
     db_pool_on_open(f->pool, tenant_db_opened, &src);
     db = NULL;
     assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_ECRYPTO);
     assert_null(db);
     db_pool_free(f->pool);
-    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_new(f->tenants, 8, 2, 1000, &f->pool), CF_OK);
     assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_OK);
     assert_int_equal(open_value(db, field, DB_SEALED_USER_EMAIL, "1",
                                 "SELECT email_sealed FROM users WHERE id = 1",
@@ -483,7 +483,7 @@ test_reseal(void **state)
     db_pool_free(f->pool);
 
     /* the pool opens it: every value is bound to its row, once */
-    assert_int_equal(db_pool_new(f->tenants, 8, 1000, &f->pool), CF_OK);
+    assert_int_equal(db_pool_new(f->tenants, 8, 2, 1000, &f->pool), CF_OK);
     db_pool_on_open(f->pool, tenant_db_opened, &src);
     assert_int_equal(db_pool_get(f->pool, t.id, 0, &db), CF_OK);
     assert_int_equal(db_int(db, &n,
