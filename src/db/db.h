@@ -171,6 +171,19 @@ void db_pool_free(struct db_pool *pool);
 CF_MUST_CHECK enum cf_rc db_pool_get(struct db_pool *pool, int64_t tenant_id,
                                      unsigned flags, struct db **out);
 void db_pool_put(struct db_pool *pool, struct db *db);
+/*
+ * One borrow for a whole piece of work, such as a request. After
+ * db_pool_hold(pool, tenant_id), the first db_pool_get() of that tenant by
+ * the calling thread borrows a handle as usual and keeps it: the next gets
+ * of the thread return the same handle at once (no mutex, no wait, and the
+ * data version read once), its puts keep it (rolling back a transaction
+ * left open, as any put), and db_pool_unhold(pool) gives it back. Nothing
+ * is borrowed if the work never asks. A hold belongs to the thread and
+ * must end in the call that began it (between two calls a thread serves
+ * other work); one hold at a time. Gets of other tenants are not affected.
+ */
+void db_pool_hold(struct db_pool *pool, int64_t tenant_id);
+void db_pool_unhold(struct db_pool *pool);
 /* A tenant database of the pool with a transaction open on it; end it with
  * db_pool_end(), which commits when rc is CF_OK (else rolls back), puts
  * the handle back and returns rc or the commit's failure. */

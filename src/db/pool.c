@@ -54,6 +54,21 @@ struct db_pool {
     void *on_open_arg;
 };
 
+/*
+ * The handle a thread keeps for one piece of work (db_pool_hold()): the
+ * first get of the tenant borrows it, the next gets and puts of the same
+ * thread use it without the mutex, db_pool_unhold() puts it back. Per
+ * thread, so it needs no lock.
+ */
+struct pool_hold {
+    const struct db_pool *pool; /* NULL: nothing held */
+    int64_t tenant_id;
+    struct db *db;  /* NULL until the first get */
+    unsigned depth; /* gets not yet put */
+};
+
+static _Thread_local struct pool_hold pool_held;
+
 static void
 pool_lock(struct db_pool *pool)
 {
@@ -322,6 +337,12 @@ db_pool_get(struct db_pool *pool, int64_t tenant_id, unsigned flags,
         rc = CF_ERR(CF_EINVAL);
         goto out;
     }
+    if (pool_held.pool == pool && pool_held.tenant_id == tenant_id &&
+        pool_held.db != NULL) {
+        pool_held.depth++;
+        *out = pool_held.db;
+        return CF_OK;
+    }
     pool_deadline(pool, &deadline);
     pool_lock(pool);
     locked = true;
@@ -394,23 +415,20 @@ out:
         pool_unlock(pool);
     }
     db_close(evicted);
+    if (rc == CF_OK && pool_held.pool == pool &&
+        pool_held.tenant_id == tenant_id && pool_held.db == NULL) {
+        pool_held.db = *out; /* kept until db_pool_unhold() */
+        pool_held.depth = 1;
+    }
     return rc;
 }
 
-void
-db_pool_put(struct db_pool *pool, struct db *db)
+/* Give db back to the pool (the mutex not held). */
+static void
+pool_give_back(struct db_pool *pool, struct db *db)
 {
     struct pool_slot *s;
 
-    if (pool == NULL || db == NULL) {
-        return;
-    }
-    if (db_in_transaction(db)) {
-        /* a caller bug; never hand an open transaction to the next one */
-        cf_log_error("tenant database put back inside a transaction", "db",
-                     db->path);
-        db_rollback(db);
-    }
     pool_lock(pool);
     if (CF_NEVER(db->pool_slot < 0 ||
                  (unsigned)db->pool_slot >= pool->capacity)) {
@@ -427,6 +445,59 @@ db_pool_put(struct db_pool *pool, struct db *db)
     db->version_known = false;
     pthread_cond_broadcast(&pool->cv);
     pool_unlock(pool);
+}
+
+void
+db_pool_put(struct db_pool *pool, struct db *db)
+{
+    if (pool == NULL || db == NULL) {
+        return;
+    }
+    if (db_in_transaction(db)) {
+        /* a caller bug; never hand an open transaction to the next one */
+        cf_log_error("tenant database put back inside a transaction", "db",
+                     db->path);
+        db_rollback(db);
+    }
+    if (pool_held.pool == pool && pool_held.db == db) {
+        if (CF_NEVER(pool_held.depth == 0)) {
+            return;
+        }
+        pool_held.depth--; /* kept until db_pool_unhold() */
+        return;
+    }
+    pool_give_back(pool, db);
+}
+
+void
+db_pool_hold(struct db_pool *pool, int64_t tenant_id)
+{
+    if (pool == NULL || tenant_id <= 0 || CF_NEVER(pool_held.pool != NULL)) {
+        return;
+    }
+    pool_held = (struct pool_hold){.pool = pool, .tenant_id = tenant_id};
+}
+
+void
+db_pool_unhold(struct db_pool *pool)
+{
+    struct db *db = pool_held.db;
+
+    if (pool == NULL || pool_held.pool != pool) {
+        return;
+    }
+    if (db != NULL && CF_NEVER(pool_held.depth != 0)) {
+        /* a get without its put: what it left open is rolled back */
+        cf_log_error("tenant database still in use at the end of its hold",
+                     "db", db->path);
+    }
+    pool_held = (struct pool_hold){0};
+    if (db != NULL) {
+        if (db_in_transaction(db)) {
+            db_rollback(db);
+        }
+        pool_give_back(pool, db);
+    }
 }
 
 /*

@@ -658,6 +658,11 @@ resp_run(struct http_req *req, struct http_resp *resp)
     const char *msg;
 
     if (req->err_status == 0) {
+        /* one borrow of the tenant's database from the session to the
+         * answer (db_pool_hold) */
+        if (req->has_tenant) {
+            db_pool_hold(req->srv->app->pool, req->tenant.id);
+        }
         /* a request resumed after deferred work was checked already */
         if (!req->deferred) {
             rc = req_auth_limit(req, resp);
@@ -699,6 +704,7 @@ resp_run(struct http_req *req, struct http_resp *resp)
             }
             (void)http_fail(req, status, code, "%s", msg);
         }
+        db_pool_unhold(req->srv->app->pool);
     }
     if (req->err_status != 0 && resp_error_body(req, resp) != CF_OK) {
         /* out of memory building an error: a fixed body */

@@ -770,6 +770,78 @@ holder_run(void *arg)
     return NULL;
 }
 
+/*
+ * A hold: the thread's first get of the tenant borrows a handle and keeps
+ * it; its next gets return the same handle and its puts keep it (a
+ * transaction left open is rolled back all the same), so another thread
+ * (one handle per tenant) waits until db_pool_unhold(). Other tenants are
+ * borrowed and given back as usual; a hold that never asked borrows
+ * nothing.
+ */
+static void
+test_pool_hold(void **state)
+{
+    struct fixture *f = *state;
+    struct db_pool *pool = NULL;
+    struct holder h;
+    struct db *a = NULL;
+    struct db *b = NULL;
+    struct db *other = NULL;
+    pthread_t th;
+
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(db_pool_new(f->dir, 4, 1, 300, &pool), CF_OK);
+    assert_int_equal(db_pool_get(pool, 7, DB_POOL_CREATE, &a), CF_OK);
+    db_pool_put(pool, a);
+    assert_int_equal(db_pool_get(pool, 8, DB_POOL_CREATE, &a), CF_OK);
+    db_pool_put(pool, a);
+
+    /* nothing asked: nothing borrowed */
+    db_pool_hold(pool, 7);
+    db_pool_unhold(pool);
+    h.pool = pool;
+    atomic_init(&h.got, false);
+    atomic_init(&h.release, true);
+    holder_run(&h);
+    assert_int_equal(h.rc, CF_OK);
+
+    db_pool_hold(pool, 7);
+    assert_int_equal(db_pool_get(pool, 7, 0, &a), CF_OK);
+    assert_int_equal(db_pool_get(pool, 7, 0, &b), CF_OK); /* no wait */
+    assert_ptr_equal(a, b);
+    db_pool_put(pool, b);
+    assert_int_equal(db_begin(a), CF_OK);
+    assert_int_equal(db_exec(a, "INSERT INTO meta (key, value) "
+                                "VALUES ('left', 'open')"),
+                     CF_OK);
+    db_pool_put(pool, a); /* rolled back, kept */
+    assert_int_equal(db_pool_get(pool, 7, 0, &b), CF_OK);
+    assert_ptr_equal(a, b);
+    assert_int_equal(query_int(b, "SELECT count(*) FROM meta "
+                                  "WHERE key = 'left'"),
+                     0);
+    db_pool_put(pool, b);
+
+    /* another tenant: an ordinary borrow */
+    assert_int_equal(db_pool_get(pool, 8, 0, &other), CF_OK);
+    assert_ptr_not_equal(other, a);
+    db_pool_put(pool, other);
+
+    /* another thread waits for the held handle, and times out */
+    atomic_store(&h.got, false);
+    assert_int_equal(pthread_create(&th, NULL, holder_run, &h), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(h.rc, CF_EBUSY);
+
+    db_pool_unhold(pool);
+    atomic_store(&h.got, false);
+    assert_int_equal(pthread_create(&th, NULL, holder_run, &h), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(h.rc, CF_OK);
+    assert_ptr_equal(h.db, a);
+    db_pool_free(pool);
+}
+
 /* Two handles per tenant: two threads hold the tenant at once, a third
  * waits for one of them; forget closes both; descriptors come back. */
 static void
@@ -1332,6 +1404,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pool_same_tenant_serialises, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pool_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_threads_stress, setup,
                                         teardown),
