@@ -16,6 +16,9 @@
  * constant statements; past this, the least recently used idle one is
  * finalized, and if every entry is in use a one-off statement is made. */
 #define DB_STMT_CACHE 32
+/* Bytes of the WAL-index header (sqlite.org/walformat.html, WalIndexHdr),
+ * kept twice at the start of the -shm file. */
+#define DB_WAL_HEADER 48
 /* Caches of domain modules kept on one handle (db_memo_at). */
 #define DB_MEMO_MAX 4
 
@@ -45,10 +48,18 @@ struct db {
     struct db_stmt cache[DB_STMT_CACHE];
     /* db_data_version() already read during this borrow from the pool,
      * and sqlite3_total_changes64() then: a change made through this
-     * handle since makes it read again */
+     * handle since makes it read again (used only when the WAL index
+     * cannot be looked at, see below) */
     bool version_known;
     uint64_t version;
     int64_t version_changes;
+    /* The WAL index of the file as SQLite maps it (NULL until first
+     * looked at), and its header when `version` was read: while the
+     * header is the same, nothing was committed by anyone, and the
+     * version still holds without a read transaction. */
+    const volatile unsigned char *wal_index;
+    bool wal_seen_ok;
+    unsigned char wal_seen[DB_WAL_HEADER];
     struct db_memo memo[DB_MEMO_MAX];
 };
 

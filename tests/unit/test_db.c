@@ -1253,10 +1253,10 @@ version_of(struct db *db)
     return v;
 }
 
-/* The version moves with every commit, of this handle or of another
- * connection (another process, in production), and with nothing else;
- * a pool handle reads it once per borrow unless it changes the data
- * itself. */
+/* The version moves with every commit, of this handle, of another
+ * connection or of another process, at once (the WAL-index header shows
+ * it without a read transaction), and with nothing else: neither reads
+ * nor a rolled-back transaction. */
 static void
 test_data_version(void **state)
 {
@@ -1292,13 +1292,19 @@ test_data_version(void **state)
     db_rollback(db);
     assert_true(version_of(db) == v1);
 
-    /* another connection's commit: seen at the next borrow */
+    /* another connection's commit: seen at once, in the same borrow */
     assert_int_equal(db_exec(other, "INSERT INTO meta (key, value) "
                                     "VALUES ('b', '2')"),
                      CF_OK);
-    assert_true(version_of(db) == v1); /* the same borrow: its snapshot */
+    assert_true(version_of(db) != v1);
+    v1 = version_of(db);
+    assert_true(version_of(db) == v1);
     db_pool_put(pool, db);
     assert_int_equal(db_pool_get(pool, 1, 0, &db), CF_OK);
+    assert_true(version_of(db) == v1); /* nothing committed meanwhile */
+
+    /* another process's commit, then its close */
+    commit_in_child(p, 7);
     assert_true(version_of(db) != v1);
     v1 = version_of(db);
 
