@@ -120,49 +120,151 @@ held_in(const struct held *h, const char *id)
 #define SQL_SPACE "SELECT public_id, name_sealed, created FROM spaces"
 
 static enum cf_rc
-space_row(const struct docs_ctx *ctx, struct db_stmt *st, authz_mask perms,
-          struct docs_space *out)
+space_row(const struct docs_ctx *ctx, const char *id, const void *sealed,
+          size_t len, int64_t created, authz_mask perms, struct docs_space *out)
 {
-    const void *sealed;
-    size_t len = 0;
-
     memset(out, 0, sizeof(*out));
-    cf_strlcpy(out->id, db_col_text(st, 0), sizeof(out->id));
-    sealed = db_col_blob(st, 1, &len);
-    out->created = db_col_int64(st, 2);
+    cf_strlcpy(out->id, id, sizeof(out->id));
+    out->created = created;
     out->perms = perms;
     return space_open(ctx, out->id, sealed, len, out->name, sizeof(out->name));
+}
+
+/*
+ * The rows of the list kept on a tenant's handle for one data version of
+ * its database (db_memo_at), as the sessions are: any commit to it (a
+ * space created, renamed or deleted, by this process or another) empties
+ * it, and the next list reads the table again. Only what the table
+ * holds: ids, creation times and sealed names, opened again on every
+ * list (never kept clear); what the principal holds in each space is
+ * decided again each time. A tenant with more spaces than fit reads the
+ * table every time.
+ */
+#define SPACES_MEMO_ROWS 32
+#define SPACE_SEALED_MAX (4 * DOCS_SPACE_NAME_MAX + CX_FIELD_OVERHEAD)
+
+struct spaces_memo {
+    bool read; /* the whole table was read at this version... */
+    bool fits; /* ...and fitted */
+    size_t n;
+    struct {
+        char id[AUTHZ_ID_LEN + 1];
+        int64_t created;
+        size_t len;
+        unsigned char sealed[SPACE_SEALED_MAX];
+    } e[SPACES_MEMO_ROWS];
+};
+
+static const char spaces_memo_key;
+
+/* Keep one row read from the table; a row that does not fit spoils the
+ * memo for this version. */
+static void
+spaces_memo_add(struct spaces_memo *m, const char *id, const void *sealed,
+                size_t len, int64_t created)
+{
+    if (m->n >= SPACES_MEMO_ROWS || len > sizeof(m->e[0].sealed) ||
+        strlen(id) >= sizeof(m->e[0].id)) {
+        m->fits = false;
+        return;
+    }
+    cf_strlcpy(m->e[m->n].id, id, sizeof(m->e[m->n].id));
+    m->e[m->n].created = created;
+    m->e[m->n].len = len;
+    memcpy(m->e[m->n].sealed, sealed, len);
+    m->n++;
+}
+
+/* Each space of the tenant, oldest first, from the memo when it holds the
+ * table at the database's version, else from the table (filling the
+ * memo). */
+typedef enum cf_rc (*space_raw_fn)(const char *id, const void *sealed,
+                                   size_t len, int64_t created, void *arg);
+
+static enum cf_rc
+spaces_rows(struct db *db, space_raw_fn fn, void *arg)
+{
+    struct spaces_memo *m =
+        db_memo_at(db, &spaces_memo_key, sizeof(struct spaces_memo));
+    struct db_stmt *st = NULL;
+    enum cf_rc rc;
+    bool row = false;
+    size_t i;
+
+    if (m != NULL && m->read && m->fits) {
+        rc = CF_OK;
+        for (i = 0; rc == CF_OK && i < m->n; i++) {
+            rc = fn(m->e[i].id, m->e[i].sealed, m->e[i].len, m->e[i].created,
+                    arg);
+        }
+        return rc;
+    }
+    if (m != NULL) {
+        m->read = false;
+        m->fits = true;
+        m->n = 0;
+    }
+    rc = db_prepare(db, SQL_SPACE " ORDER BY id", &st);
+    while (rc == CF_OK && (rc = db_step(st, &row)) == CF_OK && row) {
+        const char *id = db_col_text(st, 0);
+        size_t len = 0;
+        const void *sealed = db_col_blob(st, 1, &len);
+        int64_t created = db_col_int64(st, 2);
+
+        if (m != NULL) {
+            spaces_memo_add(m, id, sealed, len, created);
+        }
+        rc = fn(id, sealed, len, created, arg);
+    }
+    db_stmt_done(st);
+    if (m != NULL) {
+        m->read = rc == CF_OK;
+    }
+    return rc;
+}
+
+struct spaces_walk {
+    const struct docs_ctx *ctx;
+    const struct held *held;
+    docs_space_fn fn;
+    void *arg;
+};
+
+static enum cf_rc
+spaces_walk_one(const char *id, const void *sealed, size_t len, int64_t created,
+                void *arg)
+{
+    struct spaces_walk *w = arg;
+    authz_mask m = held_in(w->held, id);
+    struct docs_space s;
+    enum cf_rc rc;
+
+    if ((m & authz_perm_bit("doc.read")) == 0) {
+        return CF_OK;
+    }
+    rc = space_row(w->ctx, id, sealed, len, created, m, &s);
+    if (rc == CF_OK) {
+        rc = w->fn(&s, w->arg);
+    }
+    cf_memzero(&s, sizeof(s));
+    return rc;
 }
 
 enum cf_rc
 docs_spaces_each(const struct docs_ctx *ctx, docs_space_fn fn, void *arg)
 {
-    struct docs_space s;
     struct held h;
-    struct db_stmt *st = NULL;
     struct db *db = NULL;
-    authz_mask read = authz_perm_bit("doc.read");
+    struct spaces_walk w = {ctx, &h, fn, arg};
     enum cf_rc rc;
-    bool row = false;
 
     rc = held_load(ctx, &h);
     if (rc == CF_OK) {
         rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
-        rc = db_prepare(db, SQL_SPACE " ORDER BY id", &st);
+        rc = spaces_rows(db, spaces_walk_one, &w);
     }
-    while (rc == CF_OK && (rc = db_step(st, &row)) == CF_OK && row) {
-        authz_mask m = held_in(&h, db_col_text(st, 0));
-
-        if (m & read) {
-            rc = space_row(ctx, st, m, &s);
-            if (rc == CF_OK) {
-                rc = fn(&s, arg);
-            }
-        }
-    }
-    db_stmt_done(st);
     if (db != NULL) {
         db_pool_put(ctx->az.pool, db);
     }
@@ -170,8 +272,6 @@ docs_spaces_each(const struct docs_ctx *ctx, docs_space_fn fn, void *arg)
     return rc;
 }
 
-/* The space id as the principal sees it, on db: CF_ENOTFOUND when it
- * does not exist or, when need_read, cannot be read. */
 static enum cf_rc
 space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
            bool need_read, struct docs_space *out)
@@ -192,7 +292,11 @@ space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
                     DB_END);
     }
     if (rc == CF_OK) {
-        rc = space_row(ctx, st, m, out);
+        size_t len = 0;
+        const void *sealed = db_col_blob(st, 1, &len);
+
+        rc = space_row(ctx, db_col_text(st, 0), sealed, len,
+                       db_col_int64(st, 2), m, out);
         db_stmt_done(st);
     }
     return rc;

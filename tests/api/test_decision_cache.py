@@ -153,3 +153,39 @@ def test_every_handle_sees_the_command_line(srv, owner, sink):
             assert seen == {value == "all"}, (value, seen)
     finally:
         run_cli("tenant", "policy", "acme", "mfa=admins", "--data", srv.data)
+
+
+def space_ids(account):
+    r = account.send("GET", "/api/v1/spaces", csrf=False)
+    assert r.status_code == 200, r.text
+    return [s["id"] for s in r.json()["spaces"]]
+
+
+def make_space(account, name):
+    r = account.send("POST", "/api/v1/spaces", body={"name": name})
+    assert r.status_code == 201, r.text
+    return r.json()["space"]["id"]
+
+
+def test_space_removed_by_another_process(srv, owner):
+    """The list's rows are kept on the handle: a space deleted by another
+    process is gone from the very next list."""
+    sid = make_space(owner, "Removed elsewhere")
+    for _ in range(2):
+        assert sid in space_ids(owner)
+    write(srv, "DELETE FROM spaces WHERE public_id = ?", sid)
+    assert sid not in space_ids(owner)
+
+
+def test_space_list_longer_than_what_is_kept(srv, owner):
+    """More spaces than the handle keeps: every list is complete all the
+    same, in the same order, and a new one shows at once."""
+    made = [make_space(owner, f"Many {i}") for i in range(40)]
+    first = space_ids(owner)
+    assert [x for x in first if x in made] == made
+    assert space_ids(owner) == first
+    one_more = make_space(owner, "Many 40")
+    assert space_ids(owner) == first + [one_more]
+    for sid in made + [one_more]:
+        assert owner.send("DELETE", f"/api/v1/spaces/{sid}").status_code \
+            == 200
