@@ -25,7 +25,7 @@ auth_config_from(const struct cf_config *cfg, struct auth_config *out)
 }
 
 enum cf_rc
-auth_refuse(const struct auth_ctx *ctx, const char *why, enum cf_rc rc)
+auth_refuse(const struct cf_ctx *ctx, const char *why, enum cf_rc rc)
 {
     if (ctx->why != NULL) {
         *ctx->why = why;
@@ -73,7 +73,7 @@ auth_field_open(const struct auth_keys *k, enum db_sealed_col col, int64_t id,
 }
 
 enum cf_rc
-auth_keys_open(const struct auth_ctx *ctx, struct auth_keys *k)
+auth_keys_open(const struct cf_ctx *ctx, struct auth_keys *k)
 {
     enum cf_rc rc;
 
@@ -105,7 +105,7 @@ auth_keys_close(struct auth_keys *k)
 }
 
 enum cf_rc
-auth_tx_open(const struct auth_ctx *ctx, struct auth_keys *k, struct db **db)
+auth_tx_open(const struct cf_ctx *ctx, struct auth_keys *k, struct db **db)
 {
     enum cf_rc rc;
 
@@ -128,7 +128,7 @@ auth_tx_open(const struct auth_ctx *ctx, struct auth_keys *k, struct db **db)
 }
 
 enum cf_rc
-auth_tx_close(const struct auth_ctx *ctx, struct auth_keys *k, struct db **db,
+auth_tx_close(const struct cf_ctx *ctx, struct auth_keys *k, struct db **db,
               enum cf_rc rc)
 {
     if (*db == NULL) {
@@ -147,7 +147,7 @@ auth_tx_close(const struct auth_ctx *ctx, struct auth_keys *k, struct db **db,
 }
 
 void
-auth_db_release(const struct auth_ctx *ctx, struct db **db)
+auth_db_release(const struct cf_ctx *ctx, struct db **db)
 {
     if (*db != NULL) {
         db_pool_put(ctx->pool, *db);
@@ -156,14 +156,14 @@ auth_db_release(const struct auth_ctx *ctx, struct db **db)
 }
 
 enum cf_rc
-auth_db_reacquire(const struct auth_ctx *ctx, struct db **db)
+auth_db_reacquire(const struct cf_ctx *ctx, struct db **db)
 {
     return db_pool_get(ctx->pool, ctx->tenant_id, 0, db);
 }
 
 /* Audit event of an account change, in the caller's transaction. */
 enum cf_rc
-auth_audit(struct db *db, const struct auth_keys *k, const struct auth_ctx *ctx,
+auth_audit(struct db *db, const struct auth_keys *k, const struct cf_ctx *ctx,
            const char *principal, const char *action, int64_t user_id,
            bool success)
 {
@@ -182,7 +182,7 @@ auth_audit(struct db *db, const struct auth_keys *k, const struct auth_ctx *ctx,
 }
 
 enum cf_rc
-auth_owner_create(const struct auth_ctx *ctx, const char *email,
+auth_owner_create(const struct cf_ctx *ctx, const char *email,
                   char token_out[CX_TOKEN_LEN + 1])
 {
     struct auth_keys k = {0};
@@ -292,7 +292,7 @@ auth_user_email(struct db *db, const struct auth_keys *k, int64_t id, char *out,
 }
 
 enum cf_rc
-auth_setup_complete(const struct auth_ctx *ctx, const char *token,
+auth_setup_complete(const struct cf_ctx *ctx, const char *token,
                     const char *password_secret, size_t len,
                     struct auth_strength *verdict)
 {

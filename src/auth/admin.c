@@ -37,7 +37,7 @@ admin_login_one(const struct auth_login_info *l, void *arg)
 }
 
 enum cf_rc
-auth_admin_logins(const struct auth_ctx *ctx, const char *user_pid,
+auth_admin_logins(const struct cf_ctx *ctx, const char *user_pid,
                   const char *outcome, int64_t before, unsigned limit,
                   auth_login_admin_fn fn, void *arg)
 {
@@ -63,7 +63,7 @@ auth_admin_logins(const struct auth_ctx *ctx, const char *user_pid,
 }
 
 enum cf_rc
-auth_admin_refused(const struct auth_ctx *ctx, int64_t user_id,
+auth_admin_refused(const struct cf_ctx *ctx, int64_t user_id,
                    const char *action)
 {
     struct auth_keys k = {0};

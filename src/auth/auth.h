@@ -121,7 +121,6 @@ CF_MUST_CHECK enum cf_rc auth_email_normalize(const char *email, char **out);
 #define AUTH_RESET_PER_HOUR 3 /* reset mails to one account, at most */
 
 struct auth_ipban;
-struct authz_ctx;
 
 /* Settings of accounts and sessions, from coffre.conf ([auth]). */
 struct auth_config {
@@ -134,28 +133,6 @@ struct auth_config {
     bool mfa_optional; /* the operator lets tenants make 2FA optional */
 };
 void auth_config_from(const struct cf_config *cfg, struct auth_config *out);
-
-/* One request's view: one tenant, its key, who and where from. */
-struct auth_ctx {
-    struct db_pool *pool;
-    int64_t tenant_id;
-    const char *tenant_slug;
-    struct cx_keyset *keys; /* the tenant's data key and sub-keys */
-    const struct auth_config *cfg;
-    struct auth_ipban *ipban; /* NULL outside the server */
-    const char *principal;    /* for audit events of the CLI: "cli:root" */
-    const char *client_ip;    /* may be NULL */
-    const char *user_agent;   /* may be NULL */
-    const char *request_id;   /* may be NULL */
-    const struct cf_mailer *mailer; /* account notices; NULL: none */
-    const char *base_url; /* "https://SLUG.BASE:PORT", for links in mail */
-    /* the account acting on others (administration); NULL for the
-     * command line and the system, whom no rule of B1 narrows */
-    const struct authz_ctx *actor;
-    /* where a refusal names its reason: a stable code of the contract
-     * ("email_taken", "last_owner", ...) beside the cf_rc; may be NULL */
-    const char **why;
-};
 
 #define AUTH_PAT_PREFIX "coffre_pat_"
 #define AUTH_PAT_LEN (sizeof(AUTH_PAT_PREFIX) - 1 + CX_TOKEN_LEN)
@@ -201,7 +178,7 @@ struct auth_session {
  * only its keyed hash is stored). CF_EINVAL for a bad address, CF_ECONFLICT
  * if the e-mail already has an account.
  */
-CF_MUST_CHECK enum cf_rc auth_owner_create(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_owner_create(const struct cf_ctx *ctx,
                                            const char *email,
                                            char token_out[CX_TOKEN_LEN + 1]);
 
@@ -211,7 +188,7 @@ CF_MUST_CHECK enum cf_rc auth_owner_create(const struct auth_ctx *ctx,
  * link. CF_EINVAL with *verdict filled when the policy refuses (the link
  * stays valid); CF_ENOTFOUND for an unknown, used or expired link.
  */
-CF_MUST_CHECK enum cf_rc auth_setup_complete(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_setup_complete(const struct cf_ctx *ctx,
                                              const char *token,
                                              const char *password_secret,
                                              size_t len,
@@ -224,8 +201,7 @@ CF_MUST_CHECK enum cf_rc auth_setup_complete(const struct auth_ctx *ctx,
  * costs one Argon2id hash; a banned client IP is CF_ELOCKED with
  * *retry_after seconds. Every attempt goes to the access journal.
  */
-CF_MUST_CHECK enum cf_rc auth_login(const struct auth_ctx *ctx,
-                                    const char *email,
+CF_MUST_CHECK enum cf_rc auth_login(const struct cf_ctx *ctx, const char *email,
                                     const char *password_secret, size_t len,
                                     char token_out[CX_TOKEN_LEN + 1],
                                     bool *mfa_required, unsigned *retry_after);
@@ -239,17 +215,17 @@ CF_MUST_CHECK enum cf_rc auth_login(const struct auth_ctx *ctx,
  * Completing the link (auth_setup_complete) ends every session of the
  * account and mails a notice.
  */
-CF_MUST_CHECK enum cf_rc auth_reset_request(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_reset_request(const struct cf_ctx *ctx,
                                             const char *email);
 
 /* The session of token, refreshing its idle timer. CF_EAUTH when unknown
  * or expired (an expired session is deleted). */
-CF_MUST_CHECK enum cf_rc auth_session_get(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_session_get(const struct cf_ctx *ctx,
                                           const char *token,
                                           struct auth_session *out);
 
 /* End the session of token (journaled). CF_EAUTH when unknown. */
-CF_MUST_CHECK enum cf_rc auth_logout(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_logout(const struct cf_ctx *ctx,
                                      const char *token);
 
 /* Write a device label ("Firefox on Linux") for a User-Agent header
@@ -297,18 +273,18 @@ typedef enum cf_rc (*auth_login_fn)(const struct auth_login_info *l, void *arg);
 
 /* Call fn for each live session of user_id, newest first; current_id
  * marks the caller's own. */
-CF_MUST_CHECK enum cf_rc auth_sessions_list(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_sessions_list(const struct cf_ctx *ctx,
                                             int64_t user_id, int64_t current_id,
                                             auth_session_fn fn, void *arg);
 /* End the session of public id pid of user_id (CF_ENOTFOUND when it is
  * not theirs), or, with pid NULL, every session of user_id but keep_id;
  * *count gets how many ended. Audited. */
-CF_MUST_CHECK enum cf_rc auth_sessions_revoke(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_sessions_revoke(const struct cf_ctx *ctx,
                                               int64_t user_id, const char *pid,
                                               int64_t keep_id, int64_t *count);
 /* Call fn for at most limit journal lines of user_id older than before
  * (0: from the newest), newest first (COMMITMENT C1). */
-CF_MUST_CHECK enum cf_rc auth_logins_list(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_logins_list(const struct cf_ctx *ctx,
                                           int64_t user_id, int64_t before,
                                           unsigned limit, auth_login_fn fn,
                                           void *arg);
@@ -319,9 +295,9 @@ CF_MUST_CHECK enum cf_rc auth_logins_list(const struct auth_ctx *ctx,
  * (keep_id is kept). Two Argon2id hashes: call from the worker pool.
  */
 CF_MUST_CHECK enum cf_rc
-auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
-                     int64_t keep_id, const char *current_secret,
-                     size_t current_len, const char *new_secret, size_t new_len,
+auth_password_change(const struct cf_ctx *ctx, int64_t user_id, int64_t keep_id,
+                     const char *current_secret, size_t current_len,
+                     const char *new_secret, size_t new_len,
                      struct auth_strength *verdict);
 
 /* ---- second factor: TOTP (COMMITMENT A7) ----------------------
@@ -338,7 +314,7 @@ auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
 /* Start (or restart) enrolment for user_id: a new pending secret; *uri
  * gets the otpauth:// URI and svg an SVG QR code of it. Active 2FA stays
  * as it is until auth_totp_confirm(). */
-CF_MUST_CHECK enum cf_rc auth_totp_begin(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_totp_begin(const struct cf_ctx *ctx,
                                          int64_t user_id,
                                          char uri[AUTH_OTPAUTH_MAX],
                                          struct cf_buf *svg);
@@ -346,19 +322,19 @@ CF_MUST_CHECK enum cf_rc auth_totp_begin(const struct auth_ctx *ctx,
  * recovery codes (shown once). CF_EAUTH on a wrong code, CF_ENOTFOUND
  * with nothing pending. */
 CF_MUST_CHECK enum cf_rc
-auth_totp_confirm(const struct auth_ctx *ctx, int64_t user_id, const char *code,
+auth_totp_confirm(const struct cf_ctx *ctx, int64_t user_id, const char *code,
                   char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1]);
 /* Turn 2FA off for user_id (recovery codes dropped). */
-CF_MUST_CHECK enum cf_rc auth_totp_disable(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_totp_disable(const struct cf_ctx *ctx,
                                            int64_t user_id);
 /* Second step of a login: code is a TOTP code or a recovery code; on
  * success the session of token is marked as having passed 2FA. CF_EAUTH
  * otherwise (a replayed code included; journaled, counted toward lockout,
  * a replay logged as such). */
-CF_MUST_CHECK enum cf_rc auth_totp_verify(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_totp_verify(const struct cf_ctx *ctx,
                                           const char *token, const char *code);
 /* Does user_id have 2FA on? */
-CF_MUST_CHECK enum cf_rc auth_totp_enabled(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_totp_enabled(const struct cf_ctx *ctx,
                                            int64_t user_id, bool *on);
 
 /* What a person typed at the second step. */
@@ -379,7 +355,7 @@ enum auth_code_kind auth_code_parse(const char *in,
  * the proof (sensitive changes need one within AUTH_STEP_UP_S). CF_EAUTH
  * for a wrong password (counted like a failed login). Argon2id: call from
  * the worker pool. */
-CF_MUST_CHECK enum cf_rc auth_step_up(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_step_up(const struct cf_ctx *ctx,
                                       const char *token,
                                       const char *password_secret, size_t len);
 
@@ -407,23 +383,23 @@ typedef enum cf_rc (*auth_token_fn)(const struct auth_token_info *t, void *arg);
  * CF_EPERM when the account (ctx->actor) does not hold every permission
  * somewhere, CF_ECONFLICT past AUTH_TOKENS_MAX live tokens. Audited.
  */
-CF_MUST_CHECK enum cf_rc auth_token_create(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_token_create(const struct cf_ctx *ctx,
                                            int64_t user_id, const char *name,
                                            unsigned days,
                                            const char *permissions,
                                            char token_out[AUTH_PAT_LEN + 1],
                                            struct auth_token_info *info);
 /* Call fn for each live token of user_id, newest first. */
-CF_MUST_CHECK enum cf_rc auth_tokens_list(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_tokens_list(const struct cf_ctx *ctx,
                                           int64_t user_id, auth_token_fn fn,
                                           void *arg);
 /* Revoke user_id's token id (CF_ENOTFOUND when it is not theirs). */
-CF_MUST_CHECK enum cf_rc auth_token_revoke(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_token_revoke(const struct cf_ctx *ctx,
                                            int64_t user_id, const char *id);
 /* The account behind a live token (via_token set, permissions filled).
  * CF_EAUTH when malformed, unknown, expired or the account is not
  * active. */
-CF_MUST_CHECK enum cf_rc auth_token_get(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_token_get(const struct cf_ctx *ctx,
                                         const char *token,
                                         struct auth_session *out);
 
@@ -470,7 +446,7 @@ struct auth_tenant_policy {
 };
 
 /* The tenant's policy (defaults for what was never set). */
-CF_MUST_CHECK enum cf_rc auth_tenant_policy_get(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_tenant_policy_get(const struct cf_ctx *ctx,
                                                 struct auth_tenant_policy *out);
 /*
  * Set one field by its name: "mfa" (admins, all; optional only when the
@@ -482,7 +458,7 @@ CF_MUST_CHECK enum cf_rc auth_tenant_policy_get(const struct auth_ctx *ctx,
  * with nothing changed for an unknown name or a value out of range.
  * Audited (settings.<name>) with the old and new values.
  */
-CF_MUST_CHECK enum cf_rc auth_tenant_policy_set(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_tenant_policy_set(const struct cf_ctx *ctx,
                                                 const char *name,
                                                 const char *value);
 /*
@@ -496,12 +472,12 @@ CF_MUST_CHECK enum cf_rc auth_tenant_policy_set(const struct auth_ctx *ctx,
  * refused with CF_ECONFLICT: nobody locks themself out.
  */
 CF_MUST_CHECK enum cf_rc
-auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
+auth_tenant_policy_update(const struct cf_ctx *ctx, const char *const *names,
                           const char *const *values, size_t n,
                           const char *keep_ip, size_t *bad);
 /* What name accepts, for people: "from 5 to 24 (the server's floor is
  * 5)", "admins or all (...)"; into out. "" for an unknown name. */
-void auth_tenant_policy_range(const struct auth_ctx *ctx, const char *name,
+void auth_tenant_policy_range(const struct cf_ctx *ctx, const char *name,
                               char *out, size_t cap);
 /* Is ip in list (canonical CIDRs, "," separated)? An empty list holds
  * every address; an unparsable ip none. */
@@ -548,10 +524,10 @@ typedef enum cf_rc (*auth_account_fn)(const struct auth_account *a, void *arg);
 #define AUTH_INVITE_TTL_S ((int64_t)7 * 24 * 3600)
 
 /* Each account of the tenant, oldest first. */
-CF_MUST_CHECK enum cf_rc auth_accounts_list(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_accounts_list(const struct cf_ctx *ctx,
                                             auth_account_fn fn, void *arg);
 /* The account of public id pid (CF_ENOTFOUND, also for a removed one). */
-CF_MUST_CHECK enum cf_rc auth_account_get(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_account_get(const struct cf_ctx *ctx,
                                           const char *pid,
                                           struct auth_account *out);
 /*
@@ -563,7 +539,7 @@ CF_MUST_CHECK enum cf_rc auth_account_get(const struct auth_ctx *ctx,
  * permission of role (narrowed to its token's), CF_ECONFLICT when the
  * address has an account. *out is the new account.
  */
-CF_MUST_CHECK enum cf_rc auth_account_invite(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_account_invite(const struct cf_ctx *ctx,
                                              const char *email,
                                              const char *role,
                                              struct auth_account *out,
@@ -585,22 +561,22 @@ enum {
  */
 /* Change id's role (NULL: keep; ctx->actor must hold all of it) and
  * state (AUTH_ACCOUNT_*), all or nothing. */
-CF_MUST_CHECK enum cf_rc auth_account_update(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_account_update(const struct cf_ctx *ctx,
                                              int64_t id, const char *role,
                                              int state);
 /* Remove id with its sessions, tokens, links, codes and password
  * history. */
-CF_MUST_CHECK enum cf_rc auth_account_remove(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_account_remove(const struct cf_ctx *ctx,
                                              int64_t id);
 /* May ctx->actor act on account id of built-in role (read-only: the
  * preview of its permissions)? CF_OK or CF_EPERM. */
-CF_MUST_CHECK enum cf_rc auth_account_covered(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_account_covered(const struct cf_ctx *ctx,
                                               int64_t id, const char *role);
 /* Turn id's 2FA off and revoke its API tokens (a notice is mailed);
  * end id's sessions (*ended). */
-CF_MUST_CHECK enum cf_rc auth_account_totp_reset(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_account_totp_reset(const struct cf_ctx *ctx,
                                                  int64_t id);
-CF_MUST_CHECK enum cf_rc auth_account_logout(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_account_logout(const struct cf_ctx *ctx,
                                              int64_t id, int64_t *ended);
 
 /* fn of auth_admin_logins: a line and its account's address ("" when
@@ -610,7 +586,7 @@ typedef enum cf_rc (*auth_login_admin_fn)(const struct auth_login_info *l,
 /* Call fn for at most limit lines older than before (0: newest), of the
  * account of public id user_pid only when not NULL, of outcome only when
  * not NULL, newest first. */
-CF_MUST_CHECK enum cf_rc auth_admin_logins(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_admin_logins(const struct cf_ctx *ctx,
                                            const char *user_pid,
                                            const char *outcome, int64_t before,
                                            unsigned limit,
@@ -618,12 +594,12 @@ CF_MUST_CHECK enum cf_rc auth_admin_logins(const struct auth_ctx *ctx,
 /* Record a refused attempt of user_id (an audit event with outcome
  * failure, action e.g. "admin.ip_refused"; principal ctx->principal or
  * "user:<id>"). */
-CF_MUST_CHECK enum cf_rc auth_admin_refused(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_admin_refused(const struct cf_ctx *ctx,
                                             int64_t user_id,
                                             const char *action);
 /* Clear user_id's failure counter and lock (audited user.unlock), under
  * the rules above. */
-CF_MUST_CHECK enum cf_rc auth_admin_unlock(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_admin_unlock(const struct cf_ctx *ctx,
                                            int64_t user_id);
 
 /*
@@ -637,7 +613,7 @@ CF_MUST_CHECK enum cf_rc auth_admin_unlock(const struct auth_ctx *ctx,
  * password (a reset is the way back), CF_EPERM when it is not an active
  * owner.
  */
-CF_MUST_CHECK enum cf_rc auth_owner_relink(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_owner_relink(const struct cf_ctx *ctx,
                                            const char *email,
                                            char token_out[CX_TOKEN_LEN + 1]);
 

@@ -93,7 +93,7 @@ struct auth_keys {
     const struct cx_data_key *csrf;  /* CSRF tokens */
     const struct cx_data_key *audit; /* audit details */
 };
-CF_MUST_CHECK enum cf_rc auth_keys_open(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_keys_open(const struct cf_ctx *ctx,
                                         struct auth_keys *k);
 void auth_keys_close(struct auth_keys *k);
 
@@ -212,11 +212,11 @@ CF_MUST_CHECK enum cf_rc auth_journal(struct db *db, const struct auth_keys *k,
                                       int64_t user_id,
                                       const unsigned char *email_index,
                                       const char *outcome,
-                                      const struct auth_ctx *ctx);
+                                      const struct cf_ctx *ctx);
 /* Seal ctx's place into session id. */
 CF_MUST_CHECK enum cf_rc auth_session_place(struct db *db,
                                             const struct auth_keys *k,
-                                            const struct auth_ctx *ctx,
+                                            const struct cf_ctx *ctx,
                                             int64_t id);
 /* The keyed hash of a device label (for auth_store_device_seen). */
 CF_MUST_CHECK enum cf_rc auth_device_mac(const struct auth_keys *k,
@@ -245,7 +245,7 @@ CF_MUST_CHECK enum cf_rc auth_place_open(const struct auth_keys *k,
 /* account.c helpers shared with login.c and session.c; auth_audit's
  * principal NULL means "user:<user_id>" (the account acts on itself) */
 CF_MUST_CHECK enum cf_rc auth_audit(struct db *db, const struct auth_keys *k,
-                                    const struct auth_ctx *ctx,
+                                    const struct cf_ctx *ctx,
                                     const char *principal, const char *action,
                                     int64_t user_id, bool success);
 CF_MUST_CHECK enum cf_rc auth_user_email(struct db *db,
@@ -284,12 +284,12 @@ auth_store_sessions_delete(struct db *db, int64_t user_id, const char *pid,
  * the server's limits and the tenant's shorter ones; pol_out (may be
  * NULL) receives the tenant's policy read on the way. */
 CF_MUST_CHECK enum cf_rc
-auth_session_find(const struct auth_ctx *ctx, struct db *db,
+auth_session_find(const struct cf_ctx *ctx, struct db *db,
                   const struct auth_keys *k, const char *token, int64_t now,
                   struct auth_session *out, struct auth_tenant_policy *pol_out);
 /* login.c: count a failure of user (lockout, journal, ban) */
 CF_MUST_CHECK enum cf_rc
-auth_login_failed(const struct auth_ctx *ctx, struct db *db,
+auth_login_failed(const struct cf_ctx *ctx, struct db *db,
                   const struct auth_keys *k, const struct auth_user *user,
                   const unsigned char *idx, const char *outcome, int64_t now);
 
@@ -333,7 +333,7 @@ enum auth_notice {
 /* Mail notice what to user_id's address through ctx->mailer (nothing
  * when there is none). Call after the change is committed, outside any
  * transaction; a failure is logged, never returned. */
-void auth_notify(const struct auth_ctx *ctx, struct db *db,
+void auth_notify(const struct cf_ctx *ctx, struct db *db,
                  const struct auth_keys *k, int64_t user_id,
                  enum auth_notice what, const char *detail);
 
@@ -394,11 +394,11 @@ CF_MUST_CHECK enum cf_rc auth_password_store(struct db *db, int64_t user_id,
                                              int64_t now, unsigned history);
 /* Refuse with rc, naming why (a code of the contract) in *ctx->why when
  * the caller asked for reasons. Returns rc. */
-enum cf_rc auth_refuse(const struct auth_ctx *ctx, const char *why,
+enum cf_rc auth_refuse(const struct cf_ctx *ctx, const char *why,
                        enum cf_rc rc);
 /* Apply what the server's configuration says to a policy read from the
  * tenant's table (optional 2FA only while the operator allows it). */
-void auth_tenant_policy_floor(const struct auth_ctx *ctx,
+void auth_tenant_policy_floor(const struct cf_ctx *ctx,
                               struct auth_tenant_policy *p);
 /* Mark verdict as refused for reuse (with its hint). */
 void auth_strength_reused(struct auth_strength *verdict);
@@ -407,7 +407,7 @@ void auth_strength_reused(struct auth_strength *verdict);
  * policy's history)? Gives the database back during the Argon2id
  * checks like auth_db_release(). *reused set.
  */
-CF_MUST_CHECK enum cf_rc auth_password_reused(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_password_reused(const struct cf_ctx *ctx,
                                               struct db **db, int64_t user_id,
                                               unsigned history,
                                               const char *new_secret,
@@ -417,9 +417,9 @@ CF_MUST_CHECK enum cf_rc auth_password_reused(const struct auth_ctx *ctx,
  * a transaction begun (everything released again on failure); then
  * committed when rc is CF_OK (a failed commit becomes the result) or
  * rolled back, the database given back and the keys closed. */
-CF_MUST_CHECK enum cf_rc auth_tx_open(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_tx_open(const struct cf_ctx *ctx,
                                       struct auth_keys *k, struct db **db);
-CF_MUST_CHECK enum cf_rc auth_tx_close(const struct auth_ctx *ctx,
+CF_MUST_CHECK enum cf_rc auth_tx_close(const struct cf_ctx *ctx,
                                        struct auth_keys *k, struct db **db,
                                        enum cf_rc rc);
 
@@ -446,8 +446,8 @@ CF_MUST_CHECK enum cf_rc auth_store_user_delete(struct db *db, int64_t id);
 /* Give *db back to the pool for the duration of a slow hash and borrow
  * it again: auth_db_release() then auth_db_reacquire(). Other requests of
  * the tenant are not held behind an Argon2id computation. */
-void auth_db_release(const struct auth_ctx *ctx, struct db **db);
-CF_MUST_CHECK enum cf_rc auth_db_reacquire(const struct auth_ctx *ctx,
+void auth_db_release(const struct cf_ctx *ctx, struct db **db);
+CF_MUST_CHECK enum cf_rc auth_db_reacquire(const struct cf_ctx *ctx,
                                            struct db **db);
 
 /* Every unused link of user_id stops working, or (purpose not NULL) only

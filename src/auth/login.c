@@ -50,7 +50,7 @@ login_lock_seconds(unsigned failures, unsigned after)
 /* Record a failure: the account's counter (when there is one), the
  * journal, the lock's audit event, the address's window. */
 enum cf_rc
-auth_login_failed(const struct auth_ctx *ctx, struct db *db,
+auth_login_failed(const struct cf_ctx *ctx, struct db *db,
                   const struct auth_keys *k, const struct auth_user *user,
                   const unsigned char *idx, const char *outcome, int64_t now)
 {
@@ -99,7 +99,7 @@ auth_login_failed(const struct auth_ctx *ctx, struct db *db,
 }
 
 static enum cf_rc
-login_succeeded(const struct auth_ctx *ctx, struct db *db,
+login_succeeded(const struct cf_ctx *ctx, struct db *db,
                 const struct auth_keys *k, const struct auth_user *user,
                 const char *password_secret, size_t len, const char *old_hash,
                 char token_out[CX_TOKEN_LEN + 1], int64_t now)
@@ -179,7 +179,7 @@ out:
 }
 
 enum cf_rc
-auth_login(const struct auth_ctx *ctx, const char *email,
+auth_login(const struct cf_ctx *ctx, const char *email,
            const char *password_secret, size_t len,
            char token_out[CX_TOKEN_LEN + 1], bool *mfa_required,
            unsigned *retry_after)

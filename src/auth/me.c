@@ -43,7 +43,7 @@ auth_login_row(struct auth_login_info *l, const void *ip, size_t iplen,
 }
 
 enum cf_rc
-auth_sessions_list(const struct auth_ctx *ctx, int64_t user_id,
+auth_sessions_list(const struct cf_ctx *ctx, int64_t user_id,
                    int64_t current_id, auth_session_fn fn, void *arg)
 {
     struct auth_keys k = {0};
@@ -67,8 +67,8 @@ auth_sessions_list(const struct auth_ctx *ctx, int64_t user_id,
 }
 
 enum cf_rc
-auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
-                     const char *pid, int64_t keep_id, int64_t *count)
+auth_sessions_revoke(const struct cf_ctx *ctx, int64_t user_id, const char *pid,
+                     int64_t keep_id, int64_t *count)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
@@ -93,7 +93,7 @@ auth_sessions_revoke(const struct auth_ctx *ctx, int64_t user_id,
 }
 
 enum cf_rc
-auth_logins_list(const struct auth_ctx *ctx, int64_t user_id, int64_t before,
+auth_logins_list(const struct cf_ctx *ctx, int64_t user_id, int64_t before,
                  unsigned limit, auth_login_fn fn, void *arg)
 {
     struct auth_keys k = {0};
@@ -115,9 +115,9 @@ auth_logins_list(const struct auth_ctx *ctx, int64_t user_id, int64_t before,
 }
 
 enum cf_rc
-auth_password_change(const struct auth_ctx *ctx, int64_t user_id,
-                     int64_t keep_id, const char *current_secret,
-                     size_t current_len, const char *new_secret, size_t new_len,
+auth_password_change(const struct cf_ctx *ctx, int64_t user_id, int64_t keep_id,
+                     const char *current_secret, size_t current_len,
+                     const char *new_secret, size_t new_len,
                      struct auth_strength *verdict)
 {
     struct auth_keys k = {0};

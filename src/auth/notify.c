@@ -128,7 +128,7 @@ notify_fill(const char *tmpl, const char *t, const char *d, const char *u,
 
 /* The message of what for the tenant, as one bilingual body. */
 static enum cf_rc
-notify_compose(const struct auth_ctx *ctx, enum auth_notice what,
+notify_compose(const struct cf_ctx *ctx, enum auth_notice what,
                const char *detail, char *body, size_t cap)
 {
     const struct notice_text *nt = &notice_texts[what];
@@ -147,9 +147,8 @@ notify_compose(const struct auth_ctx *ctx, enum auth_notice what,
 }
 
 void
-auth_notify(const struct auth_ctx *ctx, struct db *db,
-            const struct auth_keys *k, int64_t user_id, enum auth_notice what,
-            const char *detail)
+auth_notify(const struct cf_ctx *ctx, struct db *db, const struct auth_keys *k,
+            int64_t user_id, enum auth_notice what, const char *detail)
 {
     char email[AUTH_EMAIL_MAX + 1] = "";
     char body[NOTIFY_BODY_MAX];

@@ -35,7 +35,7 @@ auth_device_mac(const struct auth_keys *k, const char *device,
 
 /* Seal ctx's place into row id of the journal or of sessions. */
 static enum cf_rc
-place_set(struct db *db, const struct auth_keys *k, const struct auth_ctx *ctx,
+place_set(struct db *db, const struct auth_keys *k, const struct cf_ctx *ctx,
           bool journal, int64_t id)
 {
     struct cf_buf ip;
@@ -75,7 +75,7 @@ place_set(struct db *db, const struct auth_keys *k, const struct auth_ctx *ctx,
 enum cf_rc
 auth_journal(struct db *db, const struct auth_keys *k, int64_t user_id,
              const unsigned char *email_index, const char *outcome,
-             const struct auth_ctx *ctx)
+             const struct cf_ctx *ctx)
 {
     int64_t id = 0;
     enum cf_rc rc;
@@ -89,7 +89,7 @@ auth_journal(struct db *db, const struct auth_keys *k, int64_t user_id,
 
 enum cf_rc
 auth_session_place(struct db *db, const struct auth_keys *k,
-                   const struct auth_ctx *ctx, int64_t id)
+                   const struct cf_ctx *ctx, int64_t id)
 {
     return place_set(db, k, ctx, false, id);
 }

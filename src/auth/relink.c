@@ -12,7 +12,7 @@
 #include "authz/authz.h"
 
 enum cf_rc
-auth_owner_relink(const struct auth_ctx *ctx, const char *email,
+auth_owner_relink(const struct cf_ctx *ctx, const char *email,
                   char token_out[CX_TOKEN_LEN + 1])
 {
     struct auth_keys k = {0};

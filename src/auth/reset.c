@@ -14,7 +14,7 @@
 #define RESET_LINK_MAX 512
 
 enum cf_rc
-auth_reset_request(const struct auth_ctx *ctx, const char *email)
+auth_reset_request(const struct cf_ctx *ctx, const char *email)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;

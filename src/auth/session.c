@@ -158,7 +158,7 @@ session_rows_read(struct db *db, const unsigned char *thash,
  * is deleted (CF_EAUTH); a live one gets its CSRF token, its last use
  * written at most every SESSION_TOUCH_S, and its expiry. */
 static enum cf_rc
-session_judge(const struct auth_ctx *ctx, struct db *db,
+session_judge(const struct cf_ctx *ctx, struct db *db,
               const struct auth_keys *k, const char *token, int64_t now,
               struct auth_tenant_policy *pol, struct auth_session *out,
               int64_t last_seen)
@@ -206,7 +206,7 @@ session_judge(const struct auth_ctx *ctx, struct db *db,
 /* Find the live session of token; an expired one is deleted. Reads the
  * tables (callers may hold a transaction). */
 enum cf_rc
-auth_session_find(const struct auth_ctx *ctx, struct db *db,
+auth_session_find(const struct cf_ctx *ctx, struct db *db,
                   const struct auth_keys *k, const char *token, int64_t now,
                   struct auth_session *out, struct auth_tenant_policy *pol_out)
 {
@@ -244,7 +244,7 @@ auth_session_find(const struct auth_ctx *ctx, struct db *db,
  * the database is unchanged (session_rows_read), and only what changes
  * with time is judged again. */
 enum cf_rc
-auth_session_get(const struct auth_ctx *ctx, const char *token,
+auth_session_get(const struct cf_ctx *ctx, const char *token,
                  struct auth_session *out)
 {
     struct auth_keys k = {0};
@@ -305,7 +305,7 @@ auth_session_get(const struct auth_ctx *ctx, const char *token,
 }
 
 enum cf_rc
-auth_logout(const struct auth_ctx *ctx, const char *token)
+auth_logout(const struct cf_ctx *ctx, const char *token)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
@@ -348,7 +348,7 @@ auth_logout(const struct auth_ctx *ctx, const char *token)
 }
 
 enum cf_rc
-auth_step_up(const struct auth_ctx *ctx, const char *token,
+auth_step_up(const struct cf_ctx *ctx, const char *token,
              const char *password_secret, size_t len)
 {
     struct auth_keys k = {0};

@@ -394,8 +394,7 @@ auth_tenant_policy_read(struct db *db, struct auth_tenant_policy *out)
 }
 
 enum cf_rc
-auth_tenant_policy_get(const struct auth_ctx *ctx,
-                       struct auth_tenant_policy *out)
+auth_tenant_policy_get(const struct cf_ctx *ctx, struct auth_tenant_policy *out)
 {
     struct db *db = NULL;
     enum cf_rc rc;
@@ -412,8 +411,7 @@ auth_tenant_policy_get(const struct auth_ctx *ctx,
 }
 
 void
-auth_tenant_policy_floor(const struct auth_ctx *ctx,
-                         struct auth_tenant_policy *p)
+auth_tenant_policy_floor(const struct cf_ctx *ctx, struct auth_tenant_policy *p)
 {
     /* optional 2FA stored while the operator allowed it, who no longer
      * does: the default applies */
@@ -449,7 +447,7 @@ policy_value(const struct auth_tenant_policy *p, const char *name, char *out,
 
 /* The canonical text of value for the field name, or CF_EINVAL. */
 static enum cf_rc
-policy_canon(const struct auth_ctx *ctx, const char *name, const char *value,
+policy_canon(const struct cf_ctx *ctx, const char *name, const char *value,
              char *out, size_t cap)
 {
     const struct policy_field *f = policy_field_find(name);
@@ -482,9 +480,9 @@ policy_canon(const struct auth_ctx *ctx, const char *name, const char *value,
 
 /* One setting changed, with its audit event (old and new values). */
 static enum cf_rc
-policy_apply(struct db *db, const struct auth_keys *k,
-             const struct auth_ctx *ctx, const struct auth_tenant_policy *p,
-             const char *name, const char *canon)
+policy_apply(struct db *db, const struct auth_keys *k, const struct cf_ctx *ctx,
+             const struct auth_tenant_policy *p, const char *name,
+             const char *canon)
 {
     struct audit_event ev = {0};
     struct cf_buf details;
@@ -530,7 +528,7 @@ policy_apply(struct db *db, const struct auth_keys *k,
 }
 
 enum cf_rc
-auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
+auth_tenant_policy_update(const struct cf_ctx *ctx, const char *const *names,
                           const char *const *values, size_t n,
                           const char *keep_ip, size_t *bad)
 {
@@ -568,8 +566,8 @@ auth_tenant_policy_update(const struct auth_ctx *ctx, const char *const *names,
 }
 
 void
-auth_tenant_policy_range(const struct auth_ctx *ctx, const char *name,
-                         char *out, size_t cap)
+auth_tenant_policy_range(const struct cf_ctx *ctx, const char *name, char *out,
+                         size_t cap)
 {
     const struct policy_field *f = policy_field_find(name);
 
@@ -594,7 +592,7 @@ auth_tenant_policy_range(const struct auth_ctx *ctx, const char *name,
 }
 
 enum cf_rc
-auth_tenant_policy_set(const struct auth_ctx *ctx, const char *name,
+auth_tenant_policy_set(const struct cf_ctx *ctx, const char *name,
                        const char *value)
 {
     size_t bad = 0;
@@ -659,9 +657,9 @@ reuse_collect(const char *hash, void *arg)
 }
 
 enum cf_rc
-auth_password_reused(const struct auth_ctx *ctx, struct db **db,
-                     int64_t user_id, unsigned history, const char *new_secret,
-                     size_t new_len, bool *reused)
+auth_password_reused(const struct cf_ctx *ctx, struct db **db, int64_t user_id,
+                     unsigned history, const char *new_secret, size_t new_len,
+                     bool *reused)
 {
     struct reuse_walk w = {new_secret, new_len, false};
     struct cf_buf hashes;

@@ -50,9 +50,9 @@ token_shape_ok(const char *token)
  * the account is ctx->actor (the command line, without one, is not
  * narrowed). CF_EPERM otherwise. */
 static enum cf_rc
-token_held(struct db *db, const struct auth_ctx *ctx, const char *permissions)
+token_held(struct db *db, const struct cf_ctx *ctx, const char *permissions)
 {
-    struct authz_ctx self;
+    struct cf_ctx self;
     authz_mask held = 0;
     enum cf_rc rc;
 
@@ -69,7 +69,7 @@ token_held(struct db *db, const struct auth_ctx *ctx, const char *permissions)
 }
 
 enum cf_rc
-auth_token_create(const struct auth_ctx *ctx, int64_t user_id, const char *name,
+auth_token_create(const struct cf_ctx *ctx, int64_t user_id, const char *name,
                   unsigned days, const char *permissions,
                   char token_out[AUTH_PAT_LEN + 1],
                   struct auth_token_info *info)
@@ -167,7 +167,7 @@ token_list_one(struct auth_token_info *t, const void *name_sealed,
 }
 
 enum cf_rc
-auth_tokens_list(const struct auth_ctx *ctx, int64_t user_id, auth_token_fn fn,
+auth_tokens_list(const struct cf_ctx *ctx, int64_t user_id, auth_token_fn fn,
                  void *arg)
 {
     struct auth_keys k = {0};
@@ -193,7 +193,7 @@ auth_tokens_list(const struct auth_ctx *ctx, int64_t user_id, auth_token_fn fn,
 }
 
 enum cf_rc
-auth_token_revoke(const struct auth_ctx *ctx, int64_t user_id, const char *id)
+auth_token_revoke(const struct cf_ctx *ctx, int64_t user_id, const char *id)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
@@ -214,7 +214,7 @@ auth_token_revoke(const struct auth_ctx *ctx, int64_t user_id, const char *id)
 }
 
 enum cf_rc
-auth_token_get(const struct auth_ctx *ctx, const char *token,
+auth_token_get(const struct cf_ctx *ctx, const char *token,
                struct auth_session *out)
 {
     struct auth_keys k = {0};

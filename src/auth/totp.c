@@ -92,7 +92,7 @@ totp_uri_escape(struct cf_buf *out, const char *s)
 }
 
 enum cf_rc
-auth_totp_begin(const struct auth_ctx *ctx, int64_t user_id,
+auth_totp_begin(const struct cf_ctx *ctx, int64_t user_id,
                 char uri[AUTH_OTPAUTH_MAX], struct cf_buf *svg)
 {
     struct auth_keys k = {0};
@@ -295,7 +295,7 @@ totp_recovery_hash(const struct auth_keys *k, const char *code,
 }
 
 enum cf_rc
-auth_totp_confirm(const struct auth_ctx *ctx, int64_t user_id, const char *code,
+auth_totp_confirm(const struct cf_ctx *ctx, int64_t user_id, const char *code,
                   char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1])
 {
     struct auth_keys k = {0};
@@ -364,7 +364,7 @@ auth_totp_confirm(const struct auth_ctx *ctx, int64_t user_id, const char *code,
 }
 
 enum cf_rc
-auth_totp_disable(const struct auth_ctx *ctx, int64_t user_id)
+auth_totp_disable(const struct cf_ctx *ctx, int64_t user_id)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
@@ -400,7 +400,7 @@ auth_totp_disable(const struct auth_ctx *ctx, int64_t user_id)
 }
 
 enum cf_rc
-auth_totp_enabled(const struct auth_ctx *ctx, int64_t user_id, bool *on)
+auth_totp_enabled(const struct cf_ctx *ctx, int64_t user_id, bool *on)
 {
     struct db *db = NULL;
     struct auth_user user;
@@ -418,8 +418,7 @@ auth_totp_enabled(const struct auth_ctx *ctx, int64_t user_id, bool *on)
 }
 
 enum cf_rc
-auth_totp_verify(const struct auth_ctx *ctx, const char *token,
-                 const char *code)
+auth_totp_verify(const struct cf_ctx *ctx, const char *token, const char *code)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;

@@ -114,7 +114,7 @@ account_open_one(struct auth_account *a, const void *sealed, size_t len,
 
 /* fn for each account, or (pid not NULL) the one account into *one. */
 static enum cf_rc
-accounts_walk(const struct auth_ctx *ctx, struct db *db,
+accounts_walk(const struct cf_ctx *ctx, struct db *db,
               const struct auth_keys *k, const char *pid, auth_account_fn fn,
               void *arg, struct auth_account *one)
 {
@@ -136,7 +136,7 @@ accounts_walk(const struct auth_ctx *ctx, struct db *db,
 }
 
 enum cf_rc
-auth_accounts_list(const struct auth_ctx *ctx, auth_account_fn fn, void *arg)
+auth_accounts_list(const struct cf_ctx *ctx, auth_account_fn fn, void *arg)
 {
     struct auth_keys k = {0};
     struct db *db = NULL;
@@ -157,7 +157,7 @@ auth_accounts_list(const struct auth_ctx *ctx, auth_account_fn fn, void *arg)
 }
 
 enum cf_rc
-auth_account_get(const struct auth_ctx *ctx, const char *pid,
+auth_account_get(const struct cf_ctx *ctx, const char *pid,
                  struct auth_account *out)
 {
     struct auth_keys k = {0};
@@ -185,7 +185,7 @@ auth_account_get(const struct auth_ctx *ctx, const char *pid,
 }
 
 enum cf_rc
-auth_account_covered(const struct auth_ctx *ctx, int64_t id, const char *role)
+auth_account_covered(const struct cf_ctx *ctx, int64_t id, const char *role)
 {
     struct db *db = NULL;
     enum cf_rc rc;
@@ -204,7 +204,7 @@ auth_account_covered(const struct auth_ctx *ctx, int64_t id, const char *role)
 /* The audit event of an administrator's change to account id. */
 static enum cf_rc
 account_audit(struct db *db, const struct auth_keys *k,
-              const struct auth_ctx *ctx, const char *action, int64_t id,
+              const struct cf_ctx *ctx, const char *action, int64_t id,
               const char *details)
 {
     char target[32];
@@ -224,7 +224,7 @@ account_audit(struct db *db, const struct auth_keys *k,
 /* COMMITMENT B1: may ctx's actor act on account u (everything u holds,
  * grants included)? The command line (no actor) may. */
 static enum cf_rc
-account_covered(struct db *db, const struct auth_ctx *ctx,
+account_covered(struct db *db, const struct cf_ctx *ctx,
                 const struct auth_user *u)
 {
     enum cf_rc rc;
@@ -239,7 +239,7 @@ account_covered(struct db *db, const struct auth_ctx *ctx,
 /* May ctx's actor hand out the built-in role? Its account's permissions
  * narrowed to its token's: a token gives only what it carries. */
 static enum cf_rc
-role_given(struct db *db, const struct auth_ctx *ctx, const char *role)
+role_given(struct db *db, const struct cf_ctx *ctx, const char *role)
 {
     authz_mask want = authz_role_mask(role);
     authz_mask held = 0;
@@ -261,7 +261,7 @@ role_given(struct db *db, const struct auth_ctx *ctx, const char *role)
 /* The last-owner rule, around a change: had is what authz_owner_exists()
  * said before it; CF_ECONFLICT when the change took the last one away. */
 static enum cf_rc
-owner_kept(struct db *db, const struct auth_ctx *ctx, bool had)
+owner_kept(struct db *db, const struct cf_ctx *ctx, bool had)
 {
     bool has = false;
     enum cf_rc rc;
@@ -277,7 +277,7 @@ owner_kept(struct db *db, const struct auth_ctx *ctx, bool had)
 }
 
 enum cf_rc
-auth_account_invite(const struct auth_ctx *ctx, const char *email,
+auth_account_invite(const struct cf_ctx *ctx, const char *email,
                     const char *role, struct auth_account *out, char *link_out,
                     size_t link_cap)
 {
@@ -367,7 +367,7 @@ auth_account_invite(const struct auth_ctx *ctx, const char *email,
 }
 
 enum cf_rc
-auth_account_update(const struct auth_ctx *ctx, int64_t id, const char *role,
+auth_account_update(const struct cf_ctx *ctx, int64_t id, const char *role,
                     int state)
 {
     struct auth_keys k = {0};
@@ -437,7 +437,7 @@ typedef enum cf_rc (*account_op_fn)(struct db *db, const struct auth_user *u,
                                     int64_t *count);
 
 static enum cf_rc
-account_change(const struct auth_ctx *ctx, int64_t id, account_op_fn op,
+account_change(const struct cf_ctx *ctx, int64_t id, account_op_fn op,
                const char *action, enum auth_notice notice, int64_t *count)
 {
     struct auth_keys k = {0};
@@ -521,28 +521,28 @@ op_unlock(struct db *db, const struct auth_user *u, int64_t *count)
 }
 
 enum cf_rc
-auth_admin_unlock(const struct auth_ctx *ctx, int64_t user_id)
+auth_admin_unlock(const struct cf_ctx *ctx, int64_t user_id)
 {
     return account_change(ctx, user_id, op_unlock, "user.unlock",
                           AUTH_NOTICE_NONE, NULL);
 }
 
 enum cf_rc
-auth_account_remove(const struct auth_ctx *ctx, int64_t id)
+auth_account_remove(const struct cf_ctx *ctx, int64_t id)
 {
     return account_change(ctx, id, op_remove, "user.remove", AUTH_NOTICE_NONE,
                           NULL);
 }
 
 enum cf_rc
-auth_account_totp_reset(const struct auth_ctx *ctx, int64_t id)
+auth_account_totp_reset(const struct cf_ctx *ctx, int64_t id)
 {
     return account_change(ctx, id, op_totp_reset, "user.totp_reset",
                           AUTH_NOTICE_TOTP_RESET, NULL);
 }
 
 enum cf_rc
-auth_account_logout(const struct auth_ctx *ctx, int64_t id, int64_t *ended)
+auth_account_logout(const struct cf_ctx *ctx, int64_t id, int64_t *ended)
 {
     return account_change(ctx, id, op_logout, "user.logout", AUTH_NOTICE_NONE,
                           ended);

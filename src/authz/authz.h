@@ -12,7 +12,7 @@
  * authz_check() is the one decision; it fails closed.
  *
  * Thread safety: the catalogue is read-only data; the functions taking
- * a struct authz_ctx use a database handle of the pool for the call.
+ * a struct cf_ctx use a database handle of the pool for the call.
  */
 #ifndef AUTHZ_AUTHZ_H
 #define AUTHZ_AUTHZ_H
@@ -100,33 +100,18 @@ bool authz_is_pid(const char *s);
 extern const char authz_anywhere[];
 #define AUTHZ_ANY authz_anywhere
 
-/* Who acts, and for changes, how they are recorded. */
-struct authz_ctx {
-    struct db_pool *pool;
-    int64_t tenant_id;
-    int64_t user_id;         /* the acting account's row; 0 for none */
-    const char *role;        /* its built-in role */
-    const char *token_perms; /* a token's space-separated list; NULL: a
-                                cookie session, no narrowing */
-    const char *principal;   /* audit: "user:12", "token:<id>" */
-    const char *client_ip;   /* may be NULL */
-    const char *request_id;  /* may be NULL */
-    const struct cx_data_key *audit_key; /* seals audit details */
-};
-
 /* The permissions the principal holds in scope. CF_EDB and the like on
  * failure, with *out 0 (fail closed). */
-CF_MUST_CHECK enum cf_rc authz_mask_of(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_mask_of(const struct cf_ctx *ctx,
                                        const char *scope, authz_mask *out);
 /* authz_mask_of() on a tenant database handle the caller holds (inside
  * its transaction, say): the pool lends one handle per tenant at a time. */
-CF_MUST_CHECK enum cf_rc authz_mask_in(struct db *db,
-                                       const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_mask_in(struct db *db, const struct cf_ctx *ctx,
                                        const char *scope, authz_mask *out);
 /* CF_OK when the principal holds perm in scope, CF_EPERM when not; any
  * other code is a failure and denies too. */
-CF_MUST_CHECK enum cf_rc authz_check(const struct authz_ctx *ctx,
-                                     const char *perm, const char *scope);
+CF_MUST_CHECK enum cf_rc authz_check(const struct cf_ctx *ctx, const char *perm,
+                                     const char *scope);
 
 /* ---- the administration of roles, groups and grants ------------------ */
 
@@ -156,24 +141,24 @@ struct authz_role_info {
 typedef enum cf_rc (*authz_role_fn)(const struct authz_role_info *r, void *arg);
 
 /* Built-in roles, then custom ones by name. */
-CF_MUST_CHECK enum cf_rc authz_roles_each(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_roles_each(const struct cf_ctx *ctx,
                                           authz_role_fn fn, void *arg);
 /* The role of id (a built-in name or a public id); CF_ENOTFOUND. */
-CF_MUST_CHECK enum cf_rc authz_role_get(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_role_get(const struct cf_ctx *ctx,
                                         const char *id,
                                         struct authz_role_info *out);
 /* name: already normalised (auth_label()). */
-CF_MUST_CHECK enum cf_rc authz_role_create(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_role_create(const struct cf_ctx *ctx,
                                            const char *name, authz_mask perms,
                                            struct authz_role_info *out,
                                            const char **why);
 /* name NULL or perms 0: kept. */
-CF_MUST_CHECK enum cf_rc authz_role_update(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_role_update(const struct cf_ctx *ctx,
                                            const char *id, const char *name,
                                            authz_mask perms,
                                            struct authz_role_info *out,
                                            const char **why);
-CF_MUST_CHECK enum cf_rc authz_role_delete(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_role_delete(const struct cf_ctx *ctx,
                                            const char *id, const char **why);
 
 /* A group; members and groups are space-separated public ids, oldest
@@ -191,9 +176,9 @@ typedef enum cf_rc (*authz_group_fn)(const struct authz_group_info *g,
                                      void *arg);
 
 /* Groups by name. */
-CF_MUST_CHECK enum cf_rc authz_groups_each(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_groups_each(const struct cf_ctx *ctx,
                                            authz_group_fn fn, void *arg);
-CF_MUST_CHECK enum cf_rc authz_group_get(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_group_get(const struct cf_ctx *ctx,
                                          const char *id,
                                          struct authz_group_info *out);
 /* Changing who is in a group, or deleting it, needs every permission of
@@ -208,21 +193,21 @@ struct authz_group_change {
     const char *const *groups;
     size_t ngroups;
 };
-CF_MUST_CHECK enum cf_rc authz_group_create(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_group_create(const struct cf_ctx *ctx,
                                             const struct authz_group_change *c,
                                             struct authz_group_info *out,
                                             const char **why);
-CF_MUST_CHECK enum cf_rc authz_group_update(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_group_update(const struct cf_ctx *ctx,
                                             const char *id,
                                             const struct authz_group_change *c,
                                             struct authz_group_info *out,
                                             const char **why);
-CF_MUST_CHECK enum cf_rc authz_group_delete(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_group_delete(const struct cf_ctx *ctx,
                                             const char *id, const char **why);
 
 /* An account's groups as space-separated public ids: its direct ones
  * (for the account list) or, nested, every one it is in. */
-CF_MUST_CHECK enum cf_rc authz_user_groups(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_user_groups(const struct cf_ctx *ctx,
                                            int64_t user_id, bool nested,
                                            char *out, size_t cap);
 
@@ -240,18 +225,18 @@ typedef enum cf_rc (*authz_grant_fn)(const struct authz_grant_info *g,
                                      void *arg);
 
 /* Grants oldest first, filtered by the non-NULL public ids. */
-CF_MUST_CHECK enum cf_rc authz_grants_each(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_grants_each(const struct cf_ctx *ctx,
                                            const char *user, const char *group,
                                            const char *space, authz_grant_fn fn,
                                            void *arg);
 /* One of user and group is NULL; space NULL for tenant-wide. The space
  * must exist (the caller checks: spaces belong to docs/). */
-CF_MUST_CHECK enum cf_rc authz_grant_create(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_grant_create(const struct cf_ctx *ctx,
                                             const char *user, const char *group,
                                             const char *role, const char *space,
                                             struct authz_grant_info *out,
                                             const char **why);
-CF_MUST_CHECK enum cf_rc authz_grant_delete(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_grant_delete(const struct cf_ctx *ctx,
                                             const char *id, const char **why);
 
 /* In the caller's transaction on db: drop the grants on space (the
@@ -263,7 +248,7 @@ CF_MUST_CHECK enum cf_rc authz_space_forget(struct db *db, const char *space);
  * it more. */
 typedef enum cf_rc (*authz_space_fn)(const char *space, authz_mask perms,
                                      void *arg);
-CF_MUST_CHECK enum cf_rc authz_effective(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_effective(const struct cf_ctx *ctx,
                                          int64_t user_id, const char *role,
                                          authz_mask *tenant, authz_space_fn fn,
                                          void *arg);
@@ -280,7 +265,7 @@ CF_MUST_CHECK enum cf_rc authz_effective(const struct authz_ctx *ctx,
  * through db, the caller's handle (inside its transaction).
  */
 CF_MUST_CHECK enum cf_rc authz_account_covered(struct db *db,
-                                               const struct authz_ctx *actor,
+                                               const struct cf_ctx *actor,
                                                int64_t target,
                                                const char *target_role);
 /*

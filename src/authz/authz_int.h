@@ -25,16 +25,16 @@ CF_MUST_CHECK enum cf_rc authz_grants_walk(struct db *db, int64_t user_id,
  * rc is CF_OK and the tenant keeps an owner it had (else CF_ECONFLICT
  * with *why "last_owner"), else rolls back; it gives the handle back and
  * returns rc or the commit's failure. */
-CF_MUST_CHECK enum cf_rc authz_tx_open(const struct authz_ctx *ctx,
-                                       struct db **db, bool *had_owner);
-CF_MUST_CHECK enum cf_rc authz_tx_close(const struct authz_ctx *ctx,
-                                        struct db *db, bool had_owner,
-                                        enum cf_rc rc, const char **why);
+CF_MUST_CHECK enum cf_rc authz_tx_open(const struct cf_ctx *ctx, struct db **db,
+                                       bool *had_owner);
+CF_MUST_CHECK enum cf_rc authz_tx_close(const struct cf_ctx *ctx, struct db *db,
+                                        bool had_owner, enum cf_rc rc,
+                                        const char **why);
 /* A pooled handle for reads; db_pool_put() it. */
-CF_MUST_CHECK enum cf_rc authz_db_take(const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_db_take(const struct cf_ctx *ctx,
                                        struct db **db);
 /* The audit event of a change on "kind:id", in the open transaction. */
-CF_MUST_CHECK enum cf_rc authz_audit(struct db *db, const struct authz_ctx *ctx,
+CF_MUST_CHECK enum cf_rc authz_audit(struct db *db, const struct cf_ctx *ctx,
                                      const char *action, const char *kind,
                                      const char *id, const char *details);
 /* A JSON object of NULL-terminated key, value pairs (NULL values left
@@ -49,7 +49,7 @@ bool authz_name_ok(const char *name, size_t cap);
  * scope: through its role and grants and, for a token, carried by the
  * token too (a leaked token never gives or takes more than it carries). */
 CF_MUST_CHECK enum cf_rc authz_actor_holds(struct db *db,
-                                           const struct authz_ctx *ctx,
+                                           const struct cf_ctx *ctx,
                                            const char *scope, authz_mask perms,
                                            const char **why, const char *code);
 

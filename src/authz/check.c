@@ -255,7 +255,7 @@ scope_add(authz_mask perms, const char *space, void *arg)
 }
 
 enum cf_rc
-authz_mask_in(struct db *db, const struct authz_ctx *ctx, const char *scope,
+authz_mask_in(struct db *db, const struct cf_ctx *ctx, const char *scope,
               authz_mask *out)
 {
     struct scope_walk w = {scope, authz_role_mask(ctx->role)};
@@ -276,7 +276,7 @@ authz_mask_in(struct db *db, const struct authz_ctx *ctx, const char *scope,
 }
 
 enum cf_rc
-authz_mask_of(const struct authz_ctx *ctx, const char *scope, authz_mask *out)
+authz_mask_of(const struct cf_ctx *ctx, const char *scope, authz_mask *out)
 {
     struct db *db = NULL;
     enum cf_rc rc;
@@ -292,7 +292,7 @@ authz_mask_of(const struct authz_ctx *ctx, const char *scope, authz_mask *out)
 }
 
 enum cf_rc
-authz_check(const struct authz_ctx *ctx, const char *perm, const char *scope)
+authz_check(const struct cf_ctx *ctx, const char *perm, const char *scope)
 {
     authz_mask bit = authz_perm_bit(perm);
     authz_mask own = authz_role_mask(ctx->role);
@@ -378,7 +378,7 @@ effective_read(struct db *db, int64_t user_id, const char *role,
 }
 
 enum cf_rc
-authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
+authz_effective(const struct cf_ctx *ctx, int64_t user_id, const char *role,
                 authz_mask *tenant, authz_space_fn fn, void *arg)
 {
     struct effective_walk *w = NULL;
@@ -407,11 +407,11 @@ authz_effective(const struct authz_ctx *ctx, int64_t user_id, const char *role,
 /* ---- acting on an account (COMMITMENT B1) ------------------------------ */
 
 enum cf_rc
-authz_account_covered(struct db *db, const struct authz_ctx *actor,
-                      int64_t target, const char *target_role)
+authz_account_covered(struct db *db, const struct cf_ctx *actor, int64_t target,
+                      const char *target_role)
 {
     struct effective_walk *w = NULL;
-    struct authz_ctx self = *actor;
+    struct cf_ctx self = *actor;
     authz_mask held = 0;
     enum cf_rc rc;
     size_t i;

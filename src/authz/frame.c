@@ -14,7 +14,7 @@
 /* ---- frame ------------------------------------------------------------ */
 
 enum cf_rc
-authz_tx_open(const struct authz_ctx *ctx, struct db **db, bool *had_owner)
+authz_tx_open(const struct cf_ctx *ctx, struct db **db, bool *had_owner)
 {
     enum cf_rc rc = db_pool_begin(ctx->pool, ctx->tenant_id, db);
 
@@ -30,7 +30,7 @@ authz_tx_open(const struct authz_ctx *ctx, struct db **db, bool *had_owner)
 }
 
 enum cf_rc
-authz_tx_close(const struct authz_ctx *ctx, struct db *db, bool had_owner,
+authz_tx_close(const struct cf_ctx *ctx, struct db *db, bool had_owner,
                enum cf_rc rc, const char **why)
 {
     bool has = false;
@@ -51,7 +51,7 @@ authz_tx_close(const struct authz_ctx *ctx, struct db *db, bool had_owner,
 
 /* A read on a pooled handle. */
 enum cf_rc
-authz_db_take(const struct authz_ctx *ctx, struct db **db)
+authz_db_take(const struct cf_ctx *ctx, struct db **db)
 {
     return db_pool_get(ctx->pool, ctx->tenant_id, 0, db);
 }
@@ -59,7 +59,7 @@ authz_db_take(const struct authz_ctx *ctx, struct db **db)
 /* The audit event of a change, in the open transaction; details is a
  * JSON object text or NULL. */
 enum cf_rc
-authz_audit(struct db *db, const struct authz_ctx *ctx, const char *action,
+authz_audit(struct db *db, const struct cf_ctx *ctx, const char *action,
             const char *kind, const char *id, const char *details)
 {
     char target[AUTHZ_ID_LEN + 16];
@@ -152,7 +152,7 @@ authz_is_pid(const char *s)
 
 /* The actor must hold every permission of perms tenant-wide. */
 enum cf_rc
-authz_actor_holds(struct db *db, const struct authz_ctx *ctx, const char *scope,
+authz_actor_holds(struct db *db, const struct cf_ctx *ctx, const char *scope,
                   authz_mask perms, const char **why, const char *code)
 {
     authz_mask held = 0;

@@ -48,9 +48,8 @@ grant_read(struct db *db, const char *id, struct authz_grant_info *out)
 }
 
 enum cf_rc
-authz_grants_each(const struct authz_ctx *ctx, const char *user,
-                  const char *group, const char *space, authz_grant_fn fn,
-                  void *arg)
+authz_grants_each(const struct cf_ctx *ctx, const char *user, const char *group,
+                  const char *space, authz_grant_fn fn, void *arg)
 {
     struct authz_grant_info g;
     struct db_stmt *st = NULL;
@@ -133,7 +132,7 @@ holder_row(struct db *db, const char *user, const char *group, int64_t *row,
 }
 
 enum cf_rc
-authz_grant_create(const struct authz_ctx *ctx, const char *user,
+authz_grant_create(const struct cf_ctx *ctx, const char *user,
                    const char *group, const char *role, const char *space,
                    struct authz_grant_info *out, const char **why)
 {
@@ -212,8 +211,7 @@ authz_grant_create(const struct authz_ctx *ctx, const char *user,
 }
 
 enum cf_rc
-authz_grant_delete(const struct authz_ctx *ctx, const char *id,
-                   const char **why)
+authz_grant_delete(const struct cf_ctx *ctx, const char *id, const char **why)
 {
     struct authz_grant_info g;
     struct db *db = NULL;

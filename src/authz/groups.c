@@ -94,7 +94,7 @@ group_read(struct db *db, const char *pid, int64_t *row,
 }
 
 enum cf_rc
-authz_groups_each(const struct authz_ctx *ctx, authz_group_fn fn, void *arg)
+authz_groups_each(const struct cf_ctx *ctx, authz_group_fn fn, void *arg)
 {
     struct authz_group_info g;
     struct db *db = NULL;
@@ -130,7 +130,7 @@ authz_groups_each(const struct authz_ctx *ctx, authz_group_fn fn, void *arg)
 }
 
 enum cf_rc
-authz_group_get(const struct authz_ctx *ctx, const char *id,
+authz_group_get(const struct cf_ctx *ctx, const char *id,
                 struct authz_group_info *out)
 {
     struct db *db = NULL;
@@ -195,7 +195,7 @@ reach_add(struct reach *r, size_t *n, authz_mask perms, const char *space)
  * it applies; so too to take them away (as for a grant itself).
  */
 static enum cf_rc
-group_reach_covered(struct db *db, const struct authz_ctx *ctx, int64_t row,
+group_reach_covered(struct db *db, const struct cf_ctx *ctx, int64_t row,
                     const char **why)
 {
     struct reach *r = cf_calloc(AUTHZ_GRANTS_MAX, sizeof(*r));
@@ -237,7 +237,7 @@ group_reach_covered(struct db *db, const struct authz_ctx *ctx, int64_t row,
 
 /* Replace the member lists of group row by those of c. */
 static enum cf_rc
-group_set_lists(struct db *db, const struct authz_ctx *ctx, int64_t row,
+group_set_lists(struct db *db, const struct cf_ctx *ctx, int64_t row,
                 const struct authz_group_change *c, const char **why)
 {
     enum cf_rc rc = CF_OK;
@@ -335,7 +335,7 @@ group_state(struct cf_buf *b, const struct authz_group_info *g)
 /* The audit event of a change: the group as it is now, and on an update
  * as it was (old and new values). */
 static enum cf_rc
-group_audit(struct db *db, const struct authz_ctx *ctx, const char *action,
+group_audit(struct db *db, const struct cf_ctx *ctx, const char *action,
             const struct authz_group_info *before,
             const struct authz_group_info *now)
 {
@@ -367,8 +367,7 @@ group_audit(struct db *db, const struct authz_ctx *ctx, const char *action,
 }
 
 enum cf_rc
-authz_group_create(const struct authz_ctx *ctx,
-                   const struct authz_group_change *c,
+authz_group_create(const struct cf_ctx *ctx, const struct authz_group_change *c,
                    struct authz_group_info *out, const char **why)
 {
     char id[AUTHZ_ID_LEN + 1];
@@ -422,7 +421,7 @@ authz_group_create(const struct authz_ctx *ctx,
 }
 
 enum cf_rc
-authz_group_update(const struct authz_ctx *ctx, const char *id,
+authz_group_update(const struct cf_ctx *ctx, const char *id,
                    const struct authz_group_change *c,
                    struct authz_group_info *out, const char **why)
 {
@@ -469,8 +468,7 @@ authz_group_update(const struct authz_ctx *ctx, const char *id,
 }
 
 enum cf_rc
-authz_group_delete(const struct authz_ctx *ctx, const char *id,
-                   const char **why)
+authz_group_delete(const struct cf_ctx *ctx, const char *id, const char **why)
 {
     struct authz_group_info g;
     struct db *db = NULL;
@@ -512,7 +510,7 @@ authz_group_delete(const struct authz_ctx *ctx, const char *id,
 }
 
 enum cf_rc
-authz_user_groups(const struct authz_ctx *ctx, int64_t user_id, bool nested,
+authz_user_groups(const struct cf_ctx *ctx, int64_t user_id, bool nested,
                   char *out, size_t cap)
 {
     struct db *db = NULL;

@@ -63,7 +63,7 @@ role_read(struct db *db, const char *id, struct authz_role_info *out)
 }
 
 enum cf_rc
-authz_roles_each(const struct authz_ctx *ctx, authz_role_fn fn, void *arg)
+authz_roles_each(const struct cf_ctx *ctx, authz_role_fn fn, void *arg)
 {
     struct authz_role_info r;
     struct db_stmt *st = NULL;
@@ -94,7 +94,7 @@ authz_roles_each(const struct authz_ctx *ctx, authz_role_fn fn, void *arg)
 }
 
 enum cf_rc
-authz_role_get(const struct authz_ctx *ctx, const char *id,
+authz_role_get(const struct cf_ctx *ctx, const char *id,
                struct authz_role_info *out)
 {
     struct db *db = NULL;
@@ -144,9 +144,8 @@ role_details(struct cf_buf *b, const char *name, authz_mask perms)
 }
 
 enum cf_rc
-authz_role_create(const struct authz_ctx *ctx, const char *name,
-                  authz_mask perms, struct authz_role_info *out,
-                  const char **why)
+authz_role_create(const struct cf_ctx *ctx, const char *name, authz_mask perms,
+                  struct authz_role_info *out, const char **why)
 {
     char id[AUTHZ_ID_LEN + 1];
     char key[sizeof(out->name)];
@@ -203,7 +202,7 @@ authz_role_create(const struct authz_ctx *ctx, const char *name,
 }
 
 enum cf_rc
-authz_role_update(const struct authz_ctx *ctx, const char *id, const char *name,
+authz_role_update(const struct cf_ctx *ctx, const char *id, const char *name,
                   authz_mask perms, struct authz_role_info *out,
                   const char **why)
 {
@@ -276,7 +275,7 @@ authz_role_update(const struct authz_ctx *ctx, const char *id, const char *name,
 }
 
 enum cf_rc
-authz_role_delete(const struct authz_ctx *ctx, const char *id, const char **why)
+authz_role_delete(const struct cf_ctx *ctx, const char *id, const char **why)
 {
     struct authz_role_info old;
     struct db *db = NULL;

@@ -61,7 +61,7 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
 {
     struct cx_keyset *key = NULL;
     struct auth_config acfg;
-    struct auth_ctx ctx;
+    struct cf_ctx ctx;
     char principal[128];
     char token[CX_TOKEN_LEN + 1];
     char url[512];
@@ -72,12 +72,12 @@ tenant_add_owner(struct cli_data *d, const struct tenant *t, const char *email)
     cli_principal(principal, sizeof(principal));
     rc = tenant_keys_open(d->control, d->kr, t->id, &key);
     if (rc == CF_OK) {
-        ctx = (struct auth_ctx){.pool = d->pool,
-                                .tenant_id = t->id,
-                                .tenant_slug = t->slug,
-                                .keys = key,
-                                .cfg = &acfg,
-                                .principal = principal};
+        ctx = (struct cf_ctx){.pool = d->pool,
+                              .tenant_id = t->id,
+                              .tenant_slug = t->slug,
+                              .keys = key,
+                              .cfg = &acfg,
+                              .principal = principal};
         rc = auth_owner_create(&ctx, email, token);
     }
     existing = rc == CF_ECONFLICT;
@@ -124,7 +124,7 @@ tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
 {
     struct cx_keyset *key = NULL;
     struct auth_config acfg;
-    struct auth_ctx ctx;
+    struct cf_ctx ctx;
     struct auth_tenant_policy p;
     struct tenant t;
     char principal[128];
@@ -141,12 +141,12 @@ tenant_do_policy(struct cli_data *d, const char *slug, char **set, int nset)
     if (rc == CF_OK) {
         rc = tenant_keys_open(d->control, d->kr, t.id, &key);
     }
-    ctx = (struct auth_ctx){.pool = d->pool,
-                            .tenant_id = t.id,
-                            .tenant_slug = t.slug,
-                            .keys = key,
-                            .cfg = &acfg,
-                            .principal = principal};
+    ctx = (struct cf_ctx){.pool = d->pool,
+                          .tenant_id = t.id,
+                          .tenant_slug = t.slug,
+                          .keys = key,
+                          .cfg = &acfg,
+                          .principal = principal};
     /* NAME=VALUE each; the first bad one stops, earlier ones stay set */
     for (i = 0; rc == CF_OK && i < nset; i++) {
         char name[32] = "";

@@ -210,6 +210,52 @@ struct cf_mailer {
     bool off;
 };
 
+/* ---- the context of a domain call ----------------------------------
+ * One struct for every domain call (auth/, authz/, docs/, tenant/): the
+ * tenant and its keys, who acts, where the call comes from, and what the
+ * server lends (settings, the ban list, the mailer). The request
+ * pipeline builds it once per request (src/http/context.c); the command
+ * line builds its own. The types are those of higher modules, declared
+ * here only as names: core knows none of them.
+ */
+struct db_pool;
+struct cx_keyset;
+struct cx_data_key;
+struct auth_config;
+struct auth_ipban;
+
+struct cf_ctx {
+    /* the tenant */
+    struct db_pool *pool;
+    int64_t tenant_id;
+    const char *tenant_slug;
+    const char *base_url;   /* "https://SLUG.BASE:PORT", for links in mail */
+    struct cx_keyset *keys; /* the tenant's data key and sub-keys */
+    const struct cx_data_key *audit_key; /* seals audit details */
+    /* who acts: an account (through a session or a token), the command
+     * line ("cli:root") or nobody yet (a sign-in) */
+    const char *principal;   /* audit: "user:12", "token:<id>", "cli:root" */
+    int64_t user_id;         /* the acting account's row; 0 for none */
+    const char *role;        /* its built-in role */
+    const char *token_perms; /* a token's space-separated list; NULL: a
+                                cookie session, no narrowing */
+    /* the account acting on others (administration): this context when
+     * an account acts; NULL for the command line and the system, whom no
+     * rule of B1 narrows */
+    const struct cf_ctx *actor;
+    /* where from */
+    const char *client_ip;  /* may be NULL */
+    const char *user_agent; /* may be NULL */
+    const char *request_id; /* may be NULL */
+    /* what the server lends */
+    const struct auth_config *cfg;
+    struct auth_ipban *ipban;       /* NULL outside the server */
+    const struct cf_mailer *mailer; /* account notices; NULL: none */
+    /* where a refusal names its reason: a stable code of the contract
+     * ("email_taken", "last_owner", ...) beside the cf_rc; may be NULL */
+    const char **why;
+};
+
 /* ---- configuration ------------------------------------------------ */
 
 #define CF_CONF_STR 256

@@ -32,14 +32,14 @@ space_ad(const char *id, char out[SPACE_AD_MAX])
 }
 
 static enum cf_rc
-field_key(const struct docs_ctx *ctx, const struct cx_data_key **out)
+field_key(const struct cf_ctx *ctx, const struct cx_data_key **out)
 {
     return cx_keyset_sub(ctx->keys, CX_SUBKEY_FIELD, out);
 }
 
 /* The clear name of a sealed one into out. */
 static enum cf_rc
-space_open(const struct docs_ctx *ctx, const char *id, const void *sealed,
+space_open(const struct cf_ctx *ctx, const char *id, const void *sealed,
            size_t len, char *out, size_t cap)
 {
     const struct cx_data_key *k = NULL;
@@ -86,7 +86,7 @@ held_add(const char *space, authz_mask perms, void *arg)
 }
 
 static enum cf_rc
-held_load(const struct docs_ctx *ctx, struct held *h)
+held_load(const struct cf_ctx *ctx, struct held *h)
 {
     memset(h, 0, sizeof(*h));
     /* not zeroed (41 KiB on every list): entries are written before they
@@ -95,11 +95,10 @@ held_load(const struct docs_ctx *ctx, struct held *h)
     if (h->space == NULL) {
         return CF_ERR(CF_ENOMEM);
     }
-    h->narrow = ctx->az.token_perms != NULL
-                    ? authz_list_mask(ctx->az.token_perms)
-                    : ~(authz_mask)0;
-    return authz_effective(&ctx->az, ctx->az.user_id, ctx->az.role, &h->tenant,
-                           held_add, h);
+    h->narrow = ctx->token_perms != NULL ? authz_list_mask(ctx->token_perms)
+                                         : ~(authz_mask)0;
+    return authz_effective(ctx, ctx->user_id, ctx->role, &h->tenant, held_add,
+                           h);
 }
 
 static authz_mask
@@ -120,7 +119,7 @@ held_in(const struct held *h, const char *id)
 #define SQL_SPACE "SELECT public_id, name_sealed, created FROM spaces"
 
 static enum cf_rc
-space_row(const struct docs_ctx *ctx, const char *id, const void *sealed,
+space_row(const struct cf_ctx *ctx, const char *id, const void *sealed,
           size_t len, int64_t created, authz_mask perms, struct docs_space *out)
 {
     memset(out, 0, sizeof(*out));
@@ -224,7 +223,7 @@ spaces_rows(struct db *db, space_raw_fn fn, void *arg)
 }
 
 struct spaces_walk {
-    const struct docs_ctx *ctx;
+    const struct cf_ctx *ctx;
     const struct held *held;
     docs_space_fn fn;
     void *arg;
@@ -251,7 +250,7 @@ spaces_walk_one(const char *id, const void *sealed, size_t len, int64_t created,
 }
 
 enum cf_rc
-docs_spaces_each(const struct docs_ctx *ctx, docs_space_fn fn, void *arg)
+docs_spaces_each(const struct cf_ctx *ctx, docs_space_fn fn, void *arg)
 {
     struct held h;
     struct db *db = NULL;
@@ -260,20 +259,20 @@ docs_spaces_each(const struct docs_ctx *ctx, docs_space_fn fn, void *arg)
 
     rc = held_load(ctx, &h);
     if (rc == CF_OK) {
-        rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     }
     if (rc == CF_OK) {
         rc = spaces_rows(db, spaces_walk_one, &w);
     }
     if (db != NULL) {
-        db_pool_put(ctx->az.pool, db);
+        db_pool_put(ctx->pool, db);
     }
     cf_free(h.space);
     return rc;
 }
 
 static enum cf_rc
-space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
+space_read(const struct cf_ctx *ctx, struct db *db, const char *id,
            bool need_read, struct docs_space *out)
 {
     struct db_stmt *st = NULL;
@@ -283,7 +282,7 @@ space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
     if (!authz_is_pid(id)) {
         return CF_ENOTFOUND;
     }
-    rc = authz_mask_in(db, &ctx->az, id, &m);
+    rc = authz_mask_in(db, ctx, id, &m);
     if (rc == CF_OK && need_read && !(m & authz_perm_bit("doc.read"))) {
         rc = CF_ENOTFOUND;
     }
@@ -303,22 +302,21 @@ space_read(const struct docs_ctx *ctx, struct db *db, const char *id,
 }
 
 enum cf_rc
-docs_space_get(const struct docs_ctx *ctx, const char *id,
-               struct docs_space *out)
+docs_space_get(const struct cf_ctx *ctx, const char *id, struct docs_space *out)
 {
     struct db *db = NULL;
     enum cf_rc rc;
 
-    rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     if (rc == CF_OK) {
         rc = space_read(ctx, db, id, true, out);
-        db_pool_put(ctx->az.pool, db);
+        db_pool_put(ctx->pool, db);
     }
     return rc;
 }
 
 enum cf_rc
-docs_space_exists(const struct docs_ctx *ctx, const char *id)
+docs_space_exists(const struct cf_ctx *ctx, const char *id)
 {
     struct db *db = NULL;
     int64_t n = 0;
@@ -327,11 +325,11 @@ docs_space_exists(const struct docs_ctx *ctx, const char *id)
     if (!authz_is_pid(id)) {
         return CF_ENOTFOUND;
     }
-    rc = db_pool_get(ctx->az.pool, ctx->az.tenant_id, 0, &db);
+    rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
     if (rc == CF_OK) {
         rc = db_int(db, &n, "SELECT count(*) FROM spaces WHERE public_id = ?1",
                     DB_TEXT, id, DB_END);
-        db_pool_put(ctx->az.pool, db);
+        db_pool_put(ctx->pool, db);
     }
     return rc == CF_OK && n == 0 ? CF_ENOTFOUND : rc;
 }
@@ -339,7 +337,7 @@ docs_space_exists(const struct docs_ctx *ctx, const char *id)
 /* ---- changes ---------------------------------------------------------- */
 
 static enum cf_rc
-space_audit(const struct docs_ctx *ctx, struct db *db, const char *action,
+space_audit(const struct cf_ctx *ctx, struct db *db, const char *action,
             const char *id, const char *name)
 {
     const struct cx_data_key *k = NULL;
@@ -361,12 +359,12 @@ space_audit(const struct docs_ctx *ctx, struct db *db, const char *action,
         }
     }
     if (rc == CF_OK) {
-        ev.principal = ctx->az.principal != NULL ? ctx->az.principal : "system";
+        ev.principal = ctx->principal != NULL ? ctx->principal : "system";
         ev.action = action;
         ev.target = target;
         ev.success = true;
-        ev.client_ip = ctx->az.client_ip;
-        ev.request_id = ctx->az.request_id;
+        ev.client_ip = ctx->client_ip;
+        ev.request_id = ctx->request_id;
         ev.details = name != NULL ? cf_buf_str(&details) : NULL;
         rc = audit_append(db, k, &ev);
     }
@@ -376,7 +374,7 @@ space_audit(const struct docs_ctx *ctx, struct db *db, const char *action,
 
 /* Seal name for space id into sealed. */
 static enum cf_rc
-space_seal(const struct docs_ctx *ctx, const char *id, const char *name,
+space_seal(const struct cf_ctx *ctx, const char *id, const char *name,
            struct cf_buf *sealed)
 {
     const struct cx_data_key *k = NULL;
@@ -395,7 +393,7 @@ space_seal(const struct docs_ctx *ctx, const char *id, const char *name,
 }
 
 enum cf_rc
-docs_space_create(const struct docs_ctx *ctx, const char *name,
+docs_space_create(const struct cf_ctx *ctx, const char *name,
                   struct docs_space *out)
 {
     char id[AUTHZ_ID_LEN + 1];
@@ -405,7 +403,7 @@ docs_space_create(const struct docs_ctx *ctx, const char *name,
     enum cf_rc rc;
 
     memset(out, 0, sizeof(*out));
-    rc = authz_check(&ctx->az, "space.manage", AUTHZ_TENANT);
+    rc = authz_check(ctx, "space.manage", AUTHZ_TENANT);
     if (rc != CF_OK) {
         return rc;
     }
@@ -415,7 +413,7 @@ docs_space_create(const struct docs_ctx *ctx, const char *name,
         rc = space_seal(ctx, id, name, &sealed);
     }
     if (rc == CF_OK) {
-        rc = db_pool_begin(ctx->az.pool, ctx->az.tenant_id, &db);
+        rc = db_pool_begin(ctx->pool, ctx->tenant_id, &db);
     }
     if (rc == CF_OK) {
         rc = db_int(db, &n, "SELECT count(*) FROM spaces", DB_END);
@@ -438,13 +436,13 @@ docs_space_create(const struct docs_ctx *ctx, const char *name,
         rc = space_read(ctx, db, id, false, out);
     }
     cf_buf_release(&sealed);
-    return db_pool_end(ctx->az.pool, db, rc);
+    return db_pool_end(ctx->pool, db, rc);
 }
 
 /* The space id, readable by the principal (else CF_ENOTFOUND), where it
  * holds space.manage (else CF_EPERM). */
 static enum cf_rc
-space_managed(const struct docs_ctx *ctx, struct db *db, const char *id,
+space_managed(const struct cf_ctx *ctx, struct db *db, const char *id,
               struct docs_space *out)
 {
     enum cf_rc rc = space_read(ctx, db, id, true, out);
@@ -456,7 +454,7 @@ space_managed(const struct docs_ctx *ctx, struct db *db, const char *id,
 }
 
 enum cf_rc
-docs_space_rename(const struct docs_ctx *ctx, const char *id, const char *name,
+docs_space_rename(const struct cf_ctx *ctx, const char *id, const char *name,
                   struct docs_space *out)
 {
     struct cf_buf sealed;
@@ -465,7 +463,7 @@ docs_space_rename(const struct docs_ctx *ctx, const char *id, const char *name,
 
     memset(out, 0, sizeof(*out));
     cf_buf_init(&sealed, 4096);
-    rc = db_pool_begin(ctx->az.pool, ctx->az.tenant_id, &db);
+    rc = db_pool_begin(ctx->pool, ctx->tenant_id, &db);
     if (rc == CF_OK) {
         rc = space_managed(ctx, db, id, out);
     }
@@ -484,17 +482,17 @@ docs_space_rename(const struct docs_ctx *ctx, const char *id, const char *name,
         rc = space_read(ctx, db, id, true, out);
     }
     cf_buf_release(&sealed);
-    return db_pool_end(ctx->az.pool, db, rc);
+    return db_pool_end(ctx->pool, db, rc);
 }
 
 enum cf_rc
-docs_space_delete(const struct docs_ctx *ctx, const char *id)
+docs_space_delete(const struct cf_ctx *ctx, const char *id)
 {
     struct docs_space s;
     struct db *db = NULL;
     enum cf_rc rc;
 
-    rc = db_pool_begin(ctx->az.pool, ctx->az.tenant_id, &db);
+    rc = db_pool_begin(ctx->pool, ctx->tenant_id, &db);
     if (rc == CF_OK) {
         rc = space_managed(ctx, db, id, &s);
     }
@@ -509,5 +507,5 @@ docs_space_delete(const struct docs_ctx *ctx, const char *id)
         rc = space_audit(ctx, db, "space.delete", id, NULL);
     }
     cf_memzero(&s, sizeof(s));
-    return db_pool_end(ctx->az.pool, db, rc);
+    return db_pool_end(ctx->pool, db, rc);
 }

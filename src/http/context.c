@@ -4,8 +4,8 @@
  * once by the pipeline and kept in the request: the tenant and its
  * keyset, the server's settings, the client address, the request id, the
  * mailer, and who acts (the account behind the session or the token,
- * with what its token narrows it to). Handlers pass req->auth, req->actor
- * or req->docs and never open keys themselves.
+ * with what its token narrows it to). Handlers pass &req->ctx and never
+ * open keys themselves.
  */
 #include "core/compat.h"
 
@@ -24,12 +24,12 @@ ctx_who(struct http_req *req)
         snprintf(req->principal, sizeof(req->principal), "user:%lld",
                  (long long)s->user_id);
     }
-    req->actor.user_id = s->user_id;
-    req->actor.role = s->role;
-    req->actor.token_perms = s->via_token ? s->permissions : NULL;
-    req->actor.principal = req->principal;
-    req->auth.actor = &req->actor;
-    req->auth.principal = req->principal;
+    req->ctx.user_id = s->user_id;
+    req->ctx.role = s->role;
+    req->ctx.token_perms = s->via_token ? s->permissions : NULL;
+    req->ctx.principal = req->principal;
+    req->ctx.actor = &req->ctx;
+    req->ctx.principal = req->principal;
     req->ctx_actor = true;
 }
 
@@ -44,7 +44,7 @@ ctx_base(struct http_req *req)
     }
     tenant_url(req->tenant.slug, srv->app->cfg->base_domain,
                srv->app->cfg->listen, req->tenant_url, sizeof(req->tenant_url));
-    req->auth = (struct auth_ctx){
+    req->ctx = (struct cf_ctx){
         .pool = srv->app->pool,
         .tenant_id = req->tenant.id,
         .tenant_slug = req->tenant.slug,
@@ -58,16 +58,10 @@ ctx_base(struct http_req *req)
         .base_url = req->tenant_url,
         .why = &req->why,
     };
-    req->actor = (struct authz_ctx){
-        .pool = srv->app->pool,
-        .tenant_id = req->tenant.id,
-        .client_ip = req->client_ip,
-        .request_id = req->id,
-    };
     req->ctx_ready = true;
 }
 
-const struct authz_ctx *
+const struct cf_ctx *
 http_ctx_who(struct http_req *req)
 {
     if (!req->has_tenant) {
@@ -77,8 +71,7 @@ http_ctx_who(struct http_req *req)
     if (req->has_session && !req->ctx_actor) {
         ctx_who(req);
     }
-    req->docs.az = req->actor;
-    return &req->actor;
+    return &req->ctx;
 }
 
 enum cf_rc
@@ -103,9 +96,8 @@ http_ctx(struct http_req *req)
             req->keys = NULL;
             return rc;
         }
-        req->auth.keys = req->keys;
-        req->actor.audit_key = audit_key;
-        req->docs.keys = req->keys;
+        req->ctx.keys = req->keys;
+        req->ctx.audit_key = audit_key;
     }
     (void)http_ctx_who(req);
     return CF_OK;

@@ -125,7 +125,7 @@ token_item(const struct auth_token_info *t, void *arg)
 enum cf_rc
 http_h_me_tokens(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     json_t *list = json_array();
     enum cf_rc rc;
 
@@ -194,7 +194,7 @@ token_perms(struct http_req *req, json_t *arr, char *out, size_t cap)
 enum cf_rc
 http_h_me_token_create(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct auth_token_info info;
     char perms[AUTH_PERMS_MAX];
     char token[AUTH_PAT_LEN + 1] = "";
@@ -245,7 +245,7 @@ http_h_me_token_create(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_token_delete(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     char id[AUTH_TOKEN_ID_LEN + 1];
     enum cf_rc rc;
 
@@ -302,7 +302,7 @@ query_u64(struct http_req *req, const char *name, uint64_t dflt)
 enum cf_rc
 http_h_admin_logins(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct admin_walk w = {.list = json_array()};
     const char *outcome;
     uint64_t limit = query_u64(req, "limit", 50);
@@ -394,7 +394,7 @@ accounts_groups(struct http_req *req, struct users_walk *w)
     size_t i;
 
     for (i = 0; rc == CF_OK && i < w->n; i++) {
-        rc = authz_user_groups(&req->actor, w->rows[i], false, groups,
+        rc = authz_user_groups(&req->ctx, w->rows[i], false, groups,
                                sizeof(groups));
         if (rc == CF_OK &&
             json_object_set_new(json_array_get(w->list, i), "groups",
@@ -408,7 +408,7 @@ accounts_groups(struct http_req *req, struct users_walk *w)
 enum cf_rc
 http_h_admin_users(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct users_walk w = {.list = json_array()};
     enum cf_rc rc;
 
@@ -433,7 +433,7 @@ http_h_admin_users(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_invite(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct auth_account a = {0};
     char link[512] = "";
     const char *email = json_string_value(json_object_get(req->json, "email"));
@@ -469,7 +469,7 @@ http_h_admin_invite(struct http_req *req, struct http_resp *resp)
  * CF_ENOTFOUND (404) for a malformed or unknown id. Whether the actor may
  * act on it is the domain's call, in the change's transaction. */
 static enum cf_rc
-admin_target(struct http_req *req, const struct auth_ctx *ctx,
+admin_target(struct http_req *req, const struct cf_ctx *ctx,
              struct auth_account *a)
 {
     char pid[AUTH_ID_LEN + 1];
@@ -485,7 +485,7 @@ admin_target(struct http_req *req, const struct auth_ctx *ctx,
 enum cf_rc
 http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct auth_account a = {0};
     const char *role = json_string_value(json_object_get(req->json, "role"));
     const char *state = json_string_value(json_object_get(req->json, "state"));
@@ -533,14 +533,14 @@ http_h_admin_user_patch(struct http_req *req, struct http_resp *resp)
  * step-up when the route declares one (HTTP_STEP_UP), then act, whose
  * answer is *doc. */
 typedef enum cf_rc (*admin_act_fn)(struct http_req *req,
-                                   const struct auth_ctx *ctx,
+                                   const struct cf_ctx *ctx,
                                    const struct auth_account *a, json_t **doc);
 
 static enum cf_rc
 admin_account_action(struct http_req *req, struct http_resp *resp,
                      admin_act_fn act)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct auth_account a = {0};
     json_t *doc = NULL;
     enum cf_rc rc;
@@ -568,7 +568,7 @@ admin_account_action(struct http_req *req, struct http_resp *resp,
 }
 
 static enum cf_rc
-act_remove(struct http_req *req, const struct auth_ctx *ctx,
+act_remove(struct http_req *req, const struct cf_ctx *ctx,
            const struct auth_account *a, json_t **doc)
 {
     enum cf_rc rc = auth_account_remove(ctx, a->id);
@@ -579,7 +579,7 @@ act_remove(struct http_req *req, const struct auth_ctx *ctx,
 }
 
 static enum cf_rc
-act_totp_reset(struct http_req *req, const struct auth_ctx *ctx,
+act_totp_reset(struct http_req *req, const struct cf_ctx *ctx,
                const struct auth_account *a, json_t **doc)
 {
     enum cf_rc rc = auth_account_totp_reset(ctx, a->id);
@@ -590,7 +590,7 @@ act_totp_reset(struct http_req *req, const struct auth_ctx *ctx,
 }
 
 static enum cf_rc
-act_logout(struct http_req *req, const struct auth_ctx *ctx,
+act_logout(struct http_req *req, const struct cf_ctx *ctx,
            const struct auth_account *a, json_t **doc)
 {
     int64_t ended = 0;
@@ -602,7 +602,7 @@ act_logout(struct http_req *req, const struct auth_ctx *ctx,
 }
 
 static enum cf_rc
-act_unlock(struct http_req *req, const struct auth_ctx *ctx,
+act_unlock(struct http_req *req, const struct cf_ctx *ctx,
            const struct auth_account *a, json_t **doc)
 {
     enum cf_rc rc = auth_admin_unlock(ctx, a->id);
@@ -616,7 +616,7 @@ act_unlock(struct http_req *req, const struct auth_ctx *ctx,
  * groups (nested ones too), and each space where grants give it more. */
 struct perms_walk {
     json_t *spaces;
-    const struct docs_ctx *docs;
+    const struct cf_ctx *docs;
 };
 
 static enum cf_rc
@@ -642,10 +642,10 @@ perms_space(const char *space, authz_mask perms, void *arg)
 }
 
 static enum cf_rc
-act_permissions(struct http_req *req, const struct auth_ctx *ctx,
+act_permissions(struct http_req *req, const struct cf_ctx *ctx,
                 const struct auth_account *a, json_t **doc)
 {
-    struct perms_walk w = {json_array(), &req->docs};
+    struct perms_walk w = {json_array(), &req->ctx};
     char groups[AUTHZ_GROUPS_MAX * (AUTHZ_ID_LEN + 1) + 1];
     authz_mask tenant = 0;
     enum cf_rc rc;
@@ -658,10 +658,9 @@ act_permissions(struct http_req *req, const struct auth_ctx *ctx,
         json_decref(w.spaces);
         return rc;
     }
-    rc = authz_effective(&req->actor, a->id, a->role, &tenant, perms_space, &w);
+    rc = authz_effective(&req->ctx, a->id, a->role, &tenant, perms_space, &w);
     if (rc == CF_OK) {
-        rc =
-            authz_user_groups(&req->actor, a->id, true, groups, sizeof(groups));
+        rc = authz_user_groups(&req->ctx, a->id, true, groups, sizeof(groups));
     }
     if (rc != CF_OK) {
         json_decref(w.spaces);
@@ -706,7 +705,7 @@ http_h_admin_unlock(struct http_req *req, struct http_resp *resp)
 void
 http_admin_refused(struct http_req *req, const char *action)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     enum cf_rc rc;
 
     rc = http_ctx(req);
@@ -755,7 +754,7 @@ policy_json(const struct auth_tenant_policy *p)
 enum cf_rc
 http_h_admin_settings(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct auth_tenant_policy p;
     enum cf_rc rc;
 
@@ -774,7 +773,7 @@ http_h_admin_settings(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_settings_patch(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct auth_tenant_policy p;
     const char *names[SETTINGS_MAX];
     const char *values[SETTINGS_MAX];

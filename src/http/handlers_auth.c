@@ -138,7 +138,7 @@ strength_job(struct http_req *req)
     json_t *pw = json_object_get(req->json, "password");
     json_t *priv = json_object_get(req->json, "privileged");
     struct auth_tenant_policy tpol;
-    struct auth_ctx actx = {0};
+    struct cf_ctx actx = {0};
     struct auth_pw_context ctx = {
         .email = body_str(req, "email"),
         .name = body_str(req, "name"),
@@ -188,7 +188,7 @@ static void
 setup_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     json_t *pw = json_object_get(req->json, "password");
 
     job->rc = http_ctx(req);
@@ -227,7 +227,7 @@ http_h_auth_setup(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_auth_reset(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     const char *email = json_string_value(json_object_get(req->json, "email"));
     enum cf_rc rc;
 
@@ -252,7 +252,7 @@ static void
 login_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     json_t *pw = json_object_get(req->json, "password");
 
     job->rc = http_ctx(req);
@@ -302,7 +302,7 @@ http_h_auth_login(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_session_authenticate(struct http_req *req)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     const char *token;
     enum cf_rc rc;
 
@@ -327,7 +327,7 @@ http_session_authenticate(struct http_req *req)
 enum cf_rc
 http_token_authenticate(struct http_req *req, const char *token)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     enum cf_rc rc;
 
     if (!req->has_tenant) {
@@ -348,7 +348,7 @@ http_token_authenticate(struct http_req *req, const char *token)
 enum cf_rc
 http_h_auth_logout(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     const char *token;
     enum cf_rc rc;
 
@@ -468,7 +468,7 @@ session_item(const struct auth_session_info *s, void *arg)
 enum cf_rc
 http_h_me_sessions(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     json_t *list = json_array();
     json_t *doc = NULL;
     enum cf_rc rc;
@@ -495,7 +495,7 @@ http_h_me_sessions(struct http_req *req, struct http_resp *resp)
 static enum cf_rc
 me_revoke(struct http_req *req, struct http_resp *resp, const char *pid)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     int64_t ended = 0;
     json_t *doc;
     enum cf_rc rc;
@@ -565,7 +565,7 @@ login_item(const struct auth_login_info *l, void *arg)
 enum cf_rc
 http_h_me_logins(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct logins_walk w = {.list = json_array()};
     const char *s;
     uint64_t before = 0;
@@ -608,7 +608,7 @@ static void
 password_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     json_t *cur = json_object_get(req->json, "current");
     json_t *pw = json_object_get(req->json, "new");
 
@@ -666,7 +666,7 @@ static void
 step_up_job(struct http_req *req)
 {
     struct auth_job *job = req->job_state;
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     const char *token;
     json_t *pw = json_object_get(req->json, "password");
 
@@ -704,7 +704,7 @@ http_h_auth_step_up(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     struct cf_buf svg;
     char uri[AUTH_OTPAUTH_MAX];
     json_t *doc = NULL;
@@ -733,7 +733,7 @@ http_h_me_totp_begin(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
     json_t *list = NULL;
     json_t *doc = NULL;
@@ -775,7 +775,7 @@ http_h_me_totp_confirm(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     enum cf_rc rc;
 
     rc = http_require_step_up(req);
@@ -795,7 +795,7 @@ http_h_me_totp_delete(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_auth_totp(struct http_req *req, struct http_resp *resp)
 {
-    const struct auth_ctx *ctx = &req->auth;
+    const struct cf_ctx *ctx = &req->ctx;
     const char *token;
     enum cf_rc rc;
 

@@ -157,13 +157,13 @@ query_str(struct http_req *req, const char *name)
 
 /* A GET of a list: {key: [...]} as fill makes it. */
 typedef enum cf_rc (*list_fill_fn)(struct http_req *req,
-                                   const struct docs_ctx *ctx, json_t *list);
+                                   const struct cf_ctx *ctx, json_t *list);
 
 static enum cf_rc
 answer_list(struct http_req *req, struct http_resp *resp, const char *key,
             list_fill_fn fill)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     json_t *list = json_array();
     enum cf_rc rc;
 
@@ -199,10 +199,10 @@ role_item(const struct authz_role_info *r, void *arg)
 }
 
 static enum cf_rc
-roles_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
+roles_fill(struct http_req *req, const struct cf_ctx *ctx, json_t *list)
 {
     (void)req;
-    return authz_roles_each(&ctx->az, role_item, list);
+    return authz_roles_each(ctx, role_item, list);
 }
 
 enum cf_rc
@@ -215,7 +215,7 @@ http_h_admin_roles(struct http_req *req, struct http_resp *resp)
 static enum cf_rc
 role_write(struct http_req *req, struct http_resp *resp, const char *id)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     struct authz_role_info r;
     char buf[sizeof(r.name)];
     const char *name = NULL;
@@ -235,9 +235,8 @@ role_write(struct http_req *req, struct http_resp *resp, const char *id)
     }
     rc = http_ctx(req);
     if (rc == CF_OK) {
-        rc = id == NULL
-                 ? authz_role_create(&ctx->az, name, perms, &r, &why)
-                 : authz_role_update(&ctx->az, id, name, perms, &r, &why);
+        rc = id == NULL ? authz_role_create(ctx, name, perms, &r, &why)
+                        : authz_role_update(ctx, id, name, perms, &r, &why);
     }
     if (rc != CF_OK) {
         return http_refuse(req, rc, why);
@@ -263,14 +262,14 @@ http_h_admin_role_patch(struct http_req *req, struct http_resp *resp)
 
 /* DELETE of a role, a group or a grant: the id of the path (a built-in
  * role's name passes path_id(), to be refused by name), then del. */
-typedef enum cf_rc (*admin_delete_fn)(const struct authz_ctx *ctx,
-                                      const char *id, const char **why);
+typedef enum cf_rc (*admin_delete_fn)(const struct cf_ctx *ctx, const char *id,
+                                      const char **why);
 
 static enum cf_rc
 admin_delete(struct http_req *req, struct http_resp *resp, bool names,
              admin_delete_fn del)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     char id[AUTHZ_ID_LEN + 1];
     const char *why = NULL;
     enum cf_rc rc;
@@ -279,7 +278,7 @@ admin_delete(struct http_req *req, struct http_resp *resp, bool names,
     if (rc == CF_OK) {
         rc = http_ctx(req);
         if (rc == CF_OK) {
-            rc = del(&ctx->az, id, &why);
+            rc = del(ctx, id, &why);
         }
     }
     if (rc != CF_OK) {
@@ -313,10 +312,10 @@ group_item(const struct authz_group_info *g, void *arg)
 }
 
 static enum cf_rc
-groups_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
+groups_fill(struct http_req *req, const struct cf_ctx *ctx, json_t *list)
 {
     (void)req;
-    return authz_groups_each(&ctx->az, group_item, list);
+    return authz_groups_each(ctx, group_item, list);
 }
 
 enum cf_rc
@@ -354,7 +353,7 @@ body_ids(struct http_req *req, const char *field, const char ***out, size_t *n)
 static enum cf_rc
 group_write(struct http_req *req, struct http_resp *resp, const char *id)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     struct authz_group_info g = {0};
     struct authz_group_change c = {0};
     char buf[sizeof(g.name)];
@@ -380,8 +379,8 @@ group_write(struct http_req *req, struct http_resp *resp, const char *id)
     if (rc == CF_OK) {
         rc = http_ctx(req);
         if (rc == CF_OK) {
-            rc = id == NULL ? authz_group_create(&ctx->az, &c, &g, &why)
-                            : authz_group_update(&ctx->az, id, &c, &g, &why);
+            rc = id == NULL ? authz_group_create(ctx, &c, &g, &why)
+                            : authz_group_update(ctx, id, &c, &g, &why);
         }
         rc = http_refuse(req, rc, why);
     }
@@ -435,9 +434,9 @@ grant_item(const struct authz_grant_info *g, void *arg)
 }
 
 static enum cf_rc
-grants_fill(struct http_req *req, const struct docs_ctx *ctx, json_t *list)
+grants_fill(struct http_req *req, const struct cf_ctx *ctx, json_t *list)
 {
-    return authz_grants_each(&ctx->az, query_str(req, "user"),
+    return authz_grants_each(ctx, query_str(req, "user"),
                              query_str(req, "group"), query_str(req, "space"),
                              grant_item, list);
 }
@@ -451,7 +450,7 @@ http_h_admin_grants(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_admin_grant_create(struct http_req *req, struct http_resp *resp)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     struct authz_grant_info g;
     const char *space = body_str(req, "space");
     const char *why = NULL;
@@ -469,7 +468,7 @@ http_h_admin_grant_create(struct http_req *req, struct http_resp *resp)
         }
     }
     if (rc == CF_OK) {
-        rc = authz_grant_create(&ctx->az, body_str(req, "user"),
+        rc = authz_grant_create(ctx, body_str(req, "user"),
                                 body_str(req, "group"), body_str(req, "role"),
                                 space, &g, &why);
         rc = http_refuse(req, rc, why);
@@ -532,7 +531,7 @@ http_h_spaces(struct http_req *req, struct http_resp *resp)
     }
     http_jw_begin(&w, resp);
     http_jw_raw(&w, "{\"spaces\":[");
-    rc = docs_spaces_each(&req->docs, space_item, &sw);
+    rc = docs_spaces_each(&req->ctx, space_item, &sw);
     if (rc != CF_OK) {
         return rc;
     }
@@ -580,7 +579,7 @@ space_name(struct http_req *req, char *buf, size_t cap, const char **name)
 enum cf_rc
 http_h_space_create(struct http_req *req, struct http_resp *resp)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     struct docs_space s = {0};
     char buf[sizeof(s.name)];
     const char *name = NULL;
@@ -601,7 +600,7 @@ http_h_space_create(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_space_get(struct http_req *req, struct http_resp *resp)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     struct docs_space s = {0};
     char id[AUTHZ_ID_LEN + 1];
     enum cf_rc rc;
@@ -620,7 +619,7 @@ http_h_space_get(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_space_patch(struct http_req *req, struct http_resp *resp)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     struct docs_space s = {0};
     char id[AUTHZ_ID_LEN + 1];
     char buf[sizeof(s.name)];
@@ -645,7 +644,7 @@ http_h_space_patch(struct http_req *req, struct http_resp *resp)
 enum cf_rc
 http_h_space_delete(struct http_req *req, struct http_resp *resp)
 {
-    const struct docs_ctx *ctx = &req->docs;
+    const struct cf_ctx *ctx = &req->ctx;
     struct docs_space s = {0};
     char id[AUTHZ_ID_LEN + 1];
     enum cf_rc rc;

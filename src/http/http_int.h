@@ -203,19 +203,17 @@ struct http_req {
     bool has_session;
     struct auth_session session; /* when has_session */
     bool stepped_up;             /* http_require_step_up() passed */
-    /* the reason a domain call gave for refusing (req->auth.why points
+    /* the reason a domain call gave for refusing (req->ctx.why points
      * here); the pipeline answers with it (http_refuse) */
     const char *why;
     /* The request context (http_ctx(), context.c): built once, on first
      * use, and handed to every domain call; who acts is added once the
      * principal is known. The keyset is released when the request ends. */
     bool ctx_ready; /* all but the keys and who acts */
-    bool ctx_actor; /* actor, principal, auth.actor filled */
+    bool ctx_actor; /* who acts filled */
     struct cx_keyset *keys;
-    struct auth_ctx auth;   /* auth/'s view */
-    struct authz_ctx actor; /* authz/'s view: who acts */
-    struct docs_ctx docs;   /* docs/' view */
-    char principal[48];     /* "user:<row>" or "token:<id>" */
+    struct cf_ctx ctx;
+    char principal[48]; /* "user:<row>" or "token:<id>" */
     /* deferred work (http_defer) */
     bool deferred;
     _Atomic bool deferred_done;
@@ -421,14 +419,15 @@ CF_MUST_CHECK enum cf_rc http_session_authenticate(struct http_req *req);
  * The request context of req (context.c): the tenant, its keyset (opened
  * once, released by http_ctx_release() when the request ends), the
  * server's settings, the client address, the request id and the mailer
- * in req->auth, req->actor and req->docs; once a principal is signed in
- * (req->has_session), who acts too (req->auth.actor, req->principal).
+ * in req->ctx; once a principal is signed in (req->has_session), who
+ * acts too (req->ctx.principal, user_id, role, token_perms, and
+ * req->ctx.actor pointing at req->ctx).
  * CF_EINTERNAL without a tenant. Cheap after the first call.
  */
 CF_MUST_CHECK enum cf_rc http_ctx(struct http_req *req);
 /* Who acts in req, for decisions only (no keys: no changes; NULL without
  * a tenant). */
-const struct authz_ctx *http_ctx_who(struct http_req *req);
+const struct cf_ctx *http_ctx_who(struct http_req *req);
 void http_ctx_release(struct http_req *req);
 /* 403 step_up_required unless the session proved its owner within
  * AUTH_STEP_UP_S (a login, a code or POST /api/v1/auth/step-up). */

@@ -372,7 +372,7 @@ req_authorize(struct http_req *req)
         return rc;
     }
     if (strcmp(perm, HTTP_PERM_PRINCIPAL) != 0) {
-        const struct authz_ctx *who = http_ctx_who(req);
+        const struct cf_ctx *who = http_ctx_who(req);
 
         rc = who == NULL ? CF_EPERM
                          : authz_check(who, perm,

@@ -822,7 +822,7 @@ struct acct {
     struct cx_keyset *key;
     struct auth_config cfg;
     struct auth_ipban *ban;
-    struct auth_ctx ctx;
+    struct cf_ctx ctx;
 };
 
 static int
@@ -854,15 +854,15 @@ acct_setup(void **state)
                                   .ipban_window_s = 600,
                                   .ipban_s = 900};
     assert_int_equal(auth_ipban_new(8, &a->ban), CF_OK);
-    a->ctx = (struct auth_ctx){.pool = a->pool,
-                               .tenant_id = 1,
-                               .tenant_slug = "acme",
-                               .keys = a->key,
-                               .cfg = &a->cfg,
-                               .ipban = a->ban,
-                               .principal = "cli:test",
-                               .client_ip = "192.0.2.7",
-                               .user_agent = "curl/8.0"};
+    a->ctx = (struct cf_ctx){.pool = a->pool,
+                             .tenant_id = 1,
+                             .tenant_slug = "acme",
+                             .keys = a->key,
+                             .cfg = &a->cfg,
+                             .ipban = a->ban,
+                             .principal = "cli:test",
+                             .client_ip = "192.0.2.7",
+                             .user_agent = "curl/8.0"};
     (void)cmd;
     *state = a;
     return 0;

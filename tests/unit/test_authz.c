@@ -446,16 +446,16 @@ fx_teardown(void **state)
     return 0;
 }
 
-static struct authz_ctx
+static struct cf_ctx
 fx_ctx(struct fx *f, int64_t user, const char *role, const char *token)
 {
-    return (struct authz_ctx){.pool = f->pool,
-                              .tenant_id = 1,
-                              .user_id = user,
-                              .role = role,
-                              .token_perms = token,
-                              .principal = "cli:test",
-                              .audit_key = f->audit_key};
+    return (struct cf_ctx){.pool = f->pool,
+                           .tenant_id = 1,
+                           .user_id = user,
+                           .role = role,
+                           .token_perms = token,
+                           .principal = "cli:test",
+                           .audit_key = f->audit_key};
 }
 
 /* The clear details of the newest audit event, whose action must be
@@ -512,8 +512,8 @@ static void
 test_grants_reach_through_nested_groups(void **state)
 {
     struct fx *f = *state;
-    struct authz_ctx member = fx_ctx(f, 2, "member", NULL);
-    struct authz_ctx auditor = fx_ctx(f, 3, "auditor", NULL);
+    struct cf_ctx member = fx_ctx(f, 2, "member", NULL);
+    struct cf_ctx auditor = fx_ctx(f, 3, "auditor", NULL);
     authz_mask m = 0;
 
     /* the role alone */
@@ -566,7 +566,7 @@ static void
 test_fails_closed(void **state)
 {
     struct fx *f = *state;
-    struct authz_ctx auditor = fx_ctx(f, 3, "auditor", NULL);
+    struct cf_ctx auditor = fx_ctx(f, 3, "auditor", NULL);
     authz_mask m = 1;
 
     fx_sql(f, "INSERT INTO grants (public_id, user_id, role, created) VALUES"
@@ -587,8 +587,8 @@ static void
 test_cycles_and_escalation_change_nothing(void **state)
 {
     struct fx *f = *state;
-    struct authz_ctx owner = fx_ctx(f, 1, "owner", NULL);
-    struct authz_ctx admin = fx_ctx(f, 2, "admin", NULL);
+    struct cf_ctx owner = fx_ctx(f, 1, "owner", NULL);
+    struct cf_ctx admin = fx_ctx(f, 2, "admin", NULL);
     struct authz_group_info g = {0};
     struct authz_role_info r;
     struct authz_grant_info gr;
@@ -649,8 +649,8 @@ static void
 test_no_escalation_through_membership(void **state)
 {
     struct fx *f = *state;
-    struct authz_ctx owner = fx_ctx(f, 1, "owner", NULL);
-    struct authz_ctx admin = fx_ctx(f, 2, "admin", NULL);
+    struct cf_ctx owner = fx_ctx(f, 1, "owner", NULL);
+    struct cf_ctx admin = fx_ctx(f, 2, "admin", NULL);
     struct authz_group_info g = {0};
     const char *const me[] = {"22222222222222222222222222222222"};
     const char *const outer[] = {"c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"};
