@@ -157,7 +157,10 @@ struct auth_session {
     char pid[AUTH_ID_LEN + 1];      /* the session's public id */
     char user_pid[AUTH_ID_LEN + 1]; /* the account's public id */
     char role[16];
-    char email[AUTH_EMAIL_MAX + 1];
+    /* the account's e-mail, sealed (auth_session_email() opens it); 0
+     * bytes for an API token's */
+    size_t email_len;
+    unsigned char email_sealed[AUTH_EMAIL_MAX + CX_FIELD_OVERHEAD];
     bool mfa_ok; /* passed the second factor, or has none */
     bool totp;   /* the account has 2FA on */
     int64_t created;
@@ -223,6 +226,13 @@ CF_MUST_CHECK enum cf_rc auth_reset_request(const struct cf_ctx *ctx,
 CF_MUST_CHECK enum cf_rc auth_session_get(const struct cf_ctx *ctx,
                                           const char *token,
                                           struct auth_session *out);
+
+/* The clear e-mail address of the account of session s into out (cap
+ * bytes). The session carries it sealed: only the pages that show it
+ * open it (from the account's row for an API token's session). */
+CF_MUST_CHECK enum cf_rc auth_session_email(const struct cf_ctx *ctx,
+                                            const struct auth_session *s,
+                                            char *out, size_t cap);
 
 /* End the session of token (journaled). CF_EAUTH when unknown. */
 CF_MUST_CHECK enum cf_rc auth_logout(const struct cf_ctx *ctx,

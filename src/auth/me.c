@@ -115,6 +115,35 @@ auth_logins_list(const struct cf_ctx *ctx, int64_t user_id, int64_t before,
 }
 
 enum cf_rc
+auth_session_email(const struct cf_ctx *ctx, const struct auth_session *s,
+                   char *out, size_t cap)
+{
+    struct auth_keys k = {0};
+    struct db *db = NULL;
+    struct cf_buf clear;
+    enum cf_rc rc;
+
+    cf_buf_init(&clear, 4096);
+    rc = auth_keys_open(ctx, &k);
+    if (rc == CF_OK && s->email_len > 0) {
+        rc = auth_field_open(&k, DB_SEALED_USER_EMAIL, s->user_id, NULL,
+                             s->email_sealed, s->email_len, &clear);
+        if (rc == CF_OK) {
+            cf_strlcpy(out, cf_buf_str(&clear), cap);
+        }
+    } else if (rc == CF_OK) {
+        rc = db_pool_get(ctx->pool, ctx->tenant_id, 0, &db);
+        if (rc == CF_OK) {
+            rc = auth_user_email(db, &k, s->user_id, out, cap);
+            db_pool_put(ctx->pool, db);
+        }
+    }
+    cf_buf_release(&clear);
+    auth_keys_close(&k);
+    return rc;
+}
+
+enum cf_rc
 auth_password_change(const struct cf_ctx *ctx, int64_t user_id, int64_t keep_id,
                      const char *current_secret, size_t current_len,
                      const char *new_secret, size_t new_len,

@@ -251,11 +251,9 @@ auth_session_get(const struct cf_ctx *ctx, const char *token,
     struct db *db = NULL;
     struct session_rows *r = NULL;
     unsigned char thash[CX_MAC_BYTES];
-    struct cf_buf clear;
     int64_t now = cf_time_unix();
     enum cf_rc rc;
 
-    cf_buf_init(&clear, 4096);
     if (strlen(token) != CX_TOKEN_LEN) {
         return CF_EAUTH;
     }
@@ -284,11 +282,9 @@ auth_session_get(const struct cf_ctx *ctx, const char *token,
         cf_strlcpy(r->s.role, r->user.role, sizeof(r->s.role));
         memcpy(r->s.user_pid, r->user.pid, sizeof(r->s.user_pid));
         r->s.totp = r->user.has_totp;
-        rc = auth_field_open(&k, DB_SEALED_USER_EMAIL, r->s.user_id, NULL,
-                             r->email_sealed, r->email_len, &clear);
-    }
-    if (rc == CF_OK) {
-        cf_strlcpy(r->s.email, cf_buf_str(&clear), sizeof(r->s.email));
+        /* sealed: opened only by the pages that show it */
+        memcpy(r->s.email_sealed, r->email_sealed, r->email_len);
+        r->s.email_len = r->email_len;
         r->s.admin_ip_ok = auth_ip_in_list(r->pol.admin_ips, ctx->client_ip);
         r->s.password_expired = auth_password_too_old(
             &r->pol, r->user.role, r->user.password_set, now);
@@ -297,7 +293,6 @@ auth_session_get(const struct cf_ctx *ctx, const char *token,
     if (db != NULL) {
         db_pool_put(ctx->pool, db);
     }
-    cf_buf_release(&clear);
     cf_memzero(r, sizeof(*r));
     cf_free(r);
     auth_keys_close(&k);

@@ -397,9 +397,19 @@ enum cf_rc
 http_h_me(struct http_req *req, struct http_resp *resp)
 {
     const struct auth_session *me = &req->session;
+    char email[AUTH_EMAIL_MAX + 1];
     authz_mask held = 0;
     const char *mfa_scope;
     struct http_jw w;
+    enum cf_rc rc;
+
+    rc = http_ctx(req);
+    if (rc == CF_OK) {
+        rc = auth_session_email(&req->ctx, me, email, sizeof(email));
+    }
+    if (rc != CF_OK) {
+        return rc;
+    }
 
     /* what the account holds tenant-wide, its role's and its grants':
      * pages offer only what the account may do (on a failure, its role's
@@ -417,7 +427,8 @@ http_h_me(struct http_req *req, struct http_resp *resp)
     http_jw_raw(&w, "{\"user\":{\"id\":");
     http_jw_str(&w, me->user_pid);
     http_jw_raw(&w, ",\"email\":");
-    http_jw_str(&w, me->email);
+    http_jw_str(&w, email);
+    cf_memzero(email, sizeof(email));
     http_jw_raw(&w, ",\"role\":");
     http_jw_str(&w, me->role);
     http_jw_raw(&w, ",\"permissions\":");

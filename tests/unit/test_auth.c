@@ -906,6 +906,7 @@ test_account_flow(void **state)
     char link[CX_TOKEN_LEN + 1];
     char tok[CX_TOKEN_LEN + 1];
     char tok2[CX_TOKEN_LEN + 1];
+    char email[AUTH_EMAIL_MAX + 1];
     bool mfa = true;
     unsigned retry = 0;
 
@@ -941,7 +942,9 @@ test_account_flow(void **state)
                      CF_OK);
     assert_string_not_equal(tok, tok2); /* a new token at each login */
     assert_int_equal(auth_session_get(&a->ctx, tok, &s), CF_OK);
-    assert_string_equal(s.email, "owner@acme.example");
+    assert_int_equal(auth_session_email(&a->ctx, &s, email, sizeof(email)),
+                     CF_OK);
+    assert_string_equal(email, "owner@acme.example");
     assert_string_equal(s.role, "owner");
     assert_int_equal(strlen(s.csrf), AUTH_CSRF_LEN);
     assert_int_equal(auth_logout(&a->ctx, tok), CF_OK);
