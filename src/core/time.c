@@ -19,33 +19,66 @@ time_digits(char *out, int v, int width)
     }
 }
 
+/*
+ * The civil date of a day count from 1970-01-01 (proleptic Gregorian, in
+ * eras of 400 years, after Howard Hinnant's days_from_civil inverse):
+ * pure arithmetic, where gmtime_r() takes the time-zone lock on every
+ * call, and a list answer formats one time per row.
+ */
+static void
+time_civil(int64_t days, int64_t *y, int *m, int *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097; /* 0-146096 */
+    int64_t yoe =
+        (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0-399 */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);     /* 0-365 */
+    int64_t mp = (5 * doy + 2) / 153;                          /* 0-11 */
+
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
 void
 cf_time_fmt(int64_t unix_s, char out[CF_TIME_RFC3339_LEN])
 {
-    struct tm tm;
-    time_t t = (time_t)unix_s;
+    int64_t days = unix_s / 86400;
+    int64_t secs = unix_s % 86400;
+    int64_t year;
+    int mon;
+    int mday;
 
-    if (gmtime_r(&t, &tm) == NULL) {
-        memcpy(out, "1970-01-01T00:00:00Z", 21);
-        return;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
     }
-    if (tm.tm_year < 1000 - 1900 || tm.tm_year > 9999 - 1900) {
-        /* as before: strftime() does not pad a year below 1000 */
+    time_civil(days, &year, &mon, &mday);
+    if (year < 1000 || year > 9999) {
+        /* outside four digits: as strftime() writes it (it does not pad a
+         * year below 1000), or the epoch when gmtime_r() cannot */
+        struct tm tm;
+        time_t t = (time_t)unix_s;
+
+        if (gmtime_r(&t, &tm) == NULL) {
+            memcpy(out, "1970-01-01T00:00:00Z", 21);
+            return;
+        }
         strftime(out, CF_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
         return;
     }
-    /* digits by hand: a list answer formats one time per row */
-    time_digits(out, tm.tm_year + 1900, 4);
+    time_digits(out, (int)year, 4);
     out[4] = '-';
-    time_digits(out + 5, tm.tm_mon + 1, 2);
+    time_digits(out + 5, mon, 2);
     out[7] = '-';
-    time_digits(out + 8, tm.tm_mday, 2);
+    time_digits(out + 8, mday, 2);
     out[10] = 'T';
-    time_digits(out + 11, tm.tm_hour, 2);
+    time_digits(out + 11, (int)(secs / 3600), 2);
     out[13] = ':';
-    time_digits(out + 14, tm.tm_min, 2);
+    time_digits(out + 14, (int)(secs / 60 % 60), 2);
     out[16] = ':';
-    time_digits(out + 17, tm.tm_sec, 2);
+    time_digits(out + 17, (int)(secs % 60), 2);
     out[19] = 'Z';
     out[20] = '\0';
 }

@@ -111,7 +111,8 @@ test_buf_escapes(void **state)
     cf_buf_release(&b);
 }
 
-/* cf_time_fmt() writes what strftime() writes, at the edges too. */
+/* cf_time_fmt() writes what strftime() writes, at the edges too and at
+ * 37,000 times between years 1000 and 9999 (its own arithmetic there). */
 static void
 test_time_fmt(void **state)
 {
@@ -146,6 +147,17 @@ test_time_fmt(void **state)
         assert_non_null(gmtime_r(&t, &tm));
         strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
         cf_time_fmt(times[i], got);
+        assert_string_equal(got, want);
+    }
+    /* every 7,654,321 s (a little under 89 days, so every day of the
+     * month and time of day comes round) from year 1000 to 9999 */
+    for (int64_t t = -30610224000; t <= 253402300799; t += 7654321) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+
+        assert_non_null(gmtime_r(&tt, &tm));
+        strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        cf_time_fmt(t, got);
         assert_string_equal(got, want);
     }
     cf_time_fmt(1798761600, got);
