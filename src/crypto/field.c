@@ -100,6 +100,9 @@ cx_field_open(const struct cx_data_key *key, const void *ad, size_t adlen,
 {
     enum cf_rc rc = CF_EINTERNAL;
     const unsigned char *c = ct;
+    /* the short fields (names, addresses) open on the stack: a list
+     * opens one per row */
+    unsigned char small[1024];
     unsigned char *tmp = NULL;
     size_t ptlen = 0;
     unsigned long long mlen = 0;
@@ -114,7 +117,7 @@ cx_field_open(const struct cx_data_key *key, const void *ad, size_t adlen,
         goto out;
     }
     ptlen = ctlen - CX_FIELD_OVERHEAD;
-    tmp = cf_malloc(ptlen);
+    tmp = ptlen <= sizeof(small) ? small : cf_malloc(ptlen);
     if (tmp == NULL) {
         rc = CF_ERR(CF_ENOMEM);
         goto out;
@@ -137,7 +140,9 @@ cx_field_open(const struct cx_data_key *key, const void *ad, size_t adlen,
 out:
     if (tmp != NULL) {
         cf_memzero(tmp, ptlen); /* clear text */
-        cf_free(tmp);
+        if (tmp != small) {
+            cf_free(tmp);
+        }
     }
     return rc;
 }
