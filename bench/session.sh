@@ -22,6 +22,9 @@
 #            role.manage: the gate decides without a query)
 #   grant    GET /api/v1/admin/roles by the member (the gate reads the
 #            grants through nested groups)
+#   nlist    GET /spaces.json on nginx: a file holding the bytes of
+#            coffre's GET /api/v1/spaces answer in this run, so that the
+#            list can also be compared with nginx sending as many bytes
 # Rounds alternate the order (nginx first in odd rounds, last in even
 # ones), and each route's ratio to nginx is taken within its round.
 # Reported: req/s, p50, p99 per run; the ratio of each route to nginx and
@@ -41,7 +44,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
-ROUTES=${ROUTES:-healthz me spaces token own grant}
+ROUTES=${ROUTES:-healthz me spaces nlist token own grant}
 SPACES=${SPACES:-5}
 COFFRE_BIN=${COFFRE_BIN:-build/coffre}
 NGINX=${NGINX:-nginx}
@@ -56,7 +59,7 @@ done
 [ -x "$COFFRE_BIN" ] || die "missing $COFFRE_BIN (run: make build/coffre)"
 for r in $ROUTES; do
   case $r in
-    healthz | me | spaces | token | own | grant) ;;
+    healthz | me | spaces | nlist | token | own | grant) ;;
     *) die "unknown route '$r' in ROUTES" ;;
   esac
 done
@@ -127,7 +130,7 @@ done
 # ---------------------------------------------------------------- nginx
 # As bench/http.sh: a self-signed ECDSA P-256 certificate, 2 workers,
 # TLS 1.2/1.3 ECDHE+AEAD, keep-alive, GET /healthz answers {"status":"ok"}.
-mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
+mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp" "$TMP/nginx/www"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
   -keyout "$TMP/nginx/key.pem" -out "$TMP/nginx/cert.pem" -days 2 \
   -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
@@ -176,6 +179,10 @@ for i in $(seq 1 "$SPACES"); do
     || die "space creation failed"
 done
 
+# the list's bytes, for nginx to send as a file (route nlist)
+curl -ks -H "Host: $HOST" -H "Cookie: $COOKIE" "$BASE/api/v1/spaces" >"$TMP/nginx/www/spaces.json"
+grep -q '"spaces"' "$TMP/nginx/www/spaces.json" || die "could not read the list"
+
 # a member whose role.manage comes from a grant to an outer group
 MEMBER=member@acme.example
 MTOKEN=$("$COFFRE_BIN" tenant owner acme "$MEMBER" --data "$DATA" 2>/dev/null \
@@ -218,6 +225,7 @@ run_route() { # name, round
     healthz) run healthz "$2" -H "Host: localhost:$PORT" "$BASE/healthz" ;;
     me) run me "$2" -H "Host: $HOST" -H "Cookie: $COOKIE" "$BASE/api/v1/me" ;;
     spaces) run spaces "$2" -H "Host: $HOST" -H "Cookie: $COOKIE" "$BASE/api/v1/spaces" ;;
+    nlist) run nlist "$2" "https://127.0.0.1:$NPORT/spaces.json" ;;
     token) run token "$2" -H "Host: $HOST" -H "Authorization: Bearer $PAT" "$BASE/api/v1/permissions" ;;
     own) run own "$2" -H "Host: $HOST" -H "Cookie: $COOKIE" "$BASE/api/v1/admin/roles" ;;
     grant) run grant "$2" -H "Host: $HOST" -H "Cookie: $MCOOKIE" "$BASE/api/v1/admin/roles" ;;
@@ -229,6 +237,7 @@ describe() {
     healthz) echo "GET /healthz (no session)" ;;
     me) echo "GET /api/v1/me (cookie)" ;;
     spaces) echo "GET /api/v1/spaces (cookie, $SPACES spaces)" ;;
+    nlist) echo "GET /spaces.json on nginx (the same $(wc -c <"$TMP/nginx/www/spaces.json") bytes as a file)" ;;
     token) echo "GET /api/v1/permissions (token)" ;;
     own) echo "GET /api/v1/admin/roles (owner: its role)" ;;
     grant) echo "GET /api/v1/admin/roles (member: a grant)" ;;
@@ -290,5 +299,9 @@ for name in me spaces; do
   met=$(awk -v r="$q" -v g="$GOAL" 'BEGIN { print (r + 0 >= g) ? "met" : "NOT met" }')
   echo "goal: $(describe "$name") >= $GOAL of nginx: $met (ratio $(printf '%.2f' "$q"))"
 done
+if [ -f "$TMP/median-spaces" ] && [ -f "$TMP/median-nlist" ]; then
+  q=$(for r in $(seq 1 "$ROUNDS"); do ratio "$(rps_of spaces "$r")" "$(rps_of nlist "$r")"; done | median)
+  echo "the list against nginx sending its bytes (spaces / nlist, median of the rounds): $(printf '%.2f' "$q")"
+fi
 echo "bench session: ratios to nginx:$(for name in $ROUTES; do printf ' %s %.2f' "$name" "$(cat "$TMP/median-$name")"; done)"
 exit 0
