@@ -51,6 +51,17 @@ void cf_memzero(void *p, size_t n);
  * not overlap.
  */
 size_t cf_strlcpy(char *dst, const char *src, size_t cap);
+/*
+ * The n strings of parts (NULL reads as "") one after the other into out
+ * (cap bytes), NUL-terminated. Returns the length written, or 0 with out
+ * emptied when they do not fit (cap 0: out untouched). For the short
+ * texts built on every request, where snprintf() costs more than the
+ * copy.
+ */
+size_t cf_strjoin(char *out, size_t cap, const char *const *parts, size_t n);
+/* v in decimal ("-9223372036854775808" at most) into out; returns out. */
+#define CF_I64_DEC_LEN 21
+char *cf_i64_dec(int64_t v, char out[CF_I64_DEC_LEN]);
 
 /* ---- checked size arithmetic -------------------------------------- */
 

@@ -95,26 +95,24 @@ const struct db_sealed db_sealed[DB_SEALED_COUNT] = {
 size_t
 db_sealed_ad(enum db_sealed_col col, const char *row, char *out, size_t cap)
 {
-    int n;
+    const char *parts[5];
 
     if ((size_t)col >= DB_SEALED_COUNT || row == NULL || cap == 0) {
         return 0;
     }
     /* "users.email#12": no table, column or id holds '.' or '#' */
-    n = snprintf(out, cap, "%s.%s#%s", db_sealed[col].table,
-                 db_sealed[col].column, row);
-    if (n < 0 || (size_t)n >= cap) {
-        out[0] = '\0';
-        return 0;
-    }
-    return (size_t)n;
+    parts[0] = db_sealed[col].table;
+    parts[1] = ".";
+    parts[2] = db_sealed[col].column;
+    parts[3] = "#";
+    parts[4] = row;
+    return cf_strjoin(out, cap, parts, 5);
 }
 
 size_t
 db_sealed_ad_id(enum db_sealed_col col, int64_t id, char *out, size_t cap)
 {
-    char row[24];
+    char row[CF_I64_DEC_LEN];
 
-    snprintf(row, sizeof(row), "%lld", (long long)id);
-    return db_sealed_ad(col, row, out, cap);
+    return db_sealed_ad(col, cf_i64_dec(id, row), out, cap);
 }

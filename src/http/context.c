@@ -17,13 +17,12 @@ ctx_who(struct http_req *req)
 {
     const struct auth_session *s = &req->session;
 
-    if (s->via_token) {
-        snprintf(req->principal, sizeof(req->principal), "token:%s",
-                 s->token_id);
-    } else {
-        snprintf(req->principal, sizeof(req->principal), "user:%lld",
-                 (long long)s->user_id);
-    }
+    char row[CF_I64_DEC_LEN];
+    const char *parts[2];
+
+    parts[0] = s->via_token ? "token:" : "user:";
+    parts[1] = s->via_token ? s->token_id : cf_i64_dec(s->user_id, row);
+    (void)cf_strjoin(req->principal, sizeof(req->principal), parts, 2);
     req->ctx.user_id = s->user_id;
     req->ctx.role = s->role;
     req->ctx.token_perms = s->via_token ? s->permissions : NULL;

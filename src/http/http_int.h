@@ -191,7 +191,7 @@ struct http_req {
     enum tenant_host_kind host_kind;
     bool has_tenant;
     struct tenant tenant;
-    char tenant_url[320]; /* https://SLUG.BASE:PORT, for links in mail */
+    char tenant_url[400]; /* https://SLUG.BASE:PORT, for links in mail */
     struct cf_buf body;
     json_t *json;
     /* an error found before the handler runs */

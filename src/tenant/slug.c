@@ -153,10 +153,8 @@ tenant_url(const char *slug, const char *base_domain, const char *listen,
 {
     const char *colon = strrchr(listen, ':');
     const char *port = colon != NULL ? colon + 1 : "8443";
+    /* built on every request (links in mail): copied, not formatted */
+    const char *parts[] = {"https://", slug, ".", base_domain, ":", port};
 
-    if (strcmp(port, "443") == 0) {
-        snprintf(out, cap, "https://%s.%s", slug, base_domain);
-    } else {
-        snprintf(out, cap, "https://%s.%s:%s", slug, base_domain, port);
-    }
+    (void)cf_strjoin(out, cap, parts, strcmp(port, "443") == 0 ? 4 : 6);
 }

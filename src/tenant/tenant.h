@@ -128,7 +128,8 @@ CF_MUST_CHECK enum cf_rc tenant_host_parse(const char *host,
                                            char *label);
 
 /* The address of slug's pages: "https://SLUG.BASE_DOMAIN:PORT" (no
- * trailing slash; the port of listen, left out when it is 443). */
+ * trailing slash; the port of listen, left out when it is 443); empty
+ * when it does not fit in cap bytes. */
 void tenant_url(const char *slug, const char *base_domain, const char *listen,
                 char *out, size_t cap);
 

@@ -164,6 +164,36 @@ test_time_fmt(void **state)
     assert_string_equal(got, "2027-01-01T00:00:00Z");
 }
 
+/* cf_strjoin(): the parts one after the other, or nothing when they do
+ * not fit; cf_i64_dec(): what "%lld" writes, at the edges too. */
+static void
+test_strjoin_i64(void **state)
+{
+    static const int64_t vals[] = {
+        0, 1, -1, 9, 10, -10, 123456789, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    const char *parts[] = {"users", ".", NULL, "email", "#", "12"};
+    char out[16];
+    char want[32];
+    char dec[CF_I64_DEC_LEN];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(cf_strjoin(out, sizeof(out), parts, 6), 14);
+    assert_string_equal(out, "users.email#12");
+    assert_int_equal(cf_strjoin(out, 15, parts, 6), 14);
+    assert_int_equal(cf_strjoin(out, 14, parts, 6), 0); /* no room for NUL */
+    assert_string_equal(out, "");
+    assert_int_equal(cf_strjoin(out, sizeof(out), parts, 0), 0);
+    assert_string_equal(out, "");
+    out[0] = 'x';
+    assert_int_equal(cf_strjoin(out, 0, parts, 6), 0);
+    assert_int_equal(out[0], 'x'); /* cap 0: untouched */
+    for (i = 0; i < CF_ARRAY_LEN(vals); i++) {
+        snprintf(want, sizeof(want), "%lld", (long long)vals[i]);
+        assert_string_equal(cf_i64_dec(vals[i], dec), want);
+    }
+}
+
 static void
 test_buf_grow(void **state)
 {
@@ -619,6 +649,7 @@ main(void)
         cmocka_unit_test(test_buf_escapes),
         cmocka_unit_test(test_buf_grow),
         cmocka_unit_test(test_time_fmt),
+        cmocka_unit_test(test_strjoin_i64),
         cmocka_unit_test(test_buf_alloc_failures),
         cmocka_unit_test(test_size_math),
         cmocka_unit_test(test_mem_realloc),
