@@ -157,16 +157,23 @@ cf_buf_add_json_str(struct cf_buf *b, const char *s)
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p;
     size_t n = 2; /* the quotes */
+    size_t len;
+    size_t extra = 0; /* bytes the escapes add */
     char *o;
     enum cf_rc rc;
 
     /* measured first, grown once, written in place: the signed-in
-     * pages write a few dozen strings per answer */
+     * pages write a few dozen strings per answer, most with nothing to
+     * escape, which are then copied whole */
     for (p = (const unsigned char *)s; *p; p++) {
-        n += json_esc_len(*p);
+        if (*p < 0x20 || *p == '"' || *p == '\\') {
+            extra += json_esc_len(*p) - 1;
+        }
     }
+    len = (size_t)(p - (const unsigned char *)s);
+    n += len + extra;
     /* at most 6 bytes out per byte in: no wrap below this length */
-    if ((size_t)(p - (const unsigned char *)s) > (SIZE_MAX - 2) / 6) {
+    if (len > (SIZE_MAX - 2) / 6) {
         cf_buf_release(b);
         return CF_ERR(CF_ETOOBIG);
     }
@@ -176,7 +183,11 @@ cf_buf_add_json_str(struct cf_buf *b, const char *s)
     }
     o = b->data + b->len;
     *o++ = '"';
-    for (p = (const unsigned char *)s; *p; p++) {
+    if (extra == 0) {
+        memcpy(o, s, len);
+        o += len;
+    }
+    for (p = (const unsigned char *)s; extra > 0 && *p; p++) {
         if (json_esc_len(*p) == 1) {
             *o++ = (char)*p;
             continue;

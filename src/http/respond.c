@@ -210,10 +210,18 @@ http_jw_bool(struct http_jw *w, bool v)
 void
 http_jw_time(struct http_jw *w, int64_t t)
 {
-    char s[CF_TIME_RFC3339_LEN];
+    /* quoted as is: a formatted time holds digits, '-', ':', 'T' and 'Z'
+     * only, nothing JSON escapes (a list writes one per row) */
+    char s[CF_TIME_RFC3339_LEN + 2];
+    size_t n;
 
-    cf_time_fmt(t, s);
-    http_jw_str(w, s);
+    s[0] = '"';
+    cf_time_fmt(t, s + 1);
+    n = strlen(s);
+    s[n++] = '"';
+    if (w->rc == CF_OK) {
+        w->rc = cf_buf_add(&w->resp->body, s, n);
+    }
 }
 
 enum cf_rc
