@@ -61,14 +61,22 @@ space_open(const struct cf_ctx *ctx, const char *id, const void *sealed,
 
 /* ---- what the principal holds in each space --------------------------- */
 
+/* The spaces where a grant reaches the principal: most principals have a
+ * few, kept in the struct; past HELD_INLINE, a heap array that holds
+ * every space a tenant may have. */
+#define HELD_INLINE 16
+
+struct held_space {
+    char id[AUTHZ_ID_LEN + 1];
+    authz_mask mask;
+};
+
 struct held {
     authz_mask tenant;
     authz_mask narrow; /* a token's permissions, or all */
     size_t n;
-    struct {
-        char id[AUTHZ_ID_LEN + 1];
-        authz_mask mask;
-    } * space;
+    struct held_space *space; /* inline, or on the heap past HELD_INLINE */
+    struct held_space inline_space[HELD_INLINE];
 };
 
 static enum cf_rc
@@ -79,22 +87,37 @@ held_add(const char *space, authz_mask perms, void *arg)
     if (h->n >= DOCS_SPACES_MAX) {
         return CF_OK;
     }
+    if (h->n == HELD_INLINE && h->space == h->inline_space) {
+        struct held_space *big = cf_malloc(DOCS_SPACES_MAX * sizeof(*h->space));
+
+        if (big == NULL) {
+            return CF_ERR(CF_ENOMEM);
+        }
+        memcpy(big, h->inline_space, sizeof(h->inline_space));
+        h->space = big;
+    }
     cf_strlcpy(h->space[h->n].id, space, sizeof(h->space[h->n].id));
     h->space[h->n].mask = perms;
     h->n++;
     return CF_OK;
 }
 
+static void
+held_release(struct held *h)
+{
+    if (h->space != h->inline_space) {
+        cf_free(h->space);
+    }
+    h->space = h->inline_space;
+}
+
 static enum cf_rc
 held_load(const struct cf_ctx *ctx, struct held *h)
 {
-    memset(h, 0, sizeof(*h));
-    /* not zeroed (41 KiB on every list): entries are written before they
-     * are read (h->n) */
-    h->space = cf_malloc(DOCS_SPACES_MAX * sizeof(*h->space));
-    if (h->space == NULL) {
-        return CF_ERR(CF_ENOMEM);
-    }
+    /* not zeroed: entries are written before they are read (h->n) */
+    h->tenant = 0;
+    h->n = 0;
+    h->space = h->inline_space;
     h->narrow = ctx->token_perms != NULL ? authz_list_mask(ctx->token_perms)
                                          : ~(authz_mask)0;
     return authz_effective(ctx, ctx->user_id, ctx->role, &h->tenant, held_add,
@@ -267,7 +290,7 @@ docs_spaces_each(const struct cf_ctx *ctx, docs_space_fn fn, void *arg)
     if (db != NULL) {
         db_pool_put(ctx->pool, db);
     }
-    cf_free(h.space);
+    held_release(&h);
     return rc;
 }
 

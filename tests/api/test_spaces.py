@@ -290,6 +290,25 @@ def test_space_grant_shows_that_space(srv, sink, owner):
             assert answer(get_space(acc, other)) == answer(hidden), other
 
 
+def test_grants_in_many_spaces(srv, sink, owner):
+    """An auditor granted `guest` in 20 spaces (more than the list keeps
+    beside it before it asks for more memory) sees exactly those 20, with
+    the grant's permissions in each, and not a space it holds nothing
+    in."""
+    # COMMITMENT B1
+    made = [create_space_ok(owner, uniq(f"Granted {i}")) for i in range(20)]
+    other = create_space_ok(owner, uniq("Not granted"))
+    a = fresh(owner, sink, "auditor")
+    for sp in made:
+        create_grant_ok(owner, "guest", user=a.id, space=sp["id"])
+    got = spaces_of(a)
+    assert [x["id"] for x in got] == [sp["id"] for sp in made], got
+    assert all(x["permissions"] == ["doc.read", "audit.read"] for x in got)
+    assert other["id"] not in [x["id"] for x in got]
+    for sp in made + [other]:
+        assert remove(owner, sp["id"]).status_code == 200
+
+
 def test_not_found_and_forbidden(srv, sink, owner, keepers):
     """A space the principal cannot read answers 404, the same body as no
     space; one it reads but cannot manage answers 403 forbidden."""
