@@ -983,11 +983,13 @@ http_daemon_flags(void)
 }
 
 /* jansson's memory may hold request passwords: wipe every block it frees
- * (invariant 5). malloc_usable_size covers the whole block. */
+ * (invariant 5). cf_malloc() hands out malloc's own blocks, so
+ * malloc_usable_size covers the whole block; through cf_ the test hook
+ * can fail jansson's allocations too. */
 static void *
 http_json_malloc(size_t n)
 {
-    return malloc(n);
+    return cf_malloc(n);
 }
 
 static void
@@ -995,7 +997,7 @@ http_json_free(void *p)
 {
     if (p != NULL) {
         explicit_bzero(p, malloc_usable_size(p));
-        free(p);
+        cf_free(p);
     }
 }
 
