@@ -248,6 +248,7 @@ spaces_rows(struct db *db, space_raw_fn fn, void *arg)
 struct spaces_walk {
     const struct cf_ctx *ctx;
     const struct held *held;
+    authz_mask read; /* doc.read, looked up once per list */
     docs_space_fn fn;
     void *arg;
 };
@@ -261,7 +262,7 @@ spaces_walk_one(const char *id, const void *sealed, size_t len, int64_t created,
     struct docs_space s;
     enum cf_rc rc;
 
-    if ((m & authz_perm_bit("doc.read")) == 0) {
+    if ((m & w->read) == 0) {
         return CF_OK;
     }
     rc = space_row(w->ctx, id, sealed, len, created, m, &s);
@@ -277,7 +278,7 @@ docs_spaces_each(const struct cf_ctx *ctx, docs_space_fn fn, void *arg)
 {
     struct held h;
     struct db *db = NULL;
-    struct spaces_walk w = {ctx, &h, fn, arg};
+    struct spaces_walk w = {ctx, &h, authz_perm_bit("doc.read"), fn, arg};
     enum cf_rc rc;
 
     rc = held_load(ctx, &h);
