@@ -282,7 +282,8 @@ auth_session_get(const struct cf_ctx *ctx, const char *token,
         cf_strlcpy(r->s.role, r->user.role, sizeof(r->s.role));
         memcpy(r->s.user_pid, r->user.pid, sizeof(r->s.user_pid));
         r->s.totp = r->user.has_totp;
-        /* sealed: opened only by the pages that show it */
+        /* COMMITMENT D1: personal data stays sealed in memory too,
+         * opened only by the pages that show it */
         memcpy(r->s.email_sealed, r->email_sealed, r->email_len);
         r->s.email_len = r->email_len;
         r->s.admin_ip_ok = auth_ip_in_list(r->pol.admin_ips, ctx->client_ip);

@@ -112,9 +112,11 @@ int db_changes(struct db *db);
  * changes the version, and the next lookup reads the tables again.
  * Inside a transaction the result would not see the transaction's own
  * uncommitted changes: CF_EBUSY, and the caller reads the tables.
- * A handle borrowed from the pool reads it once per borrow (one read
- * transaction: `PRAGMA data_version`) and again only after a change made
- * through the handle; other handles read it on every call.
+ * Each call looks at the WAL-index header in SQLite's mapping (no system
+ * call) and runs the read transaction (`PRAGMA data_version`) only when
+ * the header moved since the last one. Without a mapping to look at, a
+ * handle borrowed from the pool reads it once per borrow and again after
+ * a change made through the handle; other handles on every call.
  */
 CF_MUST_CHECK enum cf_rc db_data_version(struct db *db, uint64_t *out);
 

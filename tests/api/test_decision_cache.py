@@ -126,6 +126,7 @@ def test_role_changed_by_another_process(srv, owner, sink):
         == "member"
 
 
+# COMMITMENT A12
 def test_every_handle_sees_the_command_line(srv, owner, sink):
     """Eight clients at once keep several handles of the tenant open in
     serve; `coffre tenant policy` (another process, which closes its
@@ -167,6 +168,7 @@ def make_space(account, name):
     return r.json()["space"]["id"]
 
 
+# COMMITMENT B1
 def test_space_removed_by_another_process(srv, owner):
     """The list's rows are kept on the handle: a space deleted by another
     process is gone from the very next list."""
@@ -177,6 +179,7 @@ def test_space_removed_by_another_process(srv, owner):
     assert sid not in space_ids(owner)
 
 
+# COMMITMENT B1
 def test_space_list_longer_than_what_is_kept(srv, owner):
     """More spaces than the handle keeps: every list is complete all the
     same, in the same order, and a new one shows at once."""
